@@ -1,0 +1,44 @@
+# Quickstart: `make run` (set up, run the default job on an embedded local Ray) and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+PIP    := $(BIN)/python -m pip --disable-pip-version-check -q
+QUIET  := 2>&1 | { grep -v "is ignored: it is neither" || true; }
+SHELL  := bash
+.SHELLFLAGS := -o pipefail -ec
+
+.PHONY: run test test-fast test-slow lint typecheck check clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	@# torch first and pinned to its CPU wheel: nothing may pull a CUDA build on a CPU machine.
+	$(PIP) install "torch==2.13.0" $(QUIET)
+	$(PIP) install -e ".[pytorch,dev]" $(QUIET)
+	$(BIN)/raydt --version
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/raydt run examples/train-default.yaml
+
+test: $(STAMP)
+	$(BIN)/pytest -q -m "not slow"
+	$(BIN)/pytest -q -m slow
+
+test-fast: $(STAMP)
+	$(BIN)/pytest -q -m "not slow"
+
+test-slow: $(STAMP)
+	$(BIN)/pytest -q -m slow
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests
+	$(BIN)/ruff format --check src tests
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+check: lint typecheck test
+
+clean:
+	rm -rf $(VENV) build *.egg-info src/*.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,51 @@
+"""The Python API behind both ``raydt.run`` and the CLI: load, plan, run, and always return a result."""
+
+from __future__ import annotations
+
+import traceback
+from pathlib import Path
+from typing import Any
+
+from raydt import results
+from raydt.errors import EXIT_PARTIAL, EXIT_SUCCESS, RaydtError
+from raydt.progress import ProgressView
+from raydt.spec import loader
+from raydt.spec.model import Spec
+
+SpecSource = str | Path | dict[str, Any]
+
+
+def validate(spec: SpecSource) -> Spec:
+    """Validate a spec (file path, '-' for stdin, or dict) without importing Ray; raises ``SpecError``."""
+    return loader.load(spec).spec
+
+
+def execute(spec: SpecSource | loader.LoadedSpec, view: ProgressView | None = None) -> tuple[dict[str, Any], int]:
+    """Run a spec and return (result, exit code); never raises for a bad spec or a failed run."""
+    view = view or ProgressView()
+    try:
+        loaded = spec if isinstance(spec, loader.LoadedSpec) else loader.load(spec)
+        from raydt.runners import runner
+
+        out = runner(loaded.spec.mode)(loaded, view)
+    except RaydtError as err:
+        return results.error_result(err), err.exit_code
+    except KeyboardInterrupt:
+        err = RaydtError("interrupted by the user (Ctrl-C)", hint="Run the same spec again to start over.")
+        err.code = "INTERRUPTED"
+        return results.error_result(err), err.exit_code
+    except Exception as exc:  # a bug of ours: still one JSON result, never a bare traceback
+        err = RaydtError(f"internal error: {type(exc).__name__}: {exc}")
+        out = results.error_result(err)
+        out["error"]["details"] = {"traceback": traceback.format_exc().splitlines()[-15:]}
+        return out, err.exit_code
+    code = {results.SUCCESS: EXIT_SUCCESS, results.PARTIAL: EXIT_PARTIAL}.get(out["status"], 1)
+    return out, code
+
+
+def run(spec: SpecSource, *, quiet: bool = True) -> dict[str, Any]:
+    """Run a spec (file path, '-' for stdin, or dict) and return the JSON-ready result dict.
+
+    Failures do not raise: they come back as ``{"status": "error", "error": {...}}``.
+    """
+    return execute(spec, ProgressView.stderr(quiet))[0]

@@ -1,0 +1,1 @@
+"""Built-in default trainers on bundled scikit-learn data (no downloads)."""

@@ -1,0 +1,179 @@
+"""The ``raydt`` command: run, validate, schema, cluster. One JSON document on stdout, progress on stderr.
+
+Exit codes: 0 success, 3 partial, 1 error while running, 2 invalid spec or usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, NoReturn, TextIO
+
+from raydt import api, results
+from raydt.errors import EXIT_SUCCESS, RaydtError, UsageError
+
+EXAMPLES = """\
+commands:
+  run SPEC          run a spec (mode train | tune | cluster) and print the JSON result
+                      raydt run examples/train-default.yaml
+                      echo '{"mode": "train", "config": {"numWorkers": 2}}' | raydt run -
+  validate SPEC     check a spec without starting Ray; every problem is listed
+                      raydt validate examples/train-default.yaml
+  schema KIND       print the JSON Schema of the spec (input) or of the result (output)
+                      raydt schema input
+  cluster           show the Ray cluster's nodes and resources (mode: cluster)
+                      raydt cluster --address 127.0.0.1:6379
+
+SPEC is a .json, .yaml or .yml file, or - for stdin. Exit codes: 0 success, 3 partial,
+1 error while running, 2 invalid spec or usage.
+"""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{self.prog}: {message}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="raydt",
+        description="One declarative spec in, distributed training, tuning and cluster status on Ray out.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="store_true", help="print the version and exit")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    run = sub.add_parser("run", help="run a spec and print the JSON result")
+    run.add_argument("spec", help="spec file (.json/.yaml/.yml) or - for stdin")
+    run.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
+    val = sub.add_parser("validate", help="validate a spec without starting Ray")
+    val.add_argument("spec", help="spec file (.json/.yaml/.yml) or - for stdin")
+    schema = sub.add_parser("schema", help="print a JSON Schema")
+    schema.add_argument("kind", choices=["input", "output"], help="input: the spec; output: the result")
+    cluster = sub.add_parser("cluster", help="show the cluster's nodes and resources")
+    cluster.add_argument("--address", help="Ray address (default: RAY_ADDRESS, else an embedded Ray)")
+    cluster.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``raydt`` console script."""
+    try:
+        args = build_parser().parse_args(argv)
+    except UsageError as err:
+        return _emit(results.error_result(err), err.exit_code, sys.stdout)
+    except SystemExit as exc:  # --help
+        return int(exc.code or 0)
+    if args.version:
+        from raydt import __version__
+
+        print(__version__)
+        return EXIT_SUCCESS
+    if args.command is None:
+        build_parser().print_help(sys.stderr)
+        return _emit(results.error_result(UsageError("no command given")), 2, sys.stdout)
+    if args.command == "schema":
+        from raydt.spec import schemas
+
+        doc = schemas.input_schema() if args.kind == "input" else schemas.output_schema()
+        print(json.dumps(doc, indent=2))
+        return EXIT_SUCCESS
+    if args.command == "validate":
+        return _validate(args.spec)
+    source: Any = args.spec if args.command == "run" else _cluster_spec(args.address)
+    return _run(source, quiet=args.quiet)
+
+
+def _validate(source: str) -> int:
+    try:
+        spec = api.validate(source)
+    except RaydtError as err:
+        return _emit(results.error_result(err), err.exit_code, sys.stdout)
+    out = {
+        "status": results.SUCCESS,
+        "results": {"numTrials": 0, "completedTrials": 0},
+        "valid": True,
+        "mode": spec.mode,
+    }
+    return _emit(out, EXIT_SUCCESS, sys.stdout)
+
+
+def _cluster_spec(address: str | None) -> dict[str, Any]:
+    spec: dict[str, Any] = {"mode": "cluster", "config": {}}
+    if address:
+        spec["config"]["address"] = address
+    return spec
+
+
+def _run(source: Any, *, quiet: bool) -> int:
+    from raydt.progress import ProgressView
+    from raydt.spec import loader
+
+    try:
+        loaded = loader.load(source)
+    except RaydtError as err:
+        return _emit(results.error_result(err), err.exit_code, sys.stdout)
+    log_file = _log_path(loaded)
+    with _quarantine(log_file) as (out, err_stream):
+        view = ProgressView(None if quiet else err_stream)
+        view.event(f"spec {loaded.origin}: mode {loaded.spec.mode}; Ray's own output goes to {log_file}")
+        result, code = api.execute(loaded, view)
+        result["logFile"] = str(log_file)
+        view.event(f"done: {result['status']}")
+        return _emit(result, code, out)
+
+
+def _log_path(loaded: Any) -> Path:
+    from raydt.plan import DEFAULT_STORAGE
+
+    storage = loaded.spec.run_config.storage_path or DEFAULT_STORAGE
+    name = loaded.spec.run_config.name or loaded.spec.mode
+    directory = Path(os.path.expanduser(storage)).resolve() / "logs"
+    directory.mkdir(parents=True, exist_ok=True)
+    return directory / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.log"
+
+
+@contextmanager
+def _quarantine(log_file: Path) -> Iterator[tuple[TextIO, TextIO]]:
+    """Send everything written to fds 1 and 2 (Ray, its child processes, libraries) to ``log_file``.
+
+    Yields streams on the real stdout and stderr, for the JSON result and the progress view.
+    """
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved_out, saved_err = os.dup(1), os.dup(2)
+    log_fd = os.open(log_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    os.dup2(log_fd, 1)
+    os.dup2(log_fd, 2)
+    os.close(log_fd)
+    out = os.fdopen(os.dup(saved_out), "w", encoding="utf-8")
+    err = os.fdopen(os.dup(saved_err), "w", encoding="utf-8")
+    try:
+        yield out, err
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        out.flush()
+        err.flush()
+        os.dup2(saved_out, 1)
+        os.dup2(saved_err, 2)
+        os.close(saved_out)
+        os.close(saved_err)
+        out.close()
+        err.close()
+
+
+def _emit(result: dict[str, Any], code: int, stream: TextIO) -> int:
+    stream.write(json.dumps(result, indent=2, default=str) + "\n")
+    stream.flush()
+    return code
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

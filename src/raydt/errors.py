@@ -1,0 +1,170 @@
+"""One error hierarchy, mapped to exit codes and stable JSON error codes.
+
+    RaydtError                      exit 1, code INTERNAL
+    ├── SpecError                   exit 2, code SPEC_INVALID   (carries every SpecIssue found)
+    │   ├── SpecFileError           exit 2, code SPEC_FILE      (missing, unreadable, unparsable)
+    │   └── UsageError              exit 2, code USAGE          (bad command line)
+    └── RunError                    exit 1, code RUN_FAILED
+        ├── RayConnectionError      code RAY_CONNECTION
+        ├── MissingDependencyError  code MISSING_DEPENDENCY
+        ├── UserCodeError           code USER_CODE_ERROR
+        ├── MetricNotReportedError  code METRIC_NOT_REPORTED
+        └── InfeasibleResourcesError code INFEASIBLE_RESOURCES
+
+Messages state the rule and the value received; ``hint`` says what to do about it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+EXIT_SUCCESS = 0
+EXIT_RUN_ERROR = 1
+EXIT_SPEC_ERROR = 2
+EXIT_PARTIAL = 3
+
+
+@dataclass(frozen=True)
+class SpecIssue:
+    """One problem in a spec: where (dotted path), which rule, what was given, what to do."""
+
+    path: str
+    rule: str
+    value: Any = None
+    hint: str = ""
+
+    def __str__(self) -> str:
+        text = f"{self.path or '<spec>'}: {self.rule}"
+        if self.value is not None:
+            text += f" (got {_short(self.value)})"
+        if self.hint:
+            text += f"; hint: {self.hint}"
+        return text
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["value"] = _jsonable(self.value)
+        return data
+
+
+class RaydtError(Exception):
+    """Base of every error raydt reports; carries a stable ``code``, an exit code and a hint."""
+
+    code = "INTERNAL"
+    exit_code = EXIT_RUN_ERROR
+    default_hint = "This is a bug in raydt; please report it with the spec that caused it."
+
+    def __init__(self, message: str, *, hint: str | None = None, code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint if hint is not None else self.default_hint
+        if code is not None:
+            self.code = code
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``error`` object of the JSON result."""
+        return {"code": self.code, "message": self.message, "hint": self.hint}
+
+
+class SpecError(RaydtError):
+    """The spec is invalid; ``issues`` lists every problem found, not just the first."""
+
+    code = "SPEC_INVALID"
+    exit_code = EXIT_SPEC_ERROR
+    default_hint = "Fix the fields listed in error.issues; `raydt schema input` prints every valid key."
+
+    def __init__(
+        self,
+        issues: list[SpecIssue] | str,
+        *,
+        hint: str | None = None,
+        code: str | None = None,
+    ) -> None:
+        if isinstance(issues, str):
+            issues = [SpecIssue(path="", rule=issues, hint=hint or "")]
+        self.issues = issues
+        if len(issues) == 1:
+            message = f"invalid spec: {issues[0]}"
+        else:
+            message = f"invalid spec: {len(issues)} problems:\n" + "\n".join(f"  - {i}" for i in issues)
+        if hint is None and len(issues) == 1 and issues[0].hint:
+            hint = issues[0].hint
+        super().__init__(message, hint=hint, code=code)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = super().to_dict()
+        data["issues"] = [issue.to_dict() for issue in self.issues]
+        return data
+
+
+class SpecFileError(SpecError):
+    """The spec file is missing, unreadable, empty or not valid JSON/YAML."""
+
+    code = "SPEC_FILE"
+    default_hint = "Pass a .json, .yaml or .yml file, or '-' to read the spec from stdin."
+
+
+class UsageError(RaydtError):
+    """The command line itself is wrong."""
+
+    code = "USAGE"
+    exit_code = EXIT_SPEC_ERROR
+    default_hint = "Run `raydt --help` for the commands and an example of each."
+
+
+class RunError(RaydtError):
+    """Something failed while running a valid spec."""
+
+    code = "RUN_FAILED"
+    default_hint = "See error.details and the log file named in logFile."
+
+
+class RayConnectionError(RunError):
+    """Could not connect to or start Ray."""
+
+    code = "RAY_CONNECTION"
+    default_hint = (
+        "Check config.address (or RAY_ADDRESS): it must be the head node's GCS address (host:6379), "
+        "'auto' for a cluster started with `ray start` on this machine, or left out for an embedded Ray."
+    )
+
+
+class MissingDependencyError(RunError):
+    """An optional package (a framework's extra) is not installed."""
+
+    code = "MISSING_DEPENDENCY"
+
+
+class UserCodeError(RunError):
+    """The user's trainer raised (at import or while training)."""
+
+    code = "USER_CODE_ERROR"
+    default_hint = "The traceback tail in error.details comes from your trainer; fix it and run again."
+
+
+class MetricNotReportedError(RunError):
+    """The metric the spec asks for was never reported by the trainer."""
+
+    code = "METRIC_NOT_REPORTED"
+
+
+class InfeasibleResourcesError(RunError):
+    """The spec asks for more than the cluster can ever provide."""
+
+    code = "INFEASIBLE_RESOURCES"
+
+
+def _short(value: Any, limit: int = 80) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _jsonable(value: Any) -> Any:
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    return _short(value)

@@ -1,0 +1,60 @@
+"""Check what a run asks for against what the cluster has, before anything is scheduled.
+
+Ray Train retries an unschedulable worker group forever; a spec that can never fit must fail fast.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from raydt.errors import InfeasibleResourcesError
+from raydt.plan import WorkerPlan
+
+_NAMES = {"CPU": "cpu", "GPU": "gpu"}
+
+
+def check_workers(workers: WorkerPlan, status: dict[str, Any]) -> None:
+    """Raise ``InfeasibleResourcesError`` if ``workers`` can never be placed on the cluster's nodes."""
+    nodes = status["nodes"]
+    need = {k: v for k, v in workers.resources.items() if v > 0}
+    request = f"{workers.num_workers} worker(s) x {_fmt(need)}"
+    for key, amount in need.items():
+        largest = max((_node_amount(n, key) for n in nodes), default=0.0)
+        if largest < amount:
+            total = status["totalGpu"] if key == "GPU" else status["totalCpu"]
+            fix = (
+                "Set config.useGpu=false or add GPU nodes."
+                if key == "GPU"
+                else f"Lower config.resourcesPerWorker.{_NAMES[key]} to at most {largest:g}."
+            )
+            raise InfeasibleResourcesError(
+                f"{request} needs {workers.total().get(key, 0):g} {key} with {amount:g} on one node; "
+                f"the cluster has {total:g} {key} in all, at most {largest:g} on a node",
+                hint=fix,
+            )
+    fits = sum(_bundles_on(n, need) for n in nodes)
+    if fits < workers.num_workers:
+        raise InfeasibleResourcesError(
+            f"{request} needs {_fmt(workers.total())}; the cluster's nodes can hold only {fits} such worker(s)",
+            hint=f"Set config.numWorkers to at most {fits}, lower config.resourcesPerWorker, or add nodes.",
+        )
+
+
+def max_workers(resources: dict[str, float], status: dict[str, Any]) -> int:
+    """How many workers with ``resources`` the cluster can hold at once."""
+    need = {k: v for k, v in resources.items() if v > 0}
+    return sum(_bundles_on(n, need) for n in status["nodes"])
+
+
+def _node_amount(node: dict[str, Any], key: str) -> float:
+    return float(node.get(_NAMES.get(key, key), node.get("customResources", {}).get(key, 0.0)))
+
+
+def _bundles_on(node: dict[str, Any], need: dict[str, float]) -> int:
+    if not need:
+        return 0
+    return int(min(_node_amount(node, k) // v for k, v in need.items()))
+
+
+def _fmt(resources: dict[str, float]) -> str:
+    return "{" + ", ".join(f"{k}: {v:g}" for k, v in resources.items()) + "}"

@@ -1,0 +1,67 @@
+"""The live view on stderr: one compact line per event and per reported epoch, with elapsed time."""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+from typing import Any, TextIO
+
+_SKIP = {"epoch", "training_iteration", "timestamp", "checkpoint_dir_name", "time_total_s"}
+
+
+class ProgressView:
+    """Writes progress lines to ``stream`` (None: silent)."""
+
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self.stream = stream
+        self.start = time.monotonic()
+        self.metric: str | None = None
+        self.mode = "min"
+        self.best: float | None = None
+        self.total_epochs: int | None = None
+
+    @classmethod
+    def stderr(cls, quiet: bool) -> ProgressView:
+        return cls(None if quiet else sys.stderr)
+
+    def watch(self, metric: str, mode: str, total_epochs: int | None = None) -> None:
+        """Track the best value of ``metric`` in the lines that follow."""
+        self.metric, self.mode, self.total_epochs = metric, mode, total_epochs
+
+    def event(self, text: str) -> None:
+        self._write(text)
+
+    def report(self, metrics: dict[str, Any], iteration: int, checkpointed: bool, prefix: str = "") -> None:
+        """One reported result: iteration, the numeric metrics and the best so far."""
+        value = metrics.get(self.metric) if self.metric else None
+        if isinstance(value, int | float) and not math.isnan(value):
+            better = self.best is None or (value < self.best if self.mode == "min" else value > self.best)
+            if better:
+                self.best = float(value)
+        epoch = metrics.get("epoch", iteration)
+        of = f"/{self.total_epochs}" if self.total_epochs else ""
+        shown = "  ".join(
+            f"{k}={_fmt(v)}" for k, v in metrics.items() if k not in _SKIP and isinstance(v, int | float)
+        )
+        best = f"  (best {self.metric}={_fmt(self.best)})" if self.best is not None else ""
+        mark = "  [ckpt]" if checkpointed else ""
+        self._write(f"{prefix}epoch {epoch}{of}  {shown}{best}{mark}")
+
+    def _write(self, text: str) -> None:
+        if self.stream is None:
+            return
+        elapsed = time.monotonic() - self.start
+        try:
+            self.stream.write(f"[raydt {elapsed:6.1f}s] {text}\n")
+            self.stream.flush()
+        except (OSError, ValueError):
+            self.stream = None
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return str(value)
+    if isinstance(value, int):
+        return str(value)
+    return f"{value:.4g}"

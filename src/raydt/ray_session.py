@@ -1,0 +1,142 @@
+"""Connect to a Ray cluster (or start an embedded one) and describe it. Ray is imported lazily."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+from urllib.parse import urlparse
+
+from raydt.errors import RayConnectionError, SpecError, SpecIssue
+
+CONNECT_TIMEOUT_S = 3.0
+#: Ray Train's controller polls workers this often; Ray's default (2 s) makes every report block ~2 s.
+FAST_TRAIN_ENV = {"RAY_TRAIN_HEALTH_CHECK_INTERVAL_S": "0.2"}
+
+
+def check_reachable(address: str) -> None:
+    """Fail within seconds when ``address`` has no listener (ray.init would otherwise wait long)."""
+    if address == "auto" or address.startswith("local"):
+        return
+    parsed = urlparse(address if "://" in address else f"tcp://{address}")
+    host = parsed.hostname
+    try:
+        port = parsed.port or (10001 if parsed.scheme == "ray" else 6379)
+    except ValueError as exc:
+        raise RayConnectionError(f"cannot parse Ray address '{address}': {exc}") from None
+    if not host:
+        raise RayConnectionError(f"cannot parse Ray address '{address}': no host")
+    try:
+        with socket.create_connection((host, port), timeout=CONNECT_TIMEOUT_S):
+            pass
+    except OSError as exc:
+        raise RayConnectionError(
+            f"no Ray cluster answers at {host}:{port} ({exc.strerror or exc})",
+        ) from None
+
+
+def _init_kwargs(address: str | None, extra: dict[str, Any], dashboard: bool) -> dict[str, Any]:
+    import inspect
+
+    import ray
+
+    valid = set(inspect.signature(ray.init).parameters) - {"address", "kwargs"}
+    unknown = sorted(set(extra) - valid)
+    if unknown:
+        from raydt.spec.checks import closest
+
+        raise SpecError(
+            [
+                SpecIssue(f"config.rayInit.{key}", "is not an argument of ray.init()", key, closest(key, sorted(valid)))
+                for key in unknown
+            ]
+        )
+    kwargs: dict[str, Any] = {
+        "logging_level": logging.WARNING,
+        "log_to_driver": True,
+        "configure_logging": True,
+    }
+    if address is None:
+        # An embedded Ray is private to this process: keep it on loopback.
+        kwargs["include_dashboard"] = dashboard
+        kwargs["_node_ip_address"] = "127.0.0.1"
+    else:
+        kwargs["address"] = address
+    kwargs.update(extra)
+    runtime_env = dict(kwargs.get("runtime_env") or {})
+    env_vars = {**FAST_TRAIN_ENV, **dict(runtime_env.get("env_vars") or {})}
+    runtime_env["env_vars"] = env_vars
+    kwargs["runtime_env"] = runtime_env
+    return kwargs
+
+
+@contextmanager
+def connect(
+    address: str | None, ray_init: dict[str, Any] | None = None, *, dashboard: bool = False
+) -> Iterator[None]:
+    """Connect to ``address`` (or start an embedded Ray) for the duration of the block.
+
+    If Ray is already initialised in this process (the Python API inside a Ray program), that
+    connection is used and left open.
+    """
+    import ray
+
+    if ray.is_initialized():
+        yield
+        return
+    if address is not None:
+        check_reachable(address)
+    for key, value in FAST_TRAIN_ENV.items():
+        os.environ.setdefault(key, value)
+    kwargs = _init_kwargs(address, ray_init or {}, dashboard)
+    try:
+        ray.init(**kwargs)
+    except (ConnectionError, TimeoutError, RuntimeError, ValueError) as exc:
+        raise RayConnectionError(f"could not connect to Ray at {address or 'a new local instance'}: {exc}") from None
+    try:
+        yield
+    finally:
+        ray.shutdown()
+
+
+def cluster_status() -> dict[str, Any]:
+    """``clusterStatus``: the seed's three numbers plus available resources and per-node detail."""
+    import ray
+
+    total = ray.cluster_resources()
+    available = ray.available_resources()
+    nodes = []
+    for node in ray.nodes():
+        if not node.get("Alive"):
+            continue
+        res = node.get("Resources", {})
+        nodes.append(
+            {
+                "nodeId": node.get("NodeID"),
+                "address": node.get("NodeManagerAddress"),
+                "isHead": "node:__internal_head__" in res,
+                "cpu": float(res.get("CPU", 0.0)),
+                "gpu": float(res.get("GPU", 0.0)),
+                "memoryBytes": int(res.get("memory", 0)),
+                "objectStoreMemoryBytes": int(res.get("object_store_memory", 0)),
+                "customResources": {
+                    k: v
+                    for k, v in res.items()
+                    if k not in ("CPU", "GPU", "memory", "object_store_memory") and not k.startswith("node:")
+                    and not k.startswith("accelerator_type:")
+                },
+            }
+        )
+    return {
+        "numNodes": len(nodes),
+        "totalCpu": float(total.get("CPU", 0.0)),
+        "totalGpu": float(total.get("GPU", 0.0)),
+        "availableCpu": float(available.get("CPU", 0.0)),
+        "availableGpu": float(available.get("GPU", 0.0)),
+        "totalMemoryBytes": int(total.get("memory", 0)),
+        "rayVersion": ray.__version__,
+        "nodes": nodes,
+    }

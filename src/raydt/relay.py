@@ -1,0 +1,86 @@
+"""Carry every ``ray.train.report`` from Ray Train's controller to the driver, as it happens.
+
+Ray Train calls ``UserCallback.after_report`` on its controller actor; the callback puts a small
+record on a Ray queue (an actor with no CPU) that a driver thread drains into ``history`` and the
+live view. Works the same on a remote cluster. Imports Ray: load only for a run.
+"""
+
+from __future__ import annotations
+
+import queue as stdlib_queue
+import threading
+import time
+from typing import Any
+
+import ray.train
+from ray.util.queue import Queue
+
+from raydt.progress import ProgressView
+
+
+class RelayCallback(ray.train.UserCallback):  # type: ignore[misc]
+    """Runs on the controller: forwards rank 0's metrics and the checkpoint path of each report."""
+
+    def __init__(self, target: Queue) -> None:
+        self.target = target
+
+    def after_report(self, run_context: Any, metrics: list[dict[str, Any]], checkpoint: Any) -> None:
+        row = dict(metrics[0]) if metrics else {}
+        record = {"metrics": row, "checkpoint": checkpoint.path if checkpoint else None, "time": time.time()}
+        self.target.put(record)
+
+    def after_exception(self, run_context: Any, worker_exceptions: dict[int, Exception]) -> None:
+        errors = {int(rank): f"{type(e).__name__}: {e}"[:500] for rank, e in worker_exceptions.items()}
+        self.target.put({"event": "worker_error", "errors": errors, "time": time.time()})
+
+
+class Relay:
+    """Driver side: owns the queue, drains it on a thread, keeps the history of reports."""
+
+    def __init__(self, view: ProgressView) -> None:
+        self.view = view
+        self.queue = Queue(actor_options={"num_cpus": 0})
+        self.history: list[dict[str, Any]] = []
+        self.worker_errors: list[dict[str, Any]] = []
+        self._stop = threading.Event()
+        self._closed = False
+        self._thread = threading.Thread(target=self._poll, name="raydt-relay", daemon=True)
+        self._thread.start()
+
+    def callback(self) -> RelayCallback:
+        return RelayCallback(self.queue)
+
+    def _poll(self) -> None:
+        while not self._stop.is_set():
+            try:
+                item = self.queue.get(block=True, timeout=0.5)
+            except (stdlib_queue.Empty, ray.util.queue.Empty):
+                continue
+            except Exception:  # the queue actor is gone: nothing more will come
+                return
+            self._take(item)
+
+    def _take(self, item: dict[str, Any]) -> None:
+        if item.get("event") == "worker_error":
+            self.worker_errors.append(item)
+            self.view.event(f"worker failure: {item['errors']}")
+            return
+        self.history.append(item)
+        self.view.report(item["metrics"], len(self.history), item["checkpoint"] is not None)
+
+    def close(self) -> None:
+        """Stop the thread, take what is left on the queue, free the queue actor (idempotent)."""
+        if self._closed:
+            return
+        self._closed = True
+        self._stop.set()
+        self._thread.join(timeout=5)
+        try:
+            while True:
+                self._take(self.queue.get_nowait())
+        except Exception:
+            pass
+        try:
+            self.queue.shutdown(force=True)
+        except Exception:
+            pass

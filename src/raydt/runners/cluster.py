@@ -1,0 +1,26 @@
+"""``mode: cluster``: connect (or start an embedded Ray) and report what the cluster has."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from raydt import plan, ray_session
+from raydt.progress import ProgressView
+from raydt.results import SUCCESS
+from raydt.spec.loader import LoadedSpec
+
+
+def run_cluster(loaded: LoadedSpec, view: ProgressView) -> dict[str, Any]:
+    """Cluster status: ``clusterStatus`` with per-node detail and available vs total resources."""
+    address = plan.address(loaded)
+    view.event(f"connecting to {address or 'an embedded local Ray'}")
+    with ray_session.connect(address, loaded.spec.config.ray_init):
+        status = ray_session.cluster_status()
+    status["address"] = address or "embedded"
+    view.event(f"{status['numNodes']} node(s), {status['totalCpu']:g} CPU, {status['totalGpu']:g} GPU")
+    return {
+        "status": SUCCESS,
+        "results": {"numTrials": 0, "completedTrials": 0},
+        "clusterStatus": status,
+        "mode": "cluster",
+    }

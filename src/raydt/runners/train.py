@@ -1,0 +1,163 @@
+"""``mode: train``: one Ray Train run (``TorchTrainer`` & co.) from the spec, one result back."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+from raydt import frameworks, plan, preflight, ray_session, trainer_ref
+from raydt.errors import MetricNotReportedError, RunError, UserCodeError
+from raydt.plan import TrainPlan
+from raydt.progress import ProgressView
+from raydt.results import SUCCESS, best_report, clean_metrics, existing_dir
+from raydt.spec.loader import LoadedSpec
+
+
+def run_train(loaded: LoadedSpec, view: ProgressView) -> dict[str, Any]:
+    """Run ``loaded`` as a single Ray Train run."""
+    p = plan.train(loaded)
+    adapter = frameworks.adapter(p.framework)
+    loop = adapter.builtin_loop() if p.trainer is None else user_loop(p.trainer)
+    view.event(
+        f"train: {p.framework.name}, {p.workers.num_workers} worker(s) x {p.workers.resources}, "
+        f"trainer {p.trainer or 'built-in'}"
+    )
+    with ray_session.connect(p.address, p.ray_init):
+        status = ray_session.cluster_status()
+        view.event(f"ray: {status['numNodes']} node(s), {status['totalCpu']:g} CPU, {status['totalGpu']:g} GPU")
+        preflight.check_workers(p.workers, status)
+        outcome = fit(p, adapter, loop, view)
+    return result(p, outcome, status)
+
+
+def user_loop(ref: trainer_ref.TrainerRef) -> Callable[..., Any]:
+    """Import the user's loop; a file's code is shipped to workers by value (cloudpickle)."""
+    fn = trainer_ref.load(ref)
+    if ref.is_file:
+        import cloudpickle
+
+        cloudpickle.register_pickle_by_value(sys.modules[fn.__module__])
+    return fn
+
+
+class Outcome:
+    """What one fit() left behind."""
+
+    def __init__(self, history: list[dict[str, Any]], worker_errors: list[dict[str, Any]], path: str | None,
+                 elapsed: float, last_checkpoint: str | None) -> None:
+        self.history = history
+        self.worker_errors = worker_errors
+        self.path = path
+        self.elapsed = elapsed
+        self.last_checkpoint = last_checkpoint
+
+
+def fit(p: TrainPlan, adapter: frameworks.FrameworkAdapter, loop: Callable[..., Any], view: ProgressView) -> Outcome:
+    """Build the Ray trainer, run it with the relay attached, and classify failures."""
+    import ray.train
+    from ray.train import CheckpointConfig, FailureConfig, RunConfig, ScalingConfig
+
+    from raydt.relay import Relay
+
+    relay = Relay(view)
+    view.watch(p.metric, p.metric_mode, p.loop_config.get("epochs") if p.trainer is None else None)
+    run_config = RunConfig(
+        name=p.name,
+        storage_path=p.storage_path,
+        checkpoint_config=CheckpointConfig(
+            num_to_keep=p.num_to_keep,
+            checkpoint_score_attribute=p.metric,
+            checkpoint_score_order=p.metric_mode,
+        ),
+        failure_config=FailureConfig(max_failures=0),
+        callbacks=[relay.callback()],
+        worker_runtime_env={"env_vars": adapter.worker_env()} if adapter.worker_env() else None,
+    )
+    scaling = ScalingConfig(
+        num_workers=p.workers.num_workers,
+        use_gpu=p.workers.use_gpu,
+        resources_per_worker=p.workers.resources,
+        placement_strategy=p.workers.placement_strategy,
+        accelerator_type=p.workers.accelerator_type,
+    )
+    trainer = adapter.trainer_class()(
+        loop, train_loop_config=p.loop_config, scaling_config=scaling, run_config=run_config
+    )
+    start = time.monotonic()
+    try:
+        res = trainer.fit()
+    except ray.train.TrainingFailedError as exc:
+        relay.close()
+        raise classify(exc, relay.history, p) from None
+    finally:
+        relay.close()
+    elapsed = time.monotonic() - start
+    last = res.checkpoint.path if res.checkpoint is not None else None
+    return Outcome(relay.history, relay.worker_errors, res.path, elapsed, last)
+
+
+def classify(exc: Exception, history: list[dict[str, Any]], p: TrainPlan) -> RunError:
+    """Turn a Ray Train failure into our error, with the user's traceback tail and what was saved."""
+    import ray.train
+
+    cause: BaseException = exc
+    if isinstance(exc, ray.train.WorkerGroupError) and exc.worker_failures:
+        rank, cause = sorted(exc.worker_failures.items())[0]
+        err: RunError = UserCodeError(f"training worker {rank} raised {type(cause).__name__}: {_first_line(cause)}")
+    else:
+        err = RunError(f"training failed: {_first_line(exc)}", hint="See the log file for Ray's own messages.")
+    saved = [r["checkpoint"] for r in history if r.get("checkpoint")]
+    details: dict[str, Any] = {"traceback": trainer_ref.format_traceback(cause), "reports": len(history)}
+    if saved and existing_dir(saved[-1]):
+        details["lastCheckpointPath"] = saved[-1]
+    details["experimentPath"] = p.experiment_path
+    err.details = details  # type: ignore[attr-defined]
+    return err
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    lines = [ln for ln in text.splitlines() if ln.strip()]
+    # Ray wraps user errors; the last line usually holds the original message.
+    return (lines[-1] if lines else type(exc).__name__)[:300]
+
+
+def result(p: TrainPlan, outcome: Outcome, status: dict[str, Any]) -> dict[str, Any]:
+    """The seed's output for a finished train run."""
+    try:
+        index, best = best_report(outcome.history, p.metric, p.metric_mode)
+    except MetricNotReportedError as err:
+        err.details = {"experimentPath": outcome.path, "lastCheckpointPath": existing_dir(outcome.last_checkpoint)}  # type: ignore[attr-defined]
+        raise
+    checkpoint = existing_dir(best.get("checkpoint")) or existing_dir(outcome.last_checkpoint)
+    final = outcome.history[-1]["metrics"] if outcome.history else {}
+    out: dict[str, Any] = {
+        "status": SUCCESS,
+        "results": {
+            "bestConfig": p.loop_config,
+            "bestMetric": float(best["metrics"][p.metric]),
+            "numTrials": 1,
+            "completedTrials": 1,
+            "metric": p.metric,
+            "metricMode": p.metric_mode,
+            "bestIteration": index + 1,
+            "iterations": len(outcome.history),
+            "bestMetrics": clean_metrics(best["metrics"]),
+            "finalMetrics": clean_metrics(final),
+        },
+        "clusterStatus": status,
+        "trainingTime": round(outcome.elapsed, 3),
+        "mode": "train",
+        "framework": p.framework.name,
+        "experimentPath": outcome.path,
+        "numWorkers": p.workers.num_workers,
+        "resourcesPerWorker": p.workers.resources,
+        "workerFailures": len(outcome.worker_errors),
+    }
+    if checkpoint:
+        out["checkpointPath"] = checkpoint
+    else:
+        out["warnings"] = ["the trainer never saved a checkpoint (pass checkpoint= to ray.train.report)"]
+    return out

@@ -1,0 +1,173 @@
+"""Cross-field rules that pydantic's per-field types cannot express. Never imports Ray."""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+from typing import Any
+
+from raydt import trainer_ref
+from raydt.errors import SpecIssue
+from raydt.registry import FRAMEWORKS, FrameworkInfo
+from raydt.spec.model import Spec
+
+SCALING_KEYS: dict[str, str] = {
+    "numWorkers": "same as config.numWorkers",
+    "useGpu": "same as config.useGpu",
+    "resourcesPerWorker": "same as config.resourcesPerWorker",
+    "placementStrategy": "PACK | SPREAD | STRICT_PACK | STRICT_SPREAD",
+    "acceleratorType": "e.g. 'A100' (needs a cluster that labels it)",
+}
+PLACEMENT_STRATEGIES = ("PACK", "SPREAD", "STRICT_PACK", "STRICT_SPREAD")
+_CONFIG_TWINS = ("numWorkers", "useGpu", "resourcesPerWorker")
+
+
+def closest(name: str, valid: list[str] | tuple[str, ...]) -> str:
+    """A 'did you mean' hint listing the valid names."""
+    match = difflib.get_close_matches(name, list(valid), n=1, cutoff=0.5)
+    listed = ", ".join(valid)
+    return f"did you mean '{match[0]}'? Valid: {listed}." if match else f"Valid: {listed}."
+
+
+def check(spec: Spec, raw: dict[str, Any], base_dirs: tuple[Path, ...]) -> list[SpecIssue]:
+    """Every cross-field problem in ``spec`` (``raw`` is the dict it came from)."""
+    issues: list[SpecIssue] = []
+    issues += _check_resources(spec, raw)
+    if spec.mode in ("train", "tune"):
+        issues += _check_train(spec, base_dirs)
+    if spec.mode == "tune" and spec.tune_config is None:
+        issues.append(SpecIssue("tuneConfig", "is required when mode is 'tune'", None, "Add tuneConfig."))
+    return issues
+
+
+def _check_resources(spec: Spec, raw: dict[str, Any]) -> list[SpecIssue]:
+    issues: list[SpecIssue] = []
+    cfg = spec.config
+    gpu = cfg.resources_per_worker.gpu
+    if gpu is not None and gpu > 0 and not cfg.use_gpu:
+        issues.append(
+            SpecIssue(
+                "config.resourcesPerWorker.gpu",
+                "must be 0 when config.useGpu is false",
+                gpu,
+                "Set config.useGpu=true to train on GPUs, or drop resourcesPerWorker.gpu.",
+            )
+        )
+    if cfg.use_gpu and gpu == 0:
+        issues.append(
+            SpecIssue(
+                "config.resourcesPerWorker.gpu",
+                "must be > 0 when config.useGpu is true",
+                gpu,
+                "Give each worker a GPU share (e.g. 1 or 0.5), or set config.useGpu=false.",
+            )
+        )
+    cpu = cfg.resources_per_worker.cpu
+    if cpu == 0 and not cfg.use_gpu:
+        issues.append(
+            SpecIssue(
+                "config.resourcesPerWorker.cpu",
+                "must be > 0 for a CPU-only worker",
+                cpu,
+                "A worker with no CPU and no GPU reserves nothing; use at least 1 CPU.",
+            )
+        )
+    scaling = spec.train_config.scaling_config
+    raw_config = raw.get("config") or {}
+    for key, value in scaling.items():
+        path = f"trainConfig.scalingConfig.{key}"
+        if key not in SCALING_KEYS:
+            issues.append(SpecIssue(path, "unknown ScalingConfig key", key, closest(key, list(SCALING_KEYS))))
+        elif key in _CONFIG_TWINS and key in raw_config and raw_config[key] != value:
+            issues.append(
+                SpecIssue(
+                    path,
+                    f"conflicts with config.{key} ({raw_config[key]!r})",
+                    value,
+                    "Set it in one place (config is the usual one).",
+                )
+            )
+        elif key == "placementStrategy" and value not in PLACEMENT_STRATEGIES:
+            issues.append(SpecIssue(path, "unknown placement strategy", value, closest(str(value), PLACEMENT_STRATEGIES)))
+        elif key == "acceleratorType" and not (isinstance(value, str) and value):
+            issues.append(SpecIssue(path, "must be a non-empty string", value))
+    return issues
+
+
+def _check_train(spec: Spec, base_dirs: tuple[Path, ...]) -> list[SpecIssue]:
+    tc = spec.train_config
+    info = FRAMEWORKS.get(tc.framework)
+    if info is None:
+        return [
+            SpecIssue(
+                "trainConfig.framework",
+                "is not supported by this version of raydt",
+                tc.framework,
+                f"Supported now: {', '.join(FRAMEWORKS)}.",
+            )
+        ]
+    if tc.trainer_path is not None:
+        problem = check_trainer_path(tc.trainer_path, base_dirs)
+        return [problem] if problem else []
+    issues = _check_builtin_params(info, tc.train_loop_config, tc.epochs)
+    if tc.metric is not None and tc.metric not in info.builtin_metrics:
+        issues.append(
+            SpecIssue(
+                "trainConfig.metric",
+                f"is not reported by the built-in {info.name} trainer",
+                tc.metric,
+                closest(tc.metric, info.builtin_metrics),
+            )
+        )
+    return issues
+
+
+def _check_builtin_params(
+    info: FrameworkInfo, loop_config: dict[str, Any], epochs: int | None
+) -> list[SpecIssue]:
+    issues: list[SpecIssue] = []
+    valid = list(info.builtin_params) + list(info.param_aliases)
+    seen: dict[str, str] = {}
+    for key, value in loop_config.items():
+        path = f"trainConfig.trainLoopConfig.{key}"
+        name = info.param_aliases.get(key, key)
+        if name not in info.builtin_params:
+            issues.append(
+                SpecIssue(path, f"is not a hyperparameter of the built-in {info.name} trainer", key, closest(key, valid))
+            )
+            continue
+        if name in seen:
+            issues.append(SpecIssue(path, f"duplicates '{seen[name]}'", key, "Give each hyperparameter once."))
+        seen[name] = key
+        issues += check_param_value(info, name, value, path)
+    if epochs is not None and "epochs" in seen and loop_config[seen["epochs"]] != epochs:
+        issues.append(
+            SpecIssue(
+                "trainConfig.epochs",
+                f"conflicts with trainConfig.trainLoopConfig.{seen['epochs']}",
+                epochs,
+                "Set epochs in one place.",
+            )
+        )
+    return issues
+
+
+def check_param_value(info: FrameworkInfo, name: str, value: Any, path: str) -> list[SpecIssue]:
+    """A built-in hyperparameter's value has its default's type and is positive."""
+    default = info.builtin_params[name]
+    want_int = isinstance(default, int) and not isinstance(default, bool)
+    ok_type = isinstance(value, int) if want_int else isinstance(value, int | float)
+    if isinstance(value, bool) or not ok_type:
+        kind = "an integer" if want_int else "a number"
+        return [SpecIssue(path, f"must be {kind}", value, f"Default is {default!r}.")]
+    if value <= 0:
+        return [SpecIssue(path, "must be > 0", value, f"Default is {default!r}.")]
+    return []
+
+
+def check_trainer_path(value: str, base_dirs: tuple[Path, ...]) -> SpecIssue | None:
+    """Parse and statically check a trainerPath."""
+    ref = trainer_ref.parse(value, base_dirs)
+    if isinstance(ref, SpecIssue):
+        return ref
+    return trainer_ref.check(ref, value)

@@ -1,0 +1,128 @@
+"""The input model: the seed's schema plus raydt's camelCase extensions (pydantic v2, strict types).
+
+Field names are snake_case in Python and camelCase in the spec (aliases only: a spec must use
+camelCase). Unknown keys are rejected; cross-field rules live in ``spec.checks``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+Mode = Literal["train", "tune", "cluster"]
+MetricMode = Literal["min", "max"]
+Framework = Literal["pytorch", "tensorflow", "xgboost"]
+
+MAX_WORKERS = 10_000
+MAX_RESOURCE = 1_000_000.0
+
+
+class StrictModel(BaseModel):
+    """Base for every spec section: camelCase keys, strict JSON types, unknown keys rejected."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        alias_generator=to_camel,
+        populate_by_name=False,
+        strict=True,
+        frozen=True,
+        allow_inf_nan=False,
+    )
+
+
+class Resources(StrictModel):
+    """Resources one worker reserves (Ray logical resources)."""
+
+    cpu: float | None = Field(
+        None, ge=0, le=MAX_RESOURCE, description="CPUs per worker (default 1; 0 only with a GPU)."
+    )
+    gpu: float | None = Field(
+        None, ge=0, le=MAX_RESOURCE, description="GPUs per worker (default 1 when useGpu, else 0)."
+    )
+
+
+class ClusterConfig(StrictModel):
+    """``config``: where to run and what each worker gets."""
+
+    num_workers: int = Field(1, ge=1, le=MAX_WORKERS, description="Training workers (Ray Train actors).")
+    use_gpu: bool = Field(False, description="Give each worker GPUs (resourcesPerWorker.gpu, default 1).")
+    resources_per_worker: Resources = Field(default_factory=Resources)
+    address: str | None = Field(
+        None,
+        min_length=1,
+        description="Existing Ray cluster: 'host:port', 'ray://host:10001' or 'auto'. "
+        "Default: RAY_ADDRESS, else an embedded local Ray.",
+    )
+    ray_init: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Extra keyword arguments passed as-is to ray.init() (e.g. num_cpus, runtime_env).",
+    )
+
+
+class TrainConfig(StrictModel):
+    """``trainConfig``: what to train and how results are judged."""
+
+    trainer_path: str | None = Field(
+        None,
+        min_length=1,
+        description="'path/to/file.py:function' or 'package.module:function': a Ray Train per-worker "
+        "loop fn(config). Default: the framework's built-in trainer.",
+    )
+    framework: Framework = "pytorch"
+    scaling_config: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Ray ScalingConfig options in camelCase (placementStrategy, acceleratorType, ...); "
+        "numWorkers/useGpu/resourcesPerWorker may be given here instead of in config.",
+    )
+    train_loop_config: dict[str, Any] = Field(
+        default_factory=dict, description="Fixed hyperparameters passed to the loop as its config dict."
+    )
+    epochs: int | None = Field(None, ge=1, le=1_000_000, description="Shortcut for trainLoopConfig.epochs.")
+    metric: str | None = Field(
+        None, min_length=1, description="Metric that picks the best checkpoint (default: the framework's)."
+    )
+    metric_mode: MetricMode | None = Field(None, description="'min' or 'max' (default: the framework's).")
+
+
+class TuneConfig(StrictModel):
+    """``tuneConfig``: the hyperparameter search (mode: tune)."""
+
+    search_space: dict[str, Any] = Field(default_factory=dict)
+    scheduler: str | None = None
+    num_samples: int = Field(10, ge=1, le=1_000_000)
+    metric: str | None = Field(None, min_length=1)
+    mode: MetricMode | None = None
+
+
+class CheckpointSpec(StrictModel):
+    """``runConfig.checkpoint``: which checkpoints Ray keeps."""
+
+    num_to_keep: int | None = Field(
+        2, ge=1, le=10_000, description="Best checkpoints kept, ranked by the run's metric; null keeps all."
+    )
+
+
+class RunConfig(StrictModel):
+    """``runConfig``: naming and storage of the run (Ray's RunConfig)."""
+
+    name: str | None = Field(
+        None,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$",
+        description="Experiment name (default: raydt-<mode>-<timestamp>).",
+    )
+    storage_path: str | None = Field(
+        None, min_length=1, description="Where experiments are stored (default: ~/raydt_results)."
+    )
+    checkpoint: CheckpointSpec = Field(default_factory=lambda: CheckpointSpec())
+
+
+class Spec(StrictModel):
+    """A whole raydt spec."""
+
+    mode: Mode
+    config: ClusterConfig
+    train_config: TrainConfig = Field(default_factory=TrainConfig)
+    tune_config: TuneConfig | None = None
+    run_config: RunConfig = Field(default_factory=RunConfig)

@@ -1,0 +1,108 @@
+"""JSON Schemas for ``raydt schema``: the seed's contract plus raydt's documented extensions."""
+
+from __future__ import annotations
+
+import copy
+import json
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from raydt.registry import FRAMEWORKS
+from raydt.spec.model import Spec
+
+_num = {"type": "number"}
+_int = {"type": "integer"}
+_str = {"type": "string"}
+
+OUTPUT_EXTRAS: dict[str, Any] = {
+    "mode": {"type": "string", "enum": ["train", "tune", "cluster"], "description": "The mode that ran."},
+    "framework": {**_str, "description": "trainConfig.framework of the run."},
+    "experimentPath": {**_str, "description": "Ray's experiment directory (run snapshot, checkpoints)."},
+    "logFile": {**_str, "description": "Ray's and the trainer's own output for this run (CLI only)."},
+    "numWorkers": {**_int, "description": "Training workers per run."},
+    "resourcesPerWorker": {"type": "object", "description": "Effective Ray resources per worker."},
+    "workerFailures": {**_int, "description": "Worker failures seen during the run."},
+    "warnings": {"type": "array", "items": _str},
+    "valid": {"type": "boolean", "description": "raydt validate: the spec is valid."},
+    "error": {
+        "type": "object",
+        "required": ["code", "message", "hint"],
+        "properties": {
+            "code": {**_str, "description": "Stable code, e.g. SPEC_INVALID, USER_CODE_ERROR."},
+            "message": _str,
+            "hint": _str,
+            "issues": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {"path": _str, "rule": _str, "value": {}, "hint": _str},
+                },
+            },
+            "details": {"type": "object"},
+        },
+    },
+}
+RESULTS_EXTRAS: dict[str, Any] = {
+    "metric": {**_str, "description": "The metric bestMetric refers to."},
+    "metricMode": {"type": "string", "enum": ["min", "max"]},
+    "bestIteration": {**_int, "description": "The report (epoch) bestMetric comes from, 1-based."},
+    "iterations": {**_int, "description": "Reports made by the run."},
+    "bestMetrics": {"type": "object", "description": "Every metric of the best report."},
+    "finalMetrics": {"type": "object", "description": "Every metric of the last report."},
+}
+CLUSTER_EXTRAS: dict[str, Any] = {
+    "availableCpu": _num,
+    "availableGpu": _num,
+    "totalMemoryBytes": _int,
+    "rayVersion": _str,
+    "address": {**_str, "description": "The address connected to, or 'embedded'."},
+    "nodes": {
+        "type": "array",
+        "items": {
+            "type": "object",
+            "properties": {
+                "nodeId": _str,
+                "address": _str,
+                "isHead": {"type": "boolean"},
+                "cpu": _num,
+                "gpu": _num,
+                "memoryBytes": _int,
+                "objectStoreMemoryBytes": _int,
+                "customResources": {"type": "object"},
+            },
+        },
+    },
+}
+
+
+@cache
+def seed(kind: str) -> dict[str, Any]:
+    """The seed's own input or output schema, verbatim."""
+    text = resources.files("raydt.spec").joinpath(f"seed_{kind}_schema.json").read_text(encoding="utf-8")
+    data: dict[str, Any] = json.loads(text)
+    return data
+
+
+def input_schema() -> dict[str, Any]:
+    """The input schema: the model's JSON Schema (a superset of the seed's), with registry names."""
+    schema = Spec.model_json_schema(by_alias=True, mode="validation")
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "raydt spec"
+    schema["description"] = (
+        "A raydt spec (the ray-distributed-trainer skill's input). The seed's usage-example wrapper "
+        '{"kind": "skill", "skill": {"name": "ray-distributed-trainer", "context": SPEC}} is accepted too. '
+        f"Frameworks available in this version: {', '.join(FRAMEWORKS)}."
+    )
+    return schema
+
+
+def output_schema() -> dict[str, Any]:
+    """The output schema: the seed's, with raydt's extra keys documented."""
+    schema = copy.deepcopy(seed("output"))
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "raydt result"
+    schema["properties"].update(copy.deepcopy(OUTPUT_EXTRAS))
+    schema["properties"]["results"]["properties"].update(copy.deepcopy(RESULTS_EXTRAS))
+    schema["properties"]["clusterStatus"]["properties"].update(copy.deepcopy(CLUSTER_EXTRAS))
+    return schema

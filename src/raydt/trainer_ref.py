@@ -1,0 +1,174 @@
+"""``trainerPath`` references: 'path/to/file.py:function' or 'package.module:function'.
+
+``check`` is static (it reads the source with ``ast`` and never executes it), so ``raydt validate``
+stays import-free; ``load`` imports the code for a run.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import importlib
+import importlib.util
+import inspect
+import sys
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from raydt.errors import SpecIssue, UserCodeError
+
+FIELD = "trainConfig.trainerPath"
+HINT = "Use 'path/to/file.py:function' or 'package.module:function'."
+
+
+@dataclass(frozen=True)
+class TrainerRef:
+    """A parsed reference: either a file path or a module name, plus a function name."""
+
+    target: str
+    function: str
+
+    @property
+    def is_file(self) -> bool:
+        return self.target.endswith(".py") or "/" in self.target or "\\" in self.target
+
+    def __str__(self) -> str:
+        return f"{self.target}:{self.function}"
+
+
+def parse(value: str, base_dirs: tuple[Path, ...] = ()) -> TrainerRef | SpecIssue:
+    """Split ``value`` into target and function.
+
+    A relative file path resolves against the first of ``base_dirs`` where the file exists (the
+    current directory, then the spec file's directory), else against the first of them.
+    """
+    target, sep, function = value.rpartition(":")
+    if not sep or not target or not function.isidentifier():
+        return SpecIssue(FIELD, "must be 'target:function'", value, HINT)
+    ref = TrainerRef(target, function)
+    if ref.is_file:
+        path = Path(target).expanduser()
+        if not path.is_absolute() and base_dirs:
+            candidates = [base / path for base in base_dirs]
+            path = next((c for c in candidates if c.exists()), candidates[0])
+        ref = TrainerRef(str(path.resolve()), function)
+    elif not all(part.isidentifier() for part in target.split(".")):
+        return SpecIssue(FIELD, "module name must be dotted identifiers", value, HINT)
+    return ref
+
+
+def check(ref: TrainerRef, raw: str) -> SpecIssue | None:
+    """Check that the function exists and takes at most one positional argument, without running it."""
+    if ref.is_file:
+        path = Path(ref.target)
+        if not path.exists():
+            return SpecIssue(FIELD, "file does not exist", raw, f"No file at {path}.")
+        if not path.is_file():
+            return SpecIssue(FIELD, "must name a Python file, not a directory", raw, HINT)
+    else:
+        try:
+            spec = importlib.util.find_spec(ref.target)
+        except (ImportError, ValueError) as exc:
+            return SpecIssue(FIELD, f"module cannot be found ({exc})", raw, "Is it on PYTHONPATH?")
+        if spec is None:
+            return SpecIssue(FIELD, "module cannot be found", raw, "Is it installed or on PYTHONPATH?")
+        if spec.origin is None or not spec.origin.endswith(".py"):
+            return None  # compiled or namespace module: checked when loaded
+        path = Path(spec.origin)
+    try:
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    except (OSError, UnicodeDecodeError) as exc:
+        return SpecIssue(FIELD, f"file cannot be read ({exc})", raw)
+    except SyntaxError as exc:
+        return SpecIssue(FIELD, f"file has a syntax error at line {exc.lineno}: {exc.msg}", raw)
+    return _check_function(tree, ref, raw)
+
+
+def _check_function(tree: ast.Module, ref: TrainerRef, raw: str) -> SpecIssue | None:
+    names: list[str] = []
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            names.append(node.name)
+            if node.name == ref.function:
+                return _check_signature(node, raw)
+        elif isinstance(node, ast.Assign | ast.AnnAssign | ast.ImportFrom | ast.Import):
+            assigned = _assigned_names(node)
+            names.extend(assigned)
+            if ref.function in assigned:
+                return None  # bound dynamically: checked when loaded
+    listed = ", ".join(n for n in names if not n.startswith("_")) or "none"
+    return SpecIssue(
+        FIELD, f"function '{ref.function}' is not defined in {ref.target}", raw, f"Top-level names: {listed}."
+    )
+
+
+def _assigned_names(node: ast.stmt) -> list[str]:
+    if isinstance(node, ast.Assign):
+        return [t.id for t in node.targets if isinstance(t, ast.Name)]
+    if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+        return [node.target.id]
+    if isinstance(node, ast.Import | ast.ImportFrom):
+        return [(a.asname or a.name).split(".")[0] for a in node.names]
+    return []
+
+
+def _check_signature(node: ast.FunctionDef | ast.AsyncFunctionDef, raw: str) -> SpecIssue | None:
+    if isinstance(node, ast.AsyncFunctionDef):
+        return SpecIssue(FIELD, "the training function must not be async", raw)
+    args = node.args
+    positional = args.posonlyargs + args.args
+    required = len(positional) - len(args.defaults)
+    required_kw = [a.arg for a, d in zip(args.kwonlyargs, args.kw_defaults, strict=True) if d is None]
+    if required > 1 or required_kw:
+        return SpecIssue(
+            FIELD,
+            "the training function must take one argument (config) or none",
+            raw,
+            f"def {node.name}(config): ... is what Ray Train calls on every worker.",
+        )
+    return None
+
+
+def load(ref: TrainerRef) -> Callable[..., Any]:
+    """Import the referenced function; errors raised by the user's code become ``UserCodeError``."""
+    try:
+        if ref.is_file:
+            path = Path(ref.target)
+            module_name = "raydt_user_" + hashlib.sha1(str(path).encode()).hexdigest()[:12]
+            spec = importlib.util.spec_from_file_location(module_name, path)
+            if spec is None or spec.loader is None:
+                raise ImportError(f"cannot load {path}")
+            module = importlib.util.module_from_spec(spec)
+            sys.path.insert(0, str(path.parent))  # sibling imports, like `python file.py`
+            sys.modules[module_name] = module
+            spec.loader.exec_module(module)
+        else:
+            module = importlib.import_module(ref.target)
+    except Exception as exc:
+        raise UserCodeError(
+            f"importing trainer '{ref}' raised {type(exc).__name__}: {exc}",
+            hint="Your trainer module fails at import time; the traceback is in error.details.",
+        ) from exc
+    fn = getattr(module, ref.function, None)
+    if not callable(fn):
+        raise UserCodeError(f"'{ref}' is not a callable function", hint=HINT)
+    try:
+        params = [
+            p
+            for p in inspect.signature(fn).parameters.values()
+            if p.default is p.empty and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+        ]
+    except (TypeError, ValueError):
+        params = []
+    if len(params) > 1:
+        raise UserCodeError(f"'{ref}' must take one argument (config) or none", hint=HINT)
+    return fn  # type: ignore[no-any-return]
+
+
+def format_traceback(exc: BaseException, lines: int = 12) -> list[str]:
+    """The last ``lines`` lines of an exception's traceback, for error.details."""
+    text = "".join(traceback.format_exception(exc))
+    return text.rstrip().splitlines()[-lines:]
