@@ -22,6 +22,8 @@ run: $(STAMP)
 	$(BIN)/raydt run examples/train-default.yaml
 
 test: $(STAMP)
+	$(BIN)/ruff check src tests
+	$(BIN)/mypy
 	$(BIN)/pytest -q -m "not slow"
 	$(BIN)/pytest -q -m slow
 

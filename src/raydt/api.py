@@ -31,14 +31,12 @@ def execute(spec: SpecSource | loader.LoadedSpec, view: ProgressView | None = No
     except RaydtError as err:
         return results.error_result(err), err.exit_code
     except KeyboardInterrupt:
-        err = RaydtError("interrupted by the user (Ctrl-C)", hint="Run the same spec again to start over.")
-        err.code = "INTERRUPTED"
-        return results.error_result(err), err.exit_code
+        stop = RaydtError("interrupted by the user (Ctrl-C)", hint="Run the same spec again.", code="INTERRUPTED")
+        return results.error_result(stop), stop.exit_code
     except Exception as exc:  # a bug of ours: still one JSON result, never a bare traceback
-        err = RaydtError(f"internal error: {type(exc).__name__}: {exc}")
-        out = results.error_result(err)
-        out["error"]["details"] = {"traceback": traceback.format_exc().splitlines()[-15:]}
-        return out, err.exit_code
+        bug = RaydtError(f"internal error: {type(exc).__name__}: {exc}")
+        bug.details = {"traceback": traceback.format_exc().splitlines()[-15:]}
+        return results.error_result(bug), bug.exit_code
     code = {results.SUCCESS: EXIT_SUCCESS, results.PARTIAL: EXIT_PARTIAL}.get(out["status"], 1)
     return out, code
 

@@ -53,6 +53,7 @@ class RaydtError(Exception):
 
     code = "INTERNAL"
     exit_code = EXIT_RUN_ERROR
+    details: dict[str, Any] | None = None  # extra context for error.details (traceback tail, paths)
     default_hint = "This is a bug in raydt; please report it with the spec that caused it."
 
     def __init__(self, message: str, *, hint: str | None = None, code: str | None = None) -> None:
@@ -64,7 +65,10 @@ class RaydtError(Exception):
 
     def to_dict(self) -> dict[str, Any]:
         """The ``error`` object of the JSON result."""
-        return {"code": self.code, "message": self.message, "hint": self.hint}
+        data: dict[str, Any] = {"code": self.code, "message": self.message, "hint": self.hint}
+        if self.details:
+            data["details"] = {k: v for k, v in self.details.items() if v is not None}
+        return data
 
 
 class SpecError(RaydtError):

@@ -41,9 +41,7 @@ class ProgressView:
                 self.best = float(value)
         epoch = metrics.get("epoch", iteration)
         of = f"/{self.total_epochs}" if self.total_epochs else ""
-        shown = "  ".join(
-            f"{k}={_fmt(v)}" for k, v in metrics.items() if k not in _SKIP and isinstance(v, int | float)
-        )
+        shown = "  ".join(f"{k}={_fmt(v)}" for k, v in metrics.items() if k not in _SKIP and isinstance(v, int | float))
         best = f"  (best {self.metric}={_fmt(self.best)})" if self.best is not None else ""
         mark = "  [ckpt]" if checkpointed else ""
         self._write(f"{prefix}epoch {epoch}{of}  {shown}{best}{mark}")

@@ -50,7 +50,12 @@ def _init_kwargs(address: str | None, extra: dict[str, Any], dashboard: bool) ->
 
         raise SpecError(
             [
-                SpecIssue(f"config.rayInit.{key}", "is not an argument of ray.init()", key, closest(key, sorted(valid)))
+                SpecIssue(
+                    f"config.rayInit.{key}",
+                    "is not an argument of ray.init()",
+                    key,
+                    closest(key, sorted(valid)),
+                )
                 for key in unknown
             ]
         )
@@ -60,9 +65,7 @@ def _init_kwargs(address: str | None, extra: dict[str, Any], dashboard: bool) ->
         "configure_logging": True,
     }
     if address is None:
-        # An embedded Ray is private to this process: keep it on loopback.
         kwargs["include_dashboard"] = dashboard
-        kwargs["_node_ip_address"] = "127.0.0.1"
     else:
         kwargs["address"] = address
     kwargs.update(extra)
@@ -74,9 +77,7 @@ def _init_kwargs(address: str | None, extra: dict[str, Any], dashboard: bool) ->
 
 
 @contextmanager
-def connect(
-    address: str | None, ray_init: dict[str, Any] | None = None, *, dashboard: bool = False
-) -> Iterator[None]:
+def connect(address: str | None, ray_init: dict[str, Any] | None = None, *, dashboard: bool = True) -> Iterator[None]:
     """Connect to ``address`` (or start an embedded Ray) for the duration of the block.
 
     If Ray is already initialised in this process (the Python API inside a Ray program), that
@@ -125,7 +126,8 @@ def cluster_status() -> dict[str, Any]:
                 "customResources": {
                     k: v
                     for k, v in res.items()
-                    if k not in ("CPU", "GPU", "memory", "object_store_memory") and not k.startswith("node:")
+                    if k not in ("CPU", "GPU", "memory", "object_store_memory")
+                    and not k.startswith("node:")
                     and not k.startswith("accelerator_type:")
                 },
             }

@@ -15,9 +15,6 @@ def error_result(err: RaydtError, **extra: Any) -> dict[str, Any]:
     """``status: "error"`` with the stable error object; ``results`` stays present (it is required)."""
     out: dict[str, Any] = {"status": ERROR, "results": {"numTrials": 0, "completedTrials": 0}}
     out["error"] = err.to_dict()
-    details = getattr(err, "details", None)
-    if details:
-        out["error"]["details"] = details
     out.update({k: v for k, v in extra.items() if v is not None})
     return out
 

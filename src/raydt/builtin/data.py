@@ -35,6 +35,4 @@ def digits() -> Split:
     mean = x_tr.mean(axis=0)
     std = x_tr.std(axis=0)
     std[std < 1e-6] = 1.0  # constant pixels: leave them centred, never divide by ~0
-    return Split(
-        (x_tr - mean) / std, y_tr.astype(np.int64), (x_va - mean) / std, y_va.astype(np.int64), mean, std, 10
-    )
+    return Split((x_tr - mean) / std, y_tr.astype(np.int64), (x_va - mean) / std, y_va.astype(np.int64), mean, std, 10)

@@ -67,7 +67,7 @@ def train_loop(config: dict[str, Any]) -> None:
     context = ray.train.get_context()
 
     for epoch in range(start_epoch, epochs):
-        sampler = getattr(loader, "sampler", None)
+        sampler: Any = getattr(loader, "sampler", None)
         if context.get_world_size() > 1 and hasattr(sampler, "set_epoch"):
             sampler.set_epoch(epoch)
         model.train()

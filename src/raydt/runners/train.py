@@ -33,10 +33,10 @@ def run_train(loaded: LoadedSpec, view: ProgressView) -> dict[str, Any]:
 
 
 def user_loop(ref: trainer_ref.TrainerRef) -> Callable[..., Any]:
-    """Import the user's loop; a file's code is shipped to workers by value (cloudpickle)."""
+    """Import the user's loop; a file's code is shipped to workers by value (Ray's cloudpickle)."""
     fn = trainer_ref.load(ref)
     if ref.is_file:
-        import cloudpickle
+        from ray import cloudpickle
 
         cloudpickle.register_pickle_by_value(sys.modules[fn.__module__])
     return fn
@@ -45,8 +45,14 @@ def user_loop(ref: trainer_ref.TrainerRef) -> Callable[..., Any]:
 class Outcome:
     """What one fit() left behind."""
 
-    def __init__(self, history: list[dict[str, Any]], worker_errors: list[dict[str, Any]], path: str | None,
-                 elapsed: float, last_checkpoint: str | None) -> None:
+    def __init__(
+        self,
+        history: list[dict[str, Any]],
+        worker_errors: list[dict[str, Any]],
+        path: str | None,
+        elapsed: float,
+        last_checkpoint: str | None,
+    ) -> None:
         self.history = history
         self.worker_errors = worker_errors
         self.path = path
@@ -113,7 +119,7 @@ def classify(exc: Exception, history: list[dict[str, Any]], p: TrainPlan) -> Run
     if saved and existing_dir(saved[-1]):
         details["lastCheckpointPath"] = saved[-1]
     details["experimentPath"] = p.experiment_path
-    err.details = details  # type: ignore[attr-defined]
+    err.details = details
     return err
 
 
@@ -129,7 +135,10 @@ def result(p: TrainPlan, outcome: Outcome, status: dict[str, Any]) -> dict[str, 
     try:
         index, best = best_report(outcome.history, p.metric, p.metric_mode)
     except MetricNotReportedError as err:
-        err.details = {"experimentPath": outcome.path, "lastCheckpointPath": existing_dir(outcome.last_checkpoint)}  # type: ignore[attr-defined]
+        err.details = {
+            "experimentPath": outcome.path,
+            "lastCheckpointPath": existing_dir(outcome.last_checkpoint),
+        }
         raise
     checkpoint = existing_dir(best.get("checkpoint")) or existing_dir(outcome.last_checkpoint)
     final = outcome.history[-1]["metrics"] if outcome.history else {}

@@ -88,7 +88,9 @@ def _check_resources(spec: Spec, raw: dict[str, Any]) -> list[SpecIssue]:
                 )
             )
         elif key == "placementStrategy" and value not in PLACEMENT_STRATEGIES:
-            issues.append(SpecIssue(path, "unknown placement strategy", value, closest(str(value), PLACEMENT_STRATEGIES)))
+            issues.append(
+                SpecIssue(path, "unknown placement strategy", value, closest(str(value), PLACEMENT_STRATEGIES))
+            )
         elif key == "acceleratorType" and not (isinstance(value, str) and value):
             issues.append(SpecIssue(path, "must be a non-empty string", value))
     return issues
@@ -122,9 +124,7 @@ def _check_train(spec: Spec, base_dirs: tuple[Path, ...]) -> list[SpecIssue]:
     return issues
 
 
-def _check_builtin_params(
-    info: FrameworkInfo, loop_config: dict[str, Any], epochs: int | None
-) -> list[SpecIssue]:
+def _check_builtin_params(info: FrameworkInfo, loop_config: dict[str, Any], epochs: int | None) -> list[SpecIssue]:
     issues: list[SpecIssue] = []
     valid = list(info.builtin_params) + list(info.param_aliases)
     seen: dict[str, str] = {}
@@ -133,7 +133,12 @@ def _check_builtin_params(
         name = info.param_aliases.get(key, key)
         if name not in info.builtin_params:
             issues.append(
-                SpecIssue(path, f"is not a hyperparameter of the built-in {info.name} trainer", key, closest(key, valid))
+                SpecIssue(
+                    path,
+                    f"is not a hyperparameter of the built-in {info.name} trainer",
+                    key,
+                    closest(key, valid),
+                )
             )
             continue
         if name in seen:

@@ -142,6 +142,15 @@ def _prefixed(issues: list[SpecIssue], prefix: str) -> list[SpecIssue]:
     return [SpecIssue(prefix + i.path if i.path else prefix.rstrip("."), i.rule, i.value, i.hint) for i in issues]
 
 
+_COMPARISONS = (
+    ("input should be", "must be"),
+    ("greater than or equal to", ">="),
+    ("less than or equal to", "<="),
+    ("greater than", ">"),
+    ("less than", "<"),
+)
+
+
 def _issue(err: Any) -> SpecIssue:
     loc = tuple(err["loc"])
     path = ".".join(str(p) for p in loc)
@@ -161,7 +170,8 @@ def _issue(err: Any) -> SpecIssue:
         return SpecIssue(path, "must be an object", value, "")
     msg = err["msg"]
     rule = msg[0].lower() + msg[1:] if msg else kind
-    rule = rule.replace("input should be", "must be")
+    for long, short in _COMPARISONS:
+        rule = rule.replace(long, short)
     return SpecIssue(path, rule, value, "")
 
 

@@ -1,0 +1,45 @@
+"""Preflight: a request that can never fit fails at once, naming what would fit."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from raydt.errors import InfeasibleResourcesError
+from raydt.plan import WorkerPlan
+from raydt.preflight import check_workers, max_workers
+
+
+def status(*nodes: tuple[float, float]) -> dict[str, Any]:
+    rows = [{"cpu": c, "gpu": g, "customResources": {}} for c, g in nodes]
+    return {"nodes": rows, "totalCpu": sum(c for c, _ in nodes), "totalGpu": sum(g for _, g in nodes)}
+
+
+def test_gpu_request_on_cpu_only_cluster() -> None:
+    plan = WorkerPlan(4, True, {"CPU": 2.0, "GPU": 1.0})
+    with pytest.raises(InfeasibleResourcesError) as info:
+        check_workers(plan, status((8, 0)))
+    assert "needs 4 GPU" in info.value.message and "the cluster has 0 GPU" in info.value.message
+    assert "useGpu=false" in info.value.hint
+    assert info.value.code == "INFEASIBLE_RESOURCES"
+
+
+def test_worker_larger_than_any_node() -> None:
+    with pytest.raises(InfeasibleResourcesError) as info:
+        check_workers(WorkerPlan(1, False, {"CPU": 4.0}), status((2, 0), (2, 0)))
+    assert "at most 2" in info.value.hint
+
+
+def test_too_many_workers_for_the_nodes_names_the_largest_count_that_fits() -> None:
+    with pytest.raises(InfeasibleResourcesError) as info:
+        check_workers(WorkerPlan(3, False, {"CPU": 1.5}), status((2, 0), (2, 0)))
+    assert "numWorkers to at most 2" in info.value.hint  # 1.5 CPU bundles: one per 2-CPU node
+
+
+def test_fitting_request_passes_and_capacity_counts_bundles() -> None:
+    check_workers(WorkerPlan(2, False, {"CPU": 1.0}), status((2, 0)))
+    check_workers(WorkerPlan(4, True, {"CPU": 1.0, "GPU": 0.5}), status((4, 2)))
+    assert (
+        max_workers({"CPU": 1.0, "GPU": 0.5}, status((4, 2), (1, 1))) == 5
+    )  # 4 on the first node (CPU-bound), 1 on the second

@@ -1,0 +1,285 @@
+"""Bad specs: every problem reported at once, each with its path, the rule, the value and a hint."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from raydt.errors import SpecError, SpecFileError
+from raydt.spec import load
+
+FIX = Path(__file__).resolve().parent.parent / "fixtures"
+
+
+def issues_of(spec: Any) -> list[str]:
+    with pytest.raises(SpecError) as info:
+        load(spec)
+    return [str(i) for i in info.value.issues]
+
+
+def one(spec: Any, path: str, *needles: str) -> None:
+    found = [i for i in issues_of(spec) if i.startswith(path + ":")]
+    assert found, f"no issue at {path}; got {issues_of(spec)}"
+    for needle in needles:
+        assert any(needle in i for i in found), f"{needle!r} not in {found}"
+
+
+def train(**sections: Any) -> dict[str, Any]:
+    spec: dict[str, Any] = {"mode": "train", "config": {}}
+    spec.update(sections)
+    return spec
+
+
+CASES = [
+    ("unknown-mode", {"mode": "trian", "config": {}}, "mode", ["must be one of", "did you mean 'train'"]),
+    ("missing-mode", {"config": {}}, "mode", ["is required"]),
+    ("missing-config", {"mode": "train"}, "config", ["is required"]),
+    ("zero-workers", train(config={"numWorkers": 0}), "config.numWorkers", ["must be >= 1", "(got 0)"]),
+    ("negative-workers", train(config={"numWorkers": -2}), "config.numWorkers", ["-2"]),
+    ("huge-workers", train(config={"numWorkers": 10**12}), "config.numWorkers", ["<= 10000"]),
+    ("string-workers", train(config={"numWorkers": "4"}), "config.numWorkers", ["valid integer", "'4'"]),
+    ("float-workers", train(config={"numWorkers": 2.5}), "config.numWorkers", ["integer"]),
+    ("bool-gpu", train(config={"useGpu": "yes"}), "config.useGpu", ["boolean"]),
+    (
+        "negative-cpu",
+        train(config={"resourcesPerWorker": {"cpu": -1}}),
+        "config.resourcesPerWorker.cpu",
+        [">= 0"],
+    ),
+    (
+        "gpu-without-useGpu",
+        train(config={"resourcesPerWorker": {"gpu": 1}}),
+        "config.resourcesPerWorker.gpu",
+        ["must be 0 when config.useGpu is false", "useGpu=true"],
+    ),
+    (
+        "useGpu-with-zero-gpu",
+        train(config={"useGpu": True, "resourcesPerWorker": {"gpu": 0}}),
+        "config.resourcesPerWorker.gpu",
+        ["must be > 0"],
+    ),
+    (
+        "zero-cpu-no-gpu",
+        train(config={"resourcesPerWorker": {"cpu": 0}}),
+        "config.resourcesPerWorker.cpu",
+        ["> 0"],
+    ),
+    (
+        "unknown-config-key",
+        train(config={"numWorker": 2}),
+        "config.numWorker",
+        ["unknown key", "'numWorkers'"],
+    ),
+    ("unknown-top-key", train(trainConfg={}), "trainConfg", ["unknown key", "'trainConfig'"]),
+    ("snake-case-key", train(config={"num_workers": 2}), "config.num_workers", ["unknown key", "numWorkers"]),
+    (
+        "unknown-resource",
+        train(config={"resourcesPerWorker": {"cpus": 1}}),
+        "config.resourcesPerWorker.cpus",
+        ["'cpu'"],
+    ),
+    ("framework", train(trainConfig={"framework": "jax"}), "trainConfig.framework", ["pytorch", "'jax'"]),
+    ("metric-mode", train(trainConfig={"metricMode": "minimize"}), "trainConfig.metricMode", ["'min'"]),
+    ("empty-metric", train(trainConfig={"metric": ""}), "trainConfig.metric", ["at least 1"]),
+    (
+        "builtin-metric",
+        train(trainConfig={"metric": "val_acc"}),
+        "trainConfig.metric",
+        ["not reported by the built-in", "val_accuracy"],
+    ),
+    (
+        "builtin-param",
+        train(trainConfig={"trainLoopConfig": {"learningrate": 0.1}}),
+        "trainConfig.trainLoopConfig.learningrate",
+        ["not a hyperparameter", "learning_rate"],
+    ),
+    (
+        "param-type",
+        train(trainConfig={"trainLoopConfig": {"batchSize": 3.5}}),
+        "trainConfig.trainLoopConfig.batchSize",
+        ["integer"],
+    ),
+    (
+        "param-negative",
+        train(trainConfig={"trainLoopConfig": {"lr": -0.1}}),
+        "trainConfig.trainLoopConfig.lr",
+        ["> 0"],
+    ),
+    (
+        "param-duplicate",
+        train(trainConfig={"trainLoopConfig": {"batchSize": 8, "batch_size": 16}}),
+        "trainConfig.trainLoopConfig.batch_size",
+        ["duplicates"],
+    ),
+    (
+        "epochs-conflict",
+        train(trainConfig={"epochs": 3, "trainLoopConfig": {"epochs": 4}}),
+        "trainConfig.epochs",
+        ["conflicts"],
+    ),
+    ("zero-epochs", train(trainConfig={"epochs": 0}), "trainConfig.epochs", [">= 1"]),
+    (
+        "scaling-unknown",
+        train(trainConfig={"scalingConfig": {"numWorker": 2}}),
+        "trainConfig.scalingConfig.numWorker",
+        ["unknown ScalingConfig key", "numWorkers"],
+    ),
+    (
+        "scaling-conflict",
+        train(config={"numWorkers": 2}, trainConfig={"scalingConfig": {"numWorkers": 3}}),
+        "trainConfig.scalingConfig.numWorkers",
+        ["conflicts with config.numWorkers"],
+    ),
+    (
+        "placement",
+        train(trainConfig={"scalingConfig": {"placementStrategy": "spread"}}),
+        "trainConfig.scalingConfig.placementStrategy",
+        ["SPREAD"],
+    ),
+    (
+        "trainer-format",
+        train(trainConfig={"trainerPath": "train.py"}),
+        "trainConfig.trainerPath",
+        ["target:function"],
+    ),
+    (
+        "trainer-missing-file",
+        train(trainConfig={"trainerPath": "/nope/x.py:f"}),
+        "trainConfig.trainerPath",
+        ["does not exist"],
+    ),
+    (
+        "trainer-dir",
+        train(trainConfig={"trainerPath": f"{FIX}/:f"}),
+        "trainConfig.trainerPath",
+        ["not a directory"],
+    ),
+    (
+        "trainer-missing-fn",
+        train(trainConfig={"trainerPath": f"{FIX}/trainers.py:nope"}),
+        "trainConfig.trainerPath",
+        ["'nope' is not defined", "report_and_checkpoint"],
+    ),
+    (
+        "trainer-signature",
+        train(trainConfig={"trainerPath": f"{FIX}/bad_signature.py:train"}),
+        "trainConfig.trainerPath",
+        ["one argument (config) or none"],
+    ),
+    (
+        "trainer-async",
+        train(trainConfig={"trainerPath": f"{FIX}/bad_signature.py:train_async"}),
+        "trainConfig.trainerPath",
+        ["async"],
+    ),
+    (
+        "trainer-module",
+        train(trainConfig={"trainerPath": "no_such_pkg.mod:f"}),
+        "trainConfig.trainerPath",
+        ["cannot be found"],
+    ),
+    (
+        "trainer-module-name",
+        train(trainConfig={"trainerPath": "bad-name:f"}),
+        "trainConfig.trainerPath",
+        ["dotted identifiers"],
+    ),
+    ("tune-without-config", {"mode": "tune", "config": {}}, "tuneConfig", ["required when mode is 'tune'"]),
+    ("tune-mode", {"mode": "tune", "config": {}, "tuneConfig": {"mode": "up"}}, "tuneConfig.mode", ["'min'"]),
+    (
+        "num-samples",
+        {"mode": "tune", "config": {}, "tuneConfig": {"numSamples": 0}},
+        "tuneConfig.numSamples",
+        [">= 1"],
+    ),
+    ("run-name", train(runConfig={"name": "../escape"}), "runConfig.name", ["pattern"]),
+    ("keep", train(runConfig={"checkpoint": {"numToKeep": 0}}), "runConfig.checkpoint.numToKeep", [">= 1"]),
+    ("config-not-object", {"mode": "train", "config": [1]}, "config", ["object"]),
+    (
+        "nan",
+        train(config={"resourcesPerWorker": {"cpu": float("nan")}}),
+        "config.resourcesPerWorker.cpu",
+        ["finite"],
+    ),
+    ("address-empty", train(config={"address": ""}), "config.address", ["at least 1"]),
+    (
+        "skill-wrapper-path",
+        {"kind": "skill", "skill": {"context": {"mode": "train", "config": {"numWorkers": 0}}}},
+        "skill.context.config.numWorkers",
+        [">= 1"],
+    ),
+    (
+        "skill-name",
+        {"kind": "skill", "skill": {"name": "other", "context": {}}},
+        "skill.name",
+        ["ray-distributed-trainer"],
+    ),
+    (
+        "skill-context",
+        {"kind": "skill", "skill": {"name": "ray-distributed-trainer"}},
+        "skill.context",
+        ["object"],
+    ),
+]
+
+
+@pytest.mark.parametrize(("spec", "path", "needles"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_bad_spec_names_path_rule_and_value(spec: Any, path: str, needles: list[str]) -> None:
+    one(spec, path, *needles)
+
+
+def test_every_problem_is_reported_at_once() -> None:
+    spec = {
+        "mode": "train",
+        "config": {"numWorkers": 0, "useGpu": "no", "extra": 1},
+        "trainConfig": {"framework": "jax", "trainerPath": "/missing.py:f"},
+    }
+    paths = {i.split(":")[0] for i in issues_of(spec)}
+    assert {
+        "config.numWorkers",
+        "config.useGpu",
+        "config.extra",
+        "trainConfig.framework",
+        "trainConfig.trainerPath",
+    } <= paths
+
+
+def test_error_object_lists_issues_with_values() -> None:
+    with pytest.raises(SpecError) as info:
+        load({"mode": "train", "config": {"numWorkers": -1}})
+    data = info.value.to_dict()
+    assert data["code"] == "SPEC_INVALID"
+    assert data["issues"][0]["path"] == "config.numWorkers"
+    assert data["issues"][0]["value"] == -1
+    assert data["hint"]
+
+
+FILE_CASES = [
+    ("empty.json", "", "is empty"),
+    ("blank.yaml", "   \n", "is empty"),
+    ("broken.json", '{"mode": "train",', "not valid JSON"),
+    ("broken.yaml", "mode: [train\n", "not valid YAML"),
+    ("list.json", "[1, 2]", "must be an object"),
+    ("scalar.yaml", "just a string\n", "must be an object"),
+    ("spec.txt", "mode: train", "must end in .json, .yaml or .yml"),
+    ("deep.json", "[" * 100000 + "]" * 100000, "nested too deeply"),
+]
+
+
+@pytest.mark.parametrize(("name", "text", "needle"), FILE_CASES, ids=[c[0] for c in FILE_CASES])
+def test_bad_spec_files(tmp_path: Path, name: str, text: str, needle: str) -> None:
+    path = tmp_path / name
+    path.write_text(text)
+    with pytest.raises(SpecFileError) as info:
+        load(path)
+    assert needle in info.value.message
+    assert info.value.exit_code == 2
+
+
+def test_missing_file_and_directory(tmp_path: Path) -> None:
+    with pytest.raises(SpecFileError, match="not found"):
+        load(tmp_path / "nope.json")
+    with pytest.raises(SpecFileError, match="is a directory"):
+        load(tmp_path)
