@@ -120,3 +120,95 @@ def train(loaded: LoadedSpec) -> TrainPlan:
         address=address(loaded),
         ray_init=dict(spec.config.ray_init),
     )
+
+
+@dataclass(frozen=True)
+class TunePlan:
+    """A ``mode: tune`` run: the per-trial training plan plus the search settings."""
+
+    train: TrainPlan  # loop_config holds the fixed hyperparameters; metric/metric_mode are the tune ones
+    kind: str  # "train": a Ray Train loop; "tune": a Ray Tune function trainable
+    search_space: dict[str, Any]
+    num_samples: int
+    scheduler: str
+    scheduler_options: dict[str, Any]
+    searcher: str
+    searcher_options: dict[str, Any]
+    choice_reason: str  # why this searcher/scheduler pair, for the result
+    max_concurrent: int | None
+    time_budget_s: float | None
+    stop_at: float | None
+    seed: int | None
+
+    @property
+    def distributed(self) -> bool:
+        """Trials run a Ray Train worker group (else the loop runs inside the Tune trial itself)."""
+        return self.kind == "train" and self.train.workers.num_workers > 1
+
+
+def tune(loaded: LoadedSpec) -> TunePlan:
+    """The plan of a ``mode: tune`` run (the spec is validated)."""
+    from raydt import space
+    from raydt.registry import DEFAULT_SCHEDULER, DEFAULT_SEARCHER, SCHEDULERS, SEARCHERS
+    from raydt.spec.tune_checks import kind_of
+
+    spec = loaded.spec
+    tc = spec.tune_config
+    assert tc is not None
+    base = train(loaded)
+    info = base.framework
+    fixed = base.loop_config
+    if base.trainer is None:  # built-in: searched keys are not fixed
+        searched = {info.param_aliases.get(k, k) for k in tc.search_space}
+        fixed = {k: v for k, v in fixed.items() if k not in searched}
+    base = _replace(base, loop_config=fixed, metric=tc.metric or info.default_metric,
+                    metric_mode=tc.mode or info.default_mode,
+                    name=spec.run_config.name or base.name.replace("raydt-train-", "raydt-tune-"))
+    sched = tc.scheduler or DEFAULT_SCHEDULER
+    types = space.domain_types(tc.search_space)
+    if tc.search_algorithm:
+        algo, reason = tc.search_algorithm, "searchAlgorithm given in the spec"
+    elif SCHEDULERS[sched].population_based:
+        algo, reason = "random", f"'{sched}' explores by mutation: random sampling for the initial population"
+    elif "grid" in types:
+        algo, reason = "random", "the space has grid values: Ray's variant generator expands the grid"
+    elif types & {"normal", "qnormal"}:
+        algo, reason = "hyperopt", "the space has normal domains, which Optuna's TPE cannot sample"
+    else:
+        algo, reason = DEFAULT_SEARCHER, "default: TPE (model-based), never a plain grid"
+    if algo == "bohb" and tc.scheduler is None:
+        sched = "hyperband"
+    options = {SCHEDULERS[sched].options[k].arg: v for k, v in tc.scheduler_config.items()}
+    epochs = base.loop_config.get("epochs") if base.trainer is not None else _epochs(info, tc.search_space, fixed)
+    if sched in ("asha", "hyperband") and "max_t" not in options and isinstance(epochs, int):
+        options["max_t"] = epochs
+    searcher_options = {SEARCHERS[algo].options[k].arg: v for k, v in tc.search_algorithm_config.items()}
+    return TunePlan(
+        train=base,
+        kind=kind_of(spec, loaded.base_dirs),
+        search_space=tc.search_space,
+        num_samples=tc.num_samples,
+        scheduler=sched,
+        scheduler_options=options,
+        searcher=algo,
+        searcher_options=searcher_options,
+        choice_reason=reason,
+        max_concurrent=tc.max_concurrent_trials,
+        time_budget_s=tc.time_budget_s,
+        stop_at=tc.stop_at,
+        seed=tc.seed,
+    )
+
+
+def _epochs(info: FrameworkInfo, search: dict[str, Any], fixed: dict[str, Any]) -> int | None:
+    """Epochs of a built-in trainer when fixed (a searched epochs count has no single value)."""
+    if any(info.param_aliases.get(k, k) == "epochs" for k in search):
+        return None
+    value = fixed.get("epochs")
+    return value if isinstance(value, int) else None
+
+
+def _replace(p: TrainPlan, **changes: Any) -> TrainPlan:
+    from dataclasses import replace
+
+    return replace(p, **changes)

@@ -21,6 +21,12 @@ class ProgressView:
         self.best: float | None = None
         self.total_epochs: int | None = None
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Picklable (Ray Tune snapshots its callbacks): a copy is silent."""
+        state = self.__dict__.copy()
+        state["stream"] = None
+        return state
+
     @classmethod
     def stderr(cls, quiet: bool) -> ProgressView:
         return cls(None if quiet else sys.stderr)

@@ -38,7 +38,9 @@ def check_reachable(address: str) -> None:
         ) from None
 
 
-def _init_kwargs(address: str | None, extra: dict[str, Any], dashboard: bool) -> dict[str, Any]:
+def _init_kwargs(
+    address: str | None, extra: dict[str, Any], dashboard: bool, env_vars: dict[str, str]
+) -> dict[str, Any]:
     import inspect
 
     import ray
@@ -70,15 +72,22 @@ def _init_kwargs(address: str | None, extra: dict[str, Any], dashboard: bool) ->
         kwargs["address"] = address
     kwargs.update(extra)
     runtime_env = dict(kwargs.get("runtime_env") or {})
-    env_vars = {**FAST_TRAIN_ENV, **dict(runtime_env.get("env_vars") or {})}
-    runtime_env["env_vars"] = env_vars
+    runtime_env["env_vars"] = {**FAST_TRAIN_ENV, **env_vars, **dict(runtime_env.get("env_vars") or {})}
     kwargs["runtime_env"] = runtime_env
     return kwargs
 
 
 @contextmanager
-def connect(address: str | None, ray_init: dict[str, Any] | None = None, *, dashboard: bool = True) -> Iterator[None]:
+def connect(
+    address: str | None,
+    ray_init: dict[str, Any] | None = None,
+    *,
+    dashboard: bool = True,
+    env_vars: dict[str, str] | None = None,
+) -> Iterator[None]:
     """Connect to ``address`` (or start an embedded Ray) for the duration of the block.
+
+    ``env_vars`` reach every Ray worker of the job (e.g. a framework's switches).
 
     If Ray is already initialised in this process (the Python API inside a Ray program), that
     connection is used and left open.
@@ -92,7 +101,7 @@ def connect(address: str | None, ray_init: dict[str, Any] | None = None, *, dash
         check_reachable(address)
     for key, value in FAST_TRAIN_ENV.items():
         os.environ.setdefault(key, value)
-    kwargs = _init_kwargs(address, ray_init or {}, dashboard)
+    kwargs = _init_kwargs(address, ray_init or {}, dashboard, env_vars or {})
     try:
         ray.init(**kwargs)
     except (ConnectionError, TimeoutError, RuntimeError, ValueError) as exc:

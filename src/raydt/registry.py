@@ -51,3 +51,156 @@ FRAMEWORKS: dict[str, FrameworkInfo] = {
 def framework(name: str) -> FrameworkInfo:
     """The registry entry for ``name`` (callers validate the name first)."""
     return FRAMEWORKS[name]
+
+
+@dataclass(frozen=True)
+class Option:
+    """One option of a scheduler or searcher: spec key (camelCase) -> Ray keyword argument."""
+
+    arg: str
+    kind: str  # "int" | "number" | "str" | "bool"
+    minimum: float | None = None
+    help: str = ""
+
+
+@dataclass(frozen=True)
+class SchedulerInfo:
+    """A Ray Tune trial scheduler raydt can build."""
+
+    name: str
+    target: str  # "module:Class"
+    options: dict[str, Option]
+    description: str
+    population_based: bool = False  # exploits other trials' checkpoints (needs restorable trials)
+    modules: tuple[str, ...] = ()
+    extra: str = "tune"
+
+
+@dataclass(frozen=True)
+class SearcherInfo:
+    """A Ray Tune search algorithm raydt can build."""
+
+    name: str
+    target: str  # "module:Class"
+    options: dict[str, Option]
+    description: str
+    model_based: bool  # learns from results: cannot take grid dimensions, cannot be paired with PBT
+    unsupported_domains: frozenset[str] = frozenset()
+    seed_arg: str | None = None
+    modules: tuple[str, ...] = ()
+    extra: str = "tune"
+
+
+_TIME_ATTR = Option("time_attr", "str", help="result field that measures progress (default training_iteration)")
+
+SCHEDULERS: dict[str, SchedulerInfo] = {
+    "asha": SchedulerInfo(
+        "asha",
+        "ray.tune.schedulers:ASHAScheduler",
+        {
+            "maxT": Option("max_t", "int", 1, "max iterations per trial (default: the epochs, else 100)"),
+            "gracePeriod": Option("grace_period", "int", 1, "iterations before a trial can be stopped (default 1)"),
+            "reductionFactor": Option("reduction_factor", "number", 1.01, "keep 1/reductionFactor per rung (default 4)"),
+            "brackets": Option("brackets", "int", 1, "number of brackets (default 1)"),
+            "timeAttr": _TIME_ATTR,
+        },
+        "Asynchronous Successive Halving: stops bad trials early (the default)",
+    ),
+    "hyperband": SchedulerInfo(
+        "hyperband",
+        "ray.tune.schedulers:HyperBandScheduler",
+        {
+            "maxT": Option("max_t", "int", 1, "max iterations per trial"),
+            "reductionFactor": Option("reduction_factor", "number", 1.01, "default 3"),
+            "stopLastTrials": Option("stop_last_trials", "bool"),
+            "timeAttr": _TIME_ATTR,
+        },
+        "synchronous HyperBand (pauses trials at rung boundaries; pair with timeBudgetS)",
+    ),
+    "median": SchedulerInfo(
+        "median",
+        "ray.tune.schedulers:MedianStoppingRule",
+        {
+            "gracePeriod": Option("grace_period", "number", 0, "time before a trial can be stopped"),
+            "minSamplesRequired": Option("min_samples_required", "int", 1),
+            "minTimeSlice": Option("min_time_slice", "number", 0),
+            "hardStop": Option("hard_stop", "bool"),
+            "timeAttr": _TIME_ATTR,
+        },
+        "stops a trial whose best result is below the median of the others at the same point",
+    ),
+    "pbt": SchedulerInfo(
+        "pbt",
+        "ray.tune.schedulers:PopulationBasedTraining",
+        {
+            "perturbationInterval": Option("perturbation_interval", "number", 1, "iterations between exploits"),
+            "quantileFraction": Option("quantile_fraction", "number", 0, "bottom fraction that copies the top"),
+            "resampleProbability": Option("resample_probability", "number", 0),
+            "burnInPeriod": Option("burn_in_period", "number", 0),
+            "timeAttr": _TIME_ATTR,
+        },
+        "Population Based Training: bad trials copy good trials' checkpoints and mutate hyperparameters",
+        population_based=True,
+    ),
+    "pb2": SchedulerInfo(
+        "pb2",
+        "ray.tune.schedulers.pb2:PB2",
+        {
+            "perturbationInterval": Option("perturbation_interval", "number", 1),
+            "quantileFraction": Option("quantile_fraction", "number", 0),
+            "timeAttr": _TIME_ATTR,
+        },
+        "PBT guided by a Gaussian-process bandit (numeric domains with min/max only)",
+        population_based=True,
+        modules=("GPy",),
+        extra="pb2",
+    ),
+    "fifo": SchedulerInfo("fifo", "ray.tune.schedulers:FIFOScheduler", {}, "runs every trial to its end"),
+}
+
+_MODEL_UNSUPPORTED = frozenset({"grid"})
+
+SEARCHERS: dict[str, SearcherInfo] = {
+    "optuna": SearcherInfo(
+        "optuna",
+        "ray.tune.search.optuna:OptunaSearch",
+        {},
+        "Optuna's TPE sampler (the default)",
+        model_based=True,
+        unsupported_domains=_MODEL_UNSUPPORTED | {"normal", "qnormal"},
+        seed_arg="seed",
+        modules=("optuna",),
+    ),
+    "hyperopt": SearcherInfo(
+        "hyperopt",
+        "ray.tune.search.hyperopt:HyperOptSearch",
+        {"nInitialPoints": Option("n_initial_points", "int", 1, "random trials before TPE starts (default 20)")},
+        "HyperOpt's TPE",
+        model_based=True,
+        unsupported_domains=_MODEL_UNSUPPORTED,
+        seed_arg="random_state_seed",
+        modules=("hyperopt",),
+    ),
+    "random": SearcherInfo(
+        "random",
+        "ray.tune.search:BasicVariantGenerator",
+        {},
+        "Ray's variant generator: random sampling, and grid values expanded as a grid",
+        model_based=False,
+        seed_arg="random_state",
+    ),
+    "bohb": SearcherInfo(
+        "bohb",
+        "ray.tune.search.bohb:TuneBOHB",
+        {},
+        "BOHB (Bayesian optimisation + HyperBand); uses its own HyperBand scheduler",
+        model_based=True,
+        unsupported_domains=_MODEL_UNSUPPORTED | {"normal", "qnormal"},
+        seed_arg="seed",
+        modules=("hpbandster", "ConfigSpace"),
+        extra="bohb",
+    ),
+}
+
+DEFAULT_SCHEDULER = "asha"
+DEFAULT_SEARCHER = "optuna"

@@ -172,3 +172,36 @@ def format_traceback(exc: BaseException, lines: int = 12) -> list[str]:
     """The last ``lines`` lines of an exception's traceback, for error.details."""
     text = "".join(traceback.format_exception(exc))
     return text.rstrip().splitlines()[-lines:]
+
+
+_TUNE_MARKERS = (
+    "tune.report",
+    "tune.get_checkpoint",
+    "TuneReportCheckpointCallback",
+    "TuneReportCallback",
+    "from ray.tune import report",
+    "from ray.tune import get_checkpoint",
+)
+
+
+def source_path(ref: TrainerRef) -> Path | None:
+    """The Python source file behind ``ref``, if there is one (never imports it)."""
+    if ref.is_file:
+        return Path(ref.target)
+    try:
+        spec = importlib.util.find_spec(ref.target)
+    except (ImportError, ValueError):
+        return None
+    if spec is None or spec.origin is None or not spec.origin.endswith(".py"):
+        return None
+    return Path(spec.origin)
+
+
+def detect_kind(ref: TrainerRef) -> str:
+    """'tune' if the source reports through Ray Tune (tune.report, Tune callbacks), else 'train'."""
+    path = source_path(ref)
+    try:
+        text = path.read_text(encoding="utf-8") if path else ""
+    except (OSError, UnicodeDecodeError):
+        text = ""
+    return "tune" if any(marker in text for marker in _TUNE_MARKERS) else "train"

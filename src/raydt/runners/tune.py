@@ -1,16 +1,145 @@
-"""``mode: tune`` (next milestone)."""
+"""``mode: tune``: a Ray Tune search whose trials are (distributed) training runs."""
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
+import time
 from typing import Any
 
-from raydt.errors import SpecError, SpecIssue
+from raydt import frameworks, plan, preflight, ray_session, space
+from raydt.errors import InfeasibleResourcesError, MissingDependencyError, RunError
+from raydt.plan import TunePlan
 from raydt.progress import ProgressView
+from raydt.registry import SCHEDULERS, SEARCHERS
+from raydt.results import ERROR, PARTIAL, SUCCESS
+from raydt.runners.train import user_loop
 from raydt.spec.loader import LoadedSpec
 
 
 def run_tune(loaded: LoadedSpec, view: ProgressView) -> dict[str, Any]:
-    """Not available in this version: fails as a spec error before anything starts."""
-    raise SpecError(
-        [SpecIssue("mode", "'tune' is not available in this version of raydt yet", "tune", "Use mode 'train'.")]
+    """Run ``loaded`` as a Ray Tune search."""
+    p = plan.tune(loaded)
+    _check_modules(p)
+    adapter = frameworks.adapter(p.train.framework)
+    loop = adapter.builtin_loop() if p.train.trainer is None else user_loop(p.train.trainer)
+    shape = "distributed Ray Train trials" if p.distributed else ("Tune function" if p.kind == "tune" else "in-trial")
+    view.event(
+        f"tune: {p.num_samples} sample(s), searcher {p.searcher}, scheduler {p.scheduler}, "
+        f"{p.train.workers.num_workers} worker(s) x {p.train.workers.resources} per trial ({shape})"
     )
+    with ray_session.connect(p.train.address, p.train.ray_init, env_vars=adapter.worker_env()):
+        status = ray_session.cluster_status()
+        view.event(f"ray: {status['numNodes']} node(s), {status['totalCpu']:g} CPU, {status['totalGpu']:g} GPU")
+        concurrency = _concurrency(p, status)
+        view.event(f"running up to {concurrency} trial(s) at once")
+        view.watch(p.train.metric, p.train.metric_mode)
+        grid, elapsed = _fit(p, adapter, loop, view, concurrency)
+        from raydt.tune_results import summarize
+
+        out = summarize(p, grid, elapsed)
+    out["clusterStatus"] = status
+    out["maxConcurrentTrials"] = concurrency
+    return out
+
+
+def _check_modules(p: TunePlan) -> None:
+    for info in (SCHEDULERS[p.scheduler], SEARCHERS[p.searcher]):
+        missing = [m for m in info.modules if importlib.util.find_spec(m) is None]
+        if missing:
+            raise MissingDependencyError(
+                f"'{info.name}' needs {', '.join(missing)}, which is not installed",
+                hint=f"pip install 'ray-distributed-trainer[{info.extra}]'",
+            )
+
+
+def _concurrency(p: TunePlan, status: dict[str, Any]) -> int:
+    """Trials that fit at once; a trial that can never fit is an error now, not a silent wait."""
+    workers = p.train.workers
+    if p.distributed:
+        preflight.check_workers(workers, status)
+        # each trial's own process holds a sliver of CPU on some node beside its workers
+        nodes = [dict(n, cpu=max(0.0, n["cpu"] - 0.01 * workers.num_workers)) for n in status["nodes"]]
+        capacity = preflight.max_workers(workers.resources, {**status, "nodes": nodes}) // workers.num_workers
+    else:
+        single = plan.WorkerPlan(1, workers.use_gpu, workers.resources)
+        preflight.check_workers(single, status)
+        capacity = preflight.max_workers(workers.resources, status)
+    if capacity < 1:
+        raise InfeasibleResourcesError(
+            f"one trial needs {workers.num_workers} worker(s) x {workers.resources} plus its own process "
+            f"(0.01 CPU); the cluster cannot hold that",
+            hint="Lower config.resourcesPerWorker.cpu (e.g. 0.99 or 0.5) or config.numWorkers.",
+        )
+    wanted = p.max_concurrent or capacity
+    return max(1, min(wanted, capacity, p.num_samples))
+
+
+def _scheduler(p: TunePlan) -> Any:
+    if p.searcher == "bohb" and p.scheduler == "hyperband":
+        from ray.tune.schedulers import HyperBandForBOHB
+
+        return HyperBandForBOHB(**p.scheduler_options)
+    cls = _load(SCHEDULERS[p.scheduler].target)
+    options = dict(p.scheduler_options)
+    if p.scheduler == "pbt":
+        options["hyperparam_mutations"] = space.mutations(p.search_space)
+    if p.scheduler == "pb2":
+        options["hyperparam_bounds"] = space.numeric_bounds(p.search_space)
+    return cls(**options)
+
+
+def _searcher(p: TunePlan) -> Any:
+    info = SEARCHERS[p.searcher]
+    cls = _load(info.target)
+    options = dict(p.searcher_options)
+    if p.seed is not None and info.seed_arg:
+        options[info.seed_arg] = p.seed
+    return cls(**options)
+
+
+def _load(target: str) -> Any:
+    module, _, name = target.partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
+def _fit(p: TunePlan, adapter: Any, loop: Any, view: ProgressView, concurrency: int) -> tuple[Any, float]:
+    from ray import tune
+
+    from raydt.runners.trials import GoalStopper, ProgressCallback, build_trainable
+
+    trainable = build_trainable(p, loop, adapter.trainer_class() if p.distributed else None, adapter.worker_env())
+    t = p.train
+    run_config = tune.RunConfig(
+        name=t.name,
+        storage_path=t.storage_path,
+        checkpoint_config=tune.CheckpointConfig(
+            num_to_keep=t.num_to_keep, checkpoint_score_attribute=t.metric, checkpoint_score_order=t.metric_mode
+        ),
+        stop=GoalStopper(t.metric, t.metric_mode, p.stop_at) if p.stop_at is not None else None,
+        callbacks=[ProgressCallback(view)],
+        verbose=0,
+    )
+    tuner = tune.Tuner(
+        trainable,
+        param_space=space.to_tune(p.search_space),
+        tune_config=tune.TuneConfig(
+            metric=t.metric,
+            mode=t.metric_mode,
+            num_samples=p.num_samples,
+            scheduler=_scheduler(p),
+            search_alg=_searcher(p),
+            max_concurrent_trials=concurrency,
+            time_budget_s=p.time_budget_s,
+        ),
+        run_config=run_config,
+    )
+    start = time.monotonic()
+    try:
+        grid = tuner.fit()
+    except Exception as exc:  # Tune raises only for driver-side failures (bad searcher state, ...)
+        raise RunError(f"the search failed: {type(exc).__name__}: {exc}") from exc
+    return grid, time.monotonic() - start
+
+
+__all__ = ["ERROR", "PARTIAL", "SUCCESS", "run_tune"]

@@ -37,6 +37,10 @@ def check(spec: Spec, raw: dict[str, Any], base_dirs: tuple[Path, ...]) -> list[
         issues += _check_train(spec, base_dirs)
     if spec.mode == "tune" and spec.tune_config is None:
         issues.append(SpecIssue("tuneConfig", "is required when mode is 'tune'", None, "Add tuneConfig."))
+    elif spec.mode == "tune":
+        from raydt.spec import tune_checks
+
+        issues += tune_checks.check(spec, base_dirs)
     return issues
 
 

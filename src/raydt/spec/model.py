@@ -71,6 +71,11 @@ class TrainConfig(StrictModel):
         "loop fn(config). Default: the framework's built-in trainer.",
     )
     framework: Framework = "pytorch"
+    trainer_kind: Literal["auto", "train", "tune"] = Field(
+        "auto",
+        description="'train': a Ray Train per-worker loop; 'tune': a Ray Tune function trainable; "
+        "'auto': decided from the code (ray.tune.report/get_checkpoint or Tune callbacks mean 'tune').",
+    )
     scaling_config: dict[str, Any] = Field(
         default_factory=dict,
         description="Ray ScalingConfig options in camelCase (placementStrategy, acceleratorType, ...); "
@@ -89,11 +94,24 @@ class TrainConfig(StrictModel):
 class TuneConfig(StrictModel):
     """``tuneConfig``: the hyperparameter search (mode: tune)."""
 
-    search_space: dict[str, Any] = Field(default_factory=dict)
-    scheduler: str | None = None
-    num_samples: int = Field(10, ge=1, le=1_000_000)
-    metric: str | None = Field(None, min_length=1)
-    mode: MetricMode | None = None
+    search_space: dict[str, Any] = Field(
+        default_factory=dict, description="Hyperparameters: domains ({type: ...}), constants, nested groups."
+    )
+    scheduler: str | None = Field(None, description="asha (default) | hyperband | median | pbt | pb2 | fifo")
+    num_samples: int = Field(10, ge=1, le=1_000_000, description="Trials to sample (each grid point counts once).")
+    metric: str | None = Field(None, min_length=1, description="Metric to optimise (default: the framework's).")
+    mode: MetricMode | None = Field(None, description="'min' or 'max' (default: the framework's).")
+    scheduler_config: dict[str, Any] = Field(default_factory=dict, description="Scheduler options, camelCase.")
+    search_algorithm: str | None = Field(
+        None, description="optuna (default) | hyperopt | random | bohb; default picks one that fits the space."
+    )
+    search_algorithm_config: dict[str, Any] = Field(default_factory=dict, description="Searcher options.")
+    max_concurrent_trials: int | None = Field(
+        None, ge=1, le=100_000, description="Default: as many trials as the cluster can run at once."
+    )
+    time_budget_s: float | None = Field(None, gt=0, le=1e9, description="Stop the search after this many seconds.")
+    stop_at: float | None = Field(None, description="Stop the whole search once the metric reaches this value.")
+    seed: int | None = Field(None, ge=0, le=2**32 - 1, description="Seed of the search algorithm's sampling.")
 
 
 class CheckpointSpec(StrictModel):

@@ -1,0 +1,237 @@
+"""What runs inside one Tune trial. Imports Ray: loaded only for a tune run.
+
+Three shapes, one per kind of trainer:
+
+- a Ray Train loop on 1 worker runs *inside* the trial: ``ray.train.report`` / ``get_checkpoint`` are
+  bridged to ``ray.tune.report`` / ``get_checkpoint`` (Ray Train's own local-mode hook), so trials are
+  as cheap as plain Tune trainables and their checkpoints are Tune checkpoints (PBT can exploit them);
+- a Ray Train loop on N > 1 workers: the trial starts a Ray Train run (``TorchTrainer`` & co.) and
+  relays each of its reports, with its checkpoint, to Tune;
+- a Ray Tune function trainable (``ray.tune.report``) runs as it is.
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import ray.train
+import ray.tune
+from ray.train.v2._internal.execution.train_fn_utils import LocalTrainFnUtils, set_train_fn_utils
+
+from raydt.plan import TunePlan, WorkerPlan
+from raydt.registry import FrameworkInfo
+
+Loop = Callable[..., Any]
+
+
+def merged_config(fixed: dict[str, Any], sampled: dict[str, Any], info: FrameworkInfo | None) -> dict[str, Any]:
+    """Fixed hyperparameters overlaid with the trial's sampled ones (built-in aliases folded in)."""
+    out = copy.deepcopy(fixed)
+    for key, value in sampled.items():
+        name = info.param_aliases.get(key, key) if info else key
+        if isinstance(value, dict) and isinstance(out.get(name), dict):
+            out[name] = merged_config(out[name], value, None)
+        else:
+            out[name] = value
+    return out
+
+
+def _call(loop: Loop, config: dict[str, Any]) -> Any:
+    import inspect
+
+    required = [
+        p
+        for p in inspect.signature(loop).parameters.values()
+        if p.default is p.empty and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+    ]
+    return loop(config) if required else loop()
+
+
+class TuneBridge(LocalTrainFnUtils):  # type: ignore[misc]
+    """Ray Train's function utilities for a loop running inside a Tune trial."""
+
+    def report(self, metrics: dict[str, Any], checkpoint: Any = None, **_: Any) -> None:
+        tune_ckpt = None
+        if checkpoint is not None:
+            tune_ckpt = ray.tune.Checkpoint(path=checkpoint.path, filesystem=checkpoint.filesystem)
+        ray.tune.report(dict(metrics), checkpoint=tune_ckpt)
+
+    def get_checkpoint(self) -> Any:
+        ckpt = ray.tune.get_checkpoint()
+        if ckpt is None:
+            return None
+        return ray.train.Checkpoint(path=ckpt.path, filesystem=ckpt.filesystem)
+
+
+def local_trial(loop: Loop, fixed: dict[str, Any], info: FrameworkInfo | None) -> Callable[[dict[str, Any]], None]:
+    """A Ray Train loop run inside the Tune trial (one worker)."""
+
+    def trial(config: dict[str, Any]) -> None:
+        import ray.tune.trainable.trainable_fn_utils as tune_fn_utils
+
+        # Ray Train's API refuses to run inside a Tune session (it wants ray.tune.* there); inside
+        # this trial the bridge below *is* the Ray Train context, so lift that guard for the loop only.
+        guard = tune_fn_utils._in_tune_session
+        tune_fn_utils._in_tune_session = lambda: False
+        set_train_fn_utils(TuneBridge(experiment_name=ray.tune.get_context().get_trial_name()))
+        try:
+            _call(loop, merged_config(fixed, config, info))
+        finally:
+            set_train_fn_utils(None)
+            tune_fn_utils._in_tune_session = guard
+
+    return trial
+
+
+def tune_function(fn: Loop, fixed: dict[str, Any]) -> Callable[[dict[str, Any]], None]:
+    """A user's Ray Tune function trainable, given fixed + sampled hyperparameters."""
+
+    def trial(config: dict[str, Any]) -> None:
+        _call(fn, merged_config(fixed, config, None))
+
+    return trial
+
+
+def distributed_trial(
+    loop: Loop,
+    fixed: dict[str, Any],
+    info: FrameworkInfo | None,
+    trainer_class: type[Any],
+    workers: WorkerPlan,
+    storage_path: str,
+    worker_env: dict[str, str],
+) -> Callable[[dict[str, Any]], None]:
+    """A trial that runs a Ray Train worker group and relays its reports and checkpoints to Tune."""
+
+    def trial(config: dict[str, Any]) -> None:
+        from ray.train import CheckpointConfig, RunConfig, ScalingConfig
+        from ray.util.queue import Empty, Queue
+
+        from raydt.relay import RelayCallback
+
+        context = ray.tune.get_context()
+        queue = Queue(actor_options={"num_cpus": 0})
+        trainer = trainer_class(
+            loop,
+            train_loop_config=merged_config(fixed, config, info),
+            scaling_config=ScalingConfig(
+                num_workers=workers.num_workers,
+                use_gpu=workers.use_gpu,
+                resources_per_worker=workers.resources,
+                placement_strategy=workers.placement_strategy,
+            ),
+            run_config=RunConfig(
+                name=f"{context.get_experiment_name()}-{context.get_trial_id()}",
+                storage_path=storage_path,
+                checkpoint_config=CheckpointConfig(num_to_keep=1),
+                callbacks=[RelayCallback(queue)],
+                worker_runtime_env={"env_vars": worker_env} if worker_env else None,
+            ),
+        )
+        box: dict[str, BaseException] = {}
+
+        def fit() -> None:
+            try:
+                trainer.fit()
+            except BaseException as exc:  # noqa: BLE001 - re-raised in the trial thread below
+                box["error"] = exc
+
+        thread = threading.Thread(target=fit, name="raydt-trial-fit", daemon=True)
+        thread.start()
+        try:
+            while True:
+                try:
+                    item = queue.get(block=True, timeout=0.2)
+                except Empty:
+                    if not thread.is_alive():
+                        break
+                    continue
+                if item.get("event"):
+                    continue
+                path = item.get("checkpoint")
+                ckpt = ray.tune.Checkpoint.from_directory(path) if path else None
+                ray.tune.report(item["metrics"], checkpoint=ckpt)
+            thread.join()
+        finally:
+            queue.shutdown(force=True)
+        if "error" in box:
+            raise box["error"]
+
+    return trial
+
+
+class GoalStopper(ray.tune.Stopper):  # type: ignore[misc]
+    """Stops the whole search once any trial's metric reaches ``goal``."""
+
+    def __init__(self, metric: str, mode: str, goal: float) -> None:
+        self.metric, self.mode, self.goal = metric, mode, goal
+        self.reached = False
+
+    def __call__(self, trial_id: str, result: dict[str, Any]) -> bool:
+        value = result.get(self.metric)
+        if isinstance(value, int | float) and (value <= self.goal if self.mode == "min" else value >= self.goal):
+            self.reached = True
+        return self.reached
+
+    def stop_all(self) -> bool:
+        return self.reached
+
+
+#: Keys Ray Tune adds to every result (kept out of the live view and of per-trial metrics).
+TUNE_AUTO_KEYS = frozenset(
+    {
+        "done", "training_iteration", "trial_id", "date", "timestamp", "time_this_iter_s", "time_total_s",
+        "pid", "hostname", "node_ip", "config", "time_since_restore", "iterations_since_restore",
+        "checkpoint_dir_name", "experiment_tag", "should_checkpoint",
+    }
+)
+
+
+class ProgressCallback(ray.tune.Callback):  # type: ignore[misc]
+    """Feeds the live view: one line per trial result, plus trial errors and completions."""
+
+    def __init__(self, view: Any) -> None:
+        self.view = view
+
+    def on_trial_result(self, iteration: int, trials: list[Any], trial: Any, result: dict[str, Any], **_: Any) -> None:
+        running = sum(1 for t in trials if t.status == "RUNNING")
+        done = sum(1 for t in trials if t.status in ("TERMINATED", "ERROR"))
+        metrics = {k: v for k, v in result.items() if k not in TUNE_AUTO_KEYS}
+        self.view.report(
+            metrics,
+            result.get("training_iteration", 0),
+            False,
+            prefix=f"trial {trial.trial_id} ({done} done, {running} running) ",
+        )
+
+    def on_trial_error(self, iteration: int, trials: list[Any], trial: Any, **_: Any) -> None:
+        self.view.event(f"trial {trial.trial_id} failed")
+
+    def on_trial_complete(self, iteration: int, trials: list[Any], trial: Any, **_: Any) -> None:
+        self.view.event(f"trial {trial.trial_id} finished")
+
+
+def build_trainable(plan: TunePlan, loop: Loop, trainer_class: type[Any] | None, worker_env: dict[str, str]) -> Any:
+    """The Tune trainable for ``plan`` with its explicit resources."""
+    p = plan.train
+    info = p.framework if p.trainer is None else None
+    if plan.kind == "tune":
+        fn = tune_function(loop, p.loop_config)
+        resources: dict[str, float] = dict(p.workers.resources)
+    elif not plan.distributed:
+        fn = local_trial(loop, p.loop_config, info)
+        resources = dict(p.workers.resources)
+    else:
+        assert trainer_class is not None
+        fn = distributed_trial(
+            loop, p.loop_config, info, trainer_class, p.workers, f"{p.experiment_path}/train_runs", worker_env
+        )
+        resources = {"CPU": TRIAL_DRIVER_CPU}
+    return ray.tune.with_resources(fn, {k: v for k, v in resources.items() if v} or {"CPU": TRIAL_DRIVER_CPU})
+
+
+#: A distributed trial's own process only waits on its workers: it holds a sliver of a CPU.
+TRIAL_DRIVER_CPU = 0.01

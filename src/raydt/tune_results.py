@@ -1,0 +1,126 @@
+"""Ray Tune's ResultGrid -> the seed's result: best trial, its best checkpoint, per-trial rows."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from raydt.errors import MetricNotReportedError
+from raydt.plan import TunePlan
+from raydt.results import ERROR, PARTIAL, SUCCESS, clean_metrics, existing_dir, finite
+from raydt.runners.trials import TUNE_AUTO_KEYS
+
+
+def classify(error: BaseException) -> str:
+    """A stable failure class for one trial's exception."""
+    text = f"{type(error).__name__}: {error}"
+    if "OutOfMemoryError" in text or "out of memory" in text.lower():
+        return "OUT_OF_MEMORY"
+    if any(n in text for n in ("ActorDiedError", "RayActorError", "WorkerCrashedError", "NodeDiedError")):
+        return "WORKER_DIED"
+    return "USER_CODE_ERROR"
+
+
+def _cause(error: BaseException) -> tuple[str, str]:
+    """The user's exception class and message inside Ray's wrappers."""
+    inner: BaseException = error
+    for attr in ("cause", "__cause__"):
+        nxt = getattr(inner, attr, None)
+        if isinstance(nxt, BaseException):
+            inner = nxt
+    lines = [ln for ln in str(inner).strip().splitlines() if ln.strip()]
+    return type(inner).__name__, (lines[-1] if lines else type(inner).__name__)[:500]
+
+
+def _history(result: Any, metric: str) -> list[float]:
+    df = result.metrics_dataframe
+    if df is None or metric not in getattr(df, "columns", []):
+        value = (result.metrics or {}).get(metric)
+        return [float(value)] if finite(value) else []
+    return [float(v) for v in df[metric].tolist() if finite(v)]
+
+
+def summarize(p: TunePlan, grid: Any, elapsed: float) -> dict[str, Any]:
+    """The result dict of a finished search (success, partial or error)."""
+    metric, mode = p.train.metric, p.train.metric_mode
+    pick = min if mode == "min" else max
+    max_t = p.scheduler_options.get("max_t")
+    rows: list[dict[str, Any]] = []
+    best: tuple[float, Any, dict[str, Any]] | None = None
+    reported: set[str] = set()
+    for result in grid:
+        metrics = result.metrics or {}
+        user_metrics = {k: v for k, v in metrics.items() if k not in TUNE_AUTO_KEYS}
+        reported |= set(user_metrics)
+        iterations = int(metrics.get("training_iteration", 0) or 0)
+        values = _history(result, metric)
+        row: dict[str, Any] = {
+            "trialId": metrics.get("trial_id") or os.path.basename(result.path or ""),
+            "config": result.config,
+            "status": "ERROR" if result.error else "TERMINATED",
+            "iterations": iterations,
+            "lastMetrics": clean_metrics(user_metrics),
+            "bestMetric": pick(values) if values else None,
+        }
+        if max_t and not result.error:
+            row["stoppedEarly"] = iterations < max_t
+        if result.error:
+            cls, message = _cause(result.error)
+            lines = str(result.error).strip().splitlines()
+            row["error"] = {"code": classify(result.error), "class": cls, "message": message, "traceback": lines[-8:]}
+        elif values:
+            value = pick(values)
+            if best is None or (value < best[0] if mode == "min" else value > best[0]):
+                best = (value, result, row)
+        rows.append(row)
+    failed = [r for r in rows if r["status"] == "ERROR"]
+    completed = len(rows) - len(failed)
+    out: dict[str, Any] = {
+        "results": {
+            "numTrials": len(rows),
+            "completedTrials": completed,
+            "failedTrials": len(failed),
+            "metric": metric,
+            "metricMode": mode,
+            "searchAlgorithm": p.searcher,
+            "scheduler": p.scheduler,
+            "searchChoice": p.choice_reason,
+        },
+        "trainingTime": round(elapsed, 3),
+        "mode": "tune",
+        "framework": p.train.framework.name,
+        "experimentPath": os.path.join(p.train.storage_path, p.train.name),
+        "numWorkers": p.train.workers.num_workers,
+        "resourcesPerWorker": p.train.workers.resources,
+        "trials": rows,
+    }
+    if best is None:
+        if completed and metric not in reported:
+            err = MetricNotReportedError(
+                f"metric '{metric}' was never reported by any trial; trials reported: {', '.join(sorted(reported))}",
+                hint="Set tuneConfig.metric to one of the reported metrics.",
+            )
+            err.details = {"experimentPath": out["experimentPath"]}
+            raise err
+        out["status"] = ERROR
+        first = failed[0]["error"] if failed else {"code": "RUN_FAILED", "message": "no trial produced the metric"}
+        out["error"] = {
+            "code": first["code"],
+            "message": f"all {len(rows)} trial(s) failed; first: {first.get('class', '')}: {first['message']}",
+            "hint": "See trials[].error for each trial's traceback tail.",
+        }
+        return out
+    value, result, row = best
+    out["status"] = PARTIAL if failed else SUCCESS
+    out["results"].update({"bestConfig": result.config, "bestMetric": value, "bestTrialId": row["trialId"]})
+    try:
+        ckpt = result.get_best_checkpoint(metric, mode)
+    except Exception:  # noqa: BLE001 - no scored checkpoint: fall back to the latest one
+        ckpt = None
+    ckpt = ckpt or result.checkpoint
+    path = existing_dir(ckpt.path if ckpt is not None else None)
+    if path:
+        out["checkpointPath"] = path
+    else:
+        out["warnings"] = ["the best trial saved no checkpoint"]
+    return out
