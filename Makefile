@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	@# torch first and pinned to its CPU wheel: nothing may pull a CUDA build on a CPU machine.
 	$(PIP) install "torch==2.13.0" $(QUIET)
-	$(PIP) install -e ".[pytorch,dev]" $(QUIET)
+	$(PIP) install -e ".[all,dev]" $(QUIET)
 	$(BIN)/raydt --version
 	touch $(STAMP)
 

@@ -85,7 +85,7 @@ def builtin_config(info: FrameworkInfo, given: dict[str, Any], epochs: int | Non
     for key, value in given.items():
         config[info.param_aliases.get(key, key)] = value
     if epochs is not None:
-        config["epochs"] = epochs
+        config[info.epochs_param] = epochs
     return config
 
 
@@ -202,9 +202,9 @@ def tune(loaded: LoadedSpec) -> TunePlan:
 
 def _epochs(info: FrameworkInfo, search: dict[str, Any], fixed: dict[str, Any]) -> int | None:
     """Epochs of a built-in trainer when fixed (a searched epochs count has no single value)."""
-    if any(info.param_aliases.get(k, k) == "epochs" for k in search):
+    if any(info.param_aliases.get(k, k) == info.epochs_param for k in search):
         return None
-    value = fixed.get("epochs")
+    value = fixed.get(info.epochs_param)
     return value if isinstance(value, int) else None
 
 

@@ -28,6 +28,8 @@ class FrameworkInfo:
     builtin_metrics: tuple[str, ...]  # metrics the built-in default trainer reports each epoch
     builtin_params: dict[str, object] = field(default_factory=dict)  # hyperparameters and defaults
     param_aliases: dict[str, str] = field(default_factory=dict)  # snake_case alias -> camelCase
+    param_max: dict[str, float] = field(default_factory=dict)  # inclusive upper bounds of some params
+    epochs_param: str = "epochs"  # what trainConfig.epochs sets (and ASHA's default maxT follows)
     supports_gpu: bool = True
     description: str = ""
 
@@ -44,6 +46,37 @@ FRAMEWORKS: dict[str, FrameworkInfo] = {
         builtin_params={"lr": 0.01, "batchSize": 32, "epochs": 5, "hiddenSize": 64},
         param_aliases={"batch_size": "batchSize", "hidden_size": "hiddenSize", "learning_rate": "lr"},
         description="Ray Train TorchTrainer (DDP); built-in: MLP on scikit-learn's digits",
+    ),
+    "xgboost": FrameworkInfo(
+        name="xgboost",
+        adapter="raydt.frameworks.xgboost:XGBoostAdapter",
+        extra="xgboost",
+        modules=("xgboost",),
+        default_metric="val_logloss",
+        default_mode="min",
+        builtin_metrics=("val_logloss", "val_error", "train_logloss", "train_error"),
+        builtin_params={"numBoostRound": 50, "maxDepth": 4, "eta": 0.1, "subsample": 0.9, "minChildWeight": 1.0},
+        param_aliases={
+            "num_boost_round": "numBoostRound",
+            "max_depth": "maxDepth",
+            "learning_rate": "eta",
+            "min_child_weight": "minChildWeight",
+        },
+        param_max={"subsample": 1.0, "eta": 1.0},
+        epochs_param="numBoostRound",
+        description="Ray Train XGBoostTrainer (data-parallel); built-in: breast cancer classifier",
+    ),
+    "tensorflow": FrameworkInfo(
+        name="tensorflow",
+        adapter="raydt.frameworks.tensorflow:TensorflowAdapter",
+        extra="tensorflow",
+        modules=("tensorflow", "tf_keras"),
+        default_metric="val_loss",
+        default_mode="min",
+        builtin_metrics=("loss", "accuracy", "val_loss", "val_accuracy", "epoch"),
+        builtin_params={"lr": 0.005, "batchSize": 32, "epochs": 5, "hiddenSize": 64},
+        param_aliases={"batch_size": "batchSize", "hidden_size": "hiddenSize", "learning_rate": "lr"},
+        description="Ray Train TensorflowTrainer (MultiWorkerMirroredStrategy, legacy Keras); built-in: MLP on digits",
     ),
 }
 

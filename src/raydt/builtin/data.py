@@ -36,3 +36,20 @@ def digits() -> Split:
     std = x_tr.std(axis=0)
     std[std < 1e-6] = 1.0  # constant pixels: leave them centred, never divide by ~0
     return Split((x_tr - mean) / std, y_tr.astype(np.int64), (x_va - mean) / std, y_va.astype(np.int64), mean, std, 10)
+
+
+def breast_cancer() -> Split:
+    """scikit-learn's breast cancer data (569 rows, 30 features, 2 classes)."""
+    from sklearn.datasets import load_breast_cancer
+    from sklearn.model_selection import train_test_split
+
+    x, y = load_breast_cancer(return_X_y=True)
+    x_tr, x_va, y_tr, y_va = train_test_split(
+        x.astype(np.float32), y, test_size=VALIDATION_FRACTION, random_state=SEED, stratify=y
+    )
+    mean = x_tr.mean(axis=0)
+    std = x_tr.std(axis=0)
+    std[std < 1e-6] = 1.0
+    return Split(
+        (x_tr - mean) / std, y_tr.astype(np.int64), (x_va - mean) / std, y_va.astype(np.int64), mean, std, 2
+    )

@@ -68,7 +68,7 @@ def fit(p: TrainPlan, adapter: frameworks.FrameworkAdapter, loop: Callable[..., 
     from raydt.relay import Relay
 
     relay = Relay(view)
-    view.watch(p.metric, p.metric_mode, p.loop_config.get("epochs") if p.trainer is None else None)
+    view.watch(p.metric, p.metric_mode, p.loop_config.get(p.framework.epochs_param) if p.trainer is None else None)
     run_config = RunConfig(
         name=p.name,
         storage_path=p.storage_path,

@@ -149,11 +149,12 @@ def _check_builtin_params(info: FrameworkInfo, loop_config: dict[str, Any], epoc
             issues.append(SpecIssue(path, f"duplicates '{seen[name]}'", key, "Give each hyperparameter once."))
         seen[name] = key
         issues += check_param_value(info, name, value, path)
-    if epochs is not None and "epochs" in seen and loop_config[seen["epochs"]] != epochs:
+    ep = info.epochs_param
+    if epochs is not None and ep in seen and loop_config[seen[ep]] != epochs:
         issues.append(
             SpecIssue(
                 "trainConfig.epochs",
-                f"conflicts with trainConfig.trainLoopConfig.{seen['epochs']}",
+                f"conflicts with trainConfig.trainLoopConfig.{seen[ep]}",
                 epochs,
                 "Set epochs in one place.",
             )
@@ -171,6 +172,9 @@ def check_param_value(info: FrameworkInfo, name: str, value: Any, path: str) -> 
         return [SpecIssue(path, f"must be {kind}", value, f"Default is {default!r}.")]
     if value <= 0:
         return [SpecIssue(path, "must be > 0", value, f"Default is {default!r}.")]
+    top = info.param_max.get(name)
+    if top is not None and value > top:
+        return [SpecIssue(path, f"must be <= {top:g}", value, f"Default is {default!r}.")]
     return []
 
 

@@ -1,0 +1,101 @@
+"""Built-in TensorFlow trainer: a Keras MLP on digits under ``MultiWorkerMirroredStrategy``.
+
+Hyperparameters: ``lr``, ``batchSize`` (global), ``epochs``, ``hiddenSize``. Reports ``loss``,
+``accuracy``, ``val_loss``, ``val_accuracy`` and ``epoch`` every epoch with a checkpoint (weights and
+the standardisation statistics) and resumes from ``ray.train.get_checkpoint()``. Runs legacy Keras
+(``tf_keras``): the adapter sets ``TF_USE_LEGACY_KERAS=1`` for the workers.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from typing import Any
+
+WEIGHTS_FILE = "model.weights.h5"
+META_FILE = "raydt_meta.json"
+
+
+def build_model(input_size: int, hidden_size: int, num_classes: int) -> Any:
+    """The Keras MLP (also used to load a checkpoint for prediction)."""
+    import tf_keras as keras
+
+    return keras.Sequential(
+        [
+            keras.layers.InputLayer(input_shape=(input_size,)),
+            keras.layers.Dense(hidden_size, activation="relu"),
+            keras.layers.Dense(hidden_size, activation="relu"),
+            keras.layers.Dense(num_classes),
+        ]
+    )
+
+
+def train_loop(config: dict[str, Any]) -> None:
+    """Ray Train per-worker loop."""
+    import ray.train
+    import tensorflow as tf
+    import tf_keras as keras
+
+    from raydt.builtin.data import digits
+
+    lr = float(config.get("lr", 0.005))
+    batch_size = int(config.get("batchSize", 32))
+    epochs = int(config.get("epochs", 5))
+    hidden = int(config.get("hiddenSize", 64))
+    tf.keras.utils.set_random_seed(int(config.get("seed", 0)))
+
+    data = digits()
+    strategy = tf.distribute.MultiWorkerMirroredStrategy()
+    with strategy.scope():
+        model = build_model(data.x_train.shape[1], hidden, data.num_classes)
+        model.compile(
+            optimizer=keras.optimizers.Adam(learning_rate=lr),
+            loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+            metrics=["accuracy"],
+        )
+    start = 0
+    checkpoint = ray.train.get_checkpoint()
+    if checkpoint is not None:
+        with checkpoint.as_directory() as ckpt_dir:
+            model.load_weights(os.path.join(ckpt_dir, WEIGHTS_FILE))
+            with open(os.path.join(ckpt_dir, META_FILE), encoding="utf-8") as fh:
+                start = int(json.load(fh)["epoch"])
+
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    train_ds = (
+        tf.data.Dataset.from_tensor_slices((data.x_train, data.y_train))
+        .shuffle(len(data.y_train), seed=0)
+        .batch(batch_size)
+        .with_options(options)
+    )
+    ctx = ray.train.get_context()
+    for epoch in range(start, epochs):
+        history = model.fit(train_ds, epochs=1, verbose=0)
+        val_loss, val_acc = model.evaluate(data.x_val, data.y_val, verbose=0, batch_size=512)
+        metrics = {
+            "epoch": epoch + 1,
+            "loss": float(history.history["loss"][-1]),
+            "accuracy": float(history.history["accuracy"][-1]),
+            "val_loss": float(val_loss),
+            "val_accuracy": float(val_acc),
+        }
+        with tempfile.TemporaryDirectory() as tmp:
+            model.save_weights(os.path.join(tmp, WEIGHTS_FILE))  # every worker saves (collective op)
+            ckpt = None
+            if ctx.get_world_rank() == 0:
+                meta = {
+                    "framework": "tensorflow",
+                    "model": "raydt.builtin.tf_mlp",
+                    "epoch": epoch + 1,
+                    "inputSize": int(data.x_train.shape[1]),
+                    "hiddenSize": hidden,
+                    "numClasses": data.num_classes,
+                    "preprocessing": {"standardize": {"mean": data.mean.tolist(), "std": data.std.tolist()}},
+                    "config": {"lr": lr, "batchSize": batch_size, "epochs": epochs, "hiddenSize": hidden},
+                }
+                with open(os.path.join(tmp, META_FILE), "w", encoding="utf-8") as fh:
+                    json.dump(meta, fh)
+                ckpt = ray.train.Checkpoint.from_directory(tmp)
+            ray.train.report(metrics, checkpoint=ckpt)
