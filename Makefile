@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/raydt run examples/train-default.yaml
+	$(BIN)/raydt run examples/seed-tune.json
 
 test: $(STAMP)
 	$(BIN)/ruff check src tests

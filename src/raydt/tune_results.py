@@ -40,6 +40,16 @@ def _history(result: Any, metric: str) -> list[float]:
     return [float(v) for v in df[metric].tolist() if finite(v)]
 
 
+def _report_with(result: Any, metric: str, value: float) -> dict[str, Any]:
+    """Every user metric of the report where ``metric`` took ``value``."""
+    df = result.metrics_dataframe
+    if df is None or metric not in getattr(df, "columns", []):
+        return clean_metrics({k: v for k, v in (result.metrics or {}).items() if k not in TUNE_AUTO_KEYS})
+    rows = df[df[metric] == value]
+    row = rows.iloc[0].to_dict() if len(rows) else {}
+    return clean_metrics({k: v for k, v in row.items() if k not in TUNE_AUTO_KEYS and not k.startswith("config/")})
+
+
 def summarize(p: TunePlan, grid: Any, elapsed: float) -> dict[str, Any]:
     """The result dict of a finished search (success, partial or error)."""
     metric, mode = p.train.metric, p.train.metric_mode
@@ -112,7 +122,14 @@ def summarize(p: TunePlan, grid: Any, elapsed: float) -> dict[str, Any]:
         return out
     value, result, row = best
     out["status"] = PARTIAL if failed else SUCCESS
-    out["results"].update({"bestConfig": result.config, "bestMetric": value, "bestTrialId": row["trialId"]})
+    out["results"].update(
+        {
+            "bestConfig": result.config,
+            "bestMetric": value,
+            "bestTrialId": row["trialId"],
+            "bestMetrics": _report_with(result, metric, value),
+        }
+    )
     try:
         ckpt = result.get_best_checkpoint(metric, mode)
     except Exception:  # noqa: BLE001 - no scored checkpoint: fall back to the latest one

@@ -66,12 +66,17 @@ class TuneBridge(LocalTrainFnUtils):  # type: ignore[misc]
         return ray.train.Checkpoint(path=ckpt.path, filesystem=ckpt.filesystem)
 
 
-def local_trial(loop: Loop, fixed: dict[str, Any], info: FrameworkInfo | None) -> Callable[[dict[str, Any]], None]:
-    """A Ray Train loop run inside the Tune trial (one worker)."""
+def local_trial(
+    loop: Loop, fixed: dict[str, Any], info: FrameworkInfo | None, env: dict[str, str]
+) -> Callable[[dict[str, Any]], None]:
+    """A Ray Train loop run inside the Tune trial (one worker); ``env`` is set before it imports anything."""
 
     def trial(config: dict[str, Any]) -> None:
+        import os
+
         import ray.tune.trainable.trainable_fn_utils as tune_fn_utils
 
+        os.environ.update(env)
         # Ray Train's API refuses to run inside a Tune session (it wants ray.tune.* there); inside
         # this trial the bridge below *is* the Ray Train context, so lift that guard for the loop only.
         guard = tune_fn_utils._in_tune_session
@@ -222,7 +227,7 @@ def build_trainable(plan: TunePlan, loop: Loop, trainer_class: type[Any] | None,
         fn = tune_function(loop, p.loop_config)
         resources: dict[str, float] = dict(p.workers.resources)
     elif not plan.distributed:
-        fn = local_trial(loop, p.loop_config, info)
+        fn = local_trial(loop, p.loop_config, info, worker_env)
         resources = dict(p.workers.resources)
     else:
         assert trainer_class is not None

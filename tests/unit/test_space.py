@@ -1,0 +1,112 @@
+"""The search-space vocabulary: every type translates with its documented bounds; bad domains are caught."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+from raydt import space
+from raydt.errors import SpecError
+from raydt.spec import load
+
+
+def samples(domain: dict[str, Any], n: int = 400) -> list[Any]:
+    tune_domain = space.to_tune({"x": domain})["x"]
+    return [tune_domain.sample(random_state=np.random.RandomState(i)) for i in range(n)]
+
+
+def test_uniform_and_loguniform_stay_in_bounds() -> None:
+    for kind in ("uniform", "loguniform"):
+        vals = samples({"type": kind, "min": 0.001, "max": 0.1})
+        assert all(isinstance(v, float) and 0.001 <= v <= 0.1 for v in vals)
+    logs = samples({"type": "loguniform", "min": 1e-5, "max": 1e-1})
+    assert sum(v < 1e-3 for v in logs) > len(logs) / 3  # log scale: half the decades below 1e-3
+
+
+def test_quantized_floats_are_multiples_of_q_with_inclusive_max() -> None:
+    vals = samples({"type": "quniform", "min": 0.0, "max": 1.0, "q": 0.25})
+    assert set(vals) <= {0.0, 0.25, 0.5, 0.75, 1.0} and 1.0 in vals
+    vals = samples({"type": "qloguniform", "min": 1, "max": 100, "q": 1})
+    assert all(float(v).is_integer() and 1 <= v <= 100 for v in vals)
+
+
+@pytest.mark.parametrize(
+    ("domain", "expected"),
+    [
+        ({"type": "randint", "min": 1, "max": 3}, {1, 2, 3}),
+        ({"type": "qrandint", "min": 0, "max": 12, "q": 4}, {0, 4, 8, 12}),
+        ({"type": "qrandint", "min": 1, "max": 3, "q": 1}, {1, 2, 3}),
+        ({"type": "lograndint", "min": 1, "max": 4}, {1, 2, 3, 4}),
+    ],
+)
+def test_integer_types_are_ints_with_inclusive_max(domain: dict[str, Any], expected: set[int]) -> None:
+    vals = samples(domain)
+    assert all(isinstance(v, int | np.integer) for v in vals)
+    assert set(int(v) for v in vals) == expected
+
+
+def test_normal_types() -> None:
+    vals = samples({"type": "normal", "mean": 5.0, "sd": 0.1})
+    assert abs(float(np.mean(vals)) - 5.0) < 0.05
+    q = samples({"type": "qnormal", "mean": 0.0, "sd": 1.0, "q": 0.5})
+    assert all(abs(v / 0.5 - round(v / 0.5)) < 1e-9 for v in q)
+
+
+def test_choice_grid_constants_and_nesting() -> None:
+    param = space.to_tune(
+        {
+            "batchSize": {"type": "choice", "values": [16, 32, 64]},
+            "layers": {"type": "grid", "values": [1, 2]},
+            "epochs": 3,
+            "optimizer": {"name": "adam", "lr": {"type": "loguniform", "min": 1e-4, "max": 1e-2}},
+        }
+    )
+    assert set(param["batchSize"].categories) == {16, 32, 64}
+    assert param["layers"] == {"grid_search": [1, 2]}
+    assert param["epochs"] == 3
+    assert param["optimizer"]["name"] == "adam"
+    assert 1e-4 <= param["optimizer"]["lr"].sample() <= 1e-2
+
+
+BAD = [
+    ({"type": "uniform", "min": 1, "max": 1}, "x.min", "must be < max"),
+    ({"type": "uniform", "min": 2, "max": 1}, "x.min", "must be < max"),
+    ({"type": "loguniform", "min": 0, "max": 1}, "x.min", "must be > 0 for 'loguniform'"),
+    ({"type": "qloguniform", "min": -1, "max": 1, "q": 0.1}, "x.min", "log scale"),
+    ({"type": "choice", "values": []}, "x.values", "non-empty list"),
+    ({"type": "grid", "values": "abc"}, "x.values", "non-empty list"),
+    ({"type": "randint", "min": 0.5, "max": 3}, "x.min", "must be an integer for 'randint'"),
+    ({"type": "lograndint", "min": 0, "max": 3}, "x.min", "must be > 0"),
+    ({"type": "qrandint", "min": 0, "max": 10, "q": 0}, "x.q", "must be > 0"),
+    ({"type": "quniform", "min": 0, "max": 1, "q": -0.1}, "x.q", "must be > 0"),
+    ({"type": "quniform", "min": 0, "max": 1, "q": 2}, "x.q", "must not exceed max - min"),
+    ({"type": "normal", "mean": 0, "sd": 0}, "x.sd", "must be > 0"),
+    ({"type": "uniform", "min": "a", "max": 1}, "x.min", "must be a number"),
+    ({"type": "uniform", "max": 1}, "x.min", "is required"),
+    ({"type": "uniform", "min": 0, "max": 1, "step": 2}, "x.step", "is not a key of a 'uniform' domain"),
+    ({"type": "logunifrom", "min": 0, "max": 1}, "x.type", "did you mean 'loguniform'"),
+]
+
+
+@pytest.mark.parametrize(("domain", "path", "needle"), BAD, ids=[f"{d['type']}-{n}" for d, _, n in BAD])
+def test_bad_domains_name_their_exact_path(domain: dict[str, Any], path: str, needle: str) -> None:
+    spec = {
+        "mode": "tune",
+        "config": {},
+        "trainConfig": {"trainerPath": "raydt.builtin.torch_mlp:train_loop"},
+        "tuneConfig": {"searchSpace": {"opt": {"x": domain}}},
+    }
+    with pytest.raises(SpecError) as info:
+        load(spec)
+    full = f"tuneConfig.searchSpace.opt.{path}"
+    found = [str(i) for i in info.value.issues if i.path == full]
+    assert found and needle in found[0], [str(i) for i in info.value.issues]
+
+
+def test_unknown_type_lists_the_valid_ones() -> None:
+    issues = space.check({"x": {"type": "beta"}})
+    assert issues[0].path == "tuneConfig.searchSpace.x.type"
+    for name in space.DOMAINS:
+        assert name in issues[0].hint

@@ -1,0 +1,118 @@
+"""Tune specs: registry-driven validation, clashing pairs, and the searcher raydt picks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from raydt import plan
+from raydt.errors import SpecError
+from raydt.registry import SCHEDULERS, SEARCHERS
+from raydt.spec import load
+from raydt.spec.schemas import input_schema
+from tests.conftest import FIXTURES
+
+LR = {"type": "loguniform", "min": 1e-4, "max": 1e-1}
+
+
+def tune(space: dict[str, Any] | None = None, workers: int = 1, **tc: Any) -> dict[str, Any]:
+    return {
+        "mode": "tune",
+        "config": {"numWorkers": workers},
+        "tuneConfig": {"searchSpace": space if space is not None else {"lr": LR}, **tc},
+    }
+
+
+def issues(spec: dict[str, Any]) -> dict[str, str]:
+    with pytest.raises(SpecError) as info:
+        load(spec)
+    return {i.path: str(i) for i in info.value.issues}
+
+
+def test_seed_example_plans_optuna_with_asha() -> None:
+    spec = tune({"lr": LR, "batchSize": {"type": "choice", "values": [16, 32, 64]}}, scheduler="asha",
+                numSamples=100, metric="val_loss", mode="min")
+    p = plan.tune(load(spec))
+    assert (p.searcher, p.scheduler) == ("optuna", "asha")
+    assert p.scheduler_options == {"max_t": 5}  # the built-in trainer's epochs
+    assert p.train.loop_config == {"epochs": 5, "hiddenSize": 64}  # searched keys are not fixed
+    assert not p.distributed
+
+
+@pytest.mark.parametrize(
+    ("space", "extra", "searcher", "scheduler"),
+    [
+        ({"lr": {"type": "grid", "values": [0.1, 0.01]}}, {}, "random", "asha"),
+        ({"lr": LR}, {"scheduler": "pbt"}, "random", "pbt"),
+        ({"lr": {"type": "normal", "mean": 0.05, "sd": 0.01}}, {}, "hyperopt", "asha"),
+        ({"lr": LR}, {"searchAlgorithm": "bohb"}, "bohb", "hyperband"),
+        ({"lr": LR}, {"scheduler": "fifo"}, "optuna", "fifo"),
+    ],
+)
+def test_default_searcher_fits_the_space(space: dict[str, Any], extra: dict[str, Any], searcher: str,
+                                         scheduler: str) -> None:
+    p = plan.tune(load(tune(space, **extra)))
+    assert (p.searcher, p.scheduler) == (searcher, scheduler)
+    assert p.choice_reason
+
+
+def test_scheduler_options_translate_to_ray_arguments() -> None:
+    p = plan.tune(load(tune(scheduler="asha", schedulerConfig={"maxT": 9, "gracePeriod": 2, "reductionFactor": 3})))
+    assert p.scheduler_options == {"max_t": 9, "grace_period": 2, "reduction_factor": 3}
+
+
+CLASHES = [
+    (tune(scheduler="ashaa"), "tuneConfig.scheduler", "did you mean 'asha'"),
+    (tune(searchAlgorithm="optona"), "tuneConfig.searchAlgorithm", "did you mean 'optuna'"),
+    (tune(schedulerConfig={"maxt": 3}), "tuneConfig.schedulerConfig.maxt", "did you mean 'maxT'"),
+    (tune(scheduler="fifo", schedulerConfig={"maxT": 3}), "tuneConfig.schedulerConfig.maxT", "not an option of 'fifo'"),
+    (tune(schedulerConfig={"gracePeriod": 0}), "tuneConfig.schedulerConfig.gracePeriod", "must be >= 1"),
+    (tune(schedulerConfig={"maxT": "10"}), "tuneConfig.schedulerConfig.maxT", "must be an int"),
+    (tune(searchAlgorithmConfig={"x": 1}), "tuneConfig.searchAlgorithmConfig", "needs tuneConfig.searchAlgorithm"),
+    (tune(scheduler="pbt", searchAlgorithm="optuna"), "tuneConfig.searchAlgorithm", "cannot be paired with 'pbt'"),
+    (tune({"lr": {"type": "grid", "values": [1, 2]}}, searchAlgorithm="optuna"), "tuneConfig.searchSpace.lr",
+     "Use searchAlgorithm 'random'"),
+    (tune({"lr": {"type": "normal", "mean": 0.1, "sd": 0.01}}, searchAlgorithm="optuna"), "tuneConfig.searchSpace.lr",
+     "hyperopt"),
+    (tune(searchAlgorithm="bohb", scheduler="asha"), "tuneConfig.scheduler", "own HyperBand"),
+    (tune(scheduler="pbt", workers=2), "tuneConfig.scheduler", "numWorkers to 1"),
+    (tune({"epochs": 3}, scheduler="pbt"), "tuneConfig.searchSpace", "at least one domain to mutate"),
+    (tune({"lr": {"type": "choice", "values": [0.1]}}, scheduler="pb2"), "tuneConfig.searchSpace", "numeric domains"),
+    (tune({"batchSize": {"type": "uniform", "min": 8, "max": 64}}), "tuneConfig.searchSpace.batchSize.type",
+     "integer hyperparameter"),
+    (tune({"lrr": LR}), "tuneConfig.searchSpace.lrr", "not a hyperparameter of the built-in"),
+    (tune({"lr": {"type": "choice", "values": [0.1, -1]}}), "tuneConfig.searchSpace.lr.values[1]", "> 0"),
+    (tune(metric="val_acc"), "tuneConfig.metric", "val_accuracy"),
+    (tune(maxConcurrentTrials=0), "tuneConfig.maxConcurrentTrials", ">= 1"),
+    (tune(timeBudgetS=-5), "tuneConfig.timeBudgetS", "> 0"),
+]
+
+
+@pytest.mark.parametrize(("spec", "path", "needle"), CLASHES, ids=[c[1] + ":" + c[2][:20] for c in CLASHES])
+def test_clashes_are_spec_errors_that_say_what_to_use(spec: dict[str, Any], path: str, needle: str) -> None:
+    found = issues(spec)
+    assert path in found, found
+    assert needle in found[path]
+
+
+def test_tune_function_trainable_is_detected_and_must_be_single_worker() -> None:
+    spec = tune({"lr": LR}, workers=2)
+    spec["trainConfig"] = {"trainerPath": f"{FIXTURES}/tune_functions.py:objective"}
+    assert "config.numWorkers" in issues(spec)
+    spec["config"]["numWorkers"] = 1
+    assert plan.tune(load(spec)).kind == "tune"
+    spec["trainConfig"]["trainerKind"] = "train"
+    assert plan.tune(load(spec)).kind == "train"
+
+
+def test_registries_feed_the_schema_and_every_entry_names_a_ray_class() -> None:
+    import importlib
+
+    text = str(input_schema())
+    for name in [*SCHEDULERS, *SEARCHERS]:
+        assert name in text
+    for info in [*SCHEDULERS.values(), *SEARCHERS.values()]:
+        module, _, cls = info.target.partition(":")
+        if all(importlib.util.find_spec(m) for m in info.modules):
+            assert hasattr(importlib.import_module(module), cls), info.target
