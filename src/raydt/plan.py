@@ -13,6 +13,7 @@ from raydt.registry import FRAMEWORKS, FrameworkInfo
 from raydt.spec.loader import LoadedSpec
 
 DEFAULT_STORAGE = "~/raydt_results"
+DEFAULT_NUM_SAMPLES = 10
 
 
 @dataclass(frozen=True)
@@ -161,9 +162,13 @@ def tune(loaded: LoadedSpec) -> TunePlan:
     if base.trainer is None:  # built-in: searched keys are not fixed
         searched = {info.param_aliases.get(k, k) for k in tc.search_space}
         fixed = {k: v for k, v in fixed.items() if k not in searched}
-    base = _replace(base, loop_config=fixed, metric=tc.metric or info.default_metric,
-                    metric_mode=tc.mode or info.default_mode,
-                    name=spec.run_config.name or base.name.replace("raydt-train-", "raydt-tune-"))
+    base = _replace(
+        base,
+        loop_config=fixed,
+        metric=tc.metric or info.default_metric,
+        metric_mode=tc.mode or info.default_mode,
+        name=spec.run_config.name or base.name.replace("raydt-train-", "raydt-tune-"),
+    )
     sched = tc.scheduler or DEFAULT_SCHEDULER
     types = space.domain_types(tc.search_space)
     if tc.search_algorithm:
@@ -178,6 +183,9 @@ def tune(loaded: LoadedSpec) -> TunePlan:
         algo, reason = DEFAULT_SEARCHER, "default: TPE (model-based), never a plain grid"
     if algo == "bohb" and tc.scheduler is None:
         sched = "hyperband"
+    if SCHEDULERS[sched].population_based and "num_to_keep" not in spec.run_config.checkpoint.model_fields_set:
+        # a lagging trial may clone any checkpoint a leader reported: Ray must not delete them meanwhile
+        base = _replace(base, num_to_keep=None)
     options = {SCHEDULERS[sched].options[k].arg: v for k, v in tc.scheduler_config.items()}
     epochs = base.loop_config.get("epochs") if base.trainer is not None else _epochs(info, tc.search_space, fixed)
     if sched in ("asha", "hyperband") and "max_t" not in options and isinstance(epochs, int):
@@ -187,7 +195,7 @@ def tune(loaded: LoadedSpec) -> TunePlan:
         train=base,
         kind=kind_of(spec, loaded.base_dirs),
         search_space=tc.search_space,
-        num_samples=tc.num_samples,
+        num_samples=tc.num_samples or (1 if "grid" in types else DEFAULT_NUM_SAMPLES),
         scheduler=sched,
         scheduler_options=options,
         searcher=algo,

@@ -133,7 +133,9 @@ SCHEDULERS: dict[str, SchedulerInfo] = {
         {
             "maxT": Option("max_t", "int", 1, "max iterations per trial (default: the epochs, else 100)"),
             "gracePeriod": Option("grace_period", "int", 1, "iterations before a trial can be stopped (default 1)"),
-            "reductionFactor": Option("reduction_factor", "number", 1.01, "keep 1/reductionFactor per rung (default 4)"),
+            "reductionFactor": Option(
+                "reduction_factor", "number", 1.01, "keep 1/reductionFactor per rung (default 4)"
+            ),
             "brackets": Option("brackets", "int", 1, "number of brackets (default 1)"),
             "timeAttr": _TIME_ATTR,
         },

@@ -120,9 +120,7 @@ def check_domain(domain: dict[str, Any], path: str) -> list[SpecIssue]:
     if "sd" in domain and domain["sd"] <= 0:
         issues.append(SpecIssue(f"{path}.sd", "must be > 0", domain["sd"]))
     if "min" in domain and domain["min"] >= domain["max"]:
-        issues.append(
-            SpecIssue(f"{path}.min", "must be < max", domain["min"], f"max is {domain['max']!r}; swap them?")
-        )
+        issues.append(SpecIssue(f"{path}.min", "must be < max", domain["min"], f"max is {domain['max']!r}; swap them?"))
     if spec.log and "min" in domain and domain["min"] <= 0:
         issues.append(SpecIssue(f"{path}.min", f"must be > 0 for '{name}' (log scale)", domain["min"]))
     if "q" in domain and "min" in domain and not issues and domain["q"] > domain["max"] - domain["min"]:

@@ -35,7 +35,7 @@ def _cause(error: BaseException) -> tuple[str, str]:
 def _history(result: Any, metric: str) -> list[float]:
     df = result.metrics_dataframe
     if df is None or metric not in getattr(df, "columns", []):
-        value = (result.metrics or {}).get(metric)
+        value: Any = (result.metrics or {}).get(metric)
         return [float(value)] if finite(value) else []
     return [float(v) for v in df[metric].tolist() if finite(v)]
 

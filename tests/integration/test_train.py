@@ -152,3 +152,27 @@ def test_trainer_broken_at_import_fails_before_ray(tmp_path: Path) -> None:
     assert res.code == 1 and res.out["error"]["code"] == "USER_CODE_ERROR"
     assert "broken at import time" in res.out["error"]["message"]
     assert os.path.exists(res.out["logFile"])
+
+
+@pytest.mark.parametrize(
+    ("framework", "epochs", "check"),
+    [
+        ("xgboost", 10, lambda m: m["val_error"] < 0.1),
+        ("tensorflow", 2, lambda m: m["val_accuracy"] > 0.9),
+    ],
+)
+def test_other_frameworks_train_on_two_workers(
+    shared_ray: None, tmp_path: Path, framework: str, epochs: int, check: Any
+) -> None:
+    spec = {
+        "mode": "train",
+        "config": {"numWorkers": 2, "resourcesPerWorker": {"cpu": 1}},
+        "trainConfig": {"framework": framework, "epochs": epochs},
+        "runConfig": {"storagePath": str(tmp_path)},
+    }
+    out = raydt.run(spec)
+    assert_seed_output(out)
+    assert out["status"] == "success", out
+    assert out["results"]["iterations"] == epochs
+    assert check(out["results"]["finalMetrics"])
+    assert Path(out["checkpointPath"], "raydt_meta.json").is_file()

@@ -31,8 +31,13 @@ def issues(spec: dict[str, Any]) -> dict[str, str]:
 
 
 def test_seed_example_plans_optuna_with_asha() -> None:
-    spec = tune({"lr": LR, "batchSize": {"type": "choice", "values": [16, 32, 64]}}, scheduler="asha",
-                numSamples=100, metric="val_loss", mode="min")
+    spec = tune(
+        {"lr": LR, "batchSize": {"type": "choice", "values": [16, 32, 64]}},
+        scheduler="asha",
+        numSamples=100,
+        metric="val_loss",
+        mode="min",
+    )
     p = plan.tune(load(spec))
     assert (p.searcher, p.scheduler) == ("optuna", "asha")
     assert p.scheduler_options == {"max_t": 5}  # the built-in trainer's epochs
@@ -50,8 +55,9 @@ def test_seed_example_plans_optuna_with_asha() -> None:
         ({"lr": LR}, {"scheduler": "fifo"}, "optuna", "fifo"),
     ],
 )
-def test_default_searcher_fits_the_space(space: dict[str, Any], extra: dict[str, Any], searcher: str,
-                                         scheduler: str) -> None:
+def test_default_searcher_fits_the_space(
+    space: dict[str, Any], extra: dict[str, Any], searcher: str, scheduler: str
+) -> None:
     p = plan.tune(load(tune(space, **extra)))
     assert (p.searcher, p.scheduler) == (searcher, scheduler)
     assert p.choice_reason
@@ -71,16 +77,25 @@ CLASHES = [
     (tune(schedulerConfig={"maxT": "10"}), "tuneConfig.schedulerConfig.maxT", "must be an int"),
     (tune(searchAlgorithmConfig={"x": 1}), "tuneConfig.searchAlgorithmConfig", "needs tuneConfig.searchAlgorithm"),
     (tune(scheduler="pbt", searchAlgorithm="optuna"), "tuneConfig.searchAlgorithm", "cannot be paired with 'pbt'"),
-    (tune({"lr": {"type": "grid", "values": [1, 2]}}, searchAlgorithm="optuna"), "tuneConfig.searchSpace.lr",
-     "Use searchAlgorithm 'random'"),
-    (tune({"lr": {"type": "normal", "mean": 0.1, "sd": 0.01}}, searchAlgorithm="optuna"), "tuneConfig.searchSpace.lr",
-     "hyperopt"),
+    (
+        tune({"lr": {"type": "grid", "values": [1, 2]}}, searchAlgorithm="optuna"),
+        "tuneConfig.searchSpace.lr",
+        "Use searchAlgorithm 'random'",
+    ),
+    (
+        tune({"lr": {"type": "normal", "mean": 0.1, "sd": 0.01}}, searchAlgorithm="optuna"),
+        "tuneConfig.searchSpace.lr",
+        "hyperopt",
+    ),
     (tune(searchAlgorithm="bohb", scheduler="asha"), "tuneConfig.scheduler", "own HyperBand"),
     (tune(scheduler="pbt", workers=2), "tuneConfig.scheduler", "numWorkers to 1"),
     (tune({"epochs": 3}, scheduler="pbt"), "tuneConfig.searchSpace", "at least one domain to mutate"),
     (tune({"lr": {"type": "choice", "values": [0.1]}}, scheduler="pb2"), "tuneConfig.searchSpace", "numeric domains"),
-    (tune({"batchSize": {"type": "uniform", "min": 8, "max": 64}}), "tuneConfig.searchSpace.batchSize.type",
-     "integer hyperparameter"),
+    (
+        tune({"batchSize": {"type": "uniform", "min": 8, "max": 64}}),
+        "tuneConfig.searchSpace.batchSize.type",
+        "integer hyperparameter",
+    ),
     (tune({"lrr": LR}), "tuneConfig.searchSpace.lrr", "not a hyperparameter of the built-in"),
     (tune({"lr": {"type": "choice", "values": [0.1, -1]}}), "tuneConfig.searchSpace.lr.values[1]", "> 0"),
     (tune(metric="val_acc"), "tuneConfig.metric", "val_accuracy"),

@@ -50,6 +50,4 @@ def breast_cancer() -> Split:
     mean = x_tr.mean(axis=0)
     std = x_tr.std(axis=0)
     std[std < 1e-6] = 1.0
-    return Split(
-        (x_tr - mean) / std, y_tr.astype(np.int64), (x_va - mean) / std, y_va.astype(np.int64), mean, std, 2
-    )
+    return Split((x_tr - mean) / std, y_tr.astype(np.int64), (x_va - mean) / std, y_va.astype(np.int64), mean, std, 2)

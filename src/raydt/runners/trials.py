@@ -188,9 +188,22 @@ class GoalStopper(ray.tune.Stopper):  # type: ignore[misc]
 #: Keys Ray Tune adds to every result (kept out of the live view and of per-trial metrics).
 TUNE_AUTO_KEYS = frozenset(
     {
-        "done", "training_iteration", "trial_id", "date", "timestamp", "time_this_iter_s", "time_total_s",
-        "pid", "hostname", "node_ip", "config", "time_since_restore", "iterations_since_restore",
-        "checkpoint_dir_name", "experiment_tag", "should_checkpoint",
+        "done",
+        "training_iteration",
+        "trial_id",
+        "date",
+        "timestamp",
+        "time_this_iter_s",
+        "time_total_s",
+        "pid",
+        "hostname",
+        "node_ip",
+        "config",
+        "time_since_restore",
+        "iterations_since_restore",
+        "checkpoint_dir_name",
+        "experiment_tag",
+        "should_checkpoint",
     }
 )
 

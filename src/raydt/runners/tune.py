@@ -89,10 +89,12 @@ def _scheduler(p: TunePlan) -> Any:
     return cls(**options)
 
 
-def _searcher(p: TunePlan) -> Any:
+def _searcher(p: TunePlan, concurrency: int) -> Any:
     info = SEARCHERS[p.searcher]
     cls = _load(info.target)
     options = dict(p.searcher_options)
+    if p.searcher == "random":  # a SearchGenerator ignores TuneConfig.max_concurrent_trials
+        options["max_concurrent"] = concurrency
     if p.seed is not None and info.seed_arg:
         options[info.seed_arg] = p.seed
     return cls(**options)
@@ -128,8 +130,8 @@ def _fit(p: TunePlan, adapter: Any, loop: Any, view: ProgressView, concurrency: 
             mode=t.metric_mode,
             num_samples=p.num_samples,
             scheduler=_scheduler(p),
-            search_alg=_searcher(p),
-            max_concurrent_trials=concurrency,
+            search_alg=_searcher(p, concurrency),
+            max_concurrent_trials=None if p.searcher == "random" else concurrency,
             time_budget_s=p.time_budget_s,
         ),
         run_config=run_config,

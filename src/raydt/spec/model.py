@@ -98,7 +98,13 @@ class TuneConfig(StrictModel):
         default_factory=dict, description="Hyperparameters: domains ({type: ...}), constants, nested groups."
     )
     scheduler: str | None = Field(None, description="asha (default) | hyperband | median | pbt | pb2 | fifo")
-    num_samples: int = Field(10, ge=1, le=1_000_000, description="Trials to sample (each grid point counts once).")
+    num_samples: int | None = Field(
+        None,
+        ge=1,
+        le=1_000_000,
+        description="Samples to draw (default 10; 1 when the space has grid values). Ray repeats the whole "
+        "grid for every sample: trials = numSamples x grid points.",
+    )
     metric: str | None = Field(None, min_length=1, description="Metric to optimise (default: the framework's).")
     mode: MetricMode | None = Field(None, description="'min' or 'max' (default: the framework's).")
     scheduler_config: dict[str, Any] = Field(default_factory=dict, description="Scheduler options, camelCase.")

@@ -36,14 +36,18 @@ def check(spec: Spec, base_dirs: tuple[Path, ...]) -> list[SpecIssue]:
         )
         algo = None
     sched_options = SCHEDULERS[sched or DEFAULT_SCHEDULER].options
-    issues += check_options(tc.scheduler_config, sched_options, "tuneConfig.schedulerConfig", sched or DEFAULT_SCHEDULER)
+    issues += check_options(
+        tc.scheduler_config, sched_options, "tuneConfig.schedulerConfig", sched or DEFAULT_SCHEDULER
+    )
     if algo is not None:
         issues += check_options(
             tc.search_algorithm_config, SEARCHERS[algo].options, "tuneConfig.searchAlgorithmConfig", algo
         )
     elif tc.search_algorithm_config:
         issues.append(
-            SpecIssue("tuneConfig.searchAlgorithmConfig", "needs tuneConfig.searchAlgorithm", None, "Name the searcher.")
+            SpecIssue(
+                "tuneConfig.searchAlgorithmConfig", "needs tuneConfig.searchAlgorithm", None, "Name the searcher."
+            )
         )
     if issues:
         return issues
@@ -177,7 +181,9 @@ def _check_builtin_space(info: FrameworkInfo, search: dict[str, Any], fixed: dic
         name = info.param_aliases.get(key, key)
         if name not in info.builtin_params:
             issues.append(
-                SpecIssue(path, f"is not a hyperparameter of the built-in {info.name} trainer", key, closest(key, valid))
+                SpecIssue(
+                    path, f"is not a hyperparameter of the built-in {info.name} trainer", key, closest(key, valid)
+                )
             )
             continue
         if fixed and (name in fixed or any(info.param_aliases.get(k) == name for k in fixed)):

@@ -1,0 +1,192 @@
+"""mode: tune on a real local Ray: the seed example, schedulers, searchers, distributed trials, failures."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import raydt
+from tests.conftest import ROOT, assert_seed_output, run_cli
+
+pytestmark = pytest.mark.slow
+
+OBJECTIVE = f"{ROOT}/tests/fixtures/tune_functions.py:objective"
+
+
+def tune_spec(tmp_path: Path, space: dict[str, Any], trainer: str | None = OBJECTIVE, **tc: Any) -> dict[str, Any]:
+    spec: dict[str, Any] = {
+        "mode": "tune",
+        "config": {"numWorkers": 1, "resourcesPerWorker": {"cpu": 1}},
+        "tuneConfig": {"searchSpace": space, "metric": "score", "mode": "min", **tc},
+        "runConfig": {"storagePath": str(tmp_path)},
+    }
+    if trainer:
+        spec["trainConfig"] = {"trainerPath": trainer}
+    return spec
+
+
+def by_lr(out: dict[str, Any]) -> dict[float, dict[str, Any]]:
+    return {t["config"]["lr"]: t for t in out["trials"]}
+
+
+def test_seed_usage_example_on_cpu_via_cli(tmp_path: Path) -> None:
+    seed = json.loads((ROOT / "examples/seed-tune.json").read_text())
+    ctx = seed["skill"]["context"]
+    ctx["tuneConfig"]["numSamples"] = 4
+    ctx["trainConfig"]["epochs"] = 3
+    ctx["runConfig"]["storagePath"] = str(tmp_path)
+    (tmp_path / "seed.json").write_text(json.dumps(seed))
+    res = run_cli("run", str(tmp_path / "seed.json"))
+    out = res.out
+    assert res.code == 0 and out["status"] == "success", out
+    r = out["results"]
+    assert (r["numTrials"], r["completedTrials"]) == (4, 4)
+    assert (r["searchAlgorithm"], r["scheduler"]) == ("optuna", "asha")
+    assert 1e-5 <= r["bestConfig"]["lr"] <= 1e-1 and r["bestConfig"]["batchSize"] in (16, 32, 64)
+    assert r["bestMetric"] == min(t["bestMetric"] for t in out["trials"] if t["bestMetric"] is not None)
+    assert r["bestMetrics"]["val_loss"] == r["bestMetric"]
+    assert Path(out["checkpointPath"], "model.pt").is_file()
+    assert "trial " in res.stderr  # live view of trials
+
+
+def test_asha_stops_bad_trials_early(shared_ray: None, tmp_path: Path) -> None:
+    space = {"lr": {"type": "grid", "values": [0.01, 0.5, 0.9]}, "steps": 8}
+    spec = tune_spec(
+        tmp_path,
+        space,
+        scheduler="asha",
+        maxConcurrentTrials=1,
+        schedulerConfig={"maxT": 8, "gracePeriod": 1, "reductionFactor": 2},
+    )
+    out = raydt.run(spec)
+    assert_seed_output(out)
+    assert out["status"] == "success", out
+    trials = by_lr(out)
+    assert trials[0.01]["iterations"] == 8 and not trials[0.01]["stoppedEarly"]
+    assert trials[0.9]["stoppedEarly"] and trials[0.9]["iterations"] < 8
+    assert out["results"]["completedTrials"] == 3  # stopped on purpose still counts as completed
+    assert out["results"]["bestConfig"]["lr"] == 0.01
+    assert out["results"]["searchAlgorithm"] == "random"  # grid values: Ray's variant generator
+
+
+def test_pbt_runs_and_exploits(shared_ray: None, tmp_path: Path) -> None:
+    space = {"lr": {"type": "uniform", "min": 0.0, "max": 1.0}, "steps": 20, "sleep": 0.3}
+    spec = tune_spec(
+        tmp_path,
+        space,
+        scheduler="pbt",
+        numSamples=4,
+        seed=3,
+        schedulerConfig={"perturbationInterval": 2, "quantileFraction": 0.5},
+    )
+    spec["config"]["resourcesPerWorker"]["cpu"] = 0.5  # all four trials at once on 2 CPUs
+    out = raydt.run(spec)
+    assert out["status"] == "success", out
+    assert out["results"]["searchAlgorithm"] == "random"
+    log = Path(out["experimentPath"]) / "pbt_global.txt"
+    assert log.is_file() and log.read_text().strip()  # PBT recorded at least one exploit
+
+
+@pytest.mark.parametrize("searcher", ["optuna", "hyperopt"])
+def test_model_based_searchers_run_and_seed_makes_them_reproducible(
+    shared_ray: None, tmp_path: Path, searcher: str
+) -> None:
+    space = {"lr": {"type": "loguniform", "min": 1e-4, "max": 1.0}, "steps": 2}
+    configs = []
+    for run in range(2):
+        spec = tune_spec(
+            tmp_path / str(run), space, searchAlgorithm=searcher, numSamples=4, seed=7, maxConcurrentTrials=1
+        )
+        out = raydt.run(spec)
+        assert out["status"] == "success", out
+        assert out["results"]["searchAlgorithm"] == searcher and out["results"]["numTrials"] == 4
+        configs.append(sorted(t["config"]["lr"] for t in out["trials"]))
+        assert out["results"]["bestMetric"] == min(t["bestMetric"] for t in out["trials"])
+    assert configs[0] == configs[1]
+
+
+def test_failing_trials_give_partial_with_exit_code_3(tmp_path: Path) -> None:
+    spec = tune_spec(
+        tmp_path,
+        {"lr": {"type": "grid", "values": [0.01, 0.1, 0.001]}},
+        trainer=f"{ROOT}/tests/fixtures/tune_functions.py:flaky",
+    )
+    (tmp_path / "s.json").write_text(json.dumps(spec))
+    res = run_cli("run", str(tmp_path / "s.json"))
+    assert res.code == 3
+    out = res.out
+    assert out["status"] == "partial"
+    assert (out["results"]["numTrials"], out["results"]["completedTrials"], out["results"]["failedTrials"]) == (3, 2, 1)
+    failed = by_lr(out)[0.1]
+    assert failed["status"] == "ERROR" and failed["error"]["code"] == "USER_CODE_ERROR"
+    assert "diverged at lr=0.1" in failed["error"]["message"]
+    assert out["results"]["bestConfig"]["lr"] == 0.001
+
+
+def test_two_worker_distributed_trials(shared_ray: None, tmp_path: Path) -> None:
+    spec = {
+        "mode": "tune",
+        "config": {"numWorkers": 2, "resourcesPerWorker": {"cpu": 0.5}},
+        "trainConfig": {"epochs": 2},
+        "tuneConfig": {
+            "searchSpace": {"lr": {"type": "grid", "values": [0.01, 0.003]}},
+            "metric": "val_accuracy",
+            "mode": "max",
+        },
+        "runConfig": {"storagePath": str(tmp_path)},
+    }
+    out = raydt.run(spec)
+    assert out["status"] == "success", out
+    assert out["numWorkers"] == 2 and out["results"]["numTrials"] == 2
+    # ASHA (the default) may stop the worse trial after epoch 1: its workers' placement group is freed
+    # and the next trial still gets its workers (no leak, no hang)
+    assert all(t["status"] == "TERMINATED" and t["iterations"] >= 1 for t in out["trials"])
+    assert by_lr(out)[out["results"]["bestConfig"]["lr"]]["iterations"] == 2
+    assert out["results"]["bestMetric"] > 0.85
+    assert Path(out["checkpointPath"], "model.pt").is_file()
+    # every trial ran a real Ray Train worker group under the experiment
+    runs = list((Path(out["experimentPath"]) / "train_runs").iterdir())
+    assert len(runs) == 2
+
+
+def test_xgboost_tunes_its_builtin_trainer(shared_ray: None, tmp_path: Path) -> None:
+    spec = {
+        "mode": "tune",
+        "config": {"numWorkers": 1},
+        "trainConfig": {"framework": "xgboost", "epochs": 10},
+        "tuneConfig": {
+            "searchSpace": {
+                "maxDepth": {"type": "randint", "min": 2, "max": 5},
+                "eta": {"type": "loguniform", "min": 0.05, "max": 0.5},
+            },
+            "numSamples": 3,
+            "seed": 0,
+        },
+        "runConfig": {"storagePath": str(tmp_path)},
+    }
+    out = raydt.run(spec)
+    assert out["status"] == "success", out
+    assert out["results"]["metric"] == "val_logloss"  # the framework's default metric
+    assert out["results"]["bestMetrics"]["val_error"] < 0.1
+    assert Path(out["checkpointPath"], "raydt_meta.json").is_file()
+
+
+def test_tensorflow_tunes_its_builtin_trainer(shared_ray: None, tmp_path: Path) -> None:
+    spec = {
+        "mode": "tune",
+        "config": {"numWorkers": 1},
+        "trainConfig": {"framework": "tensorflow", "epochs": 2},
+        "tuneConfig": {
+            "searchSpace": {"lr": {"type": "choice", "values": [0.003, 0.01]}},
+            "numSamples": 2,
+            "scheduler": "fifo",
+        },
+        "runConfig": {"storagePath": str(tmp_path)},
+    }
+    out = raydt.run(spec)
+    assert out["status"] == "success", out
+    assert out["results"]["bestMetrics"]["val_accuracy"] > 0.85
+    assert Path(out["checkpointPath"], "model.weights.h5").is_file()
