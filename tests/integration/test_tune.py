@@ -190,3 +190,46 @@ def test_tensorflow_tunes_its_builtin_trainer(shared_ray: None, tmp_path: Path) 
     assert out["status"] == "success", out
     assert out["results"]["bestMetrics"]["val_accuracy"] > 0.85
     assert Path(out["checkpointPath"], "model.weights.h5").is_file()
+
+
+@pytest.mark.parametrize(
+    ("extra", "searcher", "scheduler"),
+    [
+        ({"scheduler": "median"}, "optuna", "median"),
+        ({"searchAlgorithm": "bohb"}, "bohb", "hyperband"),
+        ({"scheduler": "pb2", "schedulerConfig": {"perturbationInterval": 2}}, "random", "pb2"),
+        ({"scheduler": "hyperband", "timeBudgetS": 60}, "optuna", "hyperband"),
+    ],
+)
+def test_other_schedulers_and_searchers_run(
+    shared_ray: None, tmp_path: Path, extra: dict[str, Any], searcher: str, scheduler: str
+) -> None:
+    space = {"lr": {"type": "uniform", "min": 0.001, "max": 0.5}, "steps": 4}
+    out = raydt.run(tune_spec(tmp_path, space, numSamples=4, seed=1, **extra))
+    assert out["status"] == "success", out
+    assert (out["results"]["searchAlgorithm"], out["results"]["scheduler"]) == (searcher, scheduler)
+    assert out["results"]["numTrials"] == 4
+    assert out["results"]["bestMetric"] == min(t["bestMetric"] for t in out["trials"] if t["bestMetric"] is not None)
+
+
+def test_stop_at_ends_the_whole_search(shared_ray: None, tmp_path: Path) -> None:
+    space = {"lr": {"type": "loguniform", "min": 0.001, "max": 0.05}, "steps": 5}
+    out = raydt.run(tune_spec(tmp_path, space, numSamples=8, maxConcurrentTrials=1, stopAt=0.6, seed=0))
+    assert out["status"] == "success", out
+    assert out["results"]["bestMetric"] <= 0.6
+    assert out["results"]["numTrials"] < 8  # no new trials once the goal was reached
+
+
+def test_xgboost_tune_callback_trainable_runs_unchanged(shared_ray: None, tmp_path: Path) -> None:
+    space = {
+        "max_depth": {"type": "randint", "min": 2, "max": 4},
+        "eta": {"type": "loguniform", "min": 0.05, "max": 0.5},
+    }
+    spec = tune_spec(
+        tmp_path, space, trainer=f"{ROOT}/tests/fixtures/tune_functions.py:xgb_with_tune_callback", numSamples=2, seed=0
+    )
+    spec["tuneConfig"]["metric"] = "eval-logloss"
+    out = raydt.run(spec)
+    assert out["status"] == "success", out
+    assert all(t["iterations"] == 5 for t in out["trials"])
+    assert Path(out["checkpointPath"]).is_dir()

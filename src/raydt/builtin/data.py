@@ -26,28 +26,27 @@ class Split:
 def digits() -> Split:
     """scikit-learn's 8x8 digits (1,797 rows, 64 features, 10 classes)."""
     from sklearn.datasets import load_digits
-    from sklearn.model_selection import train_test_split
 
     x, y = load_digits(return_X_y=True)
-    x_tr, x_va, y_tr, y_va = train_test_split(
-        x.astype(np.float32), y, test_size=VALIDATION_FRACTION, random_state=SEED, stratify=y
-    )
-    mean = x_tr.mean(axis=0)
-    std = x_tr.std(axis=0)
-    std[std < 1e-6] = 1.0  # constant pixels: leave them centred, never divide by ~0
-    return Split((x_tr - mean) / std, y_tr.astype(np.int64), (x_va - mean) / std, y_va.astype(np.int64), mean, std, 10)
+    return _split(x, y, 10)
 
 
 def breast_cancer() -> Split:
     """scikit-learn's breast cancer data (569 rows, 30 features, 2 classes)."""
     from sklearn.datasets import load_breast_cancer
-    from sklearn.model_selection import train_test_split
 
     x, y = load_breast_cancer(return_X_y=True)
+    return _split(x, y, 2)
+
+
+def _split(x: np.ndarray, y: np.ndarray, num_classes: int) -> Split:
+    from sklearn.model_selection import train_test_split
+
     x_tr, x_va, y_tr, y_va = train_test_split(
         x.astype(np.float32), y, test_size=VALIDATION_FRACTION, random_state=SEED, stratify=y
     )
     mean = x_tr.mean(axis=0)
     std = x_tr.std(axis=0)
-    std[std < 1e-6] = 1.0
-    return Split((x_tr - mean) / std, y_tr.astype(np.int64), (x_va - mean) / std, y_va.astype(np.int64), mean, std, 2)
+    std[std < 1e-6] = 1.0  # constant columns: leave them centred, never divide by ~0
+    x_tr, x_va = (x_tr - mean) / std, (x_va - mean) / std
+    return Split(x_tr, y_tr.astype(np.int64), x_va, y_va.astype(np.int64), mean, std, num_classes)

@@ -115,17 +115,17 @@ def _check_train(spec: Spec, base_dirs: tuple[Path, ...]) -> list[SpecIssue]:
     if tc.trainer_path is not None:
         problem = check_trainer_path(tc.trainer_path, base_dirs)
         return [problem] if problem else []
-    issues = _check_builtin_params(info, tc.train_loop_config, tc.epochs)
-    if tc.metric is not None and tc.metric not in info.builtin_metrics:
-        issues.append(
-            SpecIssue(
-                "trainConfig.metric",
-                f"is not reported by the built-in {info.name} trainer",
-                tc.metric,
-                closest(tc.metric, info.builtin_metrics),
-            )
-        )
-    return issues
+    return _check_builtin_params(info, tc.train_loop_config, tc.epochs) + builtin_metric(
+        info, tc.metric, "trainConfig.metric"
+    )
+
+
+def builtin_metric(info: FrameworkInfo, metric: str | None, path: str) -> list[SpecIssue]:
+    """A metric asked of a built-in trainer must be one it reports."""
+    if metric is None or metric in info.builtin_metrics:
+        return []
+    rule = f"is not reported by the built-in {info.name} trainer"
+    return [SpecIssue(path, rule, metric, closest(metric, info.builtin_metrics))]
 
 
 def _check_builtin_params(info: FrameworkInfo, loop_config: dict[str, Any], epochs: int | None) -> list[SpecIssue]:

@@ -20,7 +20,7 @@ from raydt.spec.model import Spec
 
 def check(spec: Spec, base_dirs: tuple[Path, ...]) -> list[SpecIssue]:
     """Every tune-mode problem of ``spec`` (its tuneConfig is present)."""
-    from raydt.spec.checks import closest
+    from raydt.spec.checks import builtin_metric, closest
 
     tc = spec.tune_config
     assert tc is not None
@@ -55,15 +55,7 @@ def check(spec: Spec, base_dirs: tuple[Path, ...]) -> list[SpecIssue]:
     info = FRAMEWORKS.get(spec.train_config.framework)
     if info is not None and spec.train_config.trainer_path is None:
         issues += _check_builtin_space(info, tc.search_space, spec.train_config.train_loop_config)
-        if tc.metric is not None and tc.metric not in info.builtin_metrics:
-            issues.append(
-                SpecIssue(
-                    "tuneConfig.metric",
-                    f"is not reported by the built-in {info.name} trainer",
-                    tc.metric,
-                    closest(tc.metric, info.builtin_metrics),
-                )
-            )
+        issues += builtin_metric(info, tc.metric, "tuneConfig.metric")
     return issues
 
 
