@@ -226,10 +226,15 @@ def test_xgboost_tune_callback_trainable_runs_unchanged(shared_ray: None, tmp_pa
         "eta": {"type": "loguniform", "min": 0.05, "max": 0.5},
     }
     spec = tune_spec(
-        tmp_path, space, trainer=f"{ROOT}/tests/fixtures/tune_functions.py:xgb_with_tune_callback", numSamples=2, seed=0
+        tmp_path,
+        space,
+        trainer=f"{ROOT}/tests/fixtures/tune_functions.py:xgb_with_tune_callback",
+        numSamples=2,
+        seed=0,
+        scheduler="fifo",
     )
     spec["tuneConfig"]["metric"] = "eval-logloss"
     out = raydt.run(spec)
     assert out["status"] == "success", out
-    assert all(t["iterations"] == 5 for t in out["trials"])
+    assert [t["iterations"] for t in out["trials"]] == [5, 5], out["trials"]
     assert Path(out["checkpointPath"]).is_dir()
