@@ -40,11 +40,21 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{self.prog}: {message}")
 
 
+def _registries() -> str:
+    from raydt.registry import FRAMEWORKS, SCHEDULERS, SEARCHERS
+
+    lines = ["", "what a spec can name (registries):"]
+    for title, table in (("frameworks", FRAMEWORKS), ("schedulers", SCHEDULERS), ("searchers", SEARCHERS)):
+        lines.append(f"  {title}:")
+        lines += [f"    {name:<11} {info.description}" for name, info in table.items()]
+    return "\n".join(lines)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="raydt",
         description="One declarative spec in, distributed training, tuning and cluster status on Ray out.",
-        epilog=EXAMPLES,
+        epilog=EXAMPLES + _registries(),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="store_true", help="print the version and exit")

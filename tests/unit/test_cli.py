@@ -65,6 +65,10 @@ def test_help_lists_every_command_with_an_example() -> None:
     for command in ("run", "validate", "schema", "cluster"):
         assert f"  {command}" in proc.stdout
         assert f"raydt {command}" in proc.stdout
+    from raydt.registry import FRAMEWORKS, SCHEDULERS, SEARCHERS
+
+    for name in [*FRAMEWORKS, *SCHEDULERS, *SEARCHERS]:  # the help reads the registries
+        assert f"    {name} " in proc.stdout
 
 
 def test_console_script_is_installed() -> None:
