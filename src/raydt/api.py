@@ -47,3 +47,14 @@ def run(spec: SpecSource, *, quiet: bool = True) -> dict[str, Any]:
     Failures do not raise: they come back as ``{"status": "error", "error": {...}}``.
     """
     return execute(spec, ProgressView.stderr(quiet))[0]
+
+
+def resume(experiment_dir: str | Path, *, quiet: bool = True) -> dict[str, Any]:
+    """Continue the experiment in ``experiment_dir`` (a result's ``experimentPath``) and return its result."""
+    from raydt import experiment
+
+    try:
+        spec = experiment.spec_for_resume(experiment_dir)
+    except RaydtError as err:
+        return results.error_result(err)
+    return run(spec, quiet=quiet)

@@ -27,6 +27,8 @@ commands:
                       raydt validate examples/train-default.yaml
   schema KIND       print the JSON Schema of the spec (input) or of the result (output)
                       raydt schema input
+  resume DIR        continue an interrupted experiment (its experimentPath): finished trials stay
+                      raydt resume ~/raydt_results/raydt-tune-20261122-061859
   cluster           show the Ray cluster's nodes and resources (mode: cluster)
                       raydt cluster --address 127.0.0.1:6379
 
@@ -66,6 +68,9 @@ def build_parser() -> argparse.ArgumentParser:
     val.add_argument("spec", help="spec file (.json/.yaml/.yml) or - for stdin")
     schema = sub.add_parser("schema", help="print a JSON Schema")
     schema.add_argument("kind", choices=["input", "output"], help="input: the spec; output: the result")
+    resume = sub.add_parser("resume", help="continue an interrupted experiment")
+    resume.add_argument("experiment", help="the experiment directory (experimentPath of a result)")
+    resume.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
     cluster = sub.add_parser("cluster", help="show the cluster's nodes and resources")
     cluster.add_argument("--address", help="Ray address (default: RAY_ADDRESS, else an embedded Ray)")
     cluster.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
@@ -96,7 +101,15 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_SUCCESS
     if args.command == "validate":
         return _validate(args.spec)
-    source: Any = args.spec if args.command == "run" else _cluster_spec(args.address)
+    if args.command == "resume":
+        from raydt import experiment
+
+        try:
+            source: Any = experiment.spec_for_resume(args.experiment)
+        except RaydtError as err:
+            return _emit(results.error_result(err), err.exit_code, sys.stdout)
+    else:
+        source = args.spec if args.command == "run" else _cluster_spec(args.address)
     return _run(source, quiet=args.quiet)
 
 

@@ -46,11 +46,20 @@ class TrainPlan:
     storage_path: str
     num_to_keep: int | None
     address: str | None
+    max_failures: int = 2
+    score_attribute: str | None = None  # None: the metric
+    score_order: str | None = None  # None: the metric mode
+    resume: str = "auto"
     ray_init: dict[str, Any] = field(default_factory=dict)
 
     @property
     def experiment_path(self) -> str:
         return os.path.join(self.storage_path, self.name)
+
+    @property
+    def checkpoint_score(self) -> tuple[str, str]:
+        """(attribute, order) that rank checkpoints."""
+        return self.score_attribute or self.metric, self.score_order or self.metric_mode
 
 
 def workers(loaded: LoadedSpec) -> WorkerPlan:
@@ -119,6 +128,10 @@ def train(loaded: LoadedSpec) -> TrainPlan:
         storage_path=storage,
         num_to_keep=rc.checkpoint.num_to_keep,
         address=address(loaded),
+        max_failures=rc.max_failures,
+        score_attribute=rc.checkpoint.score_attribute,
+        score_order=rc.checkpoint.score_order,
+        resume=rc.resume,
         ray_init=dict(spec.config.ray_init),
     )
 
@@ -140,6 +153,7 @@ class TunePlan:
     time_budget_s: float | None
     stop_at: float | None
     seed: int | None
+    max_failures_per_trial: int = 2
 
     @property
     def distributed(self) -> bool:
@@ -205,6 +219,7 @@ def tune(loaded: LoadedSpec) -> TunePlan:
         time_budget_s=tc.time_budget_s,
         stop_at=tc.stop_at,
         seed=tc.seed,
+        max_failures_per_trial=tc.max_failures_per_trial,
     )
 
 

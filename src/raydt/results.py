@@ -6,7 +6,7 @@ import math
 import os
 from typing import Any
 
-from raydt.errors import MetricNotReportedError, RaydtError
+from raydt.errors import MetricNotReportedError, RaydtError, RunError
 
 SUCCESS, ERROR, PARTIAL = "success", "error", "partial"
 
@@ -30,6 +30,12 @@ def best_report(history: list[dict[str, Any]], metric: str, mode: str) -> tuple[
     Raises ``MetricNotReportedError`` (listing what was reported) if no report has the metric.
     """
     scored = [(i, r) for i, r in enumerate(history) if finite(r["metrics"].get(metric))]
+    if not scored and any(metric in r["metrics"] for r in history):
+        raise RunError(
+            f"metric '{metric}' was reported but never as a finite number (NaN or infinite every time)",
+            hint="The training diverged: lower the learning rate, check the data for NaN, or clip gradients.",
+            code="NAN_METRIC",
+        )
     if not scored:
         reported = sorted({k for r in history for k in r["metrics"]})
         seen = ", ".join(reported) if reported else "nothing (ray.train.report was never called)"

@@ -50,6 +50,12 @@ def _report_with(result: Any, metric: str, value: float) -> dict[str, Any]:
     return clean_metrics({k: v for k, v in row.items() if k not in TUNE_AUTO_KEYS and not k.startswith("config/")})
 
 
+def _trial_statuses(grid: Any) -> dict[str, str]:
+    """Tune's status of every trial (RUNNING/PENDING/PAUSED ones were cut short by Ctrl-C)."""
+    analysis = getattr(grid, "_experiment_analysis", None)
+    return {t.trial_id: t.status for t in getattr(analysis, "trials", None) or []}
+
+
 def summarize(p: TunePlan, grid: Any, elapsed: float) -> dict[str, Any]:
     """The result dict of a finished search (success, partial or error)."""
     metric, mode = p.train.metric, p.train.metric_mode
@@ -58,38 +64,51 @@ def summarize(p: TunePlan, grid: Any, elapsed: float) -> dict[str, Any]:
     rows: list[dict[str, Any]] = []
     best: tuple[float, Any, dict[str, Any]] | None = None
     reported: set[str] = set()
+    statuses = _trial_statuses(grid)
     for result in grid:
         metrics = result.metrics or {}
         user_metrics = {k: v for k, v in metrics.items() if k not in TUNE_AUTO_KEYS}
         reported |= set(user_metrics)
         iterations = int(metrics.get("training_iteration", 0) or 0)
         values = _history(result, metric)
+        trial_id = metrics.get("trial_id") or os.path.basename(result.path or "")
+        unfinished = statuses.get(trial_id) in ("RUNNING", "PENDING", "PAUSED")
         row: dict[str, Any] = {
-            "trialId": metrics.get("trial_id") or os.path.basename(result.path or ""),
+            "trialId": trial_id,
             "config": result.config,
-            "status": "ERROR" if result.error else "TERMINATED",
+            "status": "ERROR" if result.error else ("INTERRUPTED" if unfinished else "TERMINATED"),
             "iterations": iterations,
             "lastMetrics": clean_metrics(user_metrics),
             "bestMetric": pick(values) if values else None,
         }
-        if max_t and not result.error:
+        if max_t and row["status"] == "TERMINATED":
             row["stoppedEarly"] = iterations < max_t
         if result.error:
             cls, message = _cause(result.error)
             lines = str(result.error).strip().splitlines()
             row["error"] = {"code": classify(result.error), "class": cls, "message": message, "traceback": lines[-8:]}
-        elif values:
+        elif not values and metric in user_metrics:
+            row["status"] = "ERROR"
+            row["error"] = {
+                "code": "NAN_METRIC",
+                "class": "NaN",
+                "message": f"'{metric}' was reported but never as a finite number (the trial diverged)",
+                "traceback": [],
+            }
+        if values and row["status"] != "ERROR":
             value = pick(values)
             if best is None or (value < best[0] if mode == "min" else value > best[0]):
                 best = (value, result, row)
         rows.append(row)
     failed = [r for r in rows if r["status"] == "ERROR"]
-    completed = len(rows) - len(failed)
+    interrupted = [r for r in rows if r["status"] == "INTERRUPTED"]
+    completed = len(rows) - len(failed) - len(interrupted)
     out: dict[str, Any] = {
         "results": {
             "numTrials": len(rows),
             "completedTrials": completed,
             "failedTrials": len(failed),
+            "interruptedTrials": len(interrupted),
             "metric": metric,
             "metricMode": mode,
             "searchAlgorithm": p.searcher,
@@ -104,7 +123,15 @@ def summarize(p: TunePlan, grid: Any, elapsed: float) -> dict[str, Any]:
         "resourcesPerWorker": p.train.workers.resources,
         "trials": rows,
     }
+    resume_hint = f"Continue it with: raydt resume {out['experimentPath']}"
+    if interrupted:
+        out["interrupted"] = True
+        out["warnings"] = [f"interrupted (Ctrl-C): {len(interrupted)} trial(s) unfinished. {resume_hint}"]
     if best is None:
+        if interrupted:
+            out["status"] = ERROR
+            out["error"] = {"code": "INTERRUPTED", "message": "interrupted before any result", "hint": resume_hint}
+            return out
         if completed and metric not in reported:
             err = MetricNotReportedError(
                 f"metric '{metric}' was never reported by any trial; trials reported: {', '.join(sorted(reported))}",
@@ -121,7 +148,7 @@ def summarize(p: TunePlan, grid: Any, elapsed: float) -> dict[str, Any]:
         }
         return out
     value, result, row = best
-    out["status"] = PARTIAL if failed else SUCCESS
+    out["status"] = PARTIAL if failed or interrupted else SUCCESS
     out["results"].update(
         {
             "bestConfig": result.config,
@@ -139,5 +166,5 @@ def summarize(p: TunePlan, grid: Any, elapsed: float) -> dict[str, Any]:
     if path:
         out["checkpointPath"] = path
     else:
-        out["warnings"] = ["the best trial saved no checkpoint"]
+        out.setdefault("warnings", []).append("the best trial saved no checkpoint")
     return out

@@ -110,7 +110,9 @@ def test_max_metric_mode_picks_the_highest(shared_ray: None, tmp_path: Path) -> 
 
 
 def test_trainer_that_raises_is_user_code_error_with_traceback(shared_ray: None, tmp_path: Path) -> None:
-    out = raydt.run(_train_spec(tmp_path, "raises", metric="loss"))
+    spec = _train_spec(tmp_path, "raises", metric="loss")
+    spec["runConfig"]["maxFailures"] = 0
+    out = raydt.run(spec)
     assert_seed_output(out)
     assert out["status"] == "error"
     err = out["error"]

@@ -62,7 +62,7 @@ def test_schema_commands_print_json_schemas() -> None:
 def test_help_lists_every_command_with_an_example() -> None:
     proc = subprocess.run([sys.executable, "-m", "raydt", "--help"], capture_output=True, text=True, cwd=ROOT)
     assert proc.returncode == 0
-    for command in ("run", "validate", "schema", "cluster"):
+    for command in ("run", "validate", "schema", "resume", "cluster"):
         assert f"  {command}" in proc.stdout
         assert f"raydt {command}" in proc.stdout
     from raydt.registry import FRAMEWORKS, SCHEDULERS, SEARCHERS

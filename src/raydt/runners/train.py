@@ -7,17 +7,18 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from raydt import frameworks, plan, preflight, ray_session, trainer_ref
+from raydt import experiment, frameworks, plan, preflight, ray_session, trainer_ref
 from raydt.errors import MetricNotReportedError, RunError, UserCodeError
 from raydt.plan import TrainPlan
 from raydt.progress import ProgressView
-from raydt.results import SUCCESS, best_report, clean_metrics, existing_dir
+from raydt.results import PARTIAL, SUCCESS, best_report, clean_metrics, existing_dir
 from raydt.spec.loader import LoadedSpec
 
 
 def run_train(loaded: LoadedSpec, view: ProgressView) -> dict[str, Any]:
     """Run ``loaded`` as a single Ray Train run."""
     p = plan.train(loaded)
+    experiment.check_new(p.experiment_path, p.resume)
     adapter = frameworks.adapter(p.framework)
     loop = adapter.builtin_loop() if p.trainer is None else user_loop(p.trainer)
     view.event(
@@ -28,6 +29,7 @@ def run_train(loaded: LoadedSpec, view: ProgressView) -> dict[str, Any]:
         status = ray_session.cluster_status()
         view.event(f"ray: {status['numNodes']} node(s), {status['totalCpu']:g} CPU, {status['totalGpu']:g} GPU")
         preflight.check_workers(p.workers, status)
+        experiment.save_spec(p.experiment_path, loaded.raw, p.name, p.storage_path)
         outcome = fit(p, adapter, loop, view)
     return result(p, outcome, status)
 
@@ -52,7 +54,9 @@ class Outcome:
         path: str | None,
         elapsed: float,
         last_checkpoint: str | None,
+        interrupted: bool = False,
     ) -> None:
+        self.interrupted = interrupted
         self.history = history
         self.worker_errors = worker_errors
         self.path = path
@@ -74,10 +78,10 @@ def fit(p: TrainPlan, adapter: frameworks.FrameworkAdapter, loop: Callable[..., 
         storage_path=p.storage_path,
         checkpoint_config=CheckpointConfig(
             num_to_keep=p.num_to_keep,
-            checkpoint_score_attribute=p.metric,
-            checkpoint_score_order=p.metric_mode,
+            checkpoint_score_attribute=p.checkpoint_score[0],
+            checkpoint_score_order=p.checkpoint_score[1],
         ),
-        failure_config=FailureConfig(max_failures=0),
+        failure_config=FailureConfig(max_failures=p.max_failures),
         callbacks=[relay.callback()],
         worker_runtime_env={"env_vars": adapter.worker_env()} if adapter.worker_env() else None,
     )
@@ -97,6 +101,19 @@ def fit(p: TrainPlan, adapter: frameworks.FrameworkAdapter, loop: Callable[..., 
     except ray.train.TrainingFailedError as exc:
         relay.close()
         raise classify(exc, relay.history, p) from None
+    except (KeyboardInterrupt, SystemExit):
+        # Ctrl-C: Ray Train's own SIGINT handler aborts the run (and exits the handler with SystemExit);
+        # what was reported and checkpointed so far stays, and the run can be resumed.
+        relay.close()
+        saved = [r["checkpoint"] for r in relay.history if r.get("checkpoint")]
+        return Outcome(
+            relay.history,
+            relay.worker_errors,
+            p.experiment_path,
+            time.monotonic() - start,
+            saved[-1] if saved else None,
+            interrupted=True,
+        )
     finally:
         relay.close()
     elapsed = time.monotonic() - start
@@ -131,10 +148,15 @@ def _first_line(exc: BaseException) -> str:
 
 
 def result(p: TrainPlan, outcome: Outcome, status: dict[str, Any]) -> dict[str, Any]:
-    """The seed's output for a finished train run."""
+    """The seed's output for a finished (or interrupted) train run."""
+    resume_hint = f"Continue it with: raydt resume {p.experiment_path}"
     try:
         index, best = best_report(outcome.history, p.metric, p.metric_mode)
     except MetricNotReportedError as err:
+        if outcome.interrupted:
+            stop = RunError("interrupted (Ctrl-C) before the first result", hint=resume_hint, code="INTERRUPTED")
+            stop.details = {"experimentPath": p.experiment_path}
+            raise stop from None
         err.details = {
             "experimentPath": outcome.path,
             "lastCheckpointPath": existing_dir(outcome.last_checkpoint),
@@ -164,9 +186,17 @@ def result(p: TrainPlan, outcome: Outcome, status: dict[str, Any]) -> dict[str, 
         "numWorkers": p.workers.num_workers,
         "resourcesPerWorker": p.workers.resources,
         "workerFailures": len(outcome.worker_errors),
+        "restarts": len(outcome.worker_errors),  # every worker-group failure that did not end the run
     }
+    if outcome.interrupted:
+        out["status"] = PARTIAL
+        out["results"]["completedTrials"] = 0
+        out["interrupted"] = True
+        out["warnings"] = [f"interrupted (Ctrl-C): best result so far. {resume_hint}"]
     if checkpoint:
         out["checkpointPath"] = checkpoint
     else:
-        out["warnings"] = ["the trainer never saved a checkpoint (pass checkpoint= to ray.train.report)"]
+        out.setdefault("warnings", []).append(
+            "the trainer never saved a checkpoint (pass checkpoint= to ray.train.report)"
+        )
     return out

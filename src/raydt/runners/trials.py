@@ -22,6 +22,7 @@ import ray.tune
 from ray.train.v2._internal.execution.train_fn_utils import LocalTrainFnUtils, set_train_fn_utils
 
 from raydt.plan import TunePlan, WorkerPlan
+from raydt.progress import ProgressView
 from raydt.registry import FrameworkInfo
 
 Loop = Callable[..., Any]
@@ -108,11 +109,15 @@ def distributed_trial(
     workers: WorkerPlan,
     storage_path: str,
     worker_env: dict[str, str],
+    max_failures: int,
 ) -> Callable[[dict[str, Any]], None]:
-    """A trial that runs a Ray Train worker group and relays its reports and checkpoints to Tune."""
+    """A trial that runs a Ray Train worker group and relays its reports and checkpoints to Tune.
+
+    The Train run is named after the trial, so a retried trial resumes its Train run's latest checkpoint.
+    """
 
     def trial(config: dict[str, Any]) -> None:
-        from ray.train import CheckpointConfig, RunConfig, ScalingConfig
+        from ray.train import CheckpointConfig, FailureConfig, RunConfig, ScalingConfig
         from ray.util.queue import Empty, Queue
 
         from raydt.relay import RelayCallback
@@ -132,6 +137,7 @@ def distributed_trial(
                 name=f"{context.get_experiment_name()}-{context.get_trial_id()}",
                 storage_path=storage_path,
                 checkpoint_config=CheckpointConfig(num_to_keep=1),
+                failure_config=FailureConfig(max_failures=max_failures),
                 callbacks=[RelayCallback(queue)],
                 worker_runtime_env={"env_vars": worker_env} if worker_env else None,
             ),
@@ -208,11 +214,22 @@ TUNE_AUTO_KEYS = frozenset(
 )
 
 
+#: The live view of the run in progress: a callback restored from a snapshot (resume) has lost its own.
+ACTIVE_VIEW: Any = None
+
+
 class ProgressCallback(ray.tune.Callback):  # type: ignore[misc]
     """Feeds the live view: one line per trial result, plus trial errors and completions."""
 
     def __init__(self, view: Any) -> None:
-        self.view = view
+        self._view = view
+
+    @property
+    def view(self) -> Any:
+        return ACTIVE_VIEW or self._view or ProgressView()
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"_view": None}
 
     def on_trial_result(self, iteration: int, trials: list[Any], trial: Any, result: dict[str, Any], **_: Any) -> None:
         running = sum(1 for t in trials if t.status == "RUNNING")
@@ -245,7 +262,14 @@ def build_trainable(plan: TunePlan, loop: Loop, trainer_class: type[Any] | None,
     else:
         assert trainer_class is not None
         fn = distributed_trial(
-            loop, p.loop_config, info, trainer_class, p.workers, f"{p.experiment_path}/train_runs", worker_env
+            loop,
+            p.loop_config,
+            info,
+            trainer_class,
+            p.workers,
+            f"{p.experiment_path}/train_runs",
+            worker_env,
+            p.max_failures,
         )
         resources = {"CPU": TRIAL_DRIVER_CPU}
     return ray.tune.with_resources(fn, {k: v for k, v in resources.items() if v} or {"CPU": TRIAL_DRIVER_CPU})

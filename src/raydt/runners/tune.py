@@ -7,7 +7,7 @@ import importlib.util
 import time
 from typing import Any
 
-from raydt import frameworks, plan, preflight, ray_session, space
+from raydt import experiment, frameworks, plan, preflight, ray_session, space
 from raydt.errors import InfeasibleResourcesError, MissingDependencyError, RunError
 from raydt.plan import TunePlan
 from raydt.progress import ProgressView
@@ -20,6 +20,7 @@ from raydt.spec.loader import LoadedSpec
 def run_tune(loaded: LoadedSpec, view: ProgressView) -> dict[str, Any]:
     """Run ``loaded`` as a Ray Tune search."""
     p = plan.tune(loaded)
+    experiment.check_new(p.train.experiment_path, p.train.resume)
     _check_modules(p)
     adapter = frameworks.adapter(p.train.framework)
     loop = adapter.builtin_loop() if p.train.trainer is None else user_loop(p.train.trainer)
@@ -34,6 +35,7 @@ def run_tune(loaded: LoadedSpec, view: ProgressView) -> dict[str, Any]:
         concurrency = _concurrency(p, status)
         view.event(f"running up to {concurrency} trial(s) at once")
         view.watch(p.train.metric, p.train.metric_mode)
+        experiment.save_spec(p.train.experiment_path, loaded.raw, p.train.name, p.train.storage_path)
         grid, elapsed = _fit(p, adapter, loop, view, concurrency)
         from raydt.tune_results import summarize
 
@@ -108,16 +110,29 @@ def _load(target: str) -> Any:
 def _fit(p: TunePlan, adapter: Any, loop: Any, view: ProgressView, concurrency: int) -> tuple[Any, float]:
     from ray import tune
 
+    from raydt.runners import trials
     from raydt.runners.trials import GoalStopper, ProgressCallback, build_trainable
 
     trainable = build_trainable(p, loop, adapter.trainer_class() if p.distributed else None, adapter.worker_env())
     t = p.train
+    trials.ACTIVE_VIEW = view
+    if t.resume == "auto" and tune.Tuner.can_restore(t.experiment_path):
+        # same experiment again (raydt resume, or the same spec with runConfig.resume: auto): finished
+        # trials are kept, unfinished and errored ones continue from their last checkpoint
+        view.event(f"resuming the experiment in {t.experiment_path}")
+        restored = tune.Tuner.restore(
+            t.experiment_path, trainable=trainable, resume_errored=True, param_space=space.to_tune(p.search_space)
+        )
+        return _run(restored)
     run_config = tune.RunConfig(
         name=t.name,
         storage_path=t.storage_path,
         checkpoint_config=tune.CheckpointConfig(
-            num_to_keep=t.num_to_keep, checkpoint_score_attribute=t.metric, checkpoint_score_order=t.metric_mode
+            num_to_keep=t.num_to_keep,
+            checkpoint_score_attribute=t.checkpoint_score[0],
+            checkpoint_score_order=t.checkpoint_score[1],
         ),
+        failure_config=tune.FailureConfig(max_failures=p.max_failures_per_trial),
         stop=GoalStopper(t.metric, t.metric_mode, p.stop_at) if p.stop_at is not None else None,
         callbacks=[ProgressCallback(view)],
         verbose=0,
@@ -136,6 +151,10 @@ def _fit(p: TunePlan, adapter: Any, loop: Any, view: ProgressView, concurrency: 
         ),
         run_config=run_config,
     )
+    return _run(tuner)
+
+
+def _run(tuner: Any) -> tuple[Any, float]:
     start = time.monotonic()
     try:
         grid = tuner.fit()

@@ -118,14 +118,21 @@ class TuneConfig(StrictModel):
     time_budget_s: float | None = Field(None, gt=0, le=1e9, description="Stop the search after this many seconds.")
     stop_at: float | None = Field(None, description="Stop the whole search once the metric reaches this value.")
     seed: int | None = Field(None, ge=0, le=2**32 - 1, description="Seed of the search algorithm's sampling.")
+    max_failures_per_trial: int = Field(
+        2, ge=0, le=1000, description="Ray Tune: restarts of a failed trial (from its last checkpoint)."
+    )
 
 
 class CheckpointSpec(StrictModel):
     """``runConfig.checkpoint``: which checkpoints Ray keeps."""
 
     num_to_keep: int | None = Field(
-        2, ge=1, le=10_000, description="Best checkpoints kept, ranked by the run's metric; null keeps all."
+        2, ge=1, le=10_000, description="Best checkpoints kept, ranked by scoreAttribute; null keeps all."
     )
+    score_attribute: str | None = Field(
+        None, min_length=1, description="Metric that ranks checkpoints (default: the run's metric)."
+    )
+    score_order: MetricMode | None = Field(None, description="'min' or 'max' (default: the run's mode).")
 
 
 class RunConfig(StrictModel):
@@ -140,6 +147,14 @@ class RunConfig(StrictModel):
         None, min_length=1, description="Where experiments are stored (default: ~/raydt_results)."
     )
     checkpoint: CheckpointSpec = Field(default_factory=lambda: CheckpointSpec())
+    max_failures: int = Field(
+        2, ge=0, le=1000, description="Ray Train: worker-group restarts from the last checkpoint before failing."
+    )
+    resume: Literal["auto", "never"] = Field(
+        "auto",
+        description="'auto': an experiment of the same name under storagePath is resumed (finished trials are "
+        "not run again); 'never': such an experiment is an error.",
+    )
 
 
 class Spec(StrictModel):

@@ -1,0 +1,186 @@
+"""Never lose work: a killed worker resumes from its checkpoint, Ctrl-C leaves a resumable partial result.
+
+These tests kill processes, so each runs the CLI as its own process with its own embedded Ray, in its own
+process group, and cleans that group up by pid.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import raydt
+from tests.conftest import FIXTURES, ROOT, assert_seed_output, run_cli
+
+pytestmark = pytest.mark.slow
+
+
+class Run:
+    """``raydt run SPEC`` as a background process."""
+
+    def __init__(self, tmp_path: Path, spec: dict[str, Any], command: str = "run") -> None:
+        path = tmp_path / f"spec-{time.monotonic_ns()}.json"
+        path.write_text(json.dumps(spec))
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "raydt", command, str(path)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=ROOT,
+            start_new_session=True,
+        )
+
+    def finish(self, timeout: float = 300) -> tuple[int, dict[str, Any], str]:
+        out, err = self.proc.communicate(timeout=timeout)
+        doc = json.loads(out)
+        assert "Traceback (most recent call last)" not in err, err
+        assert_seed_output(doc)
+        return self.proc.returncode, doc, err
+
+    def kill_group(self) -> None:
+        if self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            self.proc.wait(timeout=30)
+
+
+@pytest.fixture
+def runs() -> Iterator[list[Run]]:
+    started: list[Run] = []
+    yield started
+    for run in started:
+        run.kill_group()
+
+
+def wait_for(predicate: Any, timeout: float = 180) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.2)
+    raise AssertionError("timed out waiting")
+
+
+def lines(path: Path) -> list[str]:
+    return path.read_text().splitlines() if path.exists() else []
+
+
+def train_spec(tmp_path: Path, log: Path, epochs: int = 6, **run: Any) -> dict[str, Any]:
+    return {
+        "mode": "train",
+        "config": {"numWorkers": 2, "resourcesPerWorker": {"cpu": 0.5}},
+        "trainConfig": {
+            "trainerPath": f"{FIXTURES}/trainers.py:killable",
+            "trainLoopConfig": {"log": str(log), "sleep": 1.5},
+            "epochs": epochs,
+            "metric": "loss",
+        },
+        "runConfig": {"storagePath": str(tmp_path / "results"), "name": "ft", **run},
+    }
+
+
+def test_sigkilled_worker_is_replaced_and_resumes_from_its_checkpoint(tmp_path: Path, runs: list[Run]) -> None:
+    log = tmp_path / "epochs.log"
+    run = Run(tmp_path, train_spec(tmp_path, log))
+    runs.append(run)
+    wait_for(lambda: "done 2" in lines(log))
+    done_before = max(int(ln.split()[1]) for ln in lines(log) if ln.startswith("done"))
+    pid = int([ln for ln in lines(log) if ln.startswith("start")][-1].split()[2])
+    os.kill(pid, signal.SIGKILL)  # the rank-0 training worker, mid-epoch
+    code, out, _ = run.finish()
+    assert code == 0 and out["status"] == "success", out
+    assert out["restarts"] >= 1
+    assert out["results"]["finalMetrics"]["epoch"] == 6
+    starts = [int(ln.split()[1]) for ln in lines(log) if ln.startswith("start")]
+    for epoch in range(1, done_before + 1):
+        assert starts.count(epoch) == 1, f"checkpointed epoch {epoch} trained again: {starts}"
+    assert set(starts) == set(range(1, 7))
+    pids = {int(ln.split()[2]) for ln in lines(log) if ln.startswith("start")}
+    assert len(pids) >= 2  # a new worker process took over
+
+
+def test_ctrl_c_gives_a_resumable_partial_train_result(tmp_path: Path, runs: list[Run]) -> None:
+    log = tmp_path / "epochs.log"
+    run = Run(tmp_path, train_spec(tmp_path, log, epochs=8))
+    runs.append(run)
+    wait_for(lambda: "done 2" in lines(log))
+    run.proc.send_signal(signal.SIGINT)
+    code, out, _ = run.finish(timeout=120)
+    assert code == 3 and out["status"] == "partial", out
+    assert out["interrupted"] is True and "raydt resume" in out["warnings"][0]
+    assert Path(out["checkpointPath"]).is_dir()
+    done = max(int(ln.split()[1]) for ln in lines(log) if ln.startswith("done"))
+    assert done < 8
+
+    res = run_cli("resume", out["experimentPath"])
+    assert res.code == 0 and res.out["status"] == "success", res.out
+    assert res.out["results"]["finalMetrics"]["epoch"] == 8
+    starts = [int(ln.split()[1]) for ln in lines(log) if ln.startswith("start")]
+    for epoch in range(1, done + 1):
+        assert starts.count(epoch) == 1, f"checkpointed epoch {epoch} trained again: {starts}"
+
+
+def test_ctrl_c_mid_search_then_resume_runs_only_what_is_left(tmp_path: Path, runs: list[Run]) -> None:
+    spec = {
+        "mode": "tune",
+        "config": {"numWorkers": 1, "resourcesPerWorker": {"cpu": 1}},
+        "trainConfig": {"trainerPath": f"{ROOT}/tests/fixtures/tune_functions.py:slow_steps"},
+        "tuneConfig": {
+            "searchSpace": {"x": {"type": "grid", "values": [1, 2, 3, 4]}, "steps": 4},
+            "metric": "score",
+            "mode": "min",
+            "scheduler": "fifo",
+            "maxConcurrentTrials": 2,
+        },
+        "runConfig": {"storagePath": str(tmp_path / "results"), "name": "search"},
+    }
+    run = Run(tmp_path, spec)
+    runs.append(run)
+    exp = tmp_path / "results" / "search"
+    wait_for(lambda: any(exp.glob("trial_*/checkpoint_000001")))
+    run.proc.send_signal(signal.SIGINT)
+    code, out, _ = run.finish(timeout=120)
+    assert code == 3 and out["status"] == "partial", out
+    assert out["results"]["interruptedTrials"] >= 1
+
+    done_first = {t["trialId"] for t in out["trials"] if t["status"] == "TERMINATED"}
+    res = run_cli("resume", str(exp))
+    assert res.code == 0 and res.out["status"] == "success", res.out
+    assert res.out["results"]["numTrials"] == 4 and res.out["results"]["completedTrials"] == 4
+    assert all(t["iterations"] == 4 for t in res.out["trials"])
+    assert res.out["results"]["bestConfig"]["x"] == 1
+    assert done_first <= {t["trialId"] for t in res.out["trials"]}
+
+
+def test_nan_metric_is_classified(shared_ray: None, tmp_path: Path) -> None:
+    spec = {
+        "mode": "train",
+        "config": {"numWorkers": 1},
+        "trainConfig": {"trainerPath": f"{FIXTURES}/trainers.py:nan_loss", "metric": "loss"},
+        "runConfig": {"storagePath": str(tmp_path)},
+    }
+    out = raydt.run(spec)
+    assert out["status"] == "error" and out["error"]["code"] == "NAN_METRIC", out
+    assert "learning rate" in out["error"]["hint"]
+
+
+def test_resume_never_refuses_an_existing_experiment(shared_ray: None, tmp_path: Path) -> None:
+    (tmp_path / "taken").mkdir()
+    spec = {
+        "mode": "train",
+        "config": {},
+        "runConfig": {"storagePath": str(tmp_path), "name": "taken", "resume": "never"},
+    }
+    out = raydt.run(spec)
+    assert out["error"]["code"] == "SPEC_INVALID" and "already exists" in out["error"]["message"]
