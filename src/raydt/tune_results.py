@@ -56,8 +56,23 @@ def _trial_statuses(grid: Any) -> dict[str, str]:
     return {t.trial_id: t.status for t in getattr(analysis, "trials", None) or []}
 
 
-def summarize(p: TunePlan, grid: Any, elapsed: float) -> dict[str, Any]:
-    """The result dict of a finished search (success, partial or error)."""
+def expected_trials(p: TunePlan) -> int:
+    """Trials a search that runs to its end creates: numSamples x grid points."""
+    from raydt import space
+
+    total = p.num_samples
+    for _, value in space.walk(p.search_space):
+        if space.is_domain(value) and value["type"] == "grid":
+            total *= len(value["values"])
+    return total
+
+
+def summarize(p: TunePlan, grid: Any, elapsed: float, goal_reached: bool = False) -> dict[str, Any]:
+    """The result dict of a finished search (success, partial or error).
+
+    A search that ended with unfinished trials, or with fewer trials than it should have created while
+    neither ``timeBudgetS`` nor ``stopAt`` ended it, was interrupted (Ctrl-C): Ray Tune returns normally then.
+    """
     metric, mode = p.train.metric, p.train.metric_mode
     pick = min if mode == "min" else max
     max_t = p.scheduler_options.get("max_t")
@@ -103,6 +118,8 @@ def summarize(p: TunePlan, grid: Any, elapsed: float) -> dict[str, Any]:
     failed = [r for r in rows if r["status"] == "ERROR"]
     interrupted = [r for r in rows if r["status"] == "INTERRUPTED"]
     completed = len(rows) - len(failed) - len(interrupted)
+    budget_over = p.time_budget_s is not None and elapsed >= p.time_budget_s * 0.95
+    cut_short = bool(interrupted) or (len(rows) < expected_trials(p) and not budget_over and not goal_reached)
     out: dict[str, Any] = {
         "results": {
             "numTrials": len(rows),
@@ -124,11 +141,12 @@ def summarize(p: TunePlan, grid: Any, elapsed: float) -> dict[str, Any]:
         "trials": rows,
     }
     resume_hint = f"Continue it with: raydt resume {out['experimentPath']}"
-    if interrupted:
+    if cut_short:
         out["interrupted"] = True
-        out["warnings"] = [f"interrupted (Ctrl-C): {len(interrupted)} trial(s) unfinished. {resume_hint}"]
+        left = expected_trials(p) - completed - len(failed)
+        out["warnings"] = [f"interrupted (Ctrl-C): {left} trial(s) unfinished or not started. {resume_hint}"]
     if best is None:
-        if interrupted:
+        if cut_short:
             out["status"] = ERROR
             out["error"] = {"code": "INTERRUPTED", "message": "interrupted before any result", "hint": resume_hint}
             return out
@@ -148,7 +166,7 @@ def summarize(p: TunePlan, grid: Any, elapsed: float) -> dict[str, Any]:
         }
         return out
     value, result, row = best
-    out["status"] = PARTIAL if failed or interrupted else SUCCESS
+    out["status"] = PARTIAL if failed or cut_short else SUCCESS
     out["results"].update(
         {
             "bestConfig": result.config,

@@ -36,10 +36,10 @@ def run_tune(loaded: LoadedSpec, view: ProgressView) -> dict[str, Any]:
         view.event(f"running up to {concurrency} trial(s) at once")
         view.watch(p.train.metric, p.train.metric_mode)
         experiment.save_spec(p.train.experiment_path, loaded.raw, p.train.name, p.train.storage_path)
-        grid, elapsed = _fit(p, adapter, loop, view, concurrency)
+        grid, elapsed, goal_reached = _fit(p, adapter, loop, view, concurrency)
         from raydt.tune_results import summarize
 
-        out = summarize(p, grid, elapsed)
+        out = summarize(p, grid, elapsed, goal_reached)
     out["clusterStatus"] = status
     out["maxConcurrentTrials"] = concurrency
     return out
@@ -107,7 +107,8 @@ def _load(target: str) -> Any:
     return getattr(importlib.import_module(module), name)
 
 
-def _fit(p: TunePlan, adapter: Any, loop: Any, view: ProgressView, concurrency: int) -> tuple[Any, float]:
+def _fit(p: TunePlan, adapter: Any, loop: Any, view: ProgressView, concurrency: int) -> tuple[Any, float, bool]:
+    """Run (or resume) the search: the ResultGrid, seconds taken, and whether stopAt's goal was reached."""
     from ray import tune
 
     from raydt.runners import trials
@@ -123,7 +124,8 @@ def _fit(p: TunePlan, adapter: Any, loop: Any, view: ProgressView, concurrency: 
         restored = tune.Tuner.restore(
             t.experiment_path, trainable=trainable, resume_errored=True, param_space=space.to_tune(p.search_space)
         )
-        return _run(restored)
+        return (*_run(restored), False)
+    stopper = GoalStopper(t.metric, t.metric_mode, p.stop_at) if p.stop_at is not None else None
     run_config = tune.RunConfig(
         name=t.name,
         storage_path=t.storage_path,
@@ -133,7 +135,7 @@ def _fit(p: TunePlan, adapter: Any, loop: Any, view: ProgressView, concurrency: 
             checkpoint_score_order=t.checkpoint_score[1],
         ),
         failure_config=tune.FailureConfig(max_failures=p.max_failures_per_trial),
-        stop=GoalStopper(t.metric, t.metric_mode, p.stop_at) if p.stop_at is not None else None,
+        stop=stopper,
         callbacks=[ProgressCallback(view)],
         verbose=0,
     )
@@ -151,7 +153,8 @@ def _fit(p: TunePlan, adapter: Any, loop: Any, view: ProgressView, concurrency: 
         ),
         run_config=run_config,
     )
-    return _run(tuner)
+    grid, elapsed = _run(tuner)
+    return grid, elapsed, bool(stopper and stopper.reached)
 
 
 def _run(tuner: Any) -> tuple[Any, float]:
