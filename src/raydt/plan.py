@@ -50,6 +50,8 @@ class TrainPlan:
     score_attribute: str | None = None  # None: the metric
     score_order: str | None = None  # None: the metric mode
     resume: str = "auto"
+    shared_storage: bool = False
+    pending_timeout_s: float = 600.0
     ray_init: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -75,6 +77,10 @@ def workers(loaded: LoadedSpec) -> WorkerPlan:
     resources = {"CPU": float(1 if cpu is None else cpu)}
     if use_gpu:
         resources["GPU"] = float(1 if gpu is None else gpu)
+    memory_gb = res_raw.get("memoryGb", cfg.resources_per_worker.memory_gb)
+    if memory_gb:
+        resources["memory"] = float(memory_gb) * 1e9
+    resources.update({k: float(v) for k, v in (res_raw.get("custom") or cfg.resources_per_worker.custom).items()})
     return WorkerPlan(
         num_workers=num_workers,
         use_gpu=use_gpu,
@@ -132,6 +138,8 @@ def train(loaded: LoadedSpec) -> TrainPlan:
         score_attribute=rc.checkpoint.score_attribute,
         score_order=rc.checkpoint.score_order,
         resume=rc.resume,
+        shared_storage=rc.shared_storage,
+        pending_timeout_s=rc.pending_timeout_s,
         ray_init=dict(spec.config.ray_init),
     )
 

@@ -10,7 +10,7 @@ from typing import Any
 from raydt.errors import InfeasibleResourcesError
 from raydt.plan import WorkerPlan
 
-_NAMES = {"CPU": "cpu", "GPU": "gpu"}
+_NAMES = {"CPU": "cpu", "GPU": "gpu", "memory": "memoryBytes"}
 
 
 def check_workers(workers: WorkerPlan, status: dict[str, Any]) -> None:
@@ -21,12 +21,12 @@ def check_workers(workers: WorkerPlan, status: dict[str, Any]) -> None:
     for key, amount in need.items():
         largest = max((_node_amount(n, key) for n in nodes), default=0.0)
         if largest < amount:
-            total = status["totalGpu"] if key == "GPU" else status["totalCpu"]
-            fix = (
-                "Set config.useGpu=false or add GPU nodes."
-                if key == "GPU"
-                else f"Lower config.resourcesPerWorker.{_NAMES[key]} to at most {largest:g}."
-            )
+            total = sum(_node_amount(n, key) for n in nodes)
+            fix = {
+                "GPU": "Set config.useGpu=false or add GPU nodes.",
+                "CPU": f"Lower config.resourcesPerWorker.cpu to at most {largest:g}.",
+                "memory": f"Lower config.resourcesPerWorker.memoryGb to at most {largest / 1e9:.2f}.",
+            }.get(key, f"Add nodes with the custom resource '{key}' (ray start --resources=...), or drop it.")
             raise InfeasibleResourcesError(
                 f"{request} needs {workers.total().get(key, 0):g} {key} with {amount:g} on one node; "
                 f"the cluster has {total:g} {key} in all, at most {largest:g} on a node",
@@ -58,3 +58,23 @@ def _bundles_on(node: dict[str, Any], need: dict[str, float]) -> int:
 
 def _fmt(resources: dict[str, float]) -> str:
     return "{" + ", ".join(f"{k}: {v:g}" for k, v in resources.items()) + "}"
+
+
+def check_storage(storage_path: str, shared: bool, status: dict[str, Any]) -> None:
+    """On a multi-node cluster every node must reach the storage path: a local path is an error."""
+    if status["numNodes"] <= 1 or shared or "://" in storage_path:
+        return
+    from raydt.errors import SpecError, SpecIssue
+
+    raise SpecError(
+        [
+            SpecIssue(
+                "runConfig.storagePath",
+                f"is a local path, but the cluster has {status['numNodes']} nodes: Ray Train and Tune need "
+                "storage every node can reach",
+                storage_path,
+                "Use a URI (s3://bucket/path, gs://..., abfs://...) or a shared filesystem mounted on every "
+                "node and set runConfig.sharedStorage: true.",
+            )
+        ]
+    )

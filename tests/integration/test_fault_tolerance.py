@@ -201,3 +201,29 @@ def test_resume_never_refuses_an_existing_experiment(shared_ray: None, tmp_path:
     }
     out = raydt.run(spec)
     assert out["error"]["code"] == "SPEC_INVALID" and "already exists" in out["error"]["message"]
+
+
+def test_workers_pending_past_the_timeout_end_the_run(shared_ray: None, tmp_path: Path) -> None:
+    import ray
+
+    @ray.remote(num_cpus=2)
+    class Hog:
+        def ready(self) -> bool:
+            return True
+
+    hog = Hog.remote()  # the cluster is busy: feasible, but nothing is free
+    ray.get(hog.ready.remote())
+    try:
+        spec = {
+            "mode": "train",
+            "config": {"numWorkers": 1},
+            "trainConfig": {"epochs": 1},
+            "runConfig": {"storagePath": str(tmp_path), "pendingTimeoutS": 5},
+        }
+        start = time.monotonic()
+        out = raydt.run(spec)
+        assert time.monotonic() - start < 90
+        assert out["status"] == "error" and out["error"]["code"] == "PENDING_TIMEOUT", out
+        assert "pendingTimeoutS" in out["error"]["message"]
+    finally:
+        ray.kill(hog)

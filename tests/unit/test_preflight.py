@@ -43,3 +43,36 @@ def test_fitting_request_passes_and_capacity_counts_bundles() -> None:
     assert (
         max_workers({"CPU": 1.0, "GPU": 0.5}, status((4, 2), (1, 1))) == 5
     )  # 4 on the first node (CPU-bound), 1 on the second
+
+
+def test_memory_and_custom_resources_are_requested_and_checked() -> None:
+    from raydt import plan
+    from raydt.errors import SpecError
+    from raydt.preflight import check_storage
+    from raydt.spec import load
+
+    cfg = {"numWorkers": 2, "resourcesPerWorker": {"cpu": 1, "memoryGb": 2, "custom": {"fpga": 1}}}
+    workers = plan.workers(load({"mode": "train", "config": cfg}))
+    assert workers.resources == {"CPU": 1.0, "memory": 2e9, "fpga": 1.0}
+    node = {"cpu": 8, "gpu": 0, "memoryBytes": 16e9, "customResources": {}}
+    st = {"nodes": [node], "totalCpu": 8, "totalGpu": 0, "numNodes": 1}
+    with pytest.raises(InfeasibleResourcesError) as info:
+        check_workers(workers, st)
+    assert "fpga" in info.value.message and "ray start --resources" in info.value.hint
+    node["customResources"] = {"fpga": 1}
+    with pytest.raises(InfeasibleResourcesError, match="hold only 1"):
+        check_workers(workers, st)  # one fpga: one worker fits, not two
+    node["customResources"] = {"fpga": 2}
+    check_workers(workers, st)
+    big = WorkerPlan(1, False, {"CPU": 1.0, "memory": 32e9})
+    with pytest.raises(InfeasibleResourcesError) as info:
+        check_workers(big, st)
+    assert "memoryGb to at most 16.00" in info.value.hint
+
+    multi = {**st, "numNodes": 3}
+    check_storage("s3://bucket/runs", False, multi)
+    check_storage("/mnt/nfs/runs", True, multi)
+    check_storage("/tmp/runs", False, st)
+    with pytest.raises(SpecError) as err:
+        check_storage("/tmp/runs", False, multi)
+    assert err.value.issues[0].path == "runConfig.storagePath" and "sharedStorage" in err.value.issues[0].hint

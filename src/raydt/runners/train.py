@@ -29,6 +29,7 @@ def run_train(loaded: LoadedSpec, view: ProgressView) -> dict[str, Any]:
         status = ray_session.cluster_status()
         view.event(f"ray: {status['numNodes']} node(s), {status['totalCpu']:g} CPU, {status['totalGpu']:g} GPU")
         preflight.check_workers(p.workers, status)
+        preflight.check_storage(p.storage_path, p.shared_storage, status)
         experiment.save_spec(p.experiment_path, loaded.raw, p.name, p.storage_path)
         outcome = fit(p, adapter, loop, view)
     return result(p, outcome, status)
@@ -66,11 +67,14 @@ class Outcome:
 
 def fit(p: TrainPlan, adapter: frameworks.FrameworkAdapter, loop: Callable[..., Any], view: ProgressView) -> Outcome:
     """Build the Ray trainer, run it with the relay attached, and classify failures."""
+    import os
+
     import ray.train
     from ray.train import CheckpointConfig, FailureConfig, RunConfig, ScalingConfig
 
     from raydt.relay import Relay
 
+    os.environ["RAY_TRAIN_WORKER_GROUP_START_TIMEOUT_S"] = str(p.pending_timeout_s)  # read by the controller
     relay = Relay(view)
     view.watch(p.metric, p.metric_mode, p.loop_config.get(p.framework.epochs_param) if p.trainer is None else None)
     run_config = RunConfig(
@@ -81,7 +85,8 @@ def fit(p: TrainPlan, adapter: frameworks.FrameworkAdapter, loop: Callable[..., 
             checkpoint_score_attribute=p.checkpoint_score[0],
             checkpoint_score_order=p.checkpoint_score[1],
         ),
-        failure_config=FailureConfig(max_failures=p.max_failures),
+        # a worker group that cannot be scheduled within pendingTimeoutS ends the run (never a hang)
+        failure_config=FailureConfig(max_failures=p.max_failures, controller_failure_limit=0),
         callbacks=[relay.callback()],
         worker_runtime_env={"env_vars": adapter.worker_env()} if adapter.worker_env() else None,
     )
@@ -129,6 +134,13 @@ def classify(exc: Exception, history: list[dict[str, Any]], p: TrainPlan) -> Run
     if isinstance(exc, ray.train.WorkerGroupError) and exc.worker_failures:
         rank, cause = sorted(exc.worker_failures.items())[0]
         err: RunError = UserCodeError(f"training worker {rank} raised {type(cause).__name__}: {_first_line(cause)}")
+    elif "WorkerGroupStartupTimeoutError" in f"{type(exc).__name__} {exc}":
+        err = RunError(
+            f"the training workers could not be scheduled within runConfig.pendingTimeoutS ({p.pending_timeout_s:g}s)",
+            hint="The cluster lacks free resources for the worker group (busy, or waiting on an autoscaler); "
+            "raise runConfig.pendingTimeoutS, lower config.numWorkers/resourcesPerWorker, or add nodes.",
+            code="PENDING_TIMEOUT",
+        )
     else:
         err = RunError(f"training failed: {_first_line(exc)}", hint="See the log file for Ray's own messages.")
     saved = [r["checkpoint"] for r in history if r.get("checkpoint")]

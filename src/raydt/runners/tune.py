@@ -33,6 +33,7 @@ def run_tune(loaded: LoadedSpec, view: ProgressView) -> dict[str, Any]:
         status = ray_session.cluster_status()
         view.event(f"ray: {status['numNodes']} node(s), {status['totalCpu']:g} CPU, {status['totalGpu']:g} GPU")
         concurrency = _concurrency(p, status)
+        preflight.check_storage(p.train.storage_path, p.train.shared_storage, status)
         view.event(f"running up to {concurrency} trial(s) at once")
         view.watch(p.train.metric, p.train.metric_mode)
         experiment.save_spec(p.train.experiment_path, loaded.raw, p.train.name, p.train.storage_path)

@@ -41,6 +41,12 @@ class Resources(StrictModel):
     gpu: float | None = Field(
         None, ge=0, le=MAX_RESOURCE, description="GPUs per worker (default 1 when useGpu, else 0)."
     )
+    memory_gb: float | None = Field(
+        None, gt=0, le=MAX_RESOURCE, description="Heap memory reserved per worker, in GB (Ray's 'memory')."
+    )
+    custom: dict[str, float] = Field(
+        default_factory=dict, description='Custom Ray resources per worker, e.g. {"tpu_slice": 1}.'
+    )
 
 
 class ClusterConfig(StrictModel):
@@ -149,6 +155,14 @@ class RunConfig(StrictModel):
     checkpoint: CheckpointSpec = Field(default_factory=lambda: CheckpointSpec())
     max_failures: int = Field(
         2, ge=0, le=1000, description="Ray Train: worker-group restarts from the last checkpoint before failing."
+    )
+    shared_storage: bool = Field(
+        False,
+        description="storagePath is a filesystem every node mounts (NFS...): allows a local path on a "
+        "multi-node cluster. URIs (s3://, gs://, ...) are always shared.",
+    )
+    pending_timeout_s: float = Field(
+        600, gt=0, le=1e7, description="Fail a run whose training workers stay unschedulable this long."
     )
     resume: Literal["auto", "never"] = Field(
         "auto",
