@@ -134,7 +134,7 @@ def classify(exc: Exception, history: list[dict[str, Any]], p: TrainPlan) -> Run
     if isinstance(exc, ray.train.WorkerGroupError) and exc.worker_failures:
         rank, cause = sorted(exc.worker_failures.items())[0]
         err: RunError = UserCodeError(f"training worker {rank} raised {type(cause).__name__}: {_first_line(cause)}")
-    elif "WorkerGroupStartupTimeoutError" in f"{type(exc).__name__} {exc}":
+    elif "StartupTimeout" in type(getattr(exc, "controller_failure", None)).__name__ + str(exc):
         err = RunError(
             f"the training workers could not be scheduled within runConfig.pendingTimeoutS ({p.pending_timeout_s:g}s)",
             hint="The cluster lacks free resources for the worker group (busy, or waiting on an autoscaler); "
