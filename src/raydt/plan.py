@@ -20,11 +20,20 @@ DEFAULT_NUM_SAMPLES = 10
 class WorkerPlan:
     """The scaling of one training run: explicit resources for every worker."""
 
-    num_workers: int
+    num_workers: int  # the most workers (elastic: max)
     use_gpu: bool
     resources: dict[str, float]  # Ray resource names: {"CPU": 1.0, "GPU": 1.0}
     placement_strategy: str = "PACK"
     accelerator_type: str | None = None
+    min_workers: int | None = None  # elastic training: the fewest workers the run continues with
+
+    @property
+    def elastic(self) -> bool:
+        return self.min_workers is not None and self.min_workers < self.num_workers
+
+    def ray_num_workers(self) -> int | tuple[int, int]:
+        """ScalingConfig.num_workers: an int, or (min, max) for elastic training."""
+        return (self.min_workers or 1, self.num_workers) if self.elastic else self.num_workers
 
     def total(self) -> dict[str, float]:
         """What all workers together reserve."""
@@ -69,7 +78,9 @@ def workers(loaded: LoadedSpec) -> WorkerPlan:
     spec = loaded.spec
     scaling = spec.train_config.scaling_config
     cfg = spec.config
-    num_workers = int(scaling.get("numWorkers", cfg.num_workers))
+    given = scaling.get("numWorkers", cfg.num_workers)
+    num_workers = given if isinstance(given, int) else given.max
+    min_workers = None if isinstance(given, int) else given.min
     use_gpu = bool(scaling.get("useGpu", cfg.use_gpu))
     res_raw = scaling.get("resourcesPerWorker") or {}
     cpu = res_raw.get("cpu", cfg.resources_per_worker.cpu)
@@ -87,6 +98,7 @@ def workers(loaded: LoadedSpec) -> WorkerPlan:
         resources=resources,
         placement_strategy=str(scaling.get("placementStrategy", "PACK")),
         accelerator_type=scaling.get("acceleratorType"),
+        min_workers=min_workers,
     )
 
 

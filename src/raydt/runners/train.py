@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 import time
 from collections.abc import Callable
@@ -28,7 +29,10 @@ def run_train(loaded: LoadedSpec, view: ProgressView) -> dict[str, Any]:
     with ray_session.connect(p.address, p.ray_init):
         status = ray_session.cluster_status()
         view.event(f"ray: {status['numNodes']} node(s), {status['totalCpu']:g} CPU, {status['totalGpu']:g} GPU")
-        preflight.check_workers(p.workers, status)
+        # an elastic run must be able to start with its minimum; a fixed one with all its workers
+        preflight.check_workers(
+            dataclasses.replace(p.workers, num_workers=p.workers.min_workers or p.workers.num_workers), status
+        )
         preflight.check_storage(p.storage_path, p.shared_storage, status)
         experiment.save_spec(p.experiment_path, loaded.raw, p.name, p.storage_path)
         outcome = fit(p, adapter, loop, view)
@@ -86,12 +90,15 @@ def fit(p: TrainPlan, adapter: frameworks.FrameworkAdapter, loop: Callable[..., 
             checkpoint_score_order=p.checkpoint_score[1],
         ),
         # a worker group that cannot be scheduled within pendingTimeoutS ends the run (never a hang)
-        failure_config=FailureConfig(max_failures=p.max_failures, controller_failure_limit=0),
+        # (elastic runs instead wait for capacity and resize, as Ray Train does)
+        failure_config=FailureConfig(
+            max_failures=p.max_failures, controller_failure_limit=-1 if p.workers.elastic else 0
+        ),
         callbacks=[relay.callback()],
         worker_runtime_env={"env_vars": adapter.worker_env()} if adapter.worker_env() else None,
     )
     scaling = ScalingConfig(
-        num_workers=p.workers.num_workers,
+        num_workers=p.workers.ray_num_workers(),
         use_gpu=p.workers.use_gpu,
         resources_per_worker=p.workers.resources,
         placement_strategy=p.workers.placement_strategy,
@@ -196,6 +203,11 @@ def result(p: TrainPlan, outcome: Outcome, status: dict[str, Any]) -> dict[str, 
         "framework": p.framework.name,
         "experimentPath": outcome.path,
         "numWorkers": p.workers.num_workers,
+        **(
+            {"elasticWorkers": {"min": p.workers.min_workers, "max": p.workers.num_workers}}
+            if p.workers.elastic
+            else {}
+        ),
         "resourcesPerWorker": p.workers.resources,
         "workerFailures": len(outcome.worker_errors),
         "restarts": len(outcome.worker_errors),  # every worker-group failure that did not end the run

@@ -76,8 +76,28 @@ def _check_resources(spec: Spec, raw: dict[str, Any]) -> list[SpecIssue]:
                 "A worker with no CPU and no GPU reserves nothing; use at least 1 CPU.",
             )
         )
+    workers = cfg.num_workers
+    if not isinstance(workers, int):
+        if workers.min > workers.max:
+            issues.append(SpecIssue("config.numWorkers.min", "must be <= max", workers.min, f"max is {workers.max}."))
+        if spec.mode != "train":
+            issues.append(
+                SpecIssue(
+                    "config.numWorkers",
+                    "a {min, max} range (elastic training) is supported in mode train",
+                    {"min": workers.min, "max": workers.max},
+                    "Give a fixed number of workers per trial.",
+                )
+            )
     scaling = spec.train_config.scaling_config
     raw_config = raw.get("config") or {}
+    given = scaling.get("numWorkers")
+    if "numWorkers" in scaling and (not isinstance(given, int) or isinstance(given, bool) or given < 1):
+        issues.append(
+            SpecIssue(
+                "trainConfig.scalingConfig.numWorkers", "must be an integer >= 1", given, "Or use config.numWorkers."
+            )
+        )
     for key, value in scaling.items():
         path = f"trainConfig.scalingConfig.{key}"
         if key not in SCALING_KEYS:

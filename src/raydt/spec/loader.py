@@ -118,13 +118,34 @@ def load(source: str | Path | dict[str, Any]) -> LoadedSpec:
     try:
         spec = Spec.model_validate(raw)
     except ValidationError as exc:
-        issues = [_issue(err) for err in exc.errors(include_url=False)]
+        issues = [_issue(err) for err in _untag_unions(exc.errors(include_url=False), raw)]
         issues += _raw_checks(raw, base_dirs)
         raise SpecError(_prefixed(issues, prefix)) from None
     issues = checks.check(spec, raw, base_dirs)
     if issues:
         raise SpecError(_prefixed(issues, prefix))
     return LoadedSpec(spec, raw, base_dirs, origin)
+
+
+#: Union members pydantic names in error locations: scalar branch vs object branch.
+_UNION_TAGS = {"constrained-int": False, "int": False, "WorkerRange": True}
+
+
+def _untag_unions(errors: list[Any], raw: dict[str, Any]) -> list[Any]:
+    """For ``int | {min, max}`` fields keep only the errors of the branch the input was meant for."""
+    kept = []
+    for err in errors:
+        loc = list(err["loc"])
+        tag = next((i for i, part in enumerate(loc) if part in _UNION_TAGS), None)
+        if tag is None:
+            kept.append(err)
+            continue
+        value: Any = raw
+        for part in loc[:tag]:
+            value = value.get(part) if isinstance(value, dict) else None
+        if _UNION_TAGS[loc[tag]] == isinstance(value, dict):
+            kept.append({**err, "loc": tuple(loc[:tag] + loc[tag + 1 :])})
+    return kept
 
 
 def _raw_checks(raw: dict[str, Any], base_dirs: tuple[Path, ...]) -> list[SpecIssue]:

@@ -6,7 +6,7 @@ camelCase). Unknown keys are rejected; cross-field rules live in ``spec.checks``
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
@@ -49,10 +49,20 @@ class Resources(StrictModel):
     )
 
 
+class WorkerRange(StrictModel):
+    """An elastic worker count: Ray Train runs with as many as fit, between min and max."""
+
+    min: int = Field(ge=1, le=MAX_WORKERS)
+    max: int = Field(ge=1, le=MAX_WORKERS)
+
+
 class ClusterConfig(StrictModel):
     """``config``: where to run and what each worker gets."""
 
-    num_workers: int = Field(1, ge=1, le=MAX_WORKERS, description="Training workers (Ray Train actors).")
+    num_workers: Annotated[int, Field(ge=1, le=MAX_WORKERS)] | WorkerRange = Field(
+        1,
+        description="Training workers (Ray Train actors), or {min, max} for elastic training (mode train).",
+    )
     use_gpu: bool = Field(False, description="Give each worker GPUs (resourcesPerWorker.gpu, default 1).")
     resources_per_worker: Resources = Field(default_factory=Resources)
     address: str | None = Field(

@@ -160,7 +160,8 @@ def kind_of(spec: Spec, base_dirs: tuple[Path, ...]) -> str:
 
 
 def _workers(spec: Spec) -> int:
-    return int(spec.train_config.scaling_config.get("numWorkers", spec.config.num_workers))
+    given = spec.train_config.scaling_config.get("numWorkers", spec.config.num_workers)
+    return given if isinstance(given, int) else given.max
 
 
 def _check_builtin_space(info: FrameworkInfo, search: dict[str, Any], fixed: dict[str, Any]) -> list[SpecIssue]:

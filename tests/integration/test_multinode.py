@@ -1,0 +1,52 @@
+"""A real multi-node Ray cluster on one machine: losing a worker node mid-run, the run still succeeds."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import FIXTURES, ROOT, assert_seed_output
+
+pytestmark = pytest.mark.slow
+
+
+def test_elastic_run_survives_the_loss_of_a_worker_node(tmp_path: Path) -> None:
+    log = tmp_path / "epochs.log"
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            str(ROOT / "tests/integration/multinode_helper.py"),
+            str(tmp_path),
+            str(log),
+            f"{FIXTURES}/trainers.py:killable",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+        start_new_session=True,
+    )
+    try:
+        out_text, err = proc.communicate(timeout=600)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, 9)
+            proc.wait(timeout=30)
+    out = json.loads(out_text.strip().splitlines()[-1])
+    assert out is not None, err[-3000:]
+    assert_seed_output(out)
+    assert out["status"] == "success", out
+    assert out["clusterStatus"]["numNodes"] == 3
+    assert out["elasticWorkers"] == {"min": 1, "max": 2}
+    assert out["restarts"] >= 1
+    assert out["results"]["finalMetrics"]["epoch"] == 8
+    assert out["results"]["finalMetrics"]["world_size"] == 1  # continued with the worker that was left
+    starts = [int(ln.split()[1]) for ln in log.read_text().splitlines() if ln.startswith("start")]
+    assert set(starts) == set(range(1, 9))
+    # epoch 2 was registered with Ray Train before the node died (epoch 3 was done): not trained again
+    assert starts.count(1) == 1 and starts.count(2) == 1
