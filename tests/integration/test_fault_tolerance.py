@@ -227,3 +227,52 @@ def test_workers_pending_past_the_timeout_end_the_run(shared_ray: None, tmp_path
         assert "pendingTimeoutS" in out["error"]["message"]
     finally:
         ray.kill(hog)
+
+
+def descendants(pid: int) -> list[int]:
+    """Every process below ``pid`` (to clean up by pid what a killed driver left behind)."""
+    table = subprocess.run(["ps", "-eo", "pid=,ppid="], capture_output=True, text=True).stdout.split()
+    children: dict[int, list[int]] = {}
+    for child, parent in zip(table[::2], table[1::2], strict=True):
+        children.setdefault(int(parent), []).append(int(child))
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def test_sigkilled_driver_mid_search_resumes(tmp_path: Path, runs: list[Run]) -> None:
+    spec = {
+        "mode": "tune",
+        "config": {"numWorkers": 1, "resourcesPerWorker": {"cpu": 1}},
+        "trainConfig": {"trainerPath": f"{ROOT}/tests/fixtures/tune_functions.py:slow_steps"},
+        "tuneConfig": {
+            "searchSpace": {"x": {"type": "uniform", "min": 1, "max": 4}, "steps": 4},
+            "numSamples": 4,
+            "seed": 1,
+            "metric": "score",
+            "mode": "min",
+            "scheduler": "fifo",
+        },
+        "runConfig": {"storagePath": str(tmp_path / "results"), "name": "killed"},
+    }
+    run = Run(tmp_path, spec)
+    runs.append(run)
+    exp = tmp_path / "results" / "killed"
+    wait_for(lambda: any(exp.glob("experiment_state-*.json")) and any(exp.glob("trial_*/checkpoint_000002")))
+    time.sleep(1)
+    left_behind = descendants(run.proc.pid)
+    run.proc.kill()  # SIGKILL the driver: no cleanup, no final snapshot
+    run.proc.wait(timeout=30)
+    for pid in left_behind:  # its embedded Ray outlives it: clean up by pid
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    res = run_cli("resume", str(exp))
+    assert res.code == 0 and res.out["status"] == "success", res.out
+    r = res.out["results"]
+    assert (r["numTrials"], r["completedTrials"]) == (4, 4)
+    assert all(t["iterations"] == 4 for t in res.out["trials"])
