@@ -23,8 +23,15 @@ SEED_OUTPUT = json.loads((ROOT / "src/raydt/spec/seed_output_schema.json").read_
 
 
 def assert_seed_output(doc: dict[str, Any]) -> None:
-    """Every JSON raydt prints must satisfy the seed's output schema."""
+    """Every JSON raydt prints must satisfy the seed's output schema, and every key must be documented."""
+    from raydt.spec.schemas import output_schema
+
     jsonschema.validate(doc, SEED_OUTPUT)
+    ours = output_schema()
+    jsonschema.validate(doc, ours)
+    assert set(doc) <= set(ours["properties"]), set(doc) - set(ours["properties"])
+    documented = set(ours["properties"]["results"]["properties"])
+    assert set(doc.get("results", {})) <= documented, set(doc["results"]) - documented
 
 
 @dataclass

@@ -23,6 +23,27 @@ OUTPUT_EXTRAS: dict[str, Any] = {
     "numWorkers": {**_int, "description": "Training workers per run."},
     "resourcesPerWorker": {"type": "object", "description": "Effective Ray resources per worker."},
     "workerFailures": {**_int, "description": "Worker failures seen during the run."},
+    "restarts": {**_int, "description": "Worker-group restarts from the latest checkpoint (train mode)."},
+    "elasticWorkers": {"type": "object", "description": "{min, max} of an elastic run."},
+    "interrupted": {"type": "boolean", "description": "Ctrl-C ended the run early; it can be resumed."},
+    "maxConcurrentTrials": {**_int, "description": "Trials run at once (tune mode)."},
+    "trials": {
+        "type": "array",
+        "description": "Tune mode: one row per trial.",
+        "items": {
+            "type": "object",
+            "properties": {
+                "trialId": _str,
+                "config": {"type": "object"},
+                "status": {"type": "string", "enum": ["TERMINATED", "ERROR", "INTERRUPTED"]},
+                "iterations": _int,
+                "lastMetrics": {"type": "object"},
+                "bestMetric": {"type": ["number", "null"]},
+                "stoppedEarly": {"type": "boolean"},
+                "error": {"type": "object"},
+            },
+        },
+    },
     "warnings": {"type": "array", "items": _str},
     "valid": {"type": "boolean", "description": "raydt validate: the spec is valid."},
     "error": {
@@ -50,6 +71,12 @@ RESULTS_EXTRAS: dict[str, Any] = {
     "iterations": {**_int, "description": "Reports made by the run."},
     "bestMetrics": {"type": "object", "description": "Every metric of the best report."},
     "finalMetrics": {"type": "object", "description": "Every metric of the last report."},
+    "failedTrials": _int,
+    "interruptedTrials": _int,
+    "bestTrialId": _str,
+    "searchAlgorithm": {**_str, "description": "The searcher that ran (registry name)."},
+    "scheduler": {**_str, "description": "The scheduler that ran (registry name)."},
+    "searchChoice": {**_str, "description": "Why that searcher/scheduler."},
 }
 CLUSTER_EXTRAS: dict[str, Any] = {
     "availableCpu": _num,
