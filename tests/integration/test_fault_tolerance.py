@@ -146,8 +146,9 @@ def test_ctrl_c_gives_a_resumable_partial_train_result(tmp_path: Path, runs: lis
         assert starts.count(epoch) == 1, f"checkpointed epoch {epoch} trained again: {starts}"
 
 
-def test_ctrl_c_mid_search_then_resume_runs_only_what_is_left(tmp_path: Path, runs: list[Run]) -> None:
-    spec = {
+def slow_search(tmp_path: Path, name: str) -> dict[str, Any]:
+    """4 trials of 4 one-second steps, 2 at a time, each step checkpointed."""
+    return {
         "mode": "tune",
         "config": {"numWorkers": 1, "resourcesPerWorker": {"cpu": 1}},
         "trainConfig": {"trainerPath": f"{ROOT}/tests/fixtures/tune_functions.py:slow_steps"},
@@ -160,8 +161,12 @@ def test_ctrl_c_mid_search_then_resume_runs_only_what_is_left(tmp_path: Path, ru
             "scheduler": "fifo",
             "maxConcurrentTrials": 2,
         },
-        "runConfig": {"storagePath": str(tmp_path / "results"), "name": "search"},
+        "runConfig": {"storagePath": str(tmp_path / "results"), "name": name},
     }
+
+
+def test_ctrl_c_mid_search_then_resume_runs_only_what_is_left(tmp_path: Path, runs: list[Run]) -> None:
+    spec = slow_search(tmp_path, "search")
     run = Run(tmp_path, spec)
     runs.append(run)
     exp = tmp_path / "results" / "search"
@@ -244,20 +249,7 @@ def descendants(pid: int) -> list[int]:
 
 
 def test_sigkilled_driver_mid_search_resumes(tmp_path: Path, runs: list[Run]) -> None:
-    spec = {
-        "mode": "tune",
-        "config": {"numWorkers": 1, "resourcesPerWorker": {"cpu": 1}},
-        "trainConfig": {"trainerPath": f"{ROOT}/tests/fixtures/tune_functions.py:slow_steps"},
-        "tuneConfig": {
-            "searchSpace": {"x": {"type": "uniform", "min": 1, "max": 4}, "steps": 4},
-            "numSamples": 4,
-            "seed": 1,
-            "metric": "score",
-            "mode": "min",
-            "scheduler": "fifo",
-        },
-        "runConfig": {"storagePath": str(tmp_path / "results"), "name": "killed"},
-    }
+    spec = slow_search(tmp_path, "killed")
     run = Run(tmp_path, spec)
     runs.append(run)
     exp = tmp_path / "results" / "killed"
