@@ -14,6 +14,7 @@ from raydt.spec.loader import LoadedSpec
 
 DEFAULT_STORAGE = "~/raydt_results"
 DEFAULT_NUM_SAMPLES = 10
+RESERVED_KEY = "_raydt"  # built-in loops' settings inside their config (see builtin/common.py); not in bestConfig
 
 
 @dataclass(frozen=True)
@@ -133,6 +134,16 @@ def train(loaded: LoadedSpec) -> TrainPlan:
     else:
         loop_config = builtin_config(info, tc.train_loop_config, tc.epochs)
     rc = spec.run_config
+    resume_from = None
+    if tc.resume_from_checkpoint is not None:
+        from raydt.spec.checks import resolve_dir
+
+        resume_from = str(resolve_dir(tc.resume_from_checkpoint, loaded.base_dirs))
+    if ref is not None and resume_from:
+        loop_config["resumeFromCheckpoint"] = resume_from
+    elif ref is None and (resume_from or rc.checkpoint.frequency != 1):
+        # raydt's own settings for its built-in loops travel under one reserved key
+        loop_config[RESERVED_KEY] = {"checkpointFrequency": rc.checkpoint.frequency, "resumeFrom": resume_from}
     storage = str(Path(os.path.expanduser(rc.storage_path or DEFAULT_STORAGE)).resolve())
     return TrainPlan(
         mode=spec.mode,

@@ -98,7 +98,7 @@ def test_user_file_trainer_reports_and_checkpoints(shared_ray: None, tmp_path: P
     assert (ckpt / "state.pt").is_file()
     # numToKeep (default 2) bounds what stays on disk: not all 4 epochs' checkpoints
     # (Ray may hold the newest one beyond the best two while it is being registered).
-    kept = [p for p in Path(out["experimentPath"]).iterdir() if p.name.startswith("checkpoint_")]
+    kept = [p for p in Path(out["experimentPath"]).iterdir() if p.is_dir() and p.name.startswith("checkpoint_")]
     assert 2 <= len(kept) < 4 and ckpt in kept
 
 
@@ -178,3 +178,27 @@ def test_other_frameworks_train_on_two_workers(
     assert out["results"]["iterations"] == epochs
     assert check(out["results"]["finalMetrics"])
     assert Path(out["checkpointPath"], "raydt_meta.json").is_file()
+
+
+def test_checkpoint_frequency_and_resume_from_checkpoint(shared_ray: None, tmp_path: Path) -> None:
+    first = {
+        "mode": "train",
+        "config": {"numWorkers": 1},
+        "trainConfig": {"epochs": 4},
+        "runConfig": {"storagePath": str(tmp_path), "name": "first", "checkpoint": {"numToKeep": None, "frequency": 2}},
+    }
+    out = raydt.run(first)
+    assert out["status"] == "success", out
+    assert "_raydt" not in out["results"]["bestConfig"]
+    kept = [p for p in Path(out["experimentPath"]).iterdir() if p.is_dir() and p.name.startswith("checkpoint_")]
+    assert len(kept) == 2  # epochs 2 and 4 only
+    second = {
+        "mode": "train",
+        "config": {"numWorkers": 1},
+        "trainConfig": {"epochs": 6, "resumeFromCheckpoint": out["checkpointPath"]},
+        "runConfig": {"storagePath": str(tmp_path), "name": "second"},
+    }
+    resumed = raydt.run(second)
+    assert resumed["status"] == "success", resumed
+    assert resumed["results"]["iterations"] == 6 - out["results"]["bestMetrics"]["epoch"]  # only the rest
+    assert resumed["results"]["finalMetrics"]["epoch"] == 6

@@ -283,3 +283,39 @@ def test_missing_file_and_directory(tmp_path: Path) -> None:
         load(tmp_path / "nope.json")
     with pytest.raises(SpecFileError, match="is a directory"):
         load(tmp_path)
+
+
+def test_checkpointing_rules(tmp_path: Path) -> None:
+    base = {"mode": "train", "config": {}}
+    one(
+        {**base, "trainConfig": {"resumeFromCheckpoint": str(tmp_path / "nope")}},
+        "trainConfig.resumeFromCheckpoint",
+        "not a checkpoint directory",
+    )
+    tune = {"mode": "tune", "config": {}, "tuneConfig": {}, "trainConfig": {"resumeFromCheckpoint": str(tmp_path)}}
+    one(tune, "trainConfig.resumeFromCheckpoint", "mode train")
+    user = {
+        **base,
+        "trainConfig": {"trainerPath": f"{FIX}/trainers.py:no_args"},
+        "runConfig": {"checkpoint": {"frequency": 2}},
+    }
+    one(user, "runConfig.checkpoint.frequency", "built-in trainers")
+
+
+def test_builtin_settings_travel_under_the_reserved_key(tmp_path: Path) -> None:
+    from raydt import plan
+
+    spec = {
+        "mode": "train",
+        "config": {},
+        "trainConfig": {"resumeFromCheckpoint": str(tmp_path)},
+        "runConfig": {"checkpoint": {"frequency": 3}},
+    }
+    p = plan.train(load(spec))
+    assert p.loop_config["_raydt"] == {"checkpointFrequency": 3, "resumeFrom": str(tmp_path)}
+    user = {
+        "mode": "train",
+        "config": {},
+        "trainConfig": {"trainerPath": f"{FIX}/trainers.py:no_args", "resumeFromCheckpoint": str(tmp_path)},
+    }
+    assert plan.train(load(user)).loop_config == {"resumeFromCheckpoint": str(tmp_path)}

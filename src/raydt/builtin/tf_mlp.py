@@ -37,6 +37,7 @@ def train_loop(config: dict[str, Any]) -> None:
     import tensorflow as tf
     import tf_keras as keras
 
+    from raydt.builtin.common import checkpoint_every, due, starting_checkpoint
     from raydt.builtin.data import digits
 
     lr = float(config.get("lr", 0.005))
@@ -55,7 +56,8 @@ def train_loop(config: dict[str, Any]) -> None:
             metrics=["accuracy"],
         )
     start = 0
-    checkpoint = ray.train.get_checkpoint()
+    checkpoint = starting_checkpoint(config)
+    every = checkpoint_every(config)
     if checkpoint is not None:
         with checkpoint.as_directory() as ckpt_dir:
             model.load_weights(os.path.join(ckpt_dir, WEIGHTS_FILE))
@@ -82,9 +84,11 @@ def train_loop(config: dict[str, Any]) -> None:
             "val_accuracy": float(val_acc),
         }
         with tempfile.TemporaryDirectory() as tmp:
-            model.save_weights(os.path.join(tmp, WEIGHTS_FILE))  # every worker saves (collective op)
+            save = due(epoch + 1, epochs, every)
+            if save:
+                model.save_weights(os.path.join(tmp, WEIGHTS_FILE))  # every worker saves (collective op)
             ckpt = None
-            if ctx.get_world_rank() == 0:
+            if ctx.get_world_rank() == 0 and save:
                 meta = {
                     "framework": "tensorflow",
                     "model": "raydt.builtin.tf_mlp",

@@ -36,6 +36,7 @@ def train_loop(config: dict[str, Any]) -> None:
     import torch
     from torch.utils.data import DataLoader, TensorDataset
 
+    from raydt.builtin.common import checkpoint_every, due, starting_checkpoint
     from raydt.builtin.data import digits
 
     lr = float(config.get("lr", 0.01))
@@ -49,7 +50,8 @@ def train_loop(config: dict[str, Any]) -> None:
     model = build_model(input_size, hidden, data.num_classes)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     start_epoch = 0
-    checkpoint = ray.train.get_checkpoint()
+    checkpoint = starting_checkpoint(config)
+    every = checkpoint_every(config)
     if checkpoint is not None:
         with checkpoint.as_directory() as ckpt_dir:
             state = torch.load(os.path.join(ckpt_dir, MODEL_FILE), weights_only=False)
@@ -93,7 +95,7 @@ def train_loop(config: dict[str, Any]) -> None:
         }
         with tempfile.TemporaryDirectory() as tmp:
             ckpt = None
-            if context.get_world_rank() == 0:
+            if context.get_world_rank() == 0 and due(epoch + 1, epochs, every):
                 inner = model.module if hasattr(model, "module") else model
                 torch.save(
                     {"model": inner.state_dict(), "optimizer": optimizer.state_dict(), "epoch": epoch + 1},

@@ -21,6 +21,7 @@ def train_loop(config: dict[str, Any]) -> None:
     import xgboost
     from ray.train.xgboost import RayTrainReportCallback
 
+    from raydt.builtin.common import checkpoint_every, starting_checkpoint
     from raydt.builtin.data import breast_cancer
 
     rounds = int(config.get("numBoostRound", 50))
@@ -42,7 +43,7 @@ def train_loop(config: dict[str, Any]) -> None:
     dval = xgboost.DMatrix(data.x_val, label=data.y_val)
 
     booster = None
-    checkpoint = ray.train.get_checkpoint()
+    checkpoint = starting_checkpoint(config)
     if checkpoint is not None:
         booster = RayTrainReportCallback.get_model(checkpoint)
     done = booster.num_boosted_rounds() if booster is not None else 0
@@ -80,7 +81,7 @@ def train_loop(config: dict[str, Any]) -> None:
                     "val_logloss": "val-logloss",
                     "val_error": "val-error",
                 },
-                frequency=1,
+                frequency=checkpoint_every(config),
             )
         ],
     )

@@ -186,7 +186,7 @@ def result(p: TrainPlan, outcome: Outcome, status: dict[str, Any]) -> dict[str, 
     out: dict[str, Any] = {
         "status": SUCCESS,
         "results": {
-            "bestConfig": p.loop_config,
+            "bestConfig": {k: v for k, v in p.loop_config.items() if k != plan.RESERVED_KEY},
             "bestMetric": float(best["metrics"][p.metric]),
             "numTrials": 1,
             "completedTrials": 1,

@@ -121,6 +121,42 @@ def _check_resources(spec: Spec, raw: dict[str, Any]) -> list[SpecIssue]:
 
 
 def _check_train(spec: Spec, base_dirs: tuple[Path, ...]) -> list[SpecIssue]:
+    return _check_checkpointing(spec, base_dirs) + _check_trainer(spec, base_dirs)
+
+
+def _check_checkpointing(spec: Spec, base_dirs: tuple[Path, ...]) -> list[SpecIssue]:
+    issues: list[SpecIssue] = []
+    tc = spec.train_config
+    if tc.resume_from_checkpoint is not None:
+        if spec.mode != "train":
+            issues.append(SpecIssue("trainConfig.resumeFromCheckpoint", "is supported in mode train", spec.mode))
+        elif not resolve_dir(tc.resume_from_checkpoint, base_dirs).is_dir():
+            issues.append(
+                SpecIssue(
+                    "trainConfig.resumeFromCheckpoint",
+                    "is not a checkpoint directory",
+                    tc.resume_from_checkpoint,
+                    "Pass the checkpointPath of an earlier result.",
+                )
+            )
+    if spec.run_config.checkpoint.frequency != 1 and tc.trainer_path is not None:
+        issues.append(
+            SpecIssue(
+                "runConfig.checkpoint.frequency",
+                "applies to the built-in trainers; your loop decides when it passes checkpoint= to ray.train.report",
+                spec.run_config.checkpoint.frequency,
+            )
+        )
+    return issues
+
+
+def resolve_dir(value: str, base_dirs: tuple[Path, ...]) -> Path:
+    """A user-given directory, relative to the current directory."""
+    path = Path(value).expanduser()
+    return (path if path.is_absolute() or not base_dirs else base_dirs[0] / path).resolve()
+
+
+def _check_trainer(spec: Spec, base_dirs: tuple[Path, ...]) -> list[SpecIssue]:
     tc = spec.train_config
     info = FRAMEWORKS.get(tc.framework)
     if info is None:

@@ -104,6 +104,12 @@ class TrainConfig(StrictModel):
     metric: str | None = Field(
         None, min_length=1, description="Metric that picks the best checkpoint (default: the framework's)."
     )
+    resume_from_checkpoint: str | None = Field(
+        None,
+        min_length=1,
+        description="mode train: start from this checkpoint directory (built-in trainers load it; a user loop "
+        "finds its path in config['resumeFromCheckpoint']).",
+    )
     metric_mode: MetricMode | None = Field(None, description="'min' or 'max' (default: the framework's).")
 
 
@@ -149,6 +155,9 @@ class CheckpointSpec(StrictModel):
         None, min_length=1, description="Metric that ranks checkpoints (default: the run's metric)."
     )
     score_order: MetricMode | None = Field(None, description="'min' or 'max' (default: the run's mode).")
+    frequency: int = Field(
+        1, ge=1, le=1_000_000, description="Built-in trainers: checkpoint every N epochs (and at the last one)."
+    )
 
 
 class RunConfig(StrictModel):

@@ -1,0 +1,28 @@
+"""What every built-in loop shares: raydt's settings under the reserved config key, where to start from."""
+
+from __future__ import annotations
+
+from typing import Any
+
+RESERVED_KEY = "_raydt"  # = raydt.plan.RESERVED_KEY (kept import-free for the workers)
+
+
+def checkpoint_every(config: dict[str, Any]) -> int:
+    """runConfig.checkpoint.frequency: checkpoint every N epochs."""
+    return int((config.get(RESERVED_KEY) or {}).get("checkpointFrequency", 1))
+
+
+def due(epochs_done: int, epochs: int, every: int) -> bool:
+    """Checkpoint now: every N epochs, and always at the last one."""
+    return epochs_done % every == 0 or epochs_done == epochs
+
+
+def starting_checkpoint(config: dict[str, Any]) -> Any:
+    """Ray Train's checkpoint to resume from, else trainConfig.resumeFromCheckpoint, else None."""
+    import ray.train
+
+    checkpoint = ray.train.get_checkpoint()
+    resume_from = (config.get(RESERVED_KEY) or {}).get("resumeFrom")
+    if checkpoint is None and resume_from:
+        checkpoint = ray.train.Checkpoint.from_directory(resume_from)
+    return checkpoint
