@@ -12,7 +12,6 @@ from raydt.errors import InfeasibleResourcesError, MissingDependencyError, RunEr
 from raydt.plan import TunePlan
 from raydt.progress import ProgressView
 from raydt.registry import SCHEDULERS, SEARCHERS
-from raydt.results import ERROR, PARTIAL, SUCCESS
 from raydt.runners.train import user_loop
 from raydt.spec.loader import LoadedSpec
 
@@ -165,6 +164,3 @@ def _run(tuner: Any) -> tuple[Any, float]:
     except Exception as exc:  # Tune raises only for driver-side failures (bad searcher state, ...)
         raise RunError(f"the search failed: {type(exc).__name__}: {exc}") from exc
     return grid, time.monotonic() - start
-
-
-__all__ = ["ERROR", "PARTIAL", "SUCCESS", "run_tune"]
