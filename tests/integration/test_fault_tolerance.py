@@ -268,3 +268,34 @@ def test_sigkilled_driver_mid_search_resumes(tmp_path: Path, runs: list[Run]) ->
     r = res.out["results"]
     assert (r["numTrials"], r["completedTrials"]) == (4, 4)
     assert all(t["iterations"] == 4 for t in res.out["trials"])
+
+
+def test_trials_pending_past_the_timeout_end_the_search(shared_ray: None, tmp_path: Path) -> None:
+    import ray
+
+    @ray.remote(num_cpus=2)
+    class Hog:
+        def ready(self) -> bool:
+            return True
+
+    hog = Hog.remote()
+    ray.get(hog.ready.remote())
+    try:
+        spec = {
+            "mode": "tune",
+            "config": {"numWorkers": 1},
+            "trainConfig": {"trainerPath": f"{ROOT}/tests/fixtures/tune_functions.py:objective"},
+            "tuneConfig": {
+                "searchSpace": {"lr": {"type": "uniform", "min": 0.001, "max": 0.1}},
+                "numSamples": 2,
+                "metric": "score",
+                "mode": "min",
+            },
+            "runConfig": {"storagePath": str(tmp_path), "pendingTimeoutS": 5},
+        }
+        start = time.monotonic()
+        out = raydt.run(spec)
+        assert time.monotonic() - start < 90
+        assert out["status"] == "error" and out["error"]["code"] == "PENDING_TIMEOUT", out
+    finally:
+        ray.kill(hog)

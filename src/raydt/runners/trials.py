@@ -214,6 +214,30 @@ TUNE_AUTO_KEYS = frozenset(
 )
 
 
+PENDING_MARKER = "raydt-pending-timeout"
+
+
+class PendingWatch(ray.tune.Callback):  # type: ignore[misc]
+    """Ends the search when trials wait for resources ``timeout_s`` while none runs (Tune itself waits forever)."""
+
+    def __init__(self, timeout_s: float) -> None:
+        self.timeout_s = timeout_s
+        self.idle_since: float | None = None
+
+    def on_step_begin(self, iteration: int, trials: list[Any], **_: Any) -> None:
+        import time
+
+        waiting = any(t.status == "PENDING" for t in trials)
+        running = any(t.status == "RUNNING" for t in trials)
+        if not waiting or running:
+            self.idle_since = None
+            return
+        now = time.monotonic()
+        self.idle_since = self.idle_since or now
+        if now - self.idle_since > self.timeout_s:
+            raise RuntimeError(f"{PENDING_MARKER}: trials waited {self.timeout_s:g}s for resources, none running")
+
+
 #: The live view of the run in progress: a callback restored from a snapshot (resume) has lost its own.
 ACTIVE_VIEW: Any = None
 

@@ -112,7 +112,7 @@ def _fit(p: TunePlan, adapter: Any, loop: Any, view: ProgressView, concurrency: 
     from ray import tune
 
     from raydt.runners import trials
-    from raydt.runners.trials import GoalStopper, ProgressCallback, build_trainable
+    from raydt.runners.trials import GoalStopper, PendingWatch, ProgressCallback, build_trainable
 
     trainable = build_trainable(p, loop, adapter.trainer_class() if p.distributed else None, adapter.worker_env())
     t = p.train
@@ -136,7 +136,7 @@ def _fit(p: TunePlan, adapter: Any, loop: Any, view: ProgressView, concurrency: 
         ),
         failure_config=tune.FailureConfig(max_failures=p.max_failures_per_trial),
         stop=stopper,
-        callbacks=[ProgressCallback(view)],
+        callbacks=[ProgressCallback(view), PendingWatch(t.pending_timeout_s)],
         verbose=0,
     )
     tuner = tune.Tuner(
@@ -162,5 +162,14 @@ def _run(tuner: Any) -> tuple[Any, float]:
     try:
         grid = tuner.fit()
     except Exception as exc:  # Tune raises only for driver-side failures (bad searcher state, ...)
+        from raydt.runners.trials import PENDING_MARKER
+
+        if PENDING_MARKER in str(exc):
+            raise RunError(
+                "trials could not be scheduled within runConfig.pendingTimeoutS while none was running",
+                hint="The cluster lacks free resources for a trial (busy, or waiting on an autoscaler); raise "
+                "runConfig.pendingTimeoutS, lower config.resourcesPerWorker, or add nodes.",
+                code="PENDING_TIMEOUT",
+            ) from None
         raise RunError(f"the search failed: {type(exc).__name__}: {exc}") from exc
     return grid, time.monotonic() - start
