@@ -9,12 +9,12 @@ from pathlib import Path
 from typing import Any
 
 from raydt import trainer_ref
+from raydt.builtin.common import RESERVED_KEY  # built-in loops' settings in their config; never in bestConfig
 from raydt.registry import FRAMEWORKS, FrameworkInfo
 from raydt.spec.loader import LoadedSpec
 
 DEFAULT_STORAGE = "~/raydt_results"
 DEFAULT_NUM_SAMPLES = 10
-RESERVED_KEY = "_raydt"  # built-in loops' settings inside their config (see builtin/common.py); not in bestConfig
 
 
 @dataclass(frozen=True)

@@ -119,7 +119,8 @@ def summarize(p: TunePlan, grid: Any, elapsed: float, goal_reached: bool = False
     interrupted = [r for r in rows if r["status"] == "INTERRUPTED"]
     completed = len(rows) - len(failed) - len(interrupted)
     budget_over = p.time_budget_s is not None and elapsed >= p.time_budget_s * 0.95
-    cut_short = bool(interrupted) or (len(rows) < expected_trials(p) and not budget_over and not goal_reached)
+    expected = expected_trials(p)
+    cut_short = bool(interrupted) or (len(rows) < expected and not budget_over and not goal_reached)
     out: dict[str, Any] = {
         "results": {
             "numTrials": len(rows),
@@ -143,7 +144,7 @@ def summarize(p: TunePlan, grid: Any, elapsed: float, goal_reached: bool = False
     resume_hint = f"Continue it with: raydt resume {out['experimentPath']}"
     if cut_short:
         out["interrupted"] = True
-        left = expected_trials(p) - completed - len(failed)
+        left = expected - completed - len(failed)
         out["warnings"] = [f"interrupted (Ctrl-C): {left} trial(s) unfinished or not started. {resume_hint}"]
     if best is None:
         if cut_short:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-RESERVED_KEY = "_raydt"  # = raydt.plan.RESERVED_KEY (kept import-free for the workers)
+RESERVED_KEY = "_raydt"  # the one definition; raydt.plan writes it, the built-in loops read it
 
 
 def checkpoint_every(config: dict[str, Any]) -> int:

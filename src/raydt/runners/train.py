@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from raydt import experiment, frameworks, plan, preflight, ray_session, trainer_ref
+from raydt.builtin.common import RESERVED_KEY
 from raydt.errors import MetricNotReportedError, RunError, UserCodeError
 from raydt.plan import TrainPlan
 from raydt.progress import ProgressView
@@ -186,7 +187,7 @@ def result(p: TrainPlan, outcome: Outcome, status: dict[str, Any]) -> dict[str, 
     out: dict[str, Any] = {
         "status": SUCCESS,
         "results": {
-            "bestConfig": {k: v for k, v in p.loop_config.items() if k != plan.RESERVED_KEY},
+            "bestConfig": {k: v for k, v in p.loop_config.items() if k != RESERVED_KEY},
             "bestMetric": float(best["metrics"][p.metric]),
             "numTrials": 1,
             "completedTrials": 1,
