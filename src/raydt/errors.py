@@ -7,7 +7,7 @@
     └── RunError                    exit 1, code RUN_FAILED
         ├── RayConnectionError      code RAY_CONNECTION
         ├── MissingDependencyError  code MISSING_DEPENDENCY
-        ├── UserCodeError           code USER_CODE_ERROR
+        ├── UserCodeError           code USER_CODE_ERROR  (or OUT_OF_MEMORY / WORKER_DIED: failure_code)
         ├── MetricNotReportedError  code METRIC_NOT_REPORTED
         └── InfeasibleResourcesError code INFEASIBLE_RESOURCES
 
@@ -172,3 +172,27 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, dict):
         return {str(k): _jsonable(v) for k, v in value.items()}
     return _short(value)
+
+
+#: What to do about each class of worker/trial failure (``failure_code``).
+FAILURE_HINTS = {
+    "OUT_OF_MEMORY": "The worker ran out of memory: lower the batch size or model size, give each worker more "
+    "memory (config.resourcesPerWorker.memoryGb, which also keeps Ray from packing workers onto one node), "
+    "or use fewer workers per node.",
+    "WORKER_DIED": "A worker process or its node died (killed, crashed, node lost). Raise runConfig.maxFailures "
+    "(tuneConfig.maxFailuresPerTrial for searches) to retry from the last checkpoint; see the log file.",
+    "USER_CODE_ERROR": "The traceback tail in error.details comes from your trainer; fix it and run again.",
+}
+
+
+def failure_code(error: BaseException) -> str:
+    """A stable class for a failed worker or trial: OUT_OF_MEMORY, WORKER_DIED or USER_CODE_ERROR.
+
+    Reads names and text only (Ray wraps the user's exception), so it needs no Ray import.
+    """
+    text = f"{type(error).__name__}: {error}"
+    if any(n in text for n in ("OutOfMemoryError", "MemoryError")) or "out of memory" in text.lower():
+        return "OUT_OF_MEMORY"
+    if any(n in text for n in ("ActorDiedError", "RayActorError", "WorkerCrashedError", "NodeDiedError")):
+        return "WORKER_DIED"
+    return "USER_CODE_ERROR"

@@ -63,6 +63,7 @@ class TrainPlan:
     shared_storage: bool = False
     pending_timeout_s: float = 600.0
     ray_init: dict[str, Any] = field(default_factory=dict)
+    autoscaling: bool | None = None  # None: detect
 
     @property
     def experiment_path(self) -> str:
@@ -164,6 +165,7 @@ def train(loaded: LoadedSpec) -> TrainPlan:
         shared_storage=rc.shared_storage,
         pending_timeout_s=rc.pending_timeout_s,
         ray_init=dict(spec.config.ray_init),
+        autoscaling=spec.config.autoscaling,
     )
 
 

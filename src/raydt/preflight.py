@@ -40,6 +40,23 @@ def check_workers(workers: WorkerPlan, status: dict[str, Any]) -> None:
         )
 
 
+def admit(workers: WorkerPlan, status: dict[str, Any], pending_timeout_s: float) -> str | None:
+    """``check_workers``, except that on an autoscaling cluster a request the current nodes cannot hold
+    is a warning (returned) and the run waits for new nodes up to ``pending_timeout_s``."""
+    try:
+        check_workers(workers, status)
+    except InfeasibleResourcesError as err:
+        scaler = status.get("autoscaler")
+        if not scaler:
+            raise
+        types = f" (node types: {', '.join(scaler['nodeTypes'])})" if scaler.get("nodeTypes") else ""
+        return (
+            f"the current nodes cannot hold this run: {err.message}. The cluster autoscales{types}, so raydt "
+            f"waits up to runConfig.pendingTimeoutS ({pending_timeout_s:g}s) for the autoscaler to add nodes"
+        )
+    return None
+
+
 def max_workers(resources: dict[str, float], status: dict[str, Any]) -> int:
     """How many workers with ``resources`` the cluster can hold at once."""
     need = {k: v for k, v in resources.items() if v > 0}
@@ -61,17 +78,22 @@ def _fmt(resources: dict[str, float]) -> str:
 
 
 def check_storage(storage_path: str, shared: bool, status: dict[str, Any]) -> None:
-    """On a multi-node cluster every node must reach the storage path: a local path is an error."""
-    if status["numNodes"] <= 1 or shared or "://" in storage_path:
+    """On a multi-node (or autoscaling) cluster every node must reach the storage path: a local path is an
+    error."""
+    if (status["numNodes"] <= 1 and not status.get("autoscaler")) or shared or "://" in storage_path:
         return
+    nodes = (
+        f"the cluster has {status['numNodes']} nodes"
+        if status["numNodes"] > 1
+        else "the cluster autoscales (nodes it adds run trials and workers too)"
+    )
     from raydt.errors import SpecError, SpecIssue
 
     raise SpecError(
         [
             SpecIssue(
                 "runConfig.storagePath",
-                f"is a local path, but the cluster has {status['numNodes']} nodes: Ray Train and Tune need "
-                "storage every node can reach",
+                f"is a local path, but {nodes}: Ray Train and Tune need storage every node can reach",
                 storage_path,
                 "Use a URI (s3://bucket/path, gs://..., abfs://...) or a shared filesystem mounted on every "
                 "node and set runConfig.sharedStorage: true.",

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
+import re
 import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -112,8 +114,63 @@ def connect(
         ray.shutdown()
 
 
-def cluster_status() -> dict[str, Any]:
-    """``clusterStatus``: the seed's three numbers plus available resources and per-node detail."""
+#: Node types Ray's monitor invents for clusters it only observes (no autoscaler): "node_" + the node id.
+_READONLY_TYPE = re.compile(r"^node_[0-9a-f]{40,}$")
+
+
+def autoscaler_node_types(report_json: str | bytes | None) -> list[str] | None:
+    """The node types an autoscaler manages, from the v1 monitor's status in the GCS; None: no autoscaler.
+
+    Ray's monitor runs on every head node. Without an autoscaling config it uses a read-only provider whose
+    node types are ``node_<id>``; a real autoscaler (cluster launcher, KubeRay) reports its configured types.
+    """
+    if not report_json:
+        return None
+    try:
+        report = json.loads(report_json).get("autoscaler_report") or {}
+    except (ValueError, AttributeError):
+        return None
+    types = {str(t) for t in (report.get("node_type_mapping") or {}).values()}
+    types |= {str(t) for t in (report.get("active_nodes") or {})}
+    types |= {str(row[1]) for row in report.get("pending_nodes") or [] if len(row) > 1}
+    types |= {str(t) for t in (report.get("pending_launches") or {})}
+    managed = sorted(t for t in types if not _READONLY_TYPE.match(t))
+    return managed or None
+
+
+def autoscaler(declared: bool | None = None) -> dict[str, Any] | None:
+    """``clusterStatus.autoscaler``: whether (and how) the cluster can add nodes; None when it cannot.
+
+    ``declared`` (``config.autoscaling``) overrides detection.
+    """
+    if declared is False:
+        return None
+    found: dict[str, Any] | None = None
+    try:
+        from ray._private import ray_constants
+        from ray.experimental.internal_kv import _internal_kv_get, _internal_kv_initialized
+
+        if _internal_kv_initialized():
+            types = autoscaler_node_types(_internal_kv_get(ray_constants.DEBUG_AUTOSCALING_STATUS))
+            if types is not None:
+                found = {"version": "v1", "nodeTypes": types}
+        if found is None:
+            from ray.autoscaler.v2.utils import is_autoscaler_v2
+
+            if is_autoscaler_v2(fetch_from_server=True):
+                found = {"version": "v2", "nodeTypes": []}
+    except Exception:  # noqa: BLE001 - detection is best effort; internals differ across Ray versions
+        found = None
+    if found is None and declared:
+        found = {"version": "declared", "nodeTypes": []}
+    if found is not None:
+        found["source"] = "spec" if declared else "detected"
+    return found
+
+
+def cluster_status(autoscaling: bool | None = None) -> dict[str, Any]:
+    """``clusterStatus``: the seed's three numbers plus available resources, per-node detail and the
+    autoscaler (``autoscaling``: ``config.autoscaling``, None to detect)."""
     import ray
 
     total = ray.cluster_resources()
@@ -150,4 +207,5 @@ def cluster_status() -> dict[str, Any]:
         "totalMemoryBytes": int(total.get("memory", 0)),
         "rayVersion": ray.__version__,
         "nodes": nodes,
+        "autoscaler": autoscaler(autoscaling),
     }

@@ -5,20 +5,10 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from raydt.errors import MetricNotReportedError
+from raydt.errors import MetricNotReportedError, failure_code
 from raydt.plan import TunePlan
 from raydt.results import ERROR, PARTIAL, SUCCESS, clean_metrics, existing_dir, finite
 from raydt.runners.trials import TUNE_AUTO_KEYS
-
-
-def classify(error: BaseException) -> str:
-    """A stable failure class for one trial's exception."""
-    text = f"{type(error).__name__}: {error}"
-    if "OutOfMemoryError" in text or "out of memory" in text.lower():
-        return "OUT_OF_MEMORY"
-    if any(n in text for n in ("ActorDiedError", "RayActorError", "WorkerCrashedError", "NodeDiedError")):
-        return "WORKER_DIED"
-    return "USER_CODE_ERROR"
 
 
 def _cause(error: BaseException) -> tuple[str, str]:
@@ -101,7 +91,12 @@ def summarize(p: TunePlan, grid: Any, elapsed: float, goal_reached: bool = False
         if result.error:
             cls, message = _cause(result.error)
             lines = str(result.error).strip().splitlines()
-            row["error"] = {"code": classify(result.error), "class": cls, "message": message, "traceback": lines[-8:]}
+            row["error"] = {
+                "code": failure_code(result.error),
+                "class": cls,
+                "message": message,
+                "traceback": lines[-8:],
+            }
         elif not values and metric in user_metrics:
             row["status"] = "ERROR"
             row["error"] = {

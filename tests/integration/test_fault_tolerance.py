@@ -299,3 +299,46 @@ def test_trials_pending_past_the_timeout_end_the_search(shared_ray: None, tmp_pa
         assert out["status"] == "error" and out["error"]["code"] == "PENDING_TIMEOUT", out
     finally:
         ray.kill(hog)
+
+
+def test_out_of_memory_in_a_training_worker_is_classified(shared_ray: None, tmp_path: Path) -> None:
+    spec = {
+        "mode": "train",
+        "config": {"numWorkers": 1},
+        "trainConfig": {"trainerPath": f"{FIXTURES}/trainers.py:out_of_memory", "metric": "loss"},
+        "runConfig": {"storagePath": str(tmp_path), "maxFailures": 0},
+    }
+    out = raydt.run(spec)
+    assert_seed_output(out)
+    assert out["status"] == "error" and out["error"]["code"] == "OUT_OF_MEMORY", out
+    assert "MemoryError" in out["error"]["message"]
+    assert "memoryGb" in out["error"]["hint"]
+    assert any("bytearray" in line for line in out["error"]["details"]["traceback"]), out["error"]["details"][
+        "traceback"
+    ]
+
+
+def test_out_of_memory_trial_is_classified_and_the_search_is_partial(shared_ray: None, tmp_path: Path) -> None:
+    spec = {
+        "mode": "tune",
+        "config": {"numWorkers": 1, "resourcesPerWorker": {"cpu": 1}},
+        "trainConfig": {
+            "trainerPath": f"{FIXTURES}/trainers.py:out_of_memory",
+            "trainLoopConfig": {"only_lr": 0.5},
+        },
+        "tuneConfig": {
+            "searchSpace": {"lr": {"type": "grid", "values": [0.1, 0.5, 0.9]}},
+            "metric": "loss",
+            "mode": "min",
+            "maxFailuresPerTrial": 0,
+        },
+        "runConfig": {"storagePath": str(tmp_path)},
+    }
+    out = raydt.run(spec)
+    assert_seed_output(out)
+    assert out["status"] == "partial", out
+    rows = {t["config"]["lr"]: t for t in out["trials"]}
+    assert rows[0.5]["status"] == "ERROR" and rows[0.5]["error"]["code"] == "OUT_OF_MEMORY"
+    assert rows[0.5]["error"]["class"] == "MemoryError"
+    assert rows[0.1]["status"] == rows[0.9]["status"] == "TERMINATED"
+    assert out["results"]["bestConfig"]["lr"] == 0.9

@@ -76,3 +76,57 @@ def test_memory_and_custom_resources_are_requested_and_checked() -> None:
     with pytest.raises(SpecError) as err:
         check_storage("/tmp/runs", False, multi)
     assert err.value.issues[0].path == "runConfig.storagePath" and "sharedStorage" in err.value.issues[0].hint
+
+
+# What Ray 2.60's monitor wrote to the GCS (key __autoscaling_status), recorded on this machine: an embedded
+# `ray.init()` (read-only provider) and a `ray start --head --autoscaling-config` fake-multinode cluster.
+READONLY_REPORT = (
+    '{"autoscaler_report": {"active_nodes": {"node_fb7d17c14381975597c86597a6cede4fbf3a30bdaa0bb5acc7a72f7c": 1},'
+    ' "pending_nodes": [], "pending_launches": {}, "failed_nodes": [], "node_type_mapping": '
+    '{"fb7d17c14381975597c86597a6cede4fbf3a30bdaa0bb5acc7a72f7c": '
+    '"node_fb7d17c14381975597c86597a6cede4fbf3a30bdaa0bb5acc7a72f7c"}, "legacy": true}}'
+)
+AUTOSCALER_REPORT = (
+    '{"autoscaler_report": {"active_nodes": {}, "pending_nodes": [["fffffffffffffffffffffffffffffffffffffffffff'
+    'ffffffff00001", "extra", "uninitialized"]], "pending_launches": {}, "failed_nodes": [], "pending_resources":'
+    ' {"CPU": 1, "extra": 1}, "node_type_mapping": {"fffffffffffffffffffffffffffffffffffffffffffffffffff00000": '
+    '"ray.head.default"}, "legacy": true}}'
+)
+
+
+def test_autoscaler_detection_reads_the_monitors_report() -> None:
+    from raydt.ray_session import autoscaler_node_types
+
+    assert autoscaler_node_types(READONLY_REPORT) is None  # a cluster Ray only observes
+    assert autoscaler_node_types(AUTOSCALER_REPORT) == ["extra", "ray.head.default"]
+    assert autoscaler_node_types(None) is None
+    assert autoscaler_node_types(b"not json") is None
+    assert autoscaler_node_types('{"autoscaler_report": null}') is None
+
+
+def test_autoscaling_cluster_turns_infeasible_into_a_bounded_wait() -> None:
+    from raydt.preflight import admit
+
+    gpu = WorkerPlan(2, True, {"CPU": 1.0, "GPU": 1.0})
+    fixed = status((4, 0))
+    with pytest.raises(InfeasibleResourcesError):
+        admit(gpu, {**fixed, "autoscaler": None}, 60)
+    scaling = {**fixed, "autoscaler": {"version": "v1", "nodeTypes": ["gpu_node", "ray.head.default"]}}
+    warning = admit(gpu, scaling, 60)
+    assert warning is not None
+    assert "needs 2 GPU" in warning and "autoscales (node types: gpu_node, ray.head.default)" in warning
+    assert "pendingTimeoutS (60s)" in warning
+    assert admit(WorkerPlan(2, False, {"CPU": 1.0}), scaling, 60) is None  # fits now: nothing to say
+
+
+def test_local_storage_on_an_autoscaling_single_node_cluster_is_an_error() -> None:
+    from raydt.errors import SpecError
+    from raydt.preflight import check_storage
+
+    one = {**status((2, 0)), "numNodes": 1}
+    check_storage("/tmp/x", False, {**one, "autoscaler": None})
+    with pytest.raises(SpecError) as info:
+        check_storage("/tmp/x", False, {**one, "autoscaler": {"version": "v2", "nodeTypes": []}})
+    assert "autoscales" in str(info.value.issues[0].rule)
+    check_storage("/tmp/x", True, {**one, "autoscaler": {"version": "v2", "nodeTypes": []}})
+    check_storage("s3://b/x", False, {**one, "autoscaler": {"version": "v2", "nodeTypes": []}})

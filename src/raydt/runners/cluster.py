@@ -15,7 +15,7 @@ def run_cluster(loaded: LoadedSpec, view: ProgressView) -> dict[str, Any]:
     address = plan.address(loaded)
     view.event(f"connecting to {address or 'an embedded local Ray'}")
     with ray_session.connect(address, loaded.spec.config.ray_init):
-        status = ray_session.cluster_status()
+        status = ray_session.cluster_status(loaded.spec.config.autoscaling)
     status["address"] = address or "embedded"
     view.event(f"{status['numNodes']} node(s), {status['totalCpu']:g} CPU, {status['totalGpu']:g} GPU")
     return {

@@ -10,7 +10,7 @@ from typing import Any
 
 from raydt import experiment, frameworks, plan, preflight, ray_session, trainer_ref
 from raydt.builtin.common import RESERVED_KEY
-from raydt.errors import MetricNotReportedError, RunError, UserCodeError
+from raydt.errors import FAILURE_HINTS, MetricNotReportedError, RunError, UserCodeError, failure_code
 from raydt.plan import TrainPlan
 from raydt.progress import ProgressView
 from raydt.results import PARTIAL, SUCCESS, best_report, clean_metrics, existing_dir
@@ -28,16 +28,23 @@ def run_train(loaded: LoadedSpec, view: ProgressView) -> dict[str, Any]:
         f"trainer {p.trainer or 'built-in'}"
     )
     with ray_session.connect(p.address, p.ray_init):
-        status = ray_session.cluster_status()
+        status = ray_session.cluster_status(p.autoscaling)
         view.event(f"ray: {status['numNodes']} node(s), {status['totalCpu']:g} CPU, {status['totalGpu']:g} GPU")
         # an elastic run must be able to start with its minimum; a fixed one with all its workers
-        preflight.check_workers(
-            dataclasses.replace(p.workers, num_workers=p.workers.min_workers or p.workers.num_workers), status
+        waiting = preflight.admit(
+            dataclasses.replace(p.workers, num_workers=p.workers.min_workers or p.workers.num_workers),
+            status,
+            p.pending_timeout_s,
         )
+        if waiting:
+            view.event(waiting)
         preflight.check_storage(p.storage_path, p.shared_storage, status)
         experiment.save_spec(p.experiment_path, loaded.raw, p.name, p.storage_path)
         outcome = fit(p, adapter, loop, view)
-    return result(p, outcome, status)
+    out = result(p, outcome, status)
+    if waiting:
+        out["warnings"] = [waiting, *out.get("warnings", [])]
+    return out
 
 
 def user_loop(ref: trainer_ref.TrainerRef) -> Callable[..., Any]:
@@ -141,7 +148,12 @@ def classify(exc: Exception, history: list[dict[str, Any]], p: TrainPlan) -> Run
     cause: BaseException = exc
     if isinstance(exc, ray.train.WorkerGroupError) and exc.worker_failures:
         rank, cause = sorted(exc.worker_failures.items())[0]
-        err: RunError = UserCodeError(f"training worker {rank} raised {type(cause).__name__}: {_first_line(cause)}")
+        code = failure_code(cause)
+        err: RunError = UserCodeError(
+            f"training worker {rank} raised {type(cause).__name__}: {_first_line(cause)}",
+            hint=FAILURE_HINTS[code],
+            code=code,
+        )
     elif "StartupTimeout" in type(getattr(exc, "controller_failure", None)).__name__ + str(exc):
         err = RunError(
             f"the training workers could not be scheduled within runConfig.pendingTimeoutS ({p.pending_timeout_s:g}s)",
@@ -152,7 +164,9 @@ def classify(exc: Exception, history: list[dict[str, Any]], p: TrainPlan) -> Run
     else:
         err = RunError(f"training failed: {_first_line(exc)}", hint="See the log file for Ray's own messages.")
     saved = [r["checkpoint"] for r in history if r.get("checkpoint")]
-    details: dict[str, Any] = {"traceback": trainer_ref.format_traceback(cause), "reports": len(history)}
+    text = str(exc)  # Ray Train puts each worker's own traceback in its message ("[Rank 0 Error Snippet]")
+    tail = [ln for ln in text.splitlines() if ln.strip()][-12:] if "Traceback" in text else []
+    details: dict[str, Any] = {"traceback": tail or trainer_ref.format_traceback(cause), "reports": len(history)}
     if saved and existing_dir(saved[-1]):
         details["lastCheckpointPath"] = saved[-1]
     details["experimentPath"] = p.experiment_path

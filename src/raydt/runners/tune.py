@@ -29,9 +29,11 @@ def run_tune(loaded: LoadedSpec, view: ProgressView) -> dict[str, Any]:
         f"{p.train.workers.num_workers} worker(s) x {p.train.workers.resources} per trial ({shape})"
     )
     with ray_session.connect(p.train.address, p.train.ray_init, env_vars=adapter.worker_env()):
-        status = ray_session.cluster_status()
+        status = ray_session.cluster_status(p.train.autoscaling)
         view.event(f"ray: {status['numNodes']} node(s), {status['totalCpu']:g} CPU, {status['totalGpu']:g} GPU")
-        concurrency = _concurrency(p, status)
+        concurrency, waiting = _concurrency(p, status)
+        if waiting:
+            view.event(waiting)
         preflight.check_storage(p.train.storage_path, p.train.shared_storage, status)
         view.event(f"running up to {concurrency} trial(s) at once")
         view.watch(p.train.metric, p.train.metric_mode)
@@ -42,6 +44,8 @@ def run_tune(loaded: LoadedSpec, view: ProgressView) -> dict[str, Any]:
         out = summarize(p, grid, elapsed, goal_reached)
     out["clusterStatus"] = status
     out["maxConcurrentTrials"] = concurrency
+    if waiting:
+        out["warnings"] = [waiting, *out.get("warnings", [])]
     return out
 
 
@@ -55,18 +59,23 @@ def _check_modules(p: TunePlan) -> None:
             )
 
 
-def _concurrency(p: TunePlan, status: dict[str, Any]) -> int:
-    """Trials that fit at once; a trial that can never fit is an error now, not a silent wait."""
+def _concurrency(p: TunePlan, status: dict[str, Any]) -> tuple[int, str | None]:
+    """Trials that fit at once, and a warning when they fit only once an autoscaler adds nodes.
+
+    A trial that can never fit is an error now, not a silent wait.
+    """
     workers = p.train.workers
     if p.distributed:
-        preflight.check_workers(workers, status)
+        waiting = preflight.admit(workers, status, p.train.pending_timeout_s)
         # each trial's own process holds a sliver of CPU on some node beside its workers
         nodes = [dict(n, cpu=max(0.0, n["cpu"] - 0.01 * workers.num_workers)) for n in status["nodes"]]
         capacity = preflight.max_workers(workers.resources, {**status, "nodes": nodes}) // workers.num_workers
     else:
         single = plan.WorkerPlan(1, workers.use_gpu, workers.resources)
-        preflight.check_workers(single, status)
+        waiting = preflight.admit(single, status, p.train.pending_timeout_s)
         capacity = preflight.max_workers(workers.resources, status)
+    if status.get("autoscaler"):  # new nodes raise the capacity; Tune starts trials as they fit
+        return max(1, min(p.max_concurrent or p.num_samples, p.num_samples)), waiting
     if capacity < 1:
         raise InfeasibleResourcesError(
             f"one trial needs {workers.num_workers} worker(s) x {workers.resources} plus its own process "
@@ -74,7 +83,7 @@ def _concurrency(p: TunePlan, status: dict[str, Any]) -> int:
             hint="Lower config.resourcesPerWorker.cpu (e.g. 0.99 or 0.5) or config.numWorkers.",
         )
     wanted = p.max_concurrent or capacity
-    return max(1, min(wanted, capacity, p.num_samples))
+    return max(1, min(wanted, capacity, p.num_samples)), None
 
 
 def _scheduler(p: TunePlan) -> Any:

@@ -75,6 +75,12 @@ class ClusterConfig(StrictModel):
         default_factory=dict,
         description="Extra keyword arguments passed as-is to ray.init() (e.g. num_cpus, runtime_env).",
     )
+    autoscaling: bool | None = Field(
+        None,
+        description="Whether the cluster's autoscaler can add nodes. Default: detected from Ray's autoscaler "
+        "state. When true, a request the current nodes cannot hold waits (up to runConfig.pendingTimeoutS) "
+        "instead of failing at once.",
+    )
 
 
 class TrainConfig(StrictModel):

@@ -84,6 +84,20 @@ CLUSTER_EXTRAS: dict[str, Any] = {
     "totalMemoryBytes": _int,
     "rayVersion": _str,
     "address": {**_str, "description": "The address connected to, or 'embedded'."},
+    "autoscaler": {
+        "type": ["object", "null"],
+        "description": "The cluster's autoscaler, or null when it cannot add nodes. Requests the current "
+        "nodes cannot hold then wait up to runConfig.pendingTimeoutS instead of failing at once.",
+        "properties": {
+            "version": {"type": "string", "enum": ["v1", "v2", "declared"]},
+            "nodeTypes": {
+                "type": "array",
+                "items": _str,
+                "description": "Configured node types of its nodes so far (v1).",
+            },
+            "source": {"type": "string", "enum": ["detected", "spec"]},
+        },
+    },
     "nodes": {
         "type": "array",
         "items": {
