@@ -193,6 +193,14 @@ def failure_code(error: BaseException) -> str:
     text = f"{type(error).__name__}: {error}"
     if any(n in text for n in ("OutOfMemoryError", "MemoryError")) or "out of memory" in text.lower():
         return "OUT_OF_MEMORY"
-    if any(n in text for n in ("ActorDiedError", "RayActorError", "WorkerCrashedError", "NodeDiedError")):
+    died = (
+        "ActorDiedError",
+        "RayActorError",
+        "ActorUnavailableError",
+        "WorkerCrashedError",
+        "NodeDiedError",
+        "WorkerHealthCheckFailedError",  # Ray Train: a worker process vanished (SIGKILL, node loss)
+    )
+    if any(n in text for n in died):
         return "WORKER_DIED"
     return "USER_CODE_ERROR"

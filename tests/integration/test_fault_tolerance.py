@@ -125,6 +125,20 @@ def test_sigkilled_worker_is_replaced_and_resumes_from_its_checkpoint(tmp_path: 
     assert len(pids) >= 2  # a new worker process took over
 
 
+def test_sigkilled_worker_with_no_retries_left_is_worker_died(tmp_path: Path, runs: list[Run]) -> None:
+    log = tmp_path / "epochs.log"
+    run = Run(tmp_path, train_spec(tmp_path, log, maxFailures=0))
+    runs.append(run)
+    wait_for(lambda: run.saw("epoch 1", "[ckpt]"))
+    pid = int([ln for ln in lines(log) if ln.startswith("start")][-1].split()[2])
+    os.kill(pid, signal.SIGKILL)
+    code, out, _ = run.finish()
+    assert code == 1 and out["status"] == "error", out
+    assert out["error"]["code"] == "WORKER_DIED", out["error"]
+    assert "maxFailures" in out["error"]["hint"]
+    assert Path(out["error"]["details"]["lastCheckpointPath"]).is_dir()  # what was saved stays
+
+
 def test_ctrl_c_gives_a_resumable_partial_train_result(tmp_path: Path, runs: list[Run]) -> None:
     log = tmp_path / "epochs.log"
     run = Run(tmp_path, train_spec(tmp_path, log, epochs=8))
