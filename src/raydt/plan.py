@@ -187,6 +187,12 @@ class TunePlan:
     stop_at: float | None
     seed: int | None
     max_failures_per_trial: int = 2
+    reuse_actors: bool | None = None  # None: on unless trials are distributed
+
+    @property
+    def reuse(self) -> bool:
+        """Whether successive trials share a Ray actor (each still starts from fresh trainer state)."""
+        return (not self.distributed) if self.reuse_actors is None else self.reuse_actors
 
     @property
     def distributed(self) -> bool:
@@ -253,6 +259,7 @@ def tune(loaded: LoadedSpec) -> TunePlan:
         stop_at=tc.stop_at,
         seed=tc.seed,
         max_failures_per_trial=tc.max_failures_per_trial,
+        reuse_actors=tc.reuse_actors,
     )
 
 

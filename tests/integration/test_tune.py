@@ -238,3 +238,49 @@ def test_xgboost_tune_callback_trainable_runs_unchanged(shared_ray: None, tmp_pa
     assert out["status"] == "success", out
     assert [t["iterations"] for t in out["trials"]] == [5, 5], out["trials"]
     assert Path(out["checkpointPath"]).is_dir()
+
+
+@pytest.mark.parametrize("trainer", ["file", "module"])
+def test_reused_actors_keep_trials_isolated(shared_ray: None, tmp_path: Path, trainer: str) -> None:
+    """Successive trials run in one process (actor reuse), yet none sees another's module state or env."""
+    path = f"{ROOT}/tests/fixtures/tune_functions.py" if trainer == "file" else "tests.fixtures.tune_functions"
+    spec = tune_spec(
+        tmp_path,
+        {"x": {"type": "grid", "values": [1, 2, 3, 4, 5]}},
+        trainer=f"{path}:leaky",
+        maxConcurrentTrials=1,
+    )
+    out = raydt.run(spec)
+    assert out["status"] == "success", out
+    rows = [t["lastMetrics"] for t in out["trials"]]
+    assert len(rows) == 5
+    assert len({r["proc"] for r in rows}) == 1  # one actor ran them all: reuse is on by default
+    assert all(r["seen"] == 1 and r["calls"] == 1 for r in rows), rows
+    assert not any(r["envLeak"] for r in rows), rows
+
+
+def test_reused_actors_reseed_the_global_rng(shared_ray: None, tmp_path: Path) -> None:
+    spec = tune_spec(
+        tmp_path,
+        {"x": {"type": "grid", "values": [1, 2, 3, 4]}},
+        trainer=f"{ROOT}/tests/fixtures/tune_functions.py:draws",
+        maxConcurrentTrials=1,
+    )
+    spec["trainConfig"]["trainLoopConfig"] = {}
+    out = raydt.run(spec)
+    rows = [t["lastMetrics"] for t in out["trials"]]
+    assert len({r["proc"] for r in rows}) == 1
+    assert len({r["draw"] for r in rows}) == 4
+
+
+def test_reuse_can_be_turned_off(shared_ray: None, tmp_path: Path) -> None:
+    spec = tune_spec(
+        tmp_path,
+        {"x": {"type": "grid", "values": [1, 2, 3]}},
+        trainer=f"{ROOT}/tests/fixtures/tune_functions.py:leaky",
+        maxConcurrentTrials=1,
+        reuseActors=False,
+    )
+    out = raydt.run(spec)
+    rows = [t["lastMetrics"] for t in out["trials"]]
+    assert len({r["proc"] for r in rows}) == 3

@@ -40,6 +40,65 @@ def merged_config(fixed: dict[str, Any], sampled: dict[str, Any], info: Framewor
     return out
 
 
+class FreshLoop:
+    """The trainer function, handed to each trial with fresh module state.
+
+    With ``reuse_actors`` successive trials run in one process; what a trial leaves in its trainer's
+    module globals, ``os.environ`` or the global RNGs must not reach the next one. A file trainer
+    (shipped by value) is unpickled anew per trial, which rebuilds the globals it uses; a module trainer
+    is executed anew (not via ``sys.modules``); raydt's built-in loops keep no state.
+    """
+
+    def __init__(self, loop: Loop, module: str | None, by_value: bool) -> None:
+        from ray import cloudpickle
+
+        self.blob = cloudpickle.dumps(loop) if by_value else None
+        self.loop = None if by_value else loop
+        self.module = module
+        self.name = getattr(loop, "__name__", "")
+
+    def get(self) -> Loop:
+        """A copy of the function whose module globals no earlier trial has touched."""
+        if self.blob is not None:
+            from ray import cloudpickle
+
+            fn: Loop = cloudpickle.loads(self.blob)
+            return fn
+        if self.module:
+            import importlib.util
+
+            spec = importlib.util.find_spec(self.module)
+            if spec is not None and spec.loader is not None:
+                module = importlib.util.module_from_spec(spec)
+                spec.loader.exec_module(module)
+                return getattr(module, self.name)  # type: ignore[no-any-return]
+        assert self.loop is not None
+        return self.loop
+
+
+class TrialScope:
+    """Restores ``os.environ`` after a trial and reseeds the global RNGs before it, as a new process would."""
+
+    def __enter__(self) -> None:
+        import os
+        import random
+        import sys
+
+        self.env = dict(os.environ)
+        random.seed()
+        if "numpy" in sys.modules:
+            sys.modules["numpy"].random.seed()
+        if "torch" in sys.modules:
+            sys.modules["torch"].seed()
+
+    def __exit__(self, *_: object) -> None:
+        import os
+
+        for key in set(os.environ) - set(self.env):
+            del os.environ[key]
+        os.environ.update(self.env)
+
+
 def _call(loop: Loop, config: dict[str, Any]) -> Any:
     import inspect
 
@@ -68,7 +127,7 @@ class TuneBridge(LocalTrainFnUtils):  # type: ignore[misc]
 
 
 def local_trial(
-    loop: Loop, fixed: dict[str, Any], info: FrameworkInfo | None, env: dict[str, str]
+    loop: FreshLoop, fixed: dict[str, Any], info: FrameworkInfo | None, env: dict[str, str]
 ) -> Callable[[dict[str, Any]], None]:
     """A Ray Train loop run inside the Tune trial (one worker); ``env`` is set before it imports anything."""
 
@@ -77,26 +136,28 @@ def local_trial(
 
         import ray.tune.trainable.trainable_fn_utils as tune_fn_utils
 
-        os.environ.update(env)
-        # Ray Train's API refuses to run inside a Tune session (it wants ray.tune.* there); inside
-        # this trial the bridge below *is* the Ray Train context, so lift that guard for the loop only.
-        guard = tune_fn_utils._in_tune_session
-        tune_fn_utils._in_tune_session = lambda: False
-        set_train_fn_utils(TuneBridge(experiment_name=ray.tune.get_context().get_trial_name()))
-        try:
-            _call(loop, merged_config(fixed, config, info))
-        finally:
-            set_train_fn_utils(None)
-            tune_fn_utils._in_tune_session = guard
+        with TrialScope():
+            os.environ.update(env)
+            # Ray Train's API refuses to run inside a Tune session (it wants ray.tune.* there); inside
+            # this trial the bridge below *is* the Ray Train context, so lift that guard for the loop only.
+            guard = tune_fn_utils._in_tune_session
+            tune_fn_utils._in_tune_session = lambda: False
+            set_train_fn_utils(TuneBridge(experiment_name=ray.tune.get_context().get_trial_name()))
+            try:
+                _call(loop.get(), merged_config(fixed, config, info))
+            finally:
+                set_train_fn_utils(None)
+                tune_fn_utils._in_tune_session = guard
 
     return trial
 
 
-def tune_function(fn: Loop, fixed: dict[str, Any]) -> Callable[[dict[str, Any]], None]:
+def tune_function(fn: FreshLoop, fixed: dict[str, Any]) -> Callable[[dict[str, Any]], None]:
     """A user's Ray Tune function trainable, given fixed + sampled hyperparameters."""
 
     def trial(config: dict[str, Any]) -> None:
-        _call(fn, merged_config(fixed, config, None))
+        with TrialScope():
+            _call(fn.get(), merged_config(fixed, config, None))
 
     return trial
 
@@ -277,11 +338,16 @@ def build_trainable(plan: TunePlan, loop: Loop, trainer_class: type[Any] | None,
     """The Tune trainable for ``plan`` with its explicit resources."""
     p = plan.train
     info = p.framework if p.trainer is None else None
+    fresh = FreshLoop(
+        loop,
+        None if p.trainer is None or p.trainer.is_file else p.trainer.target,
+        by_value=p.trainer is not None and p.trainer.is_file,
+    )
     if plan.kind == "tune":
-        fn = tune_function(loop, p.loop_config)
+        fn = tune_function(fresh, p.loop_config)
         resources: dict[str, float] = dict(p.workers.resources)
     elif not plan.distributed:
-        fn = local_trial(loop, p.loop_config, info, worker_env)
+        fn = local_trial(fresh, p.loop_config, info, worker_env)
         resources = dict(p.workers.resources)
     else:
         assert trainer_class is not None

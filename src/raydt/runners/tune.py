@@ -159,6 +159,7 @@ def _fit(p: TunePlan, adapter: Any, loop: Any, view: ProgressView, concurrency: 
             search_alg=_searcher(p, concurrency),
             max_concurrent_trials=None if p.searcher == "random" else concurrency,
             time_budget_s=p.time_budget_s,
+            reuse_actors=p.reuse,
         ),
         run_config=run_config,
     )

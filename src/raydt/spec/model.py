@@ -149,6 +149,12 @@ class TuneConfig(StrictModel):
     max_failures_per_trial: int = Field(
         2, ge=0, le=1000, description="Ray Tune: restarts of a failed trial (from its last checkpoint)."
     )
+    reuse_actors: bool | None = Field(
+        None,
+        description="Run successive trials in the same Ray actor (Ray Tune's reuse_actors): far cheaper small "
+        "trials. Each trial still gets a fresh copy of the trainer's module state, environment and RNG seeds. "
+        "Default: on for trials that run in their own process (1 worker), off for distributed trials.",
+    )
 
 
 class CheckpointSpec(StrictModel):
