@@ -8,7 +8,7 @@ QUIET  := 2>&1 | { grep -v "is ignored: it is neither" || true; }
 SHELL  := bash
 .SHELLFLAGS := -o pipefail -ec
 
-.PHONY: run test test-fast test-slow lint typecheck check clean
+.PHONY: run test test-fast test-slow lint typecheck check clean bench
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,7 +22,7 @@ run: $(STAMP)
 	$(BIN)/raydt run examples/seed-tune.json
 
 test: $(STAMP)
-	$(BIN)/ruff check src tests
+	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/mypy
 	$(BIN)/pytest -q -m "not slow"
 	$(BIN)/pytest -q -m slow
@@ -34,8 +34,15 @@ test-slow: $(STAMP)
 	$(BIN)/pytest -q -m slow
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests
-	$(BIN)/ruff format --check src tests
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+
+# Benchmarks (by hand, not part of `make test`): every bench_*.py, then BENCHMARKS.md's table.
+# BENCH_REPS=N overrides the repetitions; `make bench BENCH=small_trials` runs one.
+BENCH ?= *
+bench: $(STAMP)
+	@for b in benchmarks/bench_$(BENCH).py; do echo "== $$b"; (cd benchmarks && ../$(BIN)/python $$(basename $$b)); done
+	cd benchmarks && ../$(BIN)/python report.py
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
