@@ -25,7 +25,8 @@ ROOT = HERE.parent
 RESULTS = HERE / "results"
 PY = sys.executable
 RAYDT = [PY, "-m", "raydt"]
-ENV = dict(os.environ, RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER="0", PYTHONPATH=str(ROOT))
+# workers import the comparisons' objectives by module name: benchmarks/ on every process's path
+ENV = dict(os.environ, RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER="0", PYTHONPATH=f"{HERE}:{ROOT}")
 
 
 def reps(default: int) -> int:

@@ -61,6 +61,7 @@ class TrainPlan:
     score_order: str | None = None  # None: the metric mode
     resume: str = "auto"
     shared_storage: bool = False
+    tensorboard: bool = False
     pending_timeout_s: float = 600.0
     ray_init: dict[str, Any] = field(default_factory=dict)
     autoscaling: bool | None = None  # None: detect
@@ -163,6 +164,7 @@ def train(loaded: LoadedSpec) -> TrainPlan:
         score_order=rc.checkpoint.score_order,
         resume=rc.resume,
         shared_storage=rc.shared_storage,
+        tensorboard=rc.tensorboard,
         pending_timeout_s=rc.pending_timeout_s,
         ray_init=dict(spec.config.ray_init),
         autoscaling=spec.config.autoscaling,

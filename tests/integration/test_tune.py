@@ -284,3 +284,15 @@ def test_reuse_can_be_turned_off(shared_ray: None, tmp_path: Path) -> None:
     out = raydt.run(spec)
     rows = [t["lastMetrics"] for t in out["trials"]]
     assert len({r["proc"] for r in rows}) == 3
+
+
+def test_tensorboard_event_files_only_when_asked(shared_ray: None, tmp_path: Path) -> None:
+    for flag in (False, True):
+        spec = tune_spec(tmp_path / str(flag), {"lr": {"type": "grid", "values": [0.01]}})
+        spec["runConfig"]["tensorboard"] = flag
+        out = raydt.run(spec)
+        assert out["status"] == "success", out
+        trial_dirs = list((tmp_path / str(flag)).glob("*/trial_*"))
+        assert trial_dirs and all((d / "result.json").exists() and (d / "progress.csv").exists() for d in trial_dirs)
+        events = list((tmp_path / str(flag)).glob("*/trial_*/events.out.tfevents.*"))
+        assert bool(events) is flag

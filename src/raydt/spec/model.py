@@ -200,6 +200,11 @@ class RunConfig(StrictModel):
         description="'auto': an experiment of the same name under storagePath is resumed (finished trials are "
         "not run again); 'never': such an experiment is an error.",
     )
+    tensorboard: bool = Field(
+        False,
+        description="Also write TensorBoard event files per trial (Ray Tune's TBXLoggerCallback). Off by "
+        "default: importing tensorboardX alone costs seconds; CSV and JSON results are always written.",
+    )
 
 
 class Spec(StrictModel):
