@@ -7,6 +7,7 @@ import logging
 import os
 import re
 import socket
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -86,10 +87,13 @@ def connect(
     *,
     dashboard: bool = True,
     env_vars: dict[str, str] | None = None,
+    warm: tuple[str, ...] = (),
 ) -> Iterator[None]:
     """Connect to ``address`` (or start an embedded Ray) for the duration of the block.
 
-    ``env_vars`` reach every Ray worker of the job (e.g. a framework's switches).
+    ``env_vars`` reach every Ray worker of the job (e.g. a framework's switches). The modules in
+    ``warm`` (the driver's own heavy imports: the trainer class, Tune, the searcher) are imported in a
+    background thread while ``ray.init`` mostly waits on Ray's processes to come up.
 
     If Ray is already initialised in this process (the Python API inside a Ray program), that
     connection is used and left open.
@@ -104,14 +108,34 @@ def connect(
     for key, value in FAST_TRAIN_ENV.items():
         os.environ.setdefault(key, value)
     kwargs = _init_kwargs(address, ray_init or {}, dashboard, env_vars or {})
+    importer = _warm(warm)
     try:
         ray.init(**kwargs)
     except (ConnectionError, TimeoutError, RuntimeError, ValueError) as exc:
         raise RayConnectionError(f"could not connect to Ray at {address or 'a new local instance'}: {exc}") from None
+    finally:
+        importer.join()
     try:
         yield
     finally:
         ray.shutdown()
+
+
+def _warm(modules: tuple[str, ...]) -> threading.Thread:
+    """Import ``modules`` in a daemon thread; a module that fails is imported (and fails) again later,
+    where its error is reported."""
+    import importlib
+
+    def run() -> None:
+        for name in modules:
+            try:
+                importlib.import_module(name)
+            except Exception:  # noqa: BLE001 - the caller's own import raises it with context
+                pass
+
+    thread = threading.Thread(target=run, name="raydt-warm-imports", daemon=True)
+    thread.start()
+    return thread
 
 
 #: Node types Ray's monitor invents for clusters it only observes (no autoscaler): "node_" + the node id.

@@ -12,6 +12,9 @@ from raydt.registry import FrameworkInfo
 class FrameworkAdapter(ABC):
     """Maps a framework onto Ray Train: its trainer class, built-in loop and worker environment."""
 
+    #: modules the driver imports to build the trainer (warmed while Ray starts)
+    driver_modules: tuple[str, ...] = ("ray.train",)
+
     def __init__(self, info: FrameworkInfo) -> None:
         self.info = info
 

@@ -11,6 +11,8 @@ from raydt.frameworks.base import FrameworkAdapter
 class TorchAdapter(FrameworkAdapter):
     """Adapter for ``framework: pytorch``."""
 
+    driver_modules = ("ray.train.torch",)
+
     def trainer_class(self) -> type[Any]:
         from ray.train.torch import TorchTrainer
 

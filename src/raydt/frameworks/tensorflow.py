@@ -15,6 +15,8 @@ from raydt.frameworks.base import FrameworkAdapter
 class TensorflowAdapter(FrameworkAdapter):
     """Adapter for ``framework: tensorflow``."""
 
+    driver_modules = ("ray.train.tensorflow",)
+
     def trainer_class(self) -> type[Any]:
         from ray.train.tensorflow import TensorflowTrainer
 

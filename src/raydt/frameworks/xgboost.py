@@ -11,6 +11,8 @@ from raydt.frameworks.base import FrameworkAdapter
 class XGBoostAdapter(FrameworkAdapter):
     """Adapter for ``framework: xgboost``."""
 
+    driver_modules = ("ray.train.xgboost",)
+
     def trainer_class(self) -> type[Any]:
         from ray.train.xgboost import XGBoostTrainer
 

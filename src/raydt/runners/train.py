@@ -27,7 +27,7 @@ def run_train(loaded: LoadedSpec, view: ProgressView) -> dict[str, Any]:
         f"train: {p.framework.name}, {p.workers.num_workers} worker(s) x {p.workers.resources}, "
         f"trainer {p.trainer or 'built-in'}"
     )
-    with ray_session.connect(p.address, p.ray_init):
+    with ray_session.connect(p.address, p.ray_init, warm=adapter.driver_modules):
         status = ray_session.cluster_status(p.autoscaling)
         view.event(f"ray: {status['numNodes']} node(s), {status['totalCpu']:g} CPU, {status['totalGpu']:g} GPU")
         # an elastic run must be able to start with its minimum; a fixed one with all its workers

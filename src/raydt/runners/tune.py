@@ -36,6 +36,7 @@ def run_tune(loaded: LoadedSpec, view: ProgressView) -> dict[str, Any]:
         p.train.ray_init,
         dashboard=p.distributed,
         env_vars=adapter.worker_env(),
+        warm=_driver_modules(p, adapter),
     ):
         status = ray_session.cluster_status(p.train.autoscaling)
         view.event(f"ray: {status['numNodes']} node(s), {status['totalCpu']:g} CPU, {status['totalGpu']:g} GPU")
@@ -55,6 +56,17 @@ def run_tune(loaded: LoadedSpec, view: ProgressView) -> dict[str, Any]:
     if waiting:
         out["warnings"] = [waiting, *out.get("warnings", [])]
     return out
+
+
+def _driver_modules(p: TunePlan, adapter: Any) -> tuple[str, ...]:
+    """The driver's heavy imports for this search (Tune, the searcher's and scheduler's modules, the
+    trainer class of distributed trials), warmed while Ray starts."""
+    modules = ["ray.tune", "raydt.runners.trials"]
+    for target in (SEARCHERS[p.searcher].target, SCHEDULERS[p.scheduler].target):
+        modules.append(target.partition(":")[0])
+    if p.distributed:
+        modules.extend(adapter.driver_modules)
+    return tuple(modules)
 
 
 def _check_modules(p: TunePlan) -> None:
