@@ -131,3 +131,25 @@ def test_registries_feed_the_schema_and_every_entry_names_a_ray_class() -> None:
         module, _, cls = info.target.partition(":")
         if all(importlib.util.find_spec(m) for m in info.modules):
             assert hasattr(importlib.import_module(module), cls), info.target
+
+
+def test_actor_reuse_defaults_to_in_process_trials_only() -> None:
+    assert plan.tune(load(tune(workers=1))).reuse is True
+    two = tune(workers=2)
+    two["config"]["resourcesPerWorker"] = {"cpu": 0.5}
+    assert plan.tune(load(two)).reuse is False  # distributed trials: each runs a Ray Train worker group
+    assert plan.tune(load(tune(workers=1, reuseActors=False))).reuse is False
+    assert plan.tune(load(two | {"tuneConfig": {**two["tuneConfig"], "reuseActors": True}})).reuse is True
+    assert "must be a valid boolean (got 'yes')" in issues(tune(reuseActors="yes"))["tuneConfig.reuseActors"]
+
+
+def test_tensorboard_and_autoscaling_are_strict_booleans() -> None:
+    spec = tune()
+    spec["runConfig"] = {"tensorboard": True}
+    spec["config"]["autoscaling"] = False
+    loaded = load(spec)
+    assert loaded.spec.run_config.tensorboard is True and loaded.spec.config.autoscaling is False
+    bad = tune()
+    bad["runConfig"] = {"tensorboard": 1}
+    bad["config"]["autoscaling"] = "auto"
+    assert set(issues(bad)) == {"runConfig.tensorboard", "config.autoscaling"}
