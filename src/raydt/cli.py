@@ -145,11 +145,18 @@ def _run(source: Any, *, quiet: bool) -> int:
     log_file = _log_path(loaded)
     with _quarantine(log_file) as (out, err_stream):
         view = ProgressView(None if quiet else err_stream)
+        emitted: list[bool] = []
+
+        def ready(early: dict[str, Any]) -> None:  # a serve run: the JSON goes out once the endpoint answers
+            _emit({**early, "logFile": str(log_file)}, EXIT_SUCCESS, out)
+            emitted.append(True)
+
+        view.ready = ready
         view.event(f"spec {loaded.origin}: mode {loaded.spec.mode}; Ray's own output goes to {log_file}")
         result, code = api.execute(loaded, view)
         result["logFile"] = str(log_file)
         view.event(f"done: {result['status']}")
-        return _emit(result, code, out)
+        return code if emitted else _emit(result, code, out)
 
 
 def _log_path(loaded: Any) -> Path:

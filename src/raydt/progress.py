@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import sys
 import time
+from collections.abc import Callable
 from typing import Any, TextIO
 
 _SKIP = {"epoch", "training_iteration", "timestamp", "checkpoint_dir_name", "time_total_s"}
@@ -20,11 +21,14 @@ class ProgressView:
         self.mode = "min"
         self.best: float | None = None
         self.total_epochs: int | None = None
+        #: set by the CLI: a long-running mode (serve) hands its result over as soon as it is ready
+        self.ready: Callable[[dict[str, Any]], None] | None = None
 
     def __getstate__(self) -> dict[str, Any]:
         """Picklable (Ray Tune snapshots its callbacks): a copy is silent."""
         state = self.__dict__.copy()
         state["stream"] = None
+        state["ready"] = None
         return state
 
     @classmethod

@@ -40,7 +40,10 @@ def _check_superset(seed: dict[str, Any], ours: dict[str, Any], root: dict[str, 
             got,
         )
     if "enum" in seed:
-        assert ours.get("enum") == seed["enum"], path
+        # the seed's values, in its order, first; the only value raydt adds is mode 'serve' (issue 6)
+        enum = ours.get("enum", [])
+        assert enum[: len(seed["enum"])] == seed["enum"], path
+        assert set(enum) - set(seed["enum"]) <= ({"serve"} if path == ".mode" else set()), path
     for key in seed.get("required", []):
         assert key in ours.get("required", []), f"{path}.{key} must stay required"
     for key, sub in seed.get("properties", {}).items():

@@ -319,3 +319,27 @@ def test_builtin_settings_travel_under_the_reserved_key(tmp_path: Path) -> None:
         "trainConfig": {"trainerPath": f"{FIX}/trainers.py:no_args", "resumeFromCheckpoint": str(tmp_path)},
     }
     assert plan.train(load(user)).loop_config == {"resumeFromCheckpoint": str(tmp_path)}
+
+
+def test_serve_specs_are_checked(tmp_path: Path) -> None:
+    ok = load({"mode": "serve", "config": {}, "serveConfig": {"checkpointPath": str(tmp_path)}})
+    assert ok.spec.serve_config is not None and ok.spec.serve_config.host == "127.0.0.1"
+    assert ok.spec.serve_config.port == 8000 and ok.spec.serve_config.route_prefix == "/"
+    c = {"checkpointPath": str(tmp_path)}
+    cases = [
+        ({}, "serveConfig", "is required when mode is 'serve'"),
+        ({"serveConfig": {}}, "serveConfig", "exactly one of checkpointPath and experimentPath"),
+        ({"serveConfig": {**c, "experimentPath": str(tmp_path)}}, "serveConfig", "exactly one"),
+        ({"serveConfig": {"checkpointPath": str(tmp_path / "no")}}, "serveConfig.checkpointPath", "existing directory"),
+        ({"serveConfig": {**c, "port": 70000}}, "serveConfig.port", "65535"),
+        ({"serveConfig": {**c, "routePrefix": "api"}}, "serveConfig.routePrefix", "pattern"),
+        ({"serveConfig": {**c, "numReplicas": {"min": 3, "max": 2}}}, "serveConfig.numReplicas", "min must be <= max"),
+        ({"serveConfig": {**c, "authToken": "short"}}, "serveConfig.authToken", "at least 8"),
+        ({"serveConfig": {**c, "predictorPath": "nofunction"}}, "serveConfig.predictorPath", "target:function"),
+        ({"serveConfig": {**c, "maxBatchSize": 0}}, "serveConfig.maxBatchSize", ">= 1"),
+    ]
+    for extra, path, needle in cases:
+        with pytest.raises(SpecError) as info:
+            load({"mode": "serve", "config": {}, **extra})
+        found = {i.path: str(i) for i in info.value.issues}
+        assert path in found and needle in found[path], (extra, found)

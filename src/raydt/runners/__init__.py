@@ -17,6 +17,10 @@ def runner(mode: str) -> Runner:
         from raydt.runners.train import run_train
 
         return run_train
+    if mode == "serve":
+        from raydt.runners.serve import run_serve
+
+        return run_serve
     if mode == "cluster":
         from raydt.runners.cluster import run_cluster
 

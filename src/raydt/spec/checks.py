@@ -9,7 +9,7 @@ from typing import Any
 from raydt import trainer_ref
 from raydt.errors import SpecIssue
 from raydt.registry import FRAMEWORKS, FrameworkInfo
-from raydt.spec.model import Spec
+from raydt.spec.model import ReplicaRange, Spec
 
 SCALING_KEYS: dict[str, str] = {
     "numWorkers": "same as config.numWorkers",
@@ -41,6 +41,37 @@ def check(spec: Spec, raw: dict[str, Any], base_dirs: tuple[Path, ...]) -> list[
         from raydt.spec import tune_checks
 
         issues += tune_checks.check(spec, base_dirs)
+    if spec.mode == "serve":
+        issues += _check_serve(spec, base_dirs)
+    return issues
+
+
+def _check_serve(spec: Spec, base_dirs: tuple[Path, ...]) -> list[SpecIssue]:
+    sc = spec.serve_config
+    if sc is None:
+        return [SpecIssue("serveConfig", "is required when mode is 'serve'", None, "Add serveConfig.checkpointPath.")]
+    issues: list[SpecIssue] = []
+    given = [k for k, v in (("checkpointPath", sc.checkpoint_path), ("experimentPath", sc.experiment_path)) if v]
+    if len(given) != 1:
+        issues.append(
+            SpecIssue(
+                "serveConfig",
+                "needs exactly one of checkpointPath and experimentPath",
+                given or None,
+                "checkpointPath: a result's checkpointPath; experimentPath: a result's experimentPath.",
+            )
+        )
+    for key, value in (("checkpointPath", sc.checkpoint_path), ("experimentPath", sc.experiment_path)):
+        if value and not Path(value).expanduser().is_dir():
+            issues.append(SpecIssue(f"serveConfig.{key}", "must be an existing directory", value, ""))
+    if isinstance(sc.num_replicas, ReplicaRange) and sc.num_replicas.min > sc.num_replicas.max:
+        issues.append(SpecIssue("serveConfig.numReplicas", "min must be <= max", sc.num_replicas.model_dump(), ""))
+    if sc.predictor_path:
+        ref = trainer_ref.parse(sc.predictor_path, base_dirs)
+        if isinstance(ref, SpecIssue):
+            issues.append(SpecIssue("serveConfig.predictorPath", ref.rule, sc.predictor_path, ref.hint))
+        elif ref.is_file and not Path(ref.target).is_file():
+            issues.append(SpecIssue("serveConfig.predictorPath", "file not found", sc.predictor_path, ""))
     return issues
 
 

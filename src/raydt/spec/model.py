@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
-Mode = Literal["train", "tune", "cluster"]
+Mode = Literal["train", "tune", "cluster", "serve"]
 MetricMode = Literal["min", "max"]
 Framework = Literal["pytorch", "tensorflow", "xgboost"]
 
@@ -207,6 +207,58 @@ class RunConfig(StrictModel):
     )
 
 
+class ReplicaRange(StrictModel):
+    """Ray Serve autoscaling: replicas between min and max, following the request load."""
+
+    min: int = Field(ge=0, le=10_000)
+    max: int = Field(ge=1, le=10_000)
+
+
+class ServeResources(StrictModel):
+    """What one replica reserves (explicit, like every worker and trial)."""
+
+    cpu: float = Field(1.0, ge=0, le=MAX_RESOURCE, description="CPUs per replica.")
+    gpu: float = Field(0.0, ge=0, le=MAX_RESOURCE, description="GPUs per replica.")
+
+
+class ServeConfig(StrictModel):
+    """``serveConfig``: deploy a checkpoint behind an HTTP endpoint with Ray Serve."""
+
+    checkpoint_path: str | None = Field(
+        None, min_length=1, description="Checkpoint directory to serve (a result's checkpointPath)."
+    )
+    experiment_path: str | None = Field(
+        None,
+        min_length=1,
+        description="A raydt experiment directory (a result's experimentPath): its best checkpoint is served.",
+    )
+    framework: Framework | None = Field(None, description="Default: read from the checkpoint's raydt_meta.json.")
+    predictor_path: str | None = Field(
+        None,
+        min_length=1,
+        description="'file.py:Class' or 'module:Class': Class(checkpoint_dir).predict(instances) -> one "
+        "prediction per instance. Default: the built-in trainers' predictor.",
+    )
+    num_replicas: Annotated[int, Field(ge=1, le=10_000)] | ReplicaRange = Field(
+        1, description="Replicas, or {min, max} for Ray Serve autoscaling."
+    )
+    resources_per_replica: ServeResources = Field(default_factory=ServeResources)
+    max_batch_size: int = Field(1, ge=1, le=4096, description="Ray Serve request batching (1: off).")
+    batch_wait_timeout_s: float = Field(0.01, ge=0, le=60, description="Longest wait to fill a batch.")
+    max_instances: int = Field(1024, ge=1, le=1_000_000, description="Most instances in one request (400 above).")
+    max_request_bytes: int = Field(
+        1_048_576, ge=64, le=1 << 31, description="Largest request body in bytes (413 above)."
+    )
+    host: str = Field("127.0.0.1", min_length=1, description="Bind address (anything else than loopback warns).")
+    port: int = Field(8000, ge=1, le=65535)
+    route_prefix: str = Field("/", pattern=r"^/[A-Za-z0-9._~/-]*$", description="Route of the endpoint.")
+    auth_token: str | None = Field(
+        None,
+        min_length=8,
+        description="Require 'Authorization: Bearer <token>' on every request (or set RAYDT_SERVE_TOKEN).",
+    )
+
+
 class Spec(StrictModel):
     """A whole raydt spec."""
 
@@ -215,3 +267,4 @@ class Spec(StrictModel):
     train_config: TrainConfig = Field(default_factory=TrainConfig)
     tune_config: TuneConfig | None = None
     run_config: RunConfig = Field(default_factory=RunConfig)
+    serve_config: ServeConfig | None = None

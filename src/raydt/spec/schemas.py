@@ -16,7 +16,13 @@ _int = {"type": "integer"}
 _str = {"type": "string"}
 
 OUTPUT_EXTRAS: dict[str, Any] = {
-    "mode": {"type": "string", "enum": ["train", "tune", "cluster"], "description": "The mode that ran."},
+    "mode": {"type": "string", "enum": ["train", "tune", "cluster", "serve"], "description": "The mode that ran."},
+    "endpoint": {**_str, "description": "mode serve: the served model's base URL (POST {endpoint}/predict)."},
+    "serve": {
+        "type": "object",
+        "description": "mode serve: predict/healthz/metadata URLs, numReplicas, resourcesPerReplica, "
+        "maxBatchSize, auth (whether a bearer token is required).",
+    },
     "framework": {**_str, "description": "trainConfig.framework of the run."},
     "experimentPath": {**_str, "description": "Ray's experiment directory (run snapshot, checkpoints)."},
     "logFile": {**_str, "description": "Ray's and the trainer's own output for this run (CLI only)."},

@@ -1,0 +1,174 @@
+"""``mode: serve``: deploy a checkpoint with Ray Serve and keep it up until interrupted."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import threading
+import time
+import urllib.error
+import urllib.request
+from typing import Any
+
+from raydt import plan, preflight, ray_session
+from raydt.errors import RunError
+from raydt.progress import ProgressView
+from raydt.results import SUCCESS
+from raydt.spec.loader import LoadedSpec
+from raydt.spec.model import ReplicaRange, ServeConfig
+
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+TOKEN_ENV = "RAYDT_SERVE_TOKEN"
+
+
+def options(sc: ServeConfig, checkpoint: str) -> dict[str, Any]:
+    """What each replica is built with (plain JSON-ready values)."""
+    replicas: Any = sc.num_replicas.model_dump() if isinstance(sc.num_replicas, ReplicaRange) else sc.num_replicas
+    return {
+        "checkpoint": checkpoint,
+        "framework": sc.framework,
+        "predictorPath": sc.predictor_path,
+        "numReplicas": replicas,
+        "cpu": sc.resources_per_replica.cpu,
+        "gpu": sc.resources_per_replica.gpu,
+        "maxBatchSize": sc.max_batch_size,
+        "batchWaitTimeoutS": sc.batch_wait_timeout_s,
+        "maxInstances": sc.max_instances,
+        "maxRequestBytes": sc.max_request_bytes,
+        "routePrefix": sc.route_prefix,
+        "authToken": sc.auth_token or os.environ.get(TOKEN_ENV) or None,
+    }
+
+
+def run_serve(loaded: LoadedSpec, view: ProgressView) -> dict[str, Any]:
+    """Deploy, hand the result over when the endpoint answers, then serve until Ctrl-C / SIGTERM."""
+    import ray
+
+    from raydt.serving.loading import best_checkpoint
+
+    sc = loaded.spec.serve_config
+    assert sc is not None  # checked by validation
+    checkpoint = os.path.abspath(os.path.expanduser(sc.checkpoint_path or best_checkpoint(sc.experiment_path or "")))
+    opts = options(sc, checkpoint)
+    warnings: list[str] = []
+    if sc.host not in LOOPBACK:
+        warnings.append(
+            f"serving on {sc.host}: Ray Serve has no authentication of its own"
+            + ("" if opts["authToken"] else f"; set serveConfig.authToken (or {TOKEN_ENV}) to require a token")
+        )
+    caller_owns_ray = ray.is_initialized()
+    address = plan.address(loaded)
+    if address is None and not caller_owns_ray:
+        _check_port_free(sc.host, sc.port)
+    view.event(
+        f"serve: {checkpoint} with {opts['numReplicas']} replica(s) x {{CPU: {opts['cpu']:g}, GPU: {opts['gpu']:g}}}"
+    )
+    with ray_session.connect(address, loaded.spec.config.ray_init, dashboard=False, warm=("ray.serve",)):
+        status = ray_session.cluster_status(loaded.spec.config.autoscaling)
+        count = opts["numReplicas"]["min"] if isinstance(opts["numReplicas"], dict) else opts["numReplicas"]
+        resources = {"CPU": float(opts["cpu"]), "GPU": float(opts["gpu"])}
+        waiting = preflight.admit(plan.WorkerPlan(max(1, count), opts["gpu"] > 0, resources), status, 600)
+        if waiting:
+            warnings.append(waiting)
+        url = _deploy(sc, opts)
+        out: dict[str, Any] = {
+            "status": SUCCESS,
+            "results": {"numTrials": 0, "completedTrials": 0},
+            "checkpointPath": checkpoint,
+            "clusterStatus": status,
+            "mode": "serve",
+            "endpoint": url,
+            "serve": {
+                "predict": f"{url}/predict",
+                "healthz": f"{url}/healthz",
+                "metadata": f"{url}/metadata",
+                "numReplicas": opts["numReplicas"],
+                "resourcesPerReplica": resources,
+                "maxBatchSize": opts["maxBatchSize"],
+                "auth": bool(opts["authToken"]),
+            },
+        }
+        if warnings:
+            out["warnings"] = warnings
+        if caller_owns_ray and view.ready is None:
+            return out  # the Python API inside the caller's Ray: the deployment lives on there
+        if view.ready is not None:
+            view.ready(out)
+        view.event(f"serving at {url} (Ctrl-C to stop)")
+        _wait_for_stop()
+        from ray import serve
+
+        serve.shutdown()
+        view.event("serve: shut down")
+    return out
+
+
+def _check_port_free(host: str, port: int) -> None:
+    try:
+        with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the HTTP server will
+            probe.bind((host, port))
+    except OSError as exc:
+        raise RunError(
+            f"cannot serve on {host}:{port}: {exc.strerror or exc}",
+            hint="Another process holds the port (an earlier raydt serve?); stop it, or set serveConfig.port.",
+            code="PORT_IN_USE",
+        ) from None
+
+
+def _deploy(sc: ServeConfig, opts: dict[str, Any]) -> str:
+    from ray import serve
+
+    from raydt.serving.app import build
+
+    serve.start(http_options={"host": sc.host, "port": sc.port})
+    try:
+        serve.run(build(opts), name="raydt", route_prefix=sc.route_prefix, blocking=False)
+    except RuntimeError as exc:
+        serve.shutdown()
+        lines = [ln for ln in str(exc).splitlines() if ln.strip()]
+        err = RunError(
+            f"the model could not be deployed: {lines[-1] if lines else exc}",
+            hint="The replica failed to load the checkpoint; see error.details and the log file.",
+        )
+        err.details = {"traceback": lines[-12:]}
+        raise err from None
+    host = "127.0.0.1" if sc.host in ("0.0.0.0", "::") else sc.host
+    url = f"http://{host}:{sc.port}{sc.route_prefix.rstrip('/')}"
+    _wait_healthy(url, opts["authToken"])
+    return url
+
+
+def _wait_healthy(url: str, token: str | None, timeout: float = 60.0) -> None:
+    request = urllib.request.Request(f"{url}/healthz")
+    if token:
+        request.add_header("Authorization", f"Bearer {token}")
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(request, timeout=5) as response:
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, OSError):
+            pass
+        if time.monotonic() > deadline:
+            raise RunError(f"the endpoint {url} did not answer within {timeout:g}s", code="RUN_FAILED")
+        time.sleep(0.2)
+
+
+def _wait_for_stop() -> None:
+    """Block until SIGINT (Ctrl-C) or SIGTERM."""
+    stop = threading.Event()
+    previous: dict[signal.Signals, Any] = {}
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGINT, signal.SIGTERM):  # explicit: a background job may inherit SIGINT ignored
+            previous[sig] = signal.signal(sig, lambda *_: stop.set())
+    try:
+        while not stop.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

@@ -1,0 +1,1 @@
+"""Serving trained checkpoints with Ray Serve: predictors (checkpoint -> predictions) and the HTTP app."""

@@ -1,0 +1,170 @@
+"""Checkpoint -> predictions. Raw feature rows in (as in the source data); the preprocessing saved with
+the checkpoint (``raydt_meta.json``) is applied; class labels out, probabilities when asked.
+
+A user predictor (``serveConfig.predictorPath``: ``file.py:Class`` or ``module:Class``) is a class built
+with the checkpoint directory whose ``predict(instances)`` returns one prediction per instance; an optional
+``predict_proba(instances)`` and ``metadata()`` are used when present.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+import numpy as np
+
+META_FILE = "raydt_meta.json"
+
+
+class PredictorError(ValueError):
+    """The request's instances do not fit the model (wrong shape or type): an HTTP 400."""
+
+
+class BuiltinPredictor:
+    """The predictor of raydt's built-in trainers (PyTorch MLP, XGBoost, TensorFlow MLP)."""
+
+    def __init__(self, checkpoint_dir: str) -> None:
+        path = os.path.join(checkpoint_dir, META_FILE)
+        if not os.path.isfile(path):
+            raise FileNotFoundError(
+                f"{checkpoint_dir} has no {META_FILE}: not a checkpoint of a raydt built-in trainer "
+                "(give serveConfig.predictorPath for your own model)"
+            )
+        with open(path, encoding="utf-8") as fh:
+            self.meta: dict[str, Any] = json.load(fh)
+        self.checkpoint_dir = checkpoint_dir
+        self.framework = str(self.meta["framework"])
+        self.input_size = int(self.meta.get("inputSize") or self.meta["numFeatures"])
+        self.num_classes = int(self.meta["numClasses"])
+        scale = self.meta.get("preprocessing", {}).get("standardize")
+        self.mean = np.asarray(scale["mean"], dtype=np.float32) if scale else None
+        self.std = np.asarray(scale["std"], dtype=np.float32) if scale else None
+        self._model = _LOADERS[self.framework](checkpoint_dir, self.meta)
+
+    def metadata(self) -> dict[str, Any]:
+        return {
+            "model": self.meta.get("model"),
+            "framework": self.framework,
+            "checkpoint": self.checkpoint_dir,
+            "inputShape": [None, self.input_size],
+            "numClasses": self.num_classes,
+            "preprocessing": sorted(self.meta.get("preprocessing", {})),
+            "trainedWith": self.meta.get("config", {}),
+        }
+
+    def rows(self, instances: Any) -> np.ndarray:
+        """Check and convert a request's instances: a list of rows of ``input_size`` numbers."""
+        if not isinstance(instances, list) or not instances:
+            raise PredictorError("'instances' must be a non-empty list of feature rows")
+        for i, row in enumerate(instances):
+            if not isinstance(row, list) or len(row) != self.input_size:
+                got = f"{len(row)} values" if isinstance(row, list) else type(row).__name__
+                raise PredictorError(f"instances[{i}] must be a list of {self.input_size} numbers (got {got})")
+            for j, value in enumerate(row):
+                if isinstance(value, bool) or not isinstance(value, int | float) or not np.isfinite(value):
+                    raise PredictorError(f"instances[{i}][{j}] must be a finite number (got {value!r})")
+        return np.asarray(instances, dtype=np.float32)
+
+    def probabilities(self, rows: np.ndarray) -> np.ndarray:
+        """Class probabilities of raw rows (preprocessing applied here)."""
+        x = rows if self.mean is None or self.std is None else (rows - self.mean) / self.std
+        return np.asarray(self._model(x.astype(np.float32)), dtype=np.float64)
+
+    def predict(self, rows: np.ndarray, probabilities: bool = False) -> dict[str, Any]:
+        p = self.probabilities(rows)
+        out: dict[str, Any] = {"predictions": p.argmax(axis=1).astype(int).tolist()}
+        if probabilities:
+            out["probabilities"] = np.round(p, 6).tolist()
+        return out
+
+
+def _softmax(logits: np.ndarray) -> np.ndarray:
+    z = logits - logits.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return np.asarray(e / e.sum(axis=1, keepdims=True))
+
+
+def _torch(checkpoint_dir: str, meta: dict[str, Any]) -> Any:
+    import torch
+
+    from raydt.builtin.torch_mlp import MODEL_FILE, build_model
+
+    model = build_model(int(meta["inputSize"]), int(meta["hiddenSize"]), int(meta["numClasses"]))
+    state = torch.load(os.path.join(checkpoint_dir, MODEL_FILE), weights_only=False, map_location="cpu")
+    model.load_state_dict(state["model"])
+    model.eval()
+
+    def run(x: np.ndarray) -> np.ndarray:
+        with torch.no_grad():
+            return _softmax(model(torch.from_numpy(x)).numpy())
+
+    return run
+
+
+def _xgboost(checkpoint_dir: str, meta: dict[str, Any]) -> Any:
+    import ray.train
+    import xgboost
+    from ray.train.xgboost import RayTrainReportCallback
+
+    booster = RayTrainReportCallback.get_model(ray.train.Checkpoint.from_directory(checkpoint_dir))
+
+    def run(x: np.ndarray) -> np.ndarray:
+        positive = np.asarray(booster.predict(xgboost.DMatrix(x)), dtype=np.float64)
+        return np.stack([1.0 - positive, positive], axis=1)
+
+    return run
+
+
+def _tensorflow(checkpoint_dir: str, meta: dict[str, Any]) -> Any:
+    from raydt.builtin.tf_mlp import WEIGHTS_FILE, build_model
+
+    model = build_model(int(meta["inputSize"]), int(meta["hiddenSize"]), int(meta["numClasses"]))
+    model.load_weights(os.path.join(checkpoint_dir, WEIGHTS_FILE))
+
+    def run(x: np.ndarray) -> np.ndarray:
+        return _softmax(np.asarray(model(x, training=False)))
+
+    return run
+
+
+_LOADERS = {"pytorch": _torch, "xgboost": _xgboost, "tensorflow": _tensorflow}
+
+
+class UserPredictor:
+    """A user's predictor class (``serveConfig.predictorPath``) behind the same interface."""
+
+    def __init__(self, ref: str, checkpoint_dir: str, framework: str | None) -> None:
+        from raydt.serving.loading import load_user_class
+
+        cls = load_user_class(ref)
+        self.impl = cls(checkpoint_dir)
+        self.ref, self.checkpoint_dir, self.framework = ref, checkpoint_dir, framework
+
+    def metadata(self) -> dict[str, Any]:
+        base: dict[str, Any] = {"model": self.ref, "framework": self.framework, "checkpoint": self.checkpoint_dir}
+        extra = getattr(self.impl, "metadata", None)
+        return {**base, **(extra() if callable(extra) else {})}
+
+    def rows(self, instances: Any) -> Any:
+        if not isinstance(instances, list) or not instances:
+            raise PredictorError("'instances' must be a non-empty list")
+        return instances
+
+    def predict(self, rows: Any, probabilities: bool = False) -> dict[str, Any]:
+        try:
+            predictions = list(self.impl.predict(rows))
+            out: dict[str, Any] = {"predictions": _plain(predictions)}
+            proba = getattr(self.impl, "predict_proba", None)
+            if probabilities and callable(proba):
+                out["probabilities"] = _plain(list(proba(rows)))
+        except (ValueError, TypeError) as exc:  # the user's code rejecting the input: the client's fault
+            raise PredictorError(f"the predictor rejected the instances: {exc}") from exc
+        if len(predictions) != len(rows):
+            raise RuntimeError(f"{self.ref} returned {len(predictions)} predictions for {len(rows)} instances")
+        return out
+
+
+def _plain(values: list[Any]) -> list[Any]:
+    """numpy scalars and arrays -> JSON-ready Python values."""
+    return [v.tolist() if hasattr(v, "tolist") else v for v in values]

@@ -1,0 +1,222 @@
+"""mode: serve — a real Ray Serve on loopback, real HTTP, a checkpoint from a real train run."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from tests.conftest import ROOT, assert_seed_output, run_cli
+
+pytestmark = pytest.mark.slow
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """A built-in PyTorch run (2 epochs) through the CLI: its result JSON."""
+    tmp = tmp_path_factory.mktemp("trained")
+    spec = {
+        "mode": "train",
+        "config": {"numWorkers": 1},
+        "trainConfig": {"framework": "pytorch", "epochs": 2},
+        "runConfig": {"storagePath": str(tmp), "name": "mlp"},
+    }
+    (tmp / "train.json").write_text(json.dumps(spec))
+    res = run_cli("run", str(tmp / "train.json"))
+    assert res.code == 0, res.out
+    return res.out
+
+
+class Server:
+    """`raydt run` of a serve spec as a real process; ``out`` is the JSON it prints once serving."""
+
+    def __init__(self, tmp: Path, serve_config: dict[str, Any], env: dict[str, str] | None = None) -> None:
+        self.port = free_port()
+        spec = {
+            "mode": "serve",
+            "config": {},
+            "serveConfig": {"port": self.port, **serve_config},
+            "runConfig": {"storagePath": str(tmp)},
+        }
+        (tmp / "serve.json").write_text(json.dumps(spec))
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "raydt", "run", str(tmp / "serve.json")],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=ROOT,
+            env={**os.environ, **(env or {})},
+        )
+        self.out = self._first_json(timeout=180)
+
+    def _first_json(self, timeout: float) -> dict[str, Any]:
+        box: dict[str, Any] = {}
+
+        def read() -> None:
+            text = ""
+            assert self.proc.stdout is not None
+            for line in self.proc.stdout:
+                text += line
+                try:
+                    box["out"] = json.loads(text)
+                    return
+                except json.JSONDecodeError:
+                    continue
+
+        reader = threading.Thread(target=read, daemon=True)
+        reader.start()
+        reader.join(timeout)
+        if "out" not in box:
+            self.stop()
+            raise AssertionError(f"no JSON from the serve run; stderr: {self.proc.stderr.read()[-3000:]}")
+        return dict(box["out"])
+
+    def call(self, path: str, body: Any = None, raw: bytes | None = None, token: str | None = None) -> tuple[int, Any]:
+        data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
+        request = urllib.request.Request(f"{self.out['endpoint']}{path}", data=data)
+        if token:
+            request.add_header("Authorization", f"Bearer {token}")
+        try:
+            with urllib.request.urlopen(request, timeout=60) as response:
+                return response.status, json.loads(response.read())
+        except urllib.error.HTTPError as err:
+            return err.code, json.loads(err.read())
+
+    def stop(self) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=30)
+        return int(self.proc.returncode)
+
+
+@pytest.fixture
+def servers() -> Iterator[list[Server]]:
+    started: list[Server] = []
+    yield started
+    for server in started:
+        server.stop()
+
+
+def direct_probabilities(checkpoint: str, rows: np.ndarray) -> np.ndarray:
+    """The checkpoint's model loaded directly with PyTorch, preprocessing from its metadata."""
+    import torch
+
+    from raydt.builtin.torch_mlp import build_model
+
+    meta = json.loads((Path(checkpoint) / "raydt_meta.json").read_text())
+    model = build_model(meta["inputSize"], meta["hiddenSize"], meta["numClasses"])
+    model.load_state_dict(torch.load(Path(checkpoint) / "model.pt", weights_only=False)["model"])
+    model.eval()
+    scale = meta["preprocessing"]["standardize"]
+    x = (rows.astype(np.float32) - np.asarray(scale["mean"], np.float32)) / np.asarray(scale["std"], np.float32)
+    with torch.no_grad():
+        return torch.softmax(model(torch.from_numpy(x)), dim=1).numpy()
+
+
+def test_serve_predicts_like_the_model_and_rejects_bad_requests(
+    trained: dict[str, Any], tmp_path: Path, servers: list[Server]
+) -> None:
+    from sklearn.datasets import load_digits
+
+    server = Server(tmp_path, {"experimentPath": trained["experimentPath"], "routePrefix": "/digits"})
+    servers.append(server)
+    out = server.out
+    assert_seed_output(out)
+    assert out["status"] == "success" and out["mode"] == "serve"
+    assert out["endpoint"] == f"http://127.0.0.1:{server.port}/digits"
+    assert out["checkpointPath"] == trained["checkpointPath"]  # the run's best checkpoint
+
+    assert server.call("/healthz") == (200, {"status": "ok"})
+    code, meta = server.call("/metadata")
+    assert code == 200 and meta["framework"] == "pytorch" and meta["inputShape"] == [None, 64]
+    assert meta["checkpoint"] == trained["checkpointPath"]
+
+    x, y = load_digits(return_X_y=True)
+    rows = x[:300]
+    code, body = server.call("/predict", {"instances": rows.tolist(), "probabilities": True})
+    assert code == 200
+    expected = direct_probabilities(trained["checkpointPath"], rows)
+    assert body["predictions"] == expected.argmax(axis=1).tolist()
+    assert np.allclose(body["probabilities"], expected, atol=1e-5)
+    assert np.mean(np.array(body["predictions"]) == y[:300]) > 0.9
+    code, body = server.call("/predict", {"instances": rows[:3].tolist()})
+    assert code == 200 and "probabilities" not in body and len(body["predictions"]) == 3
+
+    bad = [
+        (b"{not json", 400, "not valid JSON"),
+        (json.dumps({"rows": []}).encode(), 400, "instances"),
+        (json.dumps({"instances": [[1, 2]]}).encode(), 400, "instances[0] must be a list of 64 numbers"),
+        (json.dumps({"instances": [["a"] * 64]}).encode(), 400, "instances[0][0] must be a finite number"),
+        (json.dumps({"instances": [[0] * 64] * 1025}).encode(), 400, "maxInstances"),
+        (b"x" * 1_100_000, 413, "maxRequestBytes"),
+    ]
+    for raw, status, needle in bad:
+        code, body = server.call("/predict", raw=raw)
+        assert code == status and needle in body["error"], (raw[:40], code, body)
+    assert server.call("/nowhere")[0] == 404
+    assert server.call("/healthz") == (200, {"status": "ok"})  # still serving after all that
+
+    assert server.stop() == 0  # Ctrl-C: Serve and the embedded Ray shut down cleanly
+    with socket.socket() as probe:  # the port is free again: nothing listens
+        assert probe.connect_ex(("127.0.0.1", server.port)) != 0
+
+
+def test_token_replicas_and_batching(trained: dict[str, Any], tmp_path: Path, servers: list[Server]) -> None:
+    token = "a-long-enough-secret"
+    server = Server(
+        tmp_path,
+        {
+            "checkpointPath": trained["checkpointPath"],
+            "numReplicas": 2,
+            "resourcesPerReplica": {"cpu": 0.5},
+            "maxBatchSize": 8,
+            "batchWaitTimeoutS": 0.05,
+        },
+        env={"RAYDT_SERVE_TOKEN": token},
+    )
+    servers.append(server)
+    assert server.out["serve"]["auth"] is True and server.out["serve"]["numReplicas"] == 2
+    assert server.call("/healthz")[0] == 401
+    assert server.call("/healthz", token="wrong-token-value")[0] == 401
+    assert server.call("/healthz", token=token) == (200, {"status": "ok"})
+
+    from sklearn.datasets import load_digits
+
+    x, _ = load_digits(return_X_y=True)
+    expected = direct_probabilities(trained["checkpointPath"], x[:64]).argmax(axis=1).tolist()
+
+    def one(i: int) -> tuple[int, list[int]]:
+        code, body = server.call("/predict", {"instances": x[i : i + 2].tolist()}, token=token)
+        return code, body.get("predictions", [])
+
+    with ThreadPoolExecutor(16) as pool:  # concurrent requests: batched per replica, split back per request
+        answers = list(pool.map(one, range(0, 64, 2)))
+    assert all(code == 200 for code, _ in answers)
+    assert [p for _, preds in answers for p in preds] == expected
+    started = time.monotonic()
+    assert server.stop() == 0
+    assert time.monotonic() - started < 60
