@@ -20,9 +20,12 @@ from raydt.errors import EXIT_SUCCESS, RaydtError, UsageError
 
 EXAMPLES = """\
 commands:
-  run SPEC          run a spec (mode train | tune | cluster) and print the JSON result
+  run SPEC          run a spec (mode train | tune | cluster | serve) and print the JSON result
                       raydt run examples/train-default.yaml
                       echo '{"mode": "train", "config": {"numWorkers": 2}}' | raydt run -
+                      raydt run serve.yaml --detach   (serve: return once the endpoint answers)
+  serve status      the detached serve runs, whether they live and answer
+  serve shutdown    stop a detached serve run (--port P when there are several)
   validate SPEC     check a spec without starting Ray; every problem is listed
                       raydt validate examples/train-default.yaml
   schema KIND       print the JSON Schema of the spec (input) or of the result (output)
@@ -64,6 +67,10 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run a spec and print the JSON result")
     run.add_argument("spec", help="spec file (.json/.yaml/.yml) or - for stdin")
     run.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
+    run.add_argument("--detach", action="store_true", help="mode serve: keep serving in the background")
+    srv = sub.add_parser("serve", help="detached serve runs: status | shutdown")
+    srv.add_argument("action", choices=["status", "shutdown"])
+    srv.add_argument("--port", type=int, help="the serve run's port (shutdown: which one)")
     val = sub.add_parser("validate", help="validate a spec without starting Ray")
     val.add_argument("spec", help="spec file (.json/.yaml/.yml) or - for stdin")
     schema = sub.add_parser("schema", help="print a JSON Schema")
@@ -101,6 +108,10 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_SUCCESS
     if args.command == "validate":
         return _validate(args.spec)
+    if args.command == "serve":
+        return _serve_command(args.action, args.port)
+    if args.command == "run" and args.detach:
+        return _detach(args.spec)
     if args.command == "resume":
         from raydt import experiment
 
@@ -125,6 +136,73 @@ def _validate(source: str) -> int:
         "mode": spec.mode,
     }
     return _emit(out, EXIT_SUCCESS, sys.stdout)
+
+
+def _detach(source: str) -> int:
+    """Start the serve run as a background process and return its JSON once the endpoint answers."""
+    import subprocess
+
+    from raydt.serving import state
+    from raydt.spec import loader
+
+    try:
+        loaded = loader.load(source)
+        if loaded.spec.mode != "serve" or loaded.spec.serve_config is None:
+            raise UsageError(f"--detach applies to mode serve (this spec's mode is {loaded.spec.mode})")
+    except RaydtError as err:
+        return _emit(results.error_result(err), err.exit_code, sys.stdout)
+    port = loaded.spec.serve_config.port
+    folder = state.directory()
+    spec_file = folder / f"{port}.spec.json"
+    spec_file.write_text(json.dumps(loaded.raw), encoding="utf-8")
+    out_file = folder / f"{port}.out.json"
+    with open(out_file, "w", encoding="utf-8") as out, open(os.devnull, "rb") as devnull:
+        child = subprocess.Popen(
+            [sys.executable, "-m", "raydt", "run", str(spec_file), "--quiet"],
+            stdin=devnull,
+            stdout=out,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,  # outlives this command and its terminal
+        )
+    deadline = time.monotonic() + 600
+    doc: dict[str, Any] | None = None
+    while doc is None and time.monotonic() < deadline:
+        try:
+            doc = json.loads(out_file.read_text(encoding="utf-8"))
+        except ValueError:
+            if child.poll() is not None and not out_file.read_text(encoding="utf-8").strip():
+                break
+            time.sleep(0.2)
+    if doc is None:
+        child.kill()
+        late = RaydtError("the detached serve run did not report within 600 s", code="RUN_FAILED")
+        return _emit(results.error_result(late), late.exit_code, sys.stdout)
+    if doc.get("status") != results.SUCCESS:
+        child.wait(timeout=60)
+        return _emit(doc, 1, sys.stdout)
+    doc.update({"detached": True, "pid": child.pid})
+    state.record(port, {"pid": child.pid, "port": port, "endpoint": doc["endpoint"], "logFile": doc.get("logFile")})
+    return _emit(doc, EXIT_SUCCESS, sys.stdout)
+
+
+def _serve_command(action: str, port: int | None) -> int:
+    from raydt.serving import state
+
+    found = [e for e in state.entries() if port is None or e.get("port") == port]
+    base: dict[str, Any] = {"status": results.SUCCESS, "results": {"numTrials": 0, "completedTrials": 0}}
+    if action == "status":
+        return _emit({**base, "mode": "serve", "deployments": found}, EXIT_SUCCESS, sys.stdout)
+    if not found:
+        none = UsageError(f"no detached serve run{'' if port is None else f' on port {port}'} is recorded")
+        return _emit(results.error_result(none), none.exit_code, sys.stdout)
+    if len(found) > 1:
+        ports = ", ".join(str(e.get("port")) for e in found)
+        many = UsageError(f"several detached serve runs (ports {ports}): pass --port")
+        return _emit(results.error_result(many), many.exit_code, sys.stdout)
+    entry = found[0]
+    stopped = state.stop(entry)
+    entry.update({"alive": not stopped, "healthy": False})
+    return _emit({**base, "mode": "serve", "stopped": [entry]}, EXIT_SUCCESS if stopped else 1, sys.stdout)
 
 
 def _cluster_spec(address: str | None) -> dict[str, Any]:

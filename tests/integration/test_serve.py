@@ -220,3 +220,45 @@ def test_token_replicas_and_batching(trained: dict[str, Any], tmp_path: Path, se
     started = time.monotonic()
     assert server.stop() == 0
     assert time.monotonic() - started < 60
+
+
+def test_detached_serve_status_and_shutdown(trained: dict[str, Any], tmp_path: Path) -> None:
+    port = free_port()
+    env = {**os.environ, "RAYDT_STATE_DIR": str(tmp_path / "state")}
+    spec = {
+        "mode": "serve",
+        "config": {},
+        "serveConfig": {"checkpointPath": trained["checkpointPath"], "port": port},
+        "runConfig": {"storagePath": str(tmp_path)},
+    }
+    (tmp_path / "serve.json").write_text(json.dumps(spec))
+
+    def cli(*args: str) -> tuple[int, dict[str, Any]]:
+        proc = subprocess.run(
+            [sys.executable, "-m", "raydt", *args], capture_output=True, text=True, env=env, cwd=ROOT, timeout=600
+        )
+        out = json.loads(proc.stdout)
+        assert_seed_output(out)
+        return proc.returncode, out
+
+    code, out = cli("run", str(tmp_path / "serve.json"), "--detach")
+    pid = out.get("pid", 0)
+    try:
+        assert code == 0 and out["detached"] is True and out["endpoint"] == f"http://127.0.0.1:{port}"
+        with urllib.request.urlopen(f"{out['endpoint']}/healthz", timeout=30) as response:
+            assert response.status == 200  # the command returned; the background run serves
+        code, status = cli("serve", "status")
+        (entry,) = status["deployments"]
+        assert (entry["port"], entry["pid"], entry["alive"], entry["healthy"]) == (port, pid, True, True)
+        code, stopped = cli("serve", "shutdown")
+        assert code == 0 and stopped["stopped"][0]["alive"] is False
+        with socket.socket() as probe:
+            assert probe.connect_ex(("127.0.0.1", port)) != 0
+        assert cli("serve", "status")[1]["deployments"] == []
+        assert cli("serve", "shutdown")[0] == 2  # nothing left to stop: a usage error, said so
+    finally:
+        if pid:
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass

@@ -18,6 +18,10 @@ _str = {"type": "string"}
 OUTPUT_EXTRAS: dict[str, Any] = {
     "mode": {"type": "string", "enum": ["train", "tune", "cluster", "serve"], "description": "The mode that ran."},
     "endpoint": {**_str, "description": "mode serve: the served model's base URL (POST {endpoint}/predict)."},
+    "detached": {"type": "boolean", "description": "raydt run --detach: the serve run continues in the background."},
+    "pid": {**_int, "description": "raydt run --detach: the background serve process."},
+    "deployments": {"type": "array", "description": "raydt serve status: the detached serve runs."},
+    "stopped": {"type": "array", "description": "raydt serve shutdown: the serve runs stopped."},
     "serve": {
         "type": "object",
         "description": "mode serve: predict/healthz/metadata URLs, numReplicas, resourcesPerReplica, "
