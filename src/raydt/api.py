@@ -28,6 +28,8 @@ def execute(spec: SpecSource | loader.LoadedSpec, view: ProgressView | None = No
         from raydt.runners import runner
 
         out = runner(loaded.spec.mode)(loaded, view)
+        if loaded.spec.mode in ("train", "tune") and loaded.spec.serve_config is not None:
+            out = _then_serve(loaded, view, out)
     except RaydtError as err:
         return results.error_result(err), err.exit_code
     except KeyboardInterrupt:
@@ -39,6 +41,17 @@ def execute(spec: SpecSource | loader.LoadedSpec, view: ProgressView | None = No
         return results.error_result(bug), bug.exit_code
     code = {results.SUCCESS: EXIT_SUCCESS, results.PARTIAL: EXIT_PARTIAL}.get(out["status"], 1)
     return out, code
+
+
+def _then_serve(loaded: loader.LoadedSpec, view: ProgressView, out: dict[str, Any]) -> dict[str, Any]:
+    """A train or tune spec with serveConfig: once the run succeeded, deploy its best checkpoint."""
+    if out.get("status") != results.SUCCESS or not out.get("checkpointPath"):
+        out.setdefault("warnings", []).append("not served: the run did not succeed with a checkpoint")
+        return out
+    from raydt.runners.serve import serve_checkpoint
+
+    view.event(f"serving the best checkpoint {out['checkpointPath']}")
+    return serve_checkpoint(loaded, view, out["checkpointPath"], out)
 
 
 def run(spec: SpecSource, *, quiet: bool = True) -> dict[str, Any]:

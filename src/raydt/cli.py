@@ -147,8 +147,8 @@ def _detach(source: str) -> int:
 
     try:
         loaded = loader.load(source)
-        if loaded.spec.mode != "serve" or loaded.spec.serve_config is None:
-            raise UsageError(f"--detach applies to mode serve (this spec's mode is {loaded.spec.mode})")
+        if loaded.spec.serve_config is None:
+            raise UsageError("--detach applies to specs that serve (mode serve, or serveConfig on train/tune)")
     except RaydtError as err:
         return _emit(results.error_result(err), err.exit_code, sys.stdout)
     port = loaded.spec.serve_config.port
@@ -164,19 +164,20 @@ def _detach(source: str) -> int:
             stderr=subprocess.DEVNULL,
             start_new_session=True,  # outlives this command and its terminal
         )
-    deadline = time.monotonic() + 600
-    doc: dict[str, Any] | None = None
-    while doc is None and time.monotonic() < deadline:
+    doc: dict[str, Any] | None = None  # a train/tune run trains first: wait as long as the child lives
+    while doc is None:
         try:
             doc = json.loads(out_file.read_text(encoding="utf-8"))
         except ValueError:
-            if child.poll() is not None and not out_file.read_text(encoding="utf-8").strip():
-                break
+            if child.poll() is not None:  # ended; a last complete write was parsed above if there was one
+                try:
+                    doc = json.loads(out_file.read_text(encoding="utf-8"))
+                except ValueError:
+                    break
             time.sleep(0.2)
     if doc is None:
-        child.kill()
-        late = RaydtError("the detached serve run did not report within 600 s", code="RUN_FAILED")
-        return _emit(results.error_result(late), late.exit_code, sys.stdout)
+        died = RaydtError("the detached serve run ended without a result; see its log file", code="RUN_FAILED")
+        return _emit(results.error_result(died), died.exit_code, sys.stdout)
     if doc.get("status") != results.SUCCESS:
         child.wait(timeout=60)
         return _emit(doc, 1, sys.stdout)

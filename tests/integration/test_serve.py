@@ -50,13 +50,16 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 class Server:
     """`raydt run` of a serve spec as a real process; ``out`` is the JSON it prints once serving."""
 
-    def __init__(self, tmp: Path, serve_config: dict[str, Any], env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, tmp: Path, serve_config: dict[str, Any], env: dict[str, str] | None = None, **spec_keys: Any
+    ) -> None:
         self.port = free_port()
         spec = {
             "mode": "serve",
             "config": {},
-            "serveConfig": {"port": self.port, **serve_config},
             "runConfig": {"storagePath": str(tmp)},
+            **spec_keys,
+            "serveConfig": {"port": self.port, **serve_config},
         }
         (tmp / "serve.json").write_text(json.dumps(spec))
         self.proc = subprocess.Popen(
@@ -67,7 +70,7 @@ class Server:
             cwd=ROOT,
             env={**os.environ, **(env or {})},
         )
-        self.out = self._first_json(timeout=180)
+        self.out = self._first_json(timeout=300)
 
     def _first_json(self, timeout: float) -> dict[str, Any]:
         box: dict[str, Any] = {}
@@ -262,3 +265,26 @@ def test_detached_serve_status_and_shutdown(trained: dict[str, Any], tmp_path: P
                 os.kill(pid, signal.SIGTERM)
             except ProcessLookupError:
                 pass
+
+
+def test_train_spec_with_serve_config_deploys_its_best_checkpoint(tmp_path: Path, servers: list[Server]) -> None:
+    server = Server(
+        tmp_path,
+        {"maxBatchSize": 1},
+        mode="train",
+        config={"numWorkers": 1},
+        trainConfig={"framework": "pytorch", "epochs": 2},
+    )
+    servers.append(server)
+    out = server.out
+    assert_seed_output(out)
+    assert out["status"] == "success" and out["mode"] == "train"  # the train result, plus the endpoint
+    assert out["results"]["iterations"] == 2 and Path(out["checkpointPath"]).is_dir()
+    assert out["serve"]["predict"] == f"http://127.0.0.1:{server.port}/predict"
+    from sklearn.datasets import load_digits
+
+    x, _ = load_digits(return_X_y=True)
+    code, body = server.call("/predict", {"instances": x[:20].tolist()})
+    assert code == 200
+    assert body["predictions"] == direct_probabilities(out["checkpointPath"], x[:20]).argmax(axis=1).tolist()
+    assert server.stop() == 0

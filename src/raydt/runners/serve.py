@@ -42,14 +42,24 @@ def options(sc: ServeConfig, checkpoint: str) -> dict[str, Any]:
 
 
 def run_serve(loaded: LoadedSpec, view: ProgressView) -> dict[str, Any]:
-    """Deploy, hand the result over when the endpoint answers, then serve until Ctrl-C / SIGTERM."""
-    import ray
-
+    """``mode: serve``: deploy the given checkpoint (or an experiment's best) until Ctrl-C / SIGTERM."""
     from raydt.serving.loading import best_checkpoint
 
     sc = loaded.spec.serve_config
     assert sc is not None  # checked by validation
-    checkpoint = os.path.abspath(os.path.expanduser(sc.checkpoint_path or best_checkpoint(sc.experiment_path or "")))
+    checkpoint = sc.checkpoint_path or best_checkpoint(sc.experiment_path or "")
+    base = {"status": SUCCESS, "results": {"numTrials": 0, "completedTrials": 0}, "mode": "serve"}
+    return serve_checkpoint(loaded, view, checkpoint, base)
+
+
+def serve_checkpoint(loaded: LoadedSpec, view: ProgressView, checkpoint: str, base: dict[str, Any]) -> dict[str, Any]:
+    """Deploy ``checkpoint``, hand ``base`` plus the endpoint over once it answers, then serve until
+    Ctrl-C / SIGTERM (a train or tune run with serveConfig ends here too)."""
+    import ray
+
+    sc = loaded.spec.serve_config
+    assert sc is not None
+    checkpoint = os.path.abspath(os.path.expanduser(checkpoint))
     opts = options(sc, checkpoint)
     warnings: list[str] = []
     if sc.host not in LOOPBACK:
@@ -73,11 +83,9 @@ def run_serve(loaded: LoadedSpec, view: ProgressView) -> dict[str, Any]:
             warnings.append(waiting)
         url = _deploy(sc, opts)
         out: dict[str, Any] = {
-            "status": SUCCESS,
-            "results": {"numTrials": 0, "completedTrials": 0},
+            **base,
             "checkpointPath": checkpoint,
-            "clusterStatus": status,
-            "mode": "serve",
+            "clusterStatus": base.get("clusterStatus", status),
             "endpoint": url,
             "serve": {
                 "predict": f"{url}/predict",
@@ -90,7 +98,7 @@ def run_serve(loaded: LoadedSpec, view: ProgressView) -> dict[str, Any]:
             },
         }
         if warnings:
-            out["warnings"] = warnings
+            out["warnings"] = [*base.get("warnings", []), *warnings]
         if caller_owns_ray and view.ready is None:
             return out  # the Python API inside the caller's Ray: the deployment lives on there
         if view.ready is not None:

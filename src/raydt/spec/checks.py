@@ -41,7 +41,7 @@ def check(spec: Spec, raw: dict[str, Any], base_dirs: tuple[Path, ...]) -> list[
         from raydt.spec import tune_checks
 
         issues += tune_checks.check(spec, base_dirs)
-    if spec.mode == "serve":
+    if spec.mode == "serve" or spec.serve_config is not None:
         issues += _check_serve(spec, base_dirs)
     return issues
 
@@ -52,7 +52,18 @@ def _check_serve(spec: Spec, base_dirs: tuple[Path, ...]) -> list[SpecIssue]:
         return [SpecIssue("serveConfig", "is required when mode is 'serve'", None, "Add serveConfig.checkpointPath.")]
     issues: list[SpecIssue] = []
     given = [k for k, v in (("checkpointPath", sc.checkpoint_path), ("experimentPath", sc.experiment_path)) if v]
-    if len(given) != 1:
+    if spec.mode == "cluster":
+        issues.append(SpecIssue("serveConfig", "does not apply to mode 'cluster'", None, "Drop serveConfig."))
+    elif spec.mode != "serve" and given:
+        issues.append(
+            SpecIssue(
+                f"serveConfig.{given[0]}",
+                f"must be left out in mode '{spec.mode}': the run's best checkpoint is served",
+                getattr(sc, "checkpoint_path" if given[0] == "checkpointPath" else "experiment_path"),
+                "Drop it, or serve an existing checkpoint with mode: serve.",
+            )
+        )
+    elif spec.mode == "serve" and len(given) != 1:
         issues.append(
             SpecIssue(
                 "serveConfig",
