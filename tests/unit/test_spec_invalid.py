@@ -343,3 +343,15 @@ def test_serve_specs_are_checked(tmp_path: Path) -> None:
             load({"mode": "serve", "config": {}, **extra})
         found = {i.path: str(i) for i in info.value.issues}
         assert path in found and needle in found[path], (extra, found)
+
+
+def test_serve_config_on_train_and_tune_specs(tmp_path: Path) -> None:
+    ok = load({"mode": "train", "config": {}, "serveConfig": {"port": 8123}})
+    assert ok.spec.serve_config is not None and ok.spec.serve_config.port == 8123
+    with pytest.raises(SpecError) as info:
+        load({"mode": "train", "config": {}, "serveConfig": {"checkpointPath": str(tmp_path)}})
+    assert info.value.issues[0].path == "serveConfig.checkpointPath"
+    assert "the run's best checkpoint is served" in info.value.issues[0].rule
+    with pytest.raises(SpecError) as info:
+        load({"mode": "cluster", "config": {}, "serveConfig": {}})
+    assert "does not apply to mode 'cluster'" in info.value.issues[0].rule
