@@ -1,4 +1,4 @@
-"""Detached serve runs: one state file per port under ``~/.raydt/serve`` (``RAYDT_STATE_DIR``), so that
+"""Detached serve runs: one ``<port>.state.json`` under ``~/.raydt/serve`` (``RAYDT_STATE_DIR``), so that
 ``raydt serve status`` and ``raydt serve shutdown`` find them again. Imports no Ray."""
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ def directory() -> Path:
 
 
 def record(port: int, data: dict[str, Any]) -> Path:
-    path = directory() / f"{port}.json"
+    path = directory() / f"{port}.state.json"
     path.write_text(json.dumps(data, indent=2, default=str), encoding="utf-8")
     return path
 
@@ -29,7 +29,7 @@ def record(port: int, data: dict[str, Any]) -> Path:
 def entries() -> list[dict[str, Any]]:
     """Every recorded detached serve run, with whether its process lives and its endpoint answers."""
     found = []
-    for path in sorted(directory().glob("*.json")):
+    for path in sorted(directory().glob("*.state.json")):
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
