@@ -8,22 +8,24 @@ from __future__ import annotations
 
 import os
 
-from common import PY, RAYDT, Case, alternate, last_json_line, median, ratio, raydt_json, reps, save, spec_file
+from common import (
+    PY,
+    RAYDT,
+    Case,
+    alternate,
+    last_json_line,
+    median,
+    ratio,
+    raydt_json,
+    reps,
+    save,
+    spec_file,
+    tune_spec,
+)
 
 N = int(os.environ.get("BENCH_TRIALS", 100))
 MINIMUM = N * 1.0 / 2
-spec = {
-    "mode": "tune",
-    "config": {"numWorkers": 1, "resourcesPerWorker": {"cpu": 1}, "rayInit": {"num_cpus": 2}},
-    "trainConfig": {"trainerPath": "../objectives.py:one_second"},
-    "tuneConfig": {
-        "searchSpace": {"x": {"type": "uniform", "min": 0.0, "max": 1.0}},
-        "numSamples": N,
-        "metric": "score",
-        "mode": "min",
-    },
-    "runConfig": {"storagePath": "./raydt_results"},
-}
+spec = tune_spec("../objectives.py:one_second", N)
 path = spec_file(spec, "one_second_trials")
 here = os.path.dirname(os.path.abspath(__file__))
 cases = [

@@ -170,3 +170,19 @@ def spec_file(spec: dict[str, Any], name: str) -> str:
     path = HERE / "specs" / f"{name}.json"
     path.write_text(json.dumps(spec, indent=2) + "\n")
     return str(path)
+
+
+def tune_spec(trainer: str, num_samples: int) -> dict[str, Any]:
+    """A 1-CPU-per-trial search over x in [0, 1] with raydt's default searcher and scheduler."""
+    return {
+        "mode": "tune",
+        "config": {"numWorkers": 1, "resourcesPerWorker": {"cpu": 1}, "rayInit": {"num_cpus": 2}},
+        "trainConfig": {"trainerPath": trainer},
+        "tuneConfig": {
+            "searchSpace": {"x": {"type": "uniform", "min": 0.0, "max": 1.0}},
+            "numSamples": num_samples,
+            "metric": "score",
+            "mode": "min",
+        },
+        "runConfig": {"storagePath": "./raydt_results"},
+    }

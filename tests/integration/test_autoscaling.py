@@ -4,45 +4,24 @@ runConfig.pendingTimeoutS) instead of failing, and one no node type can hold tim
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import FIXTURES, ROOT, assert_seed_output
+from tests.conftest import FIXTURES, assert_seed_output
+from tests.integration.conftest import run_helper
 
 pytestmark = pytest.mark.slow
 
 
 def test_autoscaling_cluster_waits_for_new_nodes_within_the_pending_timeout(tmp_path: Path) -> None:
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            str(ROOT / "tests/integration/autoscaling_helper.py"),
-            str(tmp_path),
-            f"{FIXTURES}/trainers.py:report_and_checkpoint",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        cwd=ROOT,
-        start_new_session=True,
+    code, out_text, err = run_helper(
+        "autoscaling_helper.py",
+        [str(tmp_path), f"{FIXTURES}/trainers.py:report_and_checkpoint"],
+        timeout=540,
+        leftovers=tmp_path / "pids.txt",  # the cluster's processes, should the helper not have ended them
     )
-    try:
-        out_text, err = proc.communicate(timeout=540)
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, 9)
-            proc.wait(timeout=30)
-        pids = tmp_path / "pids.txt"  # the cluster's processes, should the helper not have ended them
-        for pid in pids.read_text().split() if pids.exists() else []:
-            try:
-                os.kill(int(pid), 9)
-            except OSError:
-                pass
-    assert proc.returncode == 0, err[-3000:]
+    assert code == 0, err[-3000:]
     out = json.loads(out_text.strip().splitlines()[-1])
 
     grows = out["grows"]

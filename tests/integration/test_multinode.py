@@ -3,40 +3,21 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import FIXTURES, ROOT, assert_seed_output
+from tests.conftest import FIXTURES, assert_seed_output
+from tests.integration.conftest import run_helper
 
 pytestmark = pytest.mark.slow
 
 
 def test_elastic_run_survives_the_loss_of_a_worker_node(tmp_path: Path) -> None:
     log = tmp_path / "epochs.log"
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            str(ROOT / "tests/integration/multinode_helper.py"),
-            str(tmp_path),
-            str(log),
-            f"{FIXTURES}/trainers.py:killable",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        cwd=ROOT,
-        start_new_session=True,
+    _, out_text, err = run_helper(
+        "multinode_helper.py", [str(tmp_path), str(log), f"{FIXTURES}/trainers.py:killable"], timeout=600
     )
-    try:
-        out_text, err = proc.communicate(timeout=600)
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, 9)
-            proc.wait(timeout=30)
     out = json.loads(out_text.strip().splitlines()[-1])
     assert out is not None, err[-3000:]
     assert_seed_output(out)
