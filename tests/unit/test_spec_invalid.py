@@ -355,3 +355,24 @@ def test_serve_config_on_train_and_tune_specs(tmp_path: Path) -> None:
     with pytest.raises(SpecError) as info:
         load({"mode": "cluster", "config": {}, "serveConfig": {}})
     assert "does not apply to mode 'cluster'" in info.value.issues[0].rule
+
+
+def test_non_loopback_serving_warns_about_authentication() -> None:
+    from raydt.runners.serve import bind_warnings
+
+    assert bind_warnings("127.0.0.1", None) == [] and bind_warnings("localhost", None) == []
+    (open_bind,) = bind_warnings("0.0.0.0", None)
+    assert "no authentication of its own" in open_bind and "serveConfig.authToken" in open_bind
+    (guarded,) = bind_warnings("10.0.0.5", "a-long-token")
+    assert "requests need the bearer token" in guarded
+
+
+def test_serve_token_comes_from_the_spec_or_the_environment(tmp_path: Path, monkeypatch: Any) -> None:
+    from raydt.runners.serve import options
+
+    sc = load({"mode": "serve", "config": {}, "serveConfig": {"checkpointPath": str(tmp_path)}}).spec.serve_config
+    assert sc is not None
+    monkeypatch.delenv("RAYDT_SERVE_TOKEN", raising=False)
+    assert options(sc, str(tmp_path))["authToken"] is None
+    monkeypatch.setenv("RAYDT_SERVE_TOKEN", "from-the-environment")
+    assert options(sc, str(tmp_path))["authToken"] == "from-the-environment"

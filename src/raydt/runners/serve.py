@@ -61,12 +61,7 @@ def serve_checkpoint(loaded: LoadedSpec, view: ProgressView, checkpoint: str, ba
     assert sc is not None
     checkpoint = os.path.abspath(os.path.expanduser(checkpoint))
     opts = options(sc, checkpoint)
-    warnings: list[str] = []
-    if sc.host not in LOOPBACK:
-        warnings.append(
-            f"serving on {sc.host}: Ray Serve has no authentication of its own"
-            + ("" if opts["authToken"] else f"; set serveConfig.authToken (or {TOKEN_ENV}) to require a token")
-        )
+    warnings = bind_warnings(sc.host, opts["authToken"])
     caller_owns_ray = ray.is_initialized()
     address = plan.address(loaded)
     if address is None and not caller_owns_ray:
@@ -110,6 +105,14 @@ def serve_checkpoint(loaded: LoadedSpec, view: ProgressView, checkpoint: str, ba
         serve.shutdown()
         view.event("serve: shut down")
     return out
+
+
+def bind_warnings(host: str, token: str | None) -> list[str]:
+    """A non-loopback bind exposes the model to the network: say so, and whether a token guards it."""
+    if host in LOOPBACK:
+        return []
+    guard = "requests need the bearer token" if token else f"set serveConfig.authToken (or {TOKEN_ENV})"
+    return [f"serving on {host}, reachable from other machines: Ray Serve has no authentication of its own; {guard}"]
 
 
 def _check_port_free(host: str, port: int) -> None:
