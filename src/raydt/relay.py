@@ -18,6 +18,23 @@ from ray.util.queue import Queue
 from raydt.progress import ProgressView
 
 
+def local_queue() -> Queue:
+    """A Ray queue whose actor lives on this process's node.
+
+    Left to the scheduler, the queue actor may land on a worker node; losing that node (which elastic
+    training survives) would then break the relay and, through the callback, the controller itself.
+    """
+    options: dict[str, Any] = {"num_cpus": 0}
+    try:
+        from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+        node = ray.get_runtime_context().get_node_id()
+        options["scheduling_strategy"] = NodeAffinitySchedulingStrategy(node_id=node, soft=False)
+    except Exception:  # noqa: BLE001 - e.g. a Ray Client driver has no node of its own: let Ray place it
+        pass
+    return Queue(actor_options=options)
+
+
 class RelayCallback(ray.train.UserCallback):  # type: ignore[misc]
     """Runs on the controller: forwards rank 0's metrics and the checkpoint path of each report."""
 
@@ -27,11 +44,18 @@ class RelayCallback(ray.train.UserCallback):  # type: ignore[misc]
     def after_report(self, run_context: Any, metrics: list[dict[str, Any]], checkpoint: Any) -> None:
         row = dict(metrics[0]) if metrics else {}
         record = {"metrics": row, "checkpoint": checkpoint.path if checkpoint else None, "time": time.time()}
-        self.target.put(record)
+        self._put(record)
 
     def after_exception(self, run_context: Any, worker_exceptions: dict[int, Exception]) -> None:
         errors = {int(rank): f"{type(e).__name__}: {e}"[:500] for rank, e in worker_exceptions.items()}
-        self.target.put({"event": "worker_error", "errors": errors, "time": time.time()})
+        self._put({"event": "worker_error", "errors": errors, "time": time.time()})
+
+    def _put(self, item: dict[str, Any]) -> None:
+        """Forward ``item``; the relay is for progress and results, it must never fail the training."""
+        try:
+            self.target.put(item, timeout=30)
+        except Exception:  # noqa: BLE001 - the driver (and its queue) is gone or unreachable
+            pass
 
 
 class Relay:
@@ -39,7 +63,7 @@ class Relay:
 
     def __init__(self, view: ProgressView) -> None:
         self.view = view
-        self.queue = Queue(actor_options={"num_cpus": 0})
+        self.queue = local_queue()
         self.history: list[dict[str, Any]] = []
         self.worker_errors: list[dict[str, Any]] = []
         self._stop = threading.Event()

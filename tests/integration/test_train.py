@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 import raydt
@@ -178,6 +179,44 @@ def test_other_frameworks_train_on_two_workers(
     assert out["results"]["iterations"] == epochs
     assert check(out["results"]["finalMetrics"])
     assert Path(out["checkpointPath"], "raydt_meta.json").is_file()
+
+    # the serving predictor (raw rows in, saved preprocessing applied) = the model loaded directly
+    from raydt.serving.predictors import BuiltinPredictor
+
+    predictor = BuiltinPredictor(out["checkpointPath"])
+    raw, labels = _raw_data(framework)
+    got = predictor.predict(predictor.rows(raw[:120].tolist()), probabilities=True)
+    expected = _direct_probabilities(framework, out["checkpointPath"], raw[:120])
+    assert got["predictions"] == expected.argmax(axis=1).tolist()
+    assert np.allclose(got["probabilities"], expected, atol=1e-5)
+    assert np.mean(np.array(got["predictions"]) == labels[:120]) > 0.85
+
+
+def _raw_data(framework: str) -> tuple[Any, Any]:
+    from sklearn.datasets import load_breast_cancer, load_digits
+
+    return (load_breast_cancer if framework == "xgboost" else load_digits)(return_X_y=True)
+
+
+def _direct_probabilities(framework: str, checkpoint: str, raw: Any) -> Any:
+    meta = json.loads(Path(checkpoint, "raydt_meta.json").read_text())
+    scale = meta["preprocessing"]["standardize"]
+    x = ((raw - np.array(scale["mean"])) / np.array(scale["std"])).astype(np.float32)
+    if framework == "xgboost":
+        import xgboost
+        from ray.train import Checkpoint
+        from ray.train.xgboost import RayTrainReportCallback
+
+        booster = RayTrainReportCallback.get_model(Checkpoint.from_directory(checkpoint))
+        positive = booster.predict(xgboost.DMatrix(x))
+        return np.stack([1 - positive, positive], axis=1)
+    from raydt.builtin.tf_mlp import WEIGHTS_FILE, build_model
+
+    model = build_model(meta["inputSize"], meta["hiddenSize"], meta["numClasses"])
+    model.load_weights(str(Path(checkpoint, WEIGHTS_FILE)))
+    logits = np.asarray(model(x, training=False))
+    e = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
 
 
 def test_checkpoint_frequency_and_resume_from_checkpoint(shared_ray: None, tmp_path: Path) -> None:

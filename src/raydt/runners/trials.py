@@ -179,12 +179,12 @@ def distributed_trial(
 
     def trial(config: dict[str, Any]) -> None:
         from ray.train import CheckpointConfig, FailureConfig, RunConfig, ScalingConfig
-        from ray.util.queue import Empty, Queue
+        from ray.util.queue import Empty
 
-        from raydt.relay import RelayCallback
+        from raydt.relay import RelayCallback, local_queue
 
         context = ray.tune.get_context()
-        queue = Queue(actor_options={"num_cpus": 0})
+        queue = local_queue()  # on the trial's node: a lost worker node must not take the relay with it
         trainer = trainer_class(
             loop,
             train_loop_config=merged_config(fixed, config, info),
