@@ -201,7 +201,8 @@ def _raw_data(framework: str) -> tuple[Any, Any]:
 def _direct_probabilities(framework: str, checkpoint: str, raw: Any) -> Any:
     meta = json.loads(Path(checkpoint, "raydt_meta.json").read_text())
     scale = meta["preprocessing"]["standardize"]
-    x = ((raw - np.array(scale["mean"])) / np.array(scale["std"])).astype(np.float32)
+    # in float32, as in training: a tree's split can flip on the last bit of a float64 computation
+    x = (raw.astype(np.float32) - np.float32(scale["mean"])) / np.float32(scale["std"])
     if framework == "xgboost":
         import xgboost
         from ray.train import Checkpoint
