@@ -42,12 +42,10 @@ def best_checkpoint(experiment: str) -> str:
         import ray.train
 
         result = ray.train.Result.from_path(experiment)
-        ranked = [c for c, m in result.best_checkpoints if t.metric in m]
-        ckpt = None
-        if ranked:
-            pick = min if t.metric_mode == "min" else max
-            ckpt = pick(result.best_checkpoints, key=lambda cm: cm[1].get(t.metric, float("nan")))[0]
-        ckpt = ckpt or result.checkpoint
+        try:  # Ray ranks the kept checkpoints by the metric (those without it are skipped)
+            ckpt = result.get_best_checkpoint(t.metric, t.metric_mode)
+        except RuntimeError:  # no checkpoint carries the metric: the latest one
+            ckpt = result.checkpoint
     if ckpt is None or not os.path.isdir(ckpt.path):
         raise RunError(
             f"experiment {experiment} has no checkpoint to serve",
