@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,6 +18,8 @@ import pytest
 # Keep every Ray process these tests start on loopback (Ray otherwise binds the machine's address).
 os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
 os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+# Serve runs record themselves for `raydt serve status`: in a folder of this test session, never in ~/.raydt.
+os.environ.setdefault("RAYDT_STATE_DIR", tempfile.mkdtemp(prefix="raydt-state-"))
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -32,6 +36,13 @@ def assert_seed_output(doc: dict[str, Any]) -> None:
     assert set(doc) <= set(ours["properties"]), set(doc) - set(ours["properties"])
     documented = set(ours["properties"]["results"]["properties"])
     assert set(doc.get("results", {})) <= documented, set(doc["results"]) - documented
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on (for a serve run)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 @dataclass

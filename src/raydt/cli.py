@@ -24,8 +24,8 @@ commands:
                       raydt run examples/train-default.yaml
                       echo '{"mode": "train", "config": {"numWorkers": 2}}' | raydt run -
                       raydt run serve.yaml --detach   (serve: return once the endpoint answers)
-  serve status      the detached serve runs, whether they live and answer
-  serve shutdown    stop a detached serve run (--port P when there are several)
+  serve status      the running serve runs: alive, answering, replicas by state
+  serve shutdown    stop a serve run (--port P when there are several)
   validate SPEC     check a spec without starting Ray; every problem is listed
                       raydt validate examples/train-default.yaml
   schema KIND       print the JSON Schema of the spec (input) or of the result (output)
@@ -68,7 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("spec", help="spec file (.json/.yaml/.yml) or - for stdin")
     run.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
     run.add_argument("--detach", action="store_true", help="mode serve: keep serving in the background")
-    srv = sub.add_parser("serve", help="detached serve runs: status | shutdown")
+    srv = sub.add_parser("serve", help="running serve runs: status | shutdown")
     srv.add_argument("action", choices=["status", "shutdown"])
     srv.add_argument("--port", type=int, help="the serve run's port (shutdown: which one)")
     val = sub.add_parser("validate", help="validate a spec without starting Ray")
@@ -181,8 +181,7 @@ def _detach(source: str) -> int:
     if doc.get("status") != results.SUCCESS:
         child.wait(timeout=60)
         return _emit(doc, 1, sys.stdout)
-    doc.update({"detached": True, "pid": child.pid})
-    state.record(port, {"pid": child.pid, "port": port, "endpoint": doc["endpoint"], "logFile": doc.get("logFile")})
+    doc.update({"detached": True, "pid": child.pid})  # the child recorded itself for `raydt serve status`
     return _emit(doc, EXIT_SUCCESS, sys.stdout)
 
 
@@ -194,11 +193,11 @@ def _serve_command(action: str, port: int | None) -> int:
     if action == "status":
         return _emit({**base, "mode": "serve", "deployments": found}, EXIT_SUCCESS, sys.stdout)
     if not found:
-        none = UsageError(f"no detached serve run{'' if port is None else f' on port {port}'} is recorded")
+        none = UsageError(f"no running serve run{'' if port is None else f' on port {port}'} is recorded")
         return _emit(results.error_result(none), none.exit_code, sys.stdout)
     if len(found) > 1:
         ports = ", ".join(str(e.get("port")) for e in found)
-        many = UsageError(f"several detached serve runs (ports {ports}): pass --port")
+        many = UsageError(f"several serve runs (ports {ports}): pass --port")
         return _emit(results.error_result(many), many.exit_code, sys.stdout)
     entry = found[0]
     stopped = state.stop(entry)
@@ -231,6 +230,7 @@ def _run(source: Any, *, quiet: bool) -> int:
             emitted.append(True)
 
         view.ready = ready
+        view.log_file = str(log_file)
         view.event(f"spec {loaded.origin}: mode {loaded.spec.mode}; Ray's own output goes to {log_file}")
         result, code = api.execute(loaded, view)
         result["logFile"] = str(log_file)

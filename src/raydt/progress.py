@@ -23,6 +23,8 @@ class ProgressView:
         self.total_epochs: int | None = None
         #: set by the CLI: a long-running mode (serve) hands its result over as soon as it is ready
         self.ready: Callable[[dict[str, Any]], None] | None = None
+        #: set by the CLI: where this run's log goes
+        self.log_file: str | None = None
 
     def __getstate__(self) -> dict[str, Any]:
         """Picklable (Ray Tune snapshots its callbacks): a copy is silent."""

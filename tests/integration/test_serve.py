@@ -20,15 +20,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-from tests.conftest import ROOT, assert_seed_output, run_cli
+from tests.conftest import ROOT, assert_seed_output, free_port, run_cli
 
 pytestmark = pytest.mark.slow
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -253,6 +247,7 @@ def test_detached_serve_status_and_shutdown(trained: dict[str, Any], tmp_path: P
         code, status = cli("serve", "status")
         (entry,) = status["deployments"]
         assert (entry["port"], entry["pid"], entry["alive"], entry["healthy"]) == (port, pid, True, True)
+        assert entry["replicas"] == {"RUNNING": 1}  # Ray Serve's own count, recorded by the serving process
         code, stopped = cli("serve", "shutdown")
         assert code == 0 and stopped["stopped"][0]["alive"] is False
         with socket.socket() as probe:
@@ -288,3 +283,67 @@ def test_train_spec_with_serve_config_deploys_its_best_checkpoint(tmp_path: Path
     assert code == 200
     assert body["predictions"] == direct_probabilities(out["checkpointPath"], x[:20]).argmax(axis=1).tolist()
     assert server.stop() == 0
+
+
+SLOW_PREDICTOR = """
+import time
+
+
+class SlowPredictor:
+    def __init__(self, checkpoint_dir):
+        self.checkpoint_dir = checkpoint_dir
+
+    def predict(self, instances):
+        time.sleep(0.25)  # a model that takes its time: requests pile up, Serve adds a replica
+        return [sum(row) for row in instances]
+"""
+
+
+def test_autoscaling_range_adds_a_replica_under_load(
+    trained: dict[str, Any], tmp_path: Path, servers: list[Server]
+) -> None:
+    (tmp_path / "slow.py").write_text(SLOW_PREDICTOR)
+    replicas = {"min": 1, "max": 2, "targetOngoingRequests": 1, "upscaleDelayS": 1}
+    server = Server(
+        tmp_path,
+        {
+            "checkpointPath": trained["checkpointPath"],
+            "predictorPath": f"{tmp_path / 'slow.py'}:SlowPredictor",
+            "numReplicas": replicas,
+            "resourcesPerReplica": {"cpu": 0.5},
+        },
+    )
+    servers.append(server)
+    assert server.out["serve"]["numReplicas"]["max"] == 2
+    assert server.out["serve"]["replicas"] == {"RUNNING": 1}  # starts at min
+
+    def status() -> dict[str, int]:
+        res = run_cli("serve", "status", "--port", str(server.port))
+        (entry,) = res.out["deployments"]
+        return dict(entry["replicas"])
+
+    stop = threading.Event()
+    answers: list[tuple[int, Any]] = []
+
+    def client(i: int) -> None:  # a user predictor over HTTP, under steady load
+        while not stop.is_set():
+            answers.append(server.call("/predict", {"instances": [[i, 1.5], [2, 3]]}))
+
+    threads = [threading.Thread(target=client, args=(i,), daemon=True) for i in range(6)]
+    for t in threads:
+        t.start()
+    seen: dict[str, int] = {}
+    deadline = time.monotonic() + 90
+    try:
+        while time.monotonic() < deadline and seen.get("RUNNING", 0) < 2:
+            time.sleep(2)
+            seen = status()
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(timeout=60)
+    assert seen.get("RUNNING") == 2, seen  # Ray Serve scaled to max under load
+    assert answers and all(code == 200 for code, _ in answers), answers[:3]
+    assert {tuple(body["predictions"]) for _, body in answers} == {(i + 1.5, 5) for i in range(6)}
+    assert server.stop() == 0
+    assert run_cli("serve", "status", "--port", str(server.port)).out["deployments"] == []  # unrecorded on exit

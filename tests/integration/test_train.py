@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import time
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,7 @@ import numpy as np
 import pytest
 
 import raydt
-from tests.conftest import FIXTURES, assert_seed_output, run_cli
+from tests.conftest import FIXTURES, assert_seed_output, free_port, run_cli
 
 pytestmark = pytest.mark.slow
 
@@ -190,6 +191,25 @@ def test_other_frameworks_train_on_two_workers(
     assert got["predictions"] == expected.argmax(axis=1).tolist()
     assert np.allclose(got["probabilities"], expected, atol=1e-5)
     assert np.mean(np.array(got["predictions"]) == labels[:120]) > 0.85
+
+    # and over HTTP: Ray Serve in this session's Ray (the API returns once the endpoint answers)
+    from ray import serve
+
+    port = free_port()
+    served = raydt.run(
+        {"mode": "serve", "config": {}, "serveConfig": {"checkpointPath": out["checkpointPath"], "port": port}}
+    )
+    try:
+        assert served["status"] == "success" and served["serve"]["replicas"] == {"RUNNING": 1}, served
+        body = json.dumps({"instances": raw[:120].tolist(), "probabilities": True}).encode()
+        with urllib.request.urlopen(urllib.request.Request(served["serve"]["predict"], data=body), timeout=60) as r:
+            answer = json.loads(r.read())
+        assert answer["predictions"] == got["predictions"]
+        assert np.allclose(answer["probabilities"], expected, atol=1e-5)
+        with urllib.request.urlopen(served["serve"]["metadata"], timeout=60) as r:
+            assert json.loads(r.read())["framework"] == framework
+    finally:
+        serve.shutdown()
 
 
 def _raw_data(framework: str) -> tuple[Any, Any]:

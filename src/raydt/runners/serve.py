@@ -9,22 +9,27 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from typing import Any
 
 from raydt import plan, preflight, ray_session
 from raydt.errors import RunError
 from raydt.progress import ProgressView
 from raydt.results import SUCCESS
+from raydt.serving import state
 from raydt.spec.loader import LoadedSpec
 from raydt.spec.model import ReplicaRange, ServeConfig
 
+APP = "raydt"
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 TOKEN_ENV = "RAYDT_SERVE_TOKEN"
 
 
 def options(sc: ServeConfig, checkpoint: str) -> dict[str, Any]:
     """What each replica is built with (plain JSON-ready values)."""
-    replicas: Any = sc.num_replicas.model_dump() if isinstance(sc.num_replicas, ReplicaRange) else sc.num_replicas
+    replicas: Any = (
+        sc.num_replicas.model_dump(by_alias=True) if isinstance(sc.num_replicas, ReplicaRange) else sc.num_replicas
+    )
     return {
         "checkpoint": checkpoint,
         "framework": sc.framework,
@@ -94,17 +99,34 @@ def serve_checkpoint(loaded: LoadedSpec, view: ProgressView, checkpoint: str, ba
         }
         if warnings:
             out["warnings"] = [*base.get("warnings", []), *warnings]
+        out["serve"]["replicas"] = replica_states()
         if caller_owns_ray and view.ready is None:
             return out  # the Python API inside the caller's Ray: the deployment lives on there
-        if view.ready is not None:
-            view.ready(out)
-        view.event(f"serving at {url} (Ctrl-C to stop)")
-        _wait_for_stop()
+        live = {"pid": os.getpid(), "port": sc.port, "endpoint": url, "mode": loaded.spec.mode}
+        live.update({"checkpointPath": checkpoint, "logFile": view.log_file, "replicas": out["serve"]["replicas"]})
+        state_file = state.record(sc.port, live)
+        try:
+            if view.ready is not None:
+                view.ready(out)
+            view.event(f"serving at {url} (Ctrl-C to stop)")
+            _wait_for_stop(lambda: state.record(sc.port, {**live, "replicas": replica_states()}))
+        finally:
+            state_file.unlink(missing_ok=True)
         from ray import serve
 
         serve.shutdown()
         view.event("serve: shut down")
     return out
+
+
+def replica_states() -> dict[str, int]:
+    """Ray Serve's own count of the model's replicas by state (RUNNING, STARTING, ...)."""
+    from ray import serve
+
+    app = serve.status().applications.get(APP)
+    if app is None:
+        return {}
+    return {str(getattr(k, "value", k)): int(n) for d in app.deployments.values() for k, n in d.replica_states.items()}
 
 
 def bind_warnings(host: str, token: str | None) -> list[str]:
@@ -135,7 +157,7 @@ def _deploy(sc: ServeConfig, opts: dict[str, Any]) -> str:
 
     serve.start(http_options={"host": sc.host, "port": sc.port})
     try:
-        serve.run(build(opts), name="raydt", route_prefix=sc.route_prefix, blocking=False)
+        serve.run(build(opts), name=APP, route_prefix=sc.route_prefix, blocking=False)
     except RuntimeError as exc:
         serve.shutdown()
         lines = [ln for ln in str(exc).splitlines() if ln.strip()]
@@ -168,16 +190,19 @@ def _wait_healthy(url: str, token: str | None, timeout: float = 60.0) -> None:
         time.sleep(0.2)
 
 
-def _wait_for_stop() -> None:
-    """Block until SIGINT (Ctrl-C) or SIGTERM."""
+def _wait_for_stop(tick: Callable[[], Any], every: float = 2.0) -> None:
+    """Block until SIGINT (Ctrl-C) or SIGTERM, calling ``tick`` every ``every`` seconds meanwhile."""
     stop = threading.Event()
     previous: dict[signal.Signals, Any] = {}
     if threading.current_thread() is threading.main_thread():
         for sig in (signal.SIGINT, signal.SIGTERM):  # explicit: a background job may inherit SIGINT ignored
             previous[sig] = signal.signal(sig, lambda *_: stop.set())
     try:
-        while not stop.wait(0.5):
-            pass
+        while not stop.wait(every):
+            try:
+                tick()
+            except Exception:  # noqa: BLE001 - a status refresh never ends the serving
+                pass
     except KeyboardInterrupt:
         pass
     finally:

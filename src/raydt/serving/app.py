@@ -5,6 +5,7 @@ Imports Ray Serve: loaded only for a serve run (and inside its replicas).
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import json
 from typing import Any
@@ -81,8 +82,10 @@ class ModelServer:
             rows = self.predictor.rows(instances)
             if self.batching:
                 out = await self._batched((rows, probabilities))
-            else:
+            elif isinstance(self.predictor, BuiltinPredictor):
                 out = self.predictor.predict(rows, probabilities)
+            else:  # a user's predictor may block (I/O, sleeps): off the event loop, so the replica stays responsive
+                out = await asyncio.to_thread(self.predictor.predict, rows, probabilities)
         except PredictorError as exc:
             return _error(400, str(exc))
         return JSONResponse(out)
@@ -114,6 +117,9 @@ def build(options: dict[str, Any]) -> Any:
             "min_replicas": replicas["min"],
             "max_replicas": replicas["max"],
             "initial_replicas": max(1, replicas["min"]),
+            "target_ongoing_requests": replicas["targetOngoingRequests"],
+            "upscale_delay_s": replicas["upscaleDelayS"],
+            "downscale_delay_s": replicas["downscaleDelayS"],
         }
     else:
         deployment_options["num_replicas"] = replicas

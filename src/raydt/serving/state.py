@@ -1,5 +1,6 @@
-"""Detached serve runs: one ``<port>.state.json`` under ``~/.raydt/serve`` (``RAYDT_STATE_DIR``), so that
-``raydt serve status`` and ``raydt serve shutdown`` find them again. Imports no Ray."""
+"""Running serve runs (foreground or detached): each records itself in ``<port>.state.json`` under
+``~/.raydt/serve`` (``RAYDT_STATE_DIR``), refreshes its replica counts from Ray Serve every 2 s, and removes
+the file when it stops, so that ``raydt serve status`` and ``raydt serve shutdown`` find it. Imports no Ray."""
 
 from __future__ import annotations
 
@@ -22,12 +23,14 @@ def directory() -> Path:
 
 def record(port: int, data: dict[str, Any]) -> Path:
     path = directory() / f"{port}.state.json"
-    path.write_text(json.dumps(data, indent=2, default=str), encoding="utf-8")
+    scratch = path.with_suffix(f".{os.getpid()}.tmp")
+    scratch.write_text(json.dumps(data, indent=2, default=str), encoding="utf-8")
+    os.replace(scratch, path)  # readers never see half a file
     return path
 
 
 def entries() -> list[dict[str, Any]]:
-    """Every recorded detached serve run, with whether its process lives and its endpoint answers."""
+    """Every recorded serve run, with whether its process lives and its endpoint answers."""
     found = []
     for path in sorted(directory().glob("*.state.json")):
         try:

@@ -212,6 +212,15 @@ class ReplicaRange(StrictModel):
 
     min: int = Field(ge=0, le=10_000)
     max: int = Field(ge=1, le=10_000)
+    target_ongoing_requests: float = Field(
+        2.0, gt=0, le=10_000, description="Requests in flight per replica that Serve aims for (Ray's default 2)."
+    )
+    upscale_delay_s: float = Field(
+        30.0, ge=0, le=86_400, description="How long the load must stay high before a replica is added (Ray's 30 s)."
+    )
+    downscale_delay_s: float = Field(
+        600.0, ge=0, le=86_400, description="How long the load must stay low before a replica goes (Ray's 600 s)."
+    )
 
 
 class ServeResources(StrictModel):

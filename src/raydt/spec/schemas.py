@@ -20,12 +20,16 @@ OUTPUT_EXTRAS: dict[str, Any] = {
     "endpoint": {**_str, "description": "mode serve: the served model's base URL (POST {endpoint}/predict)."},
     "detached": {"type": "boolean", "description": "raydt run --detach: the serve run continues in the background."},
     "pid": {**_int, "description": "raydt run --detach: the background serve process."},
-    "deployments": {"type": "array", "description": "raydt serve status: the detached serve runs."},
+    "deployments": {
+        "type": "array",
+        "description": "raydt serve status: the running serve runs (foreground or detached): pid, port, endpoint, "
+        "alive, healthy, replicas (Ray Serve's count by state, refreshed every 2 s).",
+    },
     "stopped": {"type": "array", "description": "raydt serve shutdown: the serve runs stopped."},
     "serve": {
         "type": "object",
         "description": "mode serve: predict/healthz/metadata URLs, numReplicas, resourcesPerReplica, "
-        "maxBatchSize, auth (whether a bearer token is required).",
+        "maxBatchSize, auth (whether a bearer token is required), replicas (Ray Serve's count by state).",
     },
     "framework": {**_str, "description": "trainConfig.framework of the run."},
     "experimentPath": {**_str, "description": "Ray's experiment directory (run snapshot, checkpoints)."},
