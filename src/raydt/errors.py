@@ -76,6 +76,7 @@ class SpecError(RaydtError):
 
     code = "SPEC_INVALID"
     exit_code = EXIT_SPEC_ERROR
+    what = "invalid spec"
     default_hint = "Fix the fields listed in error.issues; `raydt schema input` prints every valid key."
 
     def __init__(
@@ -89,9 +90,9 @@ class SpecError(RaydtError):
             issues = [SpecIssue(path="", rule=issues, hint=hint or "")]
         self.issues = issues
         if len(issues) == 1:
-            message = f"invalid spec: {issues[0]}"
+            message = f"{self.what}: {issues[0]}"
         else:
-            message = f"invalid spec: {len(issues)} problems:\n" + "\n".join(f"  - {i}" for i in issues)
+            message = f"{self.what}: {len(issues)} problems:\n" + "\n".join(f"  - {i}" for i in issues)
         if hint is None and len(issues) == 1 and issues[0].hint:
             hint = issues[0].hint
         super().__init__(message, hint=hint, code=code)
@@ -107,6 +108,15 @@ class SpecFileError(SpecError):
 
     code = "SPEC_FILE"
     default_hint = "Pass a .json, .yaml or .yml file, or '-' to read the spec from stdin."
+
+
+class DataError(SpecError):
+    """The data named by ``dataConfig`` cannot feed training: unreadable or empty files, a missing label
+    column, non-numeric features without an encoding step, train/validation columns that differ."""
+
+    code = "DATA_INVALID"
+    what = "invalid data"
+    default_hint = "Fix the data or dataConfig as error.issues says; nothing has been trained yet."
 
 
 class UsageError(RaydtError):

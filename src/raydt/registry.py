@@ -239,3 +239,80 @@ SEARCHERS: dict[str, SearcherInfo] = {
 
 DEFAULT_SCHEDULER = "asha"
 DEFAULT_SEARCHER = "optuna"
+
+
+@dataclass(frozen=True)
+class StepInfo:
+    """A ``dataConfig.preprocess`` step: its options (name -> help) and what implements it."""
+
+    name: str
+    options: dict[str, str]
+    required: tuple[str, ...]
+    fitted: bool  # statistics come from the training split (and are saved with the checkpoint)
+    implementation: str
+    description: str
+
+
+_COLUMNS = "list of column names"
+#: ``dataConfig.preprocess`` steps: validation, docs and the Ray Data pipeline (raydt.data.steps) read this.
+STEPS: dict[str, StepInfo] = {
+    "standardize": StepInfo(
+        "standardize",
+        {"columns": f"{_COLUMNS} (default: every numeric feature column)"},
+        (),
+        True,
+        "ray.data.preprocessors.StandardScaler",
+        "(x - mean) / std with the training split's statistics",
+    ),
+    "minMaxScale": StepInfo(
+        "minMaxScale",
+        {"columns": f"{_COLUMNS} (default: every numeric feature column)"},
+        (),
+        True,
+        "ray.data.preprocessors.MinMaxScaler",
+        "(x - min) / (max - min) with the training split's statistics",
+    ),
+    "oneHot": StepInfo(
+        "oneHot",
+        {"columns": _COLUMNS, "maxCategories": "most categories per column (rarer ones encode as all zeros)"},
+        ("columns",),
+        True,
+        "ray.data.preprocessors.OneHotEncoder",
+        "one 0/1 feature per category seen in the training split (unseen categories: all zeros)",
+    ),
+    "fillNa": StepInfo(
+        "fillNa",
+        {
+            "columns": f"{_COLUMNS} (default: every feature column)",
+            "strategy": "mean | most_frequent | constant (default mean, or constant when value is given)",
+            "value": "the fill value of strategy constant",
+        },
+        (),
+        True,
+        "ray.data.preprocessors.SimpleImputer",
+        "missing values -> the training split's mean / most frequent value, or a constant",
+    ),
+    "dropColumns": StepInfo(
+        "dropColumns", {"columns": _COLUMNS}, ("columns",), False, "raydt.data.steps", "drop these columns"
+    ),
+    "cast": StepInfo(
+        "cast",
+        {"columns": _COLUMNS, "to": "float32 | float64 | int32 | int64 | string"},
+        ("columns", "to"),
+        False,
+        "raydt.data.steps",
+        "convert these columns to a type",
+    ),
+    "mapBatches": StepInfo(
+        "mapBatches",
+        {"batchSize": "rows per batch (default dataConfig.batchSize)", "concurrency": "tasks at once (default 1)"},
+        (),
+        False,
+        "ray.data.Dataset.map_batches",
+        "{mapBatches: 'file.py:function', batchSize, concurrency}: your function, pandas DataFrame in and out",
+    ),
+}
+CAST_TYPES = ("float32", "float64", "int32", "int64", "string")
+FILL_STRATEGIES = ("mean", "most_frequent", "constant")
+#: Ray Data formats the built-in trainers read as tables (numpy and images go to your own trainer).
+TABULAR_FORMATS = ("csv", "parquet", "json")

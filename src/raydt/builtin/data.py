@@ -1,10 +1,20 @@
-"""Bundled datasets, split and standardised the same way on every worker."""
+"""The built-in trainers' data: the bundled datasets (split and standardised the same way on every worker),
+or, with ``dataConfig``, this worker's Ray Data shard (``ray.train.get_dataset_shard``)."""
 
 from __future__ import annotations
 
+import os
+import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+
+from raydt.builtin.common import RESERVED_KEY
+
+FEATURES = "features"  # raydt.data.pipeline's vector column
+PIPELINE_FILE = "data_pipeline.pkl"
 
 SEED = 0
 VALIDATION_FRACTION = 0.2
@@ -18,8 +28,8 @@ class Split:
     y_train: np.ndarray
     x_val: np.ndarray
     y_val: np.ndarray
-    mean: np.ndarray
-    std: np.ndarray
+    mean: np.ndarray | None  # None: dataConfig's own preprocessing (a pipeline saved with the checkpoint)
+    std: np.ndarray | None
     num_classes: int
 
 
@@ -50,3 +60,54 @@ def _split(x: np.ndarray, y: np.ndarray, num_classes: int) -> Split:
     std[std < 1e-6] = 1.0  # constant columns: leave them centred, never divide by ~0
     x_tr, x_va = (x_tr - mean) / std, (x_va - mean) / std
     return Split(x_tr, y_tr.astype(np.int64), x_va, y_va.astype(np.int64), mean, std, num_classes)
+
+
+def data_info(config: dict[str, Any]) -> dict[str, Any] | None:
+    """What raydt.data prepared for this run (None: the bundled dataset)."""
+    info = (config.get(RESERVED_KEY) or {}).get("data")
+    return info if isinstance(info, dict) else None
+
+
+def load(config: dict[str, Any], bundled: Callable[[], Split], train_rows: bool = True) -> Split:
+    """The bundled dataset, or this worker's shard of ``dataConfig``'s training data plus all validation
+    rows (``train_rows=False``: the loop streams its shard itself)."""
+    info = data_info(config)
+    if info is None:
+        return bundled()
+    import ray.train
+
+    label = str(info["label"])
+    empty = (np.zeros((0, int(info["inputSize"])), np.float32), np.zeros(0, np.int64))
+    x_tr, y_tr = shard_arrays(ray.train.get_dataset_shard("train"), label) if train_rows else empty
+    x_va, y_va = shard_arrays(ray.train.get_dataset_shard("validation"), label)
+    return Split(x_tr, y_tr, x_va, y_va, None, None, int(info["numClasses"]))
+
+
+def shard_arrays(shard: Any, label: str, batch_size: int = 4096) -> tuple[np.ndarray, np.ndarray]:
+    """A Ray Data shard (DataIterator) read once into (features float32, labels int64)."""
+    xs, ys = [], []
+    for batch in shard.iter_batches(batch_size=batch_size, batch_format="numpy"):
+        xs.append(np.asarray(batch[FEATURES], dtype=np.float32).reshape(len(batch[label]), -1))
+        ys.append(np.asarray(batch[label], dtype=np.int64))
+    if not xs:
+        return np.zeros((0, 0), np.float32), np.zeros(0, np.int64)
+    return np.concatenate(xs), np.concatenate(ys)
+
+
+def preprocessing_meta(data: Split, config: dict[str, Any]) -> dict[str, Any]:
+    """``raydt_meta.json``'s preprocessing (and data) entries: what serving must apply to raw rows."""
+    info = data_info(config)
+    if info is None:
+        assert data.mean is not None and data.std is not None
+        return {"preprocessing": {"standardize": {"mean": data.mean.tolist(), "std": data.std.tolist()}}}
+    return {
+        "preprocessing": {"pipeline": PIPELINE_FILE},
+        "data": {k: info.get(k) for k in ("label", "rawColumns", "classes", "steps")},
+    }
+
+
+def save_preprocessing(config: dict[str, Any], directory: str) -> None:
+    """Copy the fitted dataConfig pipeline into a checkpoint directory (nothing for bundled data)."""
+    info = data_info(config)
+    if info is not None:
+        shutil.copyfile(str(info["pipelineFile"]), os.path.join(directory, PIPELINE_FILE))

@@ -38,7 +38,7 @@ def train_loop(config: dict[str, Any]) -> None:
     import tf_keras as keras
 
     from raydt.builtin.common import checkpoint_every, due, starting_checkpoint
-    from raydt.builtin.data import digits
+    from raydt.builtin.data import digits, load, preprocessing_meta, save_preprocessing
 
     lr = float(config.get("lr", 0.005))
     batch_size = int(config.get("batchSize", 32))
@@ -46,7 +46,7 @@ def train_loop(config: dict[str, Any]) -> None:
     hidden = int(config.get("hiddenSize", 64))
     tf.keras.utils.set_random_seed(int(config.get("seed", 0)))
 
-    data = digits()
+    data = load(config, digits)  # dataConfig: this worker's shard (already sharded: no auto-sharding below)
     strategy = tf.distribute.MultiWorkerMirroredStrategy()
     with strategy.scope():
         model = build_model(data.x_train.shape[1], hidden, data.num_classes)
@@ -65,7 +65,9 @@ def train_loop(config: dict[str, Any]) -> None:
                 start = int(json.load(fh)["epoch"])
 
     options = tf.data.Options()
-    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    options.experimental_distribute.auto_shard_policy = (
+        tf.data.experimental.AutoShardPolicy.DATA if data.mean is not None else tf.data.experimental.AutoShardPolicy.OFF
+    )
     train_ds = (
         tf.data.Dataset.from_tensor_slices((data.x_train, data.y_train))
         .shuffle(len(data.y_train), seed=0)
@@ -96,10 +98,11 @@ def train_loop(config: dict[str, Any]) -> None:
                     "inputSize": int(data.x_train.shape[1]),
                     "hiddenSize": hidden,
                     "numClasses": data.num_classes,
-                    "preprocessing": {"standardize": {"mean": data.mean.tolist(), "std": data.std.tolist()}},
+                    **preprocessing_meta(data, config),
                     "config": {"lr": lr, "batchSize": batch_size, "epochs": epochs, "hiddenSize": hidden},
                 }
                 with open(os.path.join(tmp, META_FILE), "w", encoding="utf-8") as fh:
                     json.dump(meta, fh)
+                save_preprocessing(config, tmp)
                 ckpt = ray.train.Checkpoint.from_directory(tmp)
             ray.train.report(metrics, checkpoint=ckpt)

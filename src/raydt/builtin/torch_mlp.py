@@ -37,7 +37,7 @@ def train_loop(config: dict[str, Any]) -> None:
     from torch.utils.data import DataLoader, TensorDataset
 
     from raydt.builtin.common import checkpoint_every, due, starting_checkpoint
-    from raydt.builtin.data import digits
+    from raydt.builtin.data import FEATURES, data_info, digits, load, preprocessing_meta, save_preprocessing
 
     lr = float(config.get("lr", 0.01))
     batch_size = int(config.get("batchSize", 32))
@@ -45,8 +45,9 @@ def train_loop(config: dict[str, Any]) -> None:
     hidden = int(config.get("hiddenSize", 64))
     torch.manual_seed(int(config.get("seed", 0)))
 
-    data = digits()
-    input_size = data.x_train.shape[1]
+    info = data_info(config)
+    data = load(config, digits, train_rows=False)  # dataConfig: this worker's shard streams each epoch
+    input_size = int(info["inputSize"]) if info else data.x_train.shape[1]
     model = build_model(input_size, hidden, data.num_classes)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     start_epoch = 0
@@ -61,8 +62,26 @@ def train_loop(config: dict[str, Any]) -> None:
 
     model = ray.train.torch.prepare_model(model)
     device = ray.train.torch.get_device()
-    train_ds = TensorDataset(torch.from_numpy(data.x_train), torch.from_numpy(data.y_train))
-    loader = ray.train.torch.prepare_data_loader(DataLoader(train_ds, batch_size=batch_size, shuffle=True))
+    loader = None
+    if info is None:
+        train_ds = TensorDataset(torch.from_numpy(data.x_train), torch.from_numpy(data.y_train))
+        loader = ray.train.torch.prepare_data_loader(DataLoader(train_ds, batch_size=batch_size, shuffle=True))
+
+    def batches() -> Any:
+        """One epoch of (x, y): the bundled data's loader, or this worker's Ray Data shard streamed."""
+        if loader is not None or info is None:
+            yield from loader or []
+            return
+        label = str(info["label"])
+        shard = ray.train.get_dataset_shard("train")
+        for batch in shard.iter_torch_batches(
+            batch_size=batch_size,
+            dtypes={FEATURES: torch.float32, label: torch.int64},
+            device=device,
+            local_shuffle_buffer_size=max(4 * batch_size, 256),
+        ):
+            yield batch[FEATURES].reshape(len(batch[label]), -1), batch[label]
+
     x_val = torch.from_numpy(data.x_val).to(device)
     y_val = torch.from_numpy(data.y_val).to(device)
     loss_fn = torch.nn.CrossEntropyLoss()
@@ -74,7 +93,7 @@ def train_loop(config: dict[str, Any]) -> None:
             sampler.set_epoch(epoch)
         model.train()
         total = torch.zeros(2, device=device)  # loss sum, sample count
-        for xb, yb in loader:
+        for xb, yb in batches():
             optimizer.zero_grad()
             loss = loss_fn(model(xb), yb)
             loss.backward()
@@ -107,10 +126,11 @@ def train_loop(config: dict[str, Any]) -> None:
                     "inputSize": input_size,
                     "hiddenSize": hidden,
                     "numClasses": data.num_classes,
-                    "preprocessing": {"standardize": {"mean": data.mean.tolist(), "std": data.std.tolist()}},
+                    **preprocessing_meta(data, config),
                     "config": {"lr": lr, "batchSize": batch_size, "epochs": epochs, "hiddenSize": hidden},
                 }
                 with open(os.path.join(tmp, META_FILE), "w", encoding="utf-8") as fh:
                     json.dump(meta, fh)
+                save_preprocessing(config, tmp)
                 ckpt = ray.train.Checkpoint.from_directory(tmp)
             ray.train.report(metrics, checkpoint=ckpt)

@@ -22,12 +22,14 @@ def train_loop(config: dict[str, Any]) -> None:
     from ray.train.xgboost import RayTrainReportCallback
 
     from raydt.builtin.common import checkpoint_every, starting_checkpoint
-    from raydt.builtin.data import breast_cancer
+    from raydt.builtin.data import breast_cancer, load, preprocessing_meta, save_preprocessing
 
     rounds = int(config.get("numBoostRound", 50))
+    data = load(config, breast_cancer)  # dataConfig: this worker's shard; else the bundled data, split by rank
+    binary = data.num_classes == 2
     params = {
-        "objective": "binary:logistic",
-        "eval_metric": ["logloss", "error"],
+        "objective": "binary:logistic" if binary else "multi:softprob",
+        "eval_metric": ["logloss", "error"] if binary else ["mlogloss", "merror"],
         "tree_method": "hist",
         "max_depth": int(config.get("maxDepth", 4)),
         "eta": float(config.get("eta", 0.1)),
@@ -36,10 +38,14 @@ def train_loop(config: dict[str, Any]) -> None:
         "seed": int(config.get("seed", 0)),
         "nthread": 1,
     }
-    data = breast_cancer()
+    if not binary:
+        params["num_class"] = data.num_classes
     ctx = ray.train.get_context()
     rank, world = ctx.get_world_rank(), ctx.get_world_size()
-    dtrain = xgboost.DMatrix(data.x_train[rank::world], label=data.y_train[rank::world])
+    if data.mean is not None:  # the bundled data: every worker holds all of it, each trains on its part
+        dtrain = xgboost.DMatrix(data.x_train[rank::world], label=data.y_train[rank::world])
+    else:
+        dtrain = xgboost.DMatrix(data.x_train, label=data.y_train)
     dval = xgboost.DMatrix(data.x_val, label=data.y_val)
 
     booster = None
@@ -53,8 +59,8 @@ def train_loop(config: dict[str, Any]) -> None:
         "framework": "xgboost",
         "model": "raydt.builtin.xgboost_bc",
         "numFeatures": int(data.x_train.shape[1]),
-        "numClasses": 2,
-        "preprocessing": {"standardize": {"mean": data.mean.tolist(), "std": data.std.tolist()}},
+        "numClasses": data.num_classes,
+        **preprocessing_meta(data, config),
         "config": {k: config[k] for k in config if isinstance(config[k], int | float | str)},
     }
 
@@ -64,6 +70,7 @@ def train_loop(config: dict[str, Any]) -> None:
                 if ckpt is not None:
                     with open(os.path.join(ckpt.path, META_FILE), "w", encoding="utf-8") as fh:
                         json.dump(meta, fh)
+                    save_preprocessing(config, ckpt.path)
                 ray.train.report(report_dict, checkpoint=ckpt)
 
     xgboost.train(
@@ -75,11 +82,11 @@ def train_loop(config: dict[str, Any]) -> None:
         verbose_eval=False,
         callbacks=[
             _Report(
-                metrics={
-                    "train_logloss": "train-logloss",
-                    "train_error": "train-error",
-                    "val_logloss": "val-logloss",
-                    "val_error": "val-error",
+                metrics={  # same names for binary and multi-class (mlogloss / merror)
+                    "train_logloss": "train-logloss" if binary else "train-mlogloss",
+                    "train_error": "train-error" if binary else "train-merror",
+                    "val_logloss": "val-logloss" if binary else "val-mlogloss",
+                    "val_error": "val-error" if binary else "val-merror",
                 },
                 frequency=checkpoint_every(config),
             )

@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from raydt import experiment, frameworks, plan, preflight, ray_session, trainer_ref
+from raydt import data, experiment, frameworks, plan, preflight, ray_session, trainer_ref
 from raydt.builtin.common import RESERVED_KEY
 from raydt.errors import FAILURE_HINTS, MetricNotReportedError, RunError, UserCodeError, failure_code
 from raydt.plan import TrainPlan
@@ -40,8 +40,14 @@ def run_train(loaded: LoadedSpec, view: ProgressView) -> dict[str, Any]:
             view.event(waiting)
         preflight.check_storage(p.storage_path, p.shared_storage, status)
         experiment.save_spec(p.experiment_path, loaded.raw, p.name, p.storage_path)
-        outcome = fit(p, adapter, loop, view)
+        datasets, loop_config, data_info = data.attach(
+            loaded, p.loop_config, p.trainer is None, p.experiment_path, view
+        )
+        p = dataclasses.replace(p, loop_config=loop_config)
+        outcome = fit(p, adapter, loop, view, datasets)
     out = result(p, outcome, status)
+    if data_info is not None:
+        out["data"] = data_info
     if waiting:
         out["warnings"] = [waiting, *out.get("warnings", [])]
     return out
@@ -77,7 +83,13 @@ class Outcome:
         self.last_checkpoint = last_checkpoint
 
 
-def fit(p: TrainPlan, adapter: frameworks.FrameworkAdapter, loop: Callable[..., Any], view: ProgressView) -> Outcome:
+def fit(
+    p: TrainPlan,
+    adapter: frameworks.FrameworkAdapter,
+    loop: Callable[..., Any],
+    view: ProgressView,
+    datasets: dict[str, Any] | None = None,
+) -> Outcome:
     """Build the Ray trainer, run it with the relay attached, and classify failures."""
     import os
 
@@ -112,8 +124,11 @@ def fit(p: TrainPlan, adapter: frameworks.FrameworkAdapter, loop: Callable[..., 
         placement_strategy=p.workers.placement_strategy,
         accelerator_type=p.workers.accelerator_type,
     )
+    with_data: dict[str, Any] = {}
+    if datasets is not None:  # dataConfig: Ray Data shards, read by each worker (get_dataset_shard)
+        with_data = {"datasets": datasets, "dataset_config": data.dataset_config()}
     trainer = adapter.trainer_class()(
-        loop, train_loop_config=p.loop_config, scaling_config=scaling, run_config=run_config
+        loop, train_loop_config=p.loop_config, scaling_config=scaling, run_config=run_config, **with_data
     )
     start = time.monotonic()
     try:

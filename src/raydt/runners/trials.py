@@ -131,7 +131,7 @@ def local_trial(
 ) -> Callable[[dict[str, Any]], None]:
     """A Ray Train loop run inside the Tune trial (one worker); ``env`` is set before it imports anything."""
 
-    def trial(config: dict[str, Any]) -> None:
+    def trial(config: dict[str, Any], datasets: dict[str, Any] | None = None) -> None:
         import os
 
         import ray.tune.trainable.trainable_fn_utils as tune_fn_utils
@@ -142,7 +142,10 @@ def local_trial(
             # this trial the bridge below *is* the Ray Train context, so lift that guard for the loop only.
             guard = tune_fn_utils._in_tune_session
             tune_fn_utils._in_tune_session = lambda: False
-            set_train_fn_utils(TuneBridge(experiment_name=ray.tune.get_context().get_trial_name()))
+            shards = {name: ds.iterator() for name, ds in datasets.items()} if datasets else None
+            set_train_fn_utils(
+                TuneBridge(experiment_name=ray.tune.get_context().get_trial_name(), dataset_shards=shards)
+            )
             try:
                 _call(loop.get(), merged_config(fixed, config, info))
             finally:
@@ -177,10 +180,11 @@ def distributed_trial(
     The Train run is named after the trial, so a retried trial resumes its Train run's latest checkpoint.
     """
 
-    def trial(config: dict[str, Any]) -> None:
+    def trial(config: dict[str, Any], datasets: dict[str, Any] | None = None) -> None:
         from ray.train import CheckpointConfig, FailureConfig, RunConfig, ScalingConfig
         from ray.util.queue import Empty
 
+        from raydt.data import dataset_config
         from raydt.relay import RelayCallback, local_queue
 
         context = ray.tune.get_context()
@@ -202,6 +206,7 @@ def distributed_trial(
                 callbacks=[RelayCallback(queue)],
                 worker_runtime_env={"env_vars": worker_env} if worker_env else None,
             ),
+            **({"datasets": datasets, "dataset_config": dataset_config()} if datasets else {}),
         )
         box: dict[str, BaseException] = {}
 
@@ -334,8 +339,15 @@ class ProgressCallback(ray.tune.Callback):  # type: ignore[misc]
         self.view.event(f"trial {trial.trial_id} finished")
 
 
-def build_trainable(plan: TunePlan, loop: Loop, trainer_class: type[Any] | None, worker_env: dict[str, str]) -> Any:
-    """The Tune trainable for ``plan`` with its explicit resources."""
+def build_trainable(
+    plan: TunePlan,
+    loop: Loop,
+    trainer_class: type[Any] | None,
+    worker_env: dict[str, str],
+    datasets: dict[str, Any] | None = None,
+) -> Any:
+    """The Tune trainable for ``plan`` with its explicit resources (and dataConfig's datasets, put in the
+    object store once and handed to every trial)."""
     p = plan.train
     info = p.framework if p.trainer is None else None
     fresh = FreshLoop(
@@ -362,6 +374,8 @@ def build_trainable(plan: TunePlan, loop: Loop, trainer_class: type[Any] | None,
             p.max_failures,
         )
         resources = {"CPU": TRIAL_DRIVER_CPU}
+    if datasets is not None:
+        fn = ray.tune.with_parameters(fn, datasets=datasets)
     return ray.tune.with_resources(fn, {k: v for k, v in resources.items() if v} or {"CPU": TRIAL_DRIVER_CPU})
 
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import importlib.util
 import os
 import time
 from typing import Any
 
-from raydt import experiment, frameworks, plan, preflight, ray_session, space
+from raydt import data, experiment, frameworks, plan, preflight, ray_session, space
 from raydt.errors import InfeasibleResourcesError, MissingDependencyError, RunError
 from raydt.plan import TunePlan
 from raydt.progress import ProgressView
@@ -47,12 +48,19 @@ def run_tune(loaded: LoadedSpec, view: ProgressView) -> dict[str, Any]:
         view.event(f"running up to {concurrency} trial(s) at once")
         view.watch(p.train.metric, p.train.metric_mode)
         experiment.save_spec(p.train.experiment_path, loaded.raw, p.train.name, p.train.storage_path)
-        grid, elapsed, goal_reached = _fit(p, adapter, loop, view, concurrency)
+        # dataConfig: read and preprocessed once here; every trial gets the same (materialized) datasets
+        datasets, loop_config, data_info = data.attach(
+            loaded, p.train.loop_config, p.train.trainer is None, p.train.experiment_path, view
+        )
+        p = dataclasses.replace(p, train=dataclasses.replace(p.train, loop_config=loop_config))
+        grid, elapsed, goal_reached = _fit(p, adapter, loop, view, concurrency, datasets)
         from raydt.tune_results import summarize
 
         out = summarize(p, grid, elapsed, goal_reached)
     out["clusterStatus"] = status
     out["maxConcurrentTrials"] = concurrency
+    if data_info is not None:
+        out["data"] = data_info
     if waiting:
         out["warnings"] = [waiting, *out.get("warnings", [])]
     return out
@@ -136,14 +144,18 @@ def _load(target: str) -> Any:
     return getattr(importlib.import_module(module), name)
 
 
-def _fit(p: TunePlan, adapter: Any, loop: Any, view: ProgressView, concurrency: int) -> tuple[Any, float, bool]:
+def _fit(
+    p: TunePlan, adapter: Any, loop: Any, view: ProgressView, concurrency: int, datasets: dict[str, Any] | None
+) -> tuple[Any, float, bool]:
     """Run (or resume) the search: the ResultGrid, seconds taken, and whether stopAt's goal was reached."""
     from ray import tune
 
     from raydt.runners import trials
     from raydt.runners.trials import GoalStopper, PendingWatch, ProgressCallback, build_trainable
 
-    trainable = build_trainable(p, loop, adapter.trainer_class() if p.distributed else None, adapter.worker_env())
+    trainable = build_trainable(
+        p, loop, adapter.trainer_class() if p.distributed else None, adapter.worker_env(), datasets
+    )
     t = p.train
     trials.ACTIVE_VIEW = view
     # Tune's automatic loggers would add TensorBoard's (seconds to import, a file per trial); raydt passes

@@ -99,7 +99,7 @@ class ModelServer:
         for rows, with_probs in items:
             p = probs[start : start + len(rows)]
             start += len(rows)
-            out: dict[str, Any] = {"predictions": p.argmax(axis=1).astype(int).tolist()}
+            out: dict[str, Any] = {"predictions": self.predictor.labels(p)}
             if with_probs:
                 out["probabilities"] = np.round(p, 6).tolist()
             outs.append(out)

@@ -37,6 +37,15 @@ class BuiltinPredictor:
         self.framework = str(self.meta["framework"])
         self.input_size = int(self.meta.get("inputSize") or self.meta["numFeatures"])
         self.num_classes = int(self.meta["numClasses"])
+        data = self.meta.get("data") or {}
+        self.classes: list[Any] = list(data.get("classes") or range(self.num_classes))
+        self.pipeline: Any = None  # dataConfig's fitted transform: raw rows (lists or column dicts) -> features
+        self.raw_columns: list[str] = list(data.get("rawColumns") or [])
+        pipeline_file = self.meta.get("preprocessing", {}).get("pipeline")
+        if pipeline_file:
+            from raydt.data.pipeline import Pipeline
+
+            self.pipeline = Pipeline.load(os.path.join(checkpoint_dir, pipeline_file))
         scale = self.meta.get("preprocessing", {}).get("standardize")
         self.mean = np.asarray(scale["mean"], dtype=np.float32) if scale else None
         self.std = np.asarray(scale["std"], dtype=np.float32) if scale else None
@@ -47,16 +56,21 @@ class BuiltinPredictor:
             "model": self.meta.get("model"),
             "framework": self.framework,
             "checkpoint": self.checkpoint_dir,
-            "inputShape": [None, self.input_size],
+            "inputShape": [None, len(self.raw_columns) if self.pipeline is not None else self.input_size],
             "numClasses": self.num_classes,
+            "classes": self.classes,
+            **({"columns": self.raw_columns} if self.pipeline is not None else {}),
             "preprocessing": sorted(self.meta.get("preprocessing", {})),
             "trainedWith": self.meta.get("config", {}),
         }
 
     def rows(self, instances: Any) -> np.ndarray:
-        """Check and convert a request's instances: a list of rows of ``input_size`` numbers."""
+        """Check and convert a request's instances: a list of rows of ``input_size`` numbers (with
+        dataConfig: rows as in the source data, lists in column order or objects keyed by column)."""
         if not isinstance(instances, list) or not instances:
             raise PredictorError("'instances' must be a non-empty list of feature rows")
+        if self.pipeline is not None:
+            return self._raw_rows(instances)
         for i, row in enumerate(instances):
             if not isinstance(row, list) or len(row) != self.input_size:
                 got = f"{len(row)} values" if isinstance(row, list) else type(row).__name__
@@ -66,6 +80,42 @@ class BuiltinPredictor:
                     raise PredictorError(f"instances[{i}][{j}] must be a finite number (got {value!r})")
         return np.asarray(instances, dtype=np.float32)
 
+    def _raw_rows(self, instances: list[Any]) -> np.ndarray:
+        import pandas as pd
+
+        cols = self.raw_columns
+        records = []
+        for i, row in enumerate(instances):
+            if isinstance(row, dict):
+                missing = [c for c in cols if c not in row]
+                if missing:
+                    raise PredictorError(f"instances[{i}] lacks column(s) {', '.join(missing)}")
+                records.append([row[c] for c in cols])
+            elif isinstance(row, list) and len(row) == len(cols):
+                records.append(row)
+            else:
+                got = f"{len(row)} values" if isinstance(row, list) else type(row).__name__
+                raise PredictorError(
+                    f"instances[{i}] must be a list of {len(cols)} values ({', '.join(cols)}) or an object "
+                    f"keyed by those columns (got {got})"
+                )
+            for j, value in enumerate(records[-1]):
+                if not (value is None or isinstance(value, str | int | float)) or isinstance(value, bool):
+                    raise PredictorError(f"instances[{i}] column {cols[j]}: must be a number, string or null")
+        frame = pd.DataFrame(records, columns=cols)
+        try:
+            x: np.ndarray = self.pipeline.features(frame)
+        except Exception as exc:  # noqa: BLE001 - the rows do not fit the saved transform: the client's fault
+            raise PredictorError(f"the instances do not fit the saved preprocessing: {exc}") from exc
+        if not np.isfinite(x).all():
+            bad = int(np.flatnonzero(~np.isfinite(x).all(axis=1))[0])
+            raise PredictorError(f"instances[{bad}] has missing or non-numeric values after preprocessing")
+        return x
+
+    def labels(self, p: np.ndarray) -> list[Any]:
+        """Class probabilities -> labels as in the training data."""
+        return [self.classes[i] for i in p.argmax(axis=1).astype(int).tolist()]
+
     def probabilities(self, rows: np.ndarray) -> np.ndarray:
         """Class probabilities of raw rows (preprocessing applied here)."""
         x = rows if self.mean is None or self.std is None else (rows - self.mean) / self.std
@@ -73,7 +123,7 @@ class BuiltinPredictor:
 
     def predict(self, rows: np.ndarray, probabilities: bool = False) -> dict[str, Any]:
         p = self.probabilities(rows)
-        out: dict[str, Any] = {"predictions": p.argmax(axis=1).astype(int).tolist()}
+        out: dict[str, Any] = {"predictions": self.labels(p)}
         if probabilities:
             out["probabilities"] = np.round(p, 6).tolist()
         return out
@@ -110,8 +160,8 @@ def _xgboost(checkpoint_dir: str, meta: dict[str, Any]) -> Any:
     booster = RayTrainReportCallback.get_model(ray.train.Checkpoint.from_directory(checkpoint_dir))
 
     def run(x: np.ndarray) -> np.ndarray:
-        positive = np.asarray(booster.predict(xgboost.DMatrix(x)), dtype=np.float64)
-        return np.stack([1.0 - positive, positive], axis=1)
+        out = np.asarray(booster.predict(xgboost.DMatrix(x)), dtype=np.float64)
+        return out if out.ndim == 2 else np.stack([1.0 - out, out], axis=1)  # multi:softprob | binary
 
     return run
 

@@ -43,6 +43,10 @@ def check(spec: Spec, raw: dict[str, Any], base_dirs: tuple[Path, ...]) -> list[
         issues += tune_checks.check(spec, base_dirs)
     if spec.mode == "serve" or spec.serve_config is not None:
         issues += _check_serve(spec, base_dirs)
+    if spec.data_config is not None:
+        from raydt.spec import data_checks
+
+        issues += data_checks.check(spec, base_dirs)
     return issues
 
 
