@@ -376,3 +376,55 @@ def test_serve_token_comes_from_the_spec_or_the_environment(tmp_path: Path, monk
     assert options(sc, str(tmp_path))["authToken"] is None
     monkeypatch.setenv("RAYDT_SERVE_TOKEN", "from-the-environment")
     assert options(sc, str(tmp_path))["authToken"] == "from-the-environment"
+
+
+def test_data_config_is_checked_without_reading_the_data(tmp_path: Path) -> None:
+    (tmp_path / "train.csv").write_text("a,b,y\n1,2,0\n")
+    (tmp_path / "step.py").write_text("def f(df):\n    return df\n")
+    src = {"format": "csv", "paths": str(tmp_path / "train.csv"), "label": "y"}
+
+    def data(**dc: Any) -> dict[str, Any]:
+        return train(dataConfig={"train": src, **dc})
+
+    load(data(preprocess=[{"standardize": {}}, {"mapBatches": f"{tmp_path / 'step.py'}:f", "batchSize": 64}]))
+    load(train(dataConfig={"train": {**src, "paths": str(tmp_path / "*.csv")}}))  # a glob that matches
+    one(train(dataConfig={"train": {**src, "paths": "nowhere.csv"}}), "dataConfig.train.paths", "no such file")
+    one(
+        train(dataConfig={"train": {**src, "paths": str(tmp_path / "*.parquet")}}),
+        "dataConfig.train.paths",
+        "matches no",
+    )
+    one(train(dataConfig={"train": {**src, "label": None}}), "dataConfig.train.label", "required by the built-in")
+    one(train(dataConfig={"train": {**src, "format": "images"}}), "dataConfig.train.format", "read tables")
+    one(train(dataConfig={"train": {**src, "format": "xlsx"}}), "dataConfig.train.format", "csv")
+    one(train(dataConfig={"train": {**src, "features": ["a", "y"]}}), "dataConfig.train.features", "label")
+    one(data(validation=src, validationSplit=0.1), "dataConfig.validationSplit", "cannot be combined")
+    one(data(validation={**src, "label": "z"}), "dataConfig.validation.label", "must equal")
+    one(data(validationSplit=1.5), "dataConfig.validationSplit", "< 1")
+    one(data(preprocess=[{"standardise": {}}]), "dataConfig.preprocess[0]", "unknown preprocessing step", "standardize")
+    one(data(preprocess=[{"oneHot": {}}]), "dataConfig.preprocess[0].oneHot.columns", "is required")
+    one(data(preprocess=[{"oneHot": {"columns": "city"}}]), "dataConfig.preprocess[0].oneHot.columns", "list")
+    one(data(preprocess=[{"cast": {"columns": ["a"], "to": "float"}}]), "dataConfig.preprocess[0].cast.to", "float32")
+    one(data(preprocess=[{"fillNa": {"strategy": "median"}}]), "dataConfig.preprocess[0].fillNa.strategy", "unknown")
+    one(data(preprocess=[{"fillNa": {"strategy": "constant"}}]), "dataConfig.preprocess[0].fillNa.value", "required")
+    one(data(preprocess=[{"standardize": {"cols": ["a"]}}]), "dataConfig.preprocess[0].standardize.cols", "columns")
+    one(data(preprocess=[{"standardize": {}, "minMaxScale": {}}]), "dataConfig.preprocess[0]", "exactly one key")
+    one(data(preprocess=[{"mapBatches": "nofile.py:f"}]), "dataConfig.preprocess[0].mapBatches", "file not found")
+    one(data(preprocess=[{"mapBatches": "f"}]), "dataConfig.preprocess[0].mapBatches", "target:function")
+    one(
+        data(preprocess=[{"map_batches": f"{tmp_path / 'step.py'}:f", "batchSize": 0}]),
+        "dataConfig.preprocess[0].batchSize",
+        ">= 1",
+    )
+    one(data(preprocess=["standardize"]), "dataConfig.preprocess.0", "dictionary")
+    one({"mode": "cluster", "config": {}, "dataConfig": {"train": src}}, "dataConfig", "does not apply")
+    fn = tmp_path / "tune_fn.py"
+    fn.write_text("import ray.tune\n\ndef objective(config):\n    ray.tune.report({'loss': 1.0})\n")
+    tune_spec = {
+        "mode": "tune",
+        "config": {},
+        "trainConfig": {"trainerPath": f"{fn}:objective", "metric": "loss"},
+        "tuneConfig": {"searchSpace": {"x": {"type": "uniform", "min": 0, "max": 1}}, "metric": "loss", "mode": "min"},
+        "dataConfig": {"train": src},
+    }
+    one(tune_spec, "dataConfig", "Ray Tune function trainable")

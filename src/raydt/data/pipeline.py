@@ -41,6 +41,13 @@ class Pipeline:
     classes: list[Any] = field(default_factory=list)  # class index -> label value as in the data
     concat: Any = None  # Ray's Concatenator: feature columns -> one float32 vector
 
+    def unused(self) -> list[str]:
+        """Raw columns a dropColumns step removes: a request may leave them out."""
+        from raydt.data.steps import DropColumns
+
+        dropped = {c for s in self.steps if isinstance(s, DropColumns) for c in s.options["columns"]}
+        return [c for c in self.raw_columns if c in dropped]
+
     def transform_batch(self, df: pd.DataFrame) -> pd.DataFrame:
         for step in self.steps:
             df = step.transform_batch(df)
@@ -86,6 +93,7 @@ def prepare(dc: DataConfig, base_dirs: tuple[Path, ...], builtin: bool, out_dir:
     label = dc.train.label
     wanted = _select(dc.train, "dataConfig.train", found)
     train = train.select_columns(wanted)
+    _not_empty(train, "dataConfig.train", dc.train, base_dirs)
     if dc.validation is not None:
         val = _read(dc.validation, "dataConfig.validation", base_dirs, dc)
         _same_columns(dc.validation, columns_of(val), wanted)
@@ -96,8 +104,13 @@ def prepare(dc: DataConfig, base_dirs: tuple[Path, ...], builtin: bool, out_dir:
         if dc.materialize:
             train = train.materialize()  # read once; the split below cuts this copy
         train, val = train.train_test_split(test_size=dc.validation_split or DEFAULT_SPLIT, shuffle=True, seed=dc.seed)
-    _not_empty(train, "dataConfig.train", dc.train, base_dirs)
-    _not_empty(val, "dataConfig.validation" if dc.validation else "dataConfig.validationSplit", dc.train, base_dirs)
+    _not_empty(train, "dataConfig.train", dc.train, base_dirs)  # after the split, too: a 1-row file
+    _not_empty(
+        val,
+        "dataConfig.validation" if dc.validation else "dataConfig.validationSplit",
+        dc.validation or dc.train,
+        base_dirs,
+    )
 
     steps = build(dc.preprocess, label, base_dirs)
     for step in steps:  # fitted on the training split only; validation gets the same transform
@@ -153,11 +166,13 @@ def _read(source: DataSource, where: str, base_dirs: tuple[Path, ...], dc: DataC
         options["include_paths"] = True
     try:
         ds = readers[source.format](paths, **options)
-        ds.schema()  # reads enough to fail now on a missing, unreadable or malformed file
+        schema = ds.schema()  # reads enough to fail now on a missing, unreadable or malformed file
     except Exception as exc:  # noqa: BLE001 - any reader failure is the data's, said with the file
         raise DataError(
             [SpecIssue(f"{where}.paths", f"cannot be read as {source.format}: {_last_line(exc)}", paths)]
         ) from None
+    if schema is None:  # nothing to read: headers only, or empty files
+        raise DataError([SpecIssue(where, "has no rows", paths, "Point it at non-empty files.")])
     return ds
 
 

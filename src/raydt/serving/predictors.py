@@ -59,7 +59,11 @@ class BuiltinPredictor:
             "inputShape": [None, len(self.raw_columns) if self.pipeline is not None else self.input_size],
             "numClasses": self.num_classes,
             "classes": self.classes,
-            **({"columns": self.raw_columns} if self.pipeline is not None else {}),
+            **(
+                {"columns": self.raw_columns, "unusedColumns": self.pipeline.unused()}
+                if self.pipeline is not None
+                else {}
+            ),
             "preprocessing": sorted(self.meta.get("preprocessing", {})),
             "trainedWith": self.meta.get("config", {}),
         }
@@ -84,9 +88,11 @@ class BuiltinPredictor:
         import pandas as pd
 
         cols = self.raw_columns
+        optional = set(self.pipeline.unused())
         records = []
         for i, row in enumerate(instances):
             if isinstance(row, dict):
+                row = {c: None for c in optional} | row  # columns the pipeline drops may be left out
                 missing = [c for c in cols if c not in row]
                 if missing:
                     raise PredictorError(f"instances[{i}] lacks column(s) {', '.join(missing)}")

@@ -31,6 +31,13 @@ OUTPUT_EXTRAS: dict[str, Any] = {
         "description": "mode serve: predict/healthz/metadata URLs, numReplicas, resourcesPerReplica, "
         "maxBatchSize, auth (whether a bearer token is required), replicas (Ray Serve's count by state).",
     },
+    "data": {
+        "type": "object",
+        "description": "dataConfig runs: what Ray Data prepared (once, before training): label, rawColumns, "
+        "steps (with the columns each applied to), classes, numClasses, inputSize, rows {train, validation}, "
+        "columns handed to Ray Train, pipelineFile (the fitted transform, copied into every checkpoint), "
+        "materialized, prepareSeconds.",
+    },
     "framework": {**_str, "description": "trainConfig.framework of the run."},
     "experimentPath": {**_str, "description": "Ray's experiment directory (run snapshot, checkpoints)."},
     "logFile": {**_str, "description": "Ray's and the trainer's own output for this run (CLI only)."},
