@@ -243,11 +243,11 @@ def test_bad_data_is_a_clear_error_before_training(files: dict[str, Any], tmp_pa
     (d / "broken.parquet").write_text("this is not parquet")
     files["val"].drop(columns=["x2"]).to_csv(d / "val_missing.csv", index=False)
 
-    def error(data: dict[str, Any]) -> dict[str, Any]:
+    def error(data: dict[str, Any], config: dict[str, Any] | None = None) -> dict[str, Any]:
         out = raydt.run(
             {
                 "mode": "train",
-                "config": {},
+                "config": config or {},
                 "trainConfig": {"epochs": 1},
                 "dataConfig": data,
                 "runConfig": {"storagePath": str(d / "runs")},
@@ -273,5 +273,8 @@ def test_bad_data_is_a_clear_error_before_training(files: dict[str, Any], tmp_pa
     assert err["issues"][0]["path"] == "dataConfig.train.paths" and "empty.csv" in json.dumps(err)
     err = error({"train": {**src, "format": "parquet", "paths": str(d / "broken.parquet")}})
     assert "cannot be read as parquet" in err["message"] and "broken.parquet" in json.dumps(err)
+    # streaming while 2 workers hold both CPUs would hang Ray Data (measured with a hand-written script)
+    err = error({"train": src, "materialize": False}, {"numWorkers": 2, "resourcesPerWorker": {"cpu": 1}})
+    assert err["issues"][0]["path"] == "dataConfig.materialize" and "hold 2 of the cluster's 2 CPUs" in err["message"]
     err = error({"train": src, "preprocess": [{"standardize": {"columns": ["x3"]}}]})
     assert err["issues"][0]["path"] == "dataConfig.preprocess[0].standardize.columns" and "x3" in err["message"]

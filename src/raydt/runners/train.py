@@ -41,7 +41,13 @@ def run_train(loaded: LoadedSpec, view: ProgressView) -> dict[str, Any]:
         preflight.check_storage(p.storage_path, p.shared_storage, status)
         experiment.save_spec(p.experiment_path, loaded.raw, p.name, p.storage_path)
         datasets, loop_config, data_info = data.attach(
-            loaded, p.loop_config, p.trainer is None, p.experiment_path, view
+            loaded,
+            p.loop_config,
+            p.trainer is None,
+            p.experiment_path,
+            view,
+            status,
+            p.workers.num_workers * p.workers.resources.get("CPU", 0.0),
         )
         p = dataclasses.replace(p, loop_config=loop_config)
         outcome = fit(p, adapter, loop, view, datasets)

@@ -49,8 +49,15 @@ def run_tune(loaded: LoadedSpec, view: ProgressView) -> dict[str, Any]:
         view.watch(p.train.metric, p.train.metric_mode)
         experiment.save_spec(p.train.experiment_path, loaded.raw, p.train.name, p.train.storage_path)
         # dataConfig: read and preprocessed once here; every trial gets the same (materialized) datasets
+        w = p.train.workers
         datasets, loop_config, data_info = data.attach(
-            loaded, p.train.loop_config, p.train.trainer is None, p.train.experiment_path, view
+            loaded,
+            p.train.loop_config,
+            p.train.trainer is None,
+            p.train.experiment_path,
+            view,
+            status,
+            concurrency * w.num_workers * w.resources.get("CPU", 0.0),
         )
         p = dataclasses.replace(p, train=dataclasses.replace(p.train, loop_config=loop_config))
         grid, elapsed, goal_reached = _fit(p, adapter, loop, view, concurrency, datasets)
