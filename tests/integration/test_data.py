@@ -47,6 +47,7 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     train, val = make_frame(N_TRAIN, 1), make_frame(N_VAL, 2)
     train.to_csv(tmp / "train.csv", index=False)
     val.to_csv(tmp / "val.csv", index=False)
+    val.to_json(tmp / "val.jsonl", orient="records", lines=True)
     (tmp / "parts").mkdir()
     both = pd.concat([train, val], ignore_index=True)
     for i in range(3):  # a folder of Parquet files
@@ -179,7 +180,7 @@ def test_every_worker_reads_a_disjoint_shard(files: dict[str, Any], tmp_path: Pa
         },
         "dataConfig": {
             "train": {"format": "csv", "paths": str(files["dir"] / "train.csv")},
-            "validation": {"format": "csv", "paths": str(files["dir"] / "val.csv")},
+            "validation": {"format": "json", "paths": str(files["dir"] / "val.jsonl")},  # JSON lines
         },
         "runConfig": {"storagePath": str(tmp_path)},
     }
@@ -233,6 +234,36 @@ def test_tune_reads_and_preprocesses_once_for_all_trials(
     assert out["results"]["bestMetrics"]["val_accuracy"] > 0.85
     processed = sum(int(p.read_text()) for p in marks.iterdir())
     assert processed == N_TRAIN + N_VAL  # every row through the step exactly once, not once per trial
+
+
+@pytest.mark.parametrize(("framework", "workers"), [("xgboost", 2), ("tensorflow", 1)])
+def test_tune_other_frameworks_on_data(
+    files: dict[str, Any], tmp_path: Path, shared_ray: None, framework: str, workers: int
+) -> None:
+    """xgboost: distributed trials (each a 2-worker Ray Train run fed the shared datasets); tensorflow:
+    in-process trials (the datasets as the trial's own shards)."""
+    space = (
+        {"eta": {"type": "uniform", "min": 0.1, "max": 0.3}}
+        if framework == "xgboost"
+        else {"lr": {"type": "loguniform", "min": 1e-3, "max": 1e-2}}
+    )
+    spec = {
+        "mode": "tune",
+        "config": {"numWorkers": workers, "resourcesPerWorker": {"cpu": 1 if workers == 1 else 0.9}},
+        "trainConfig": {"framework": framework, "epochs": 10 if framework == "xgboost" else 2},
+        "tuneConfig": {"searchSpace": space, "numSamples": 2, "maxConcurrentTrials": 1, "seed": 0},
+        "dataConfig": {
+            "train": {"format": "parquet", "paths": str(files["dir"] / "parts"), "label": "label"},
+            "preprocess": [{"dropColumns": {"columns": ["id", "tier"]}}, *STEPS[1:]],
+        },
+        "runConfig": {"storagePath": str(tmp_path)},
+    }
+    out = raydt.run(spec)
+    assert_seed_output(out)
+    assert out["status"] == "success" and out["results"]["completedTrials"] == 2, out
+    best = out["results"]["bestMetrics"]
+    assert best["val_error"] < 0.15 if framework == "xgboost" else best["val_accuracy"] > 0.85, best
+    assert Path(out["checkpointPath"], "data_pipeline.pkl").is_file()  # servable from raw rows
 
 
 def test_bad_data_is_a_clear_error_before_training(files: dict[str, Any], tmp_path: Path, shared_ray: None) -> None:
