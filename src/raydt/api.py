@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from raydt import results
-from raydt.errors import EXIT_PARTIAL, EXIT_SUCCESS, RaydtError
+from raydt.errors import RaydtError
 from raydt.progress import ProgressView
 from raydt.spec import loader
 from raydt.spec.model import Spec
@@ -39,8 +39,7 @@ def execute(spec: SpecSource | loader.LoadedSpec, view: ProgressView | None = No
         bug = RaydtError(f"internal error: {type(exc).__name__}: {exc}")
         bug.details = {"traceback": traceback.format_exc().splitlines()[-15:]}
         return results.error_result(bug), bug.exit_code
-    code = {results.SUCCESS: EXIT_SUCCESS, results.PARTIAL: EXIT_PARTIAL}.get(out["status"], 1)
-    return out, code
+    return out, results.exit_code(out)
 
 
 def _then_serve(loaded: loader.LoadedSpec, view: ProgressView, out: dict[str, Any]) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
 from raydt import api, results
-from raydt.errors import EXIT_SUCCESS, RaydtError, UsageError
+from raydt.errors import EXIT_SUCCESS, RaydtError, SpecError, SpecIssue, UsageError
 
 EXAMPLES = """\
 commands:
@@ -67,7 +67,11 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run a spec and print the JSON result")
     run.add_argument("spec", help="spec file (.json/.yaml/.yml) or - for stdin")
     run.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
-    run.add_argument("--detach", action="store_true", help="mode serve: keep serving in the background")
+    run.add_argument(
+        "--detach",
+        action="store_true",
+        help="specs that serve: keep serving in the background (the live view is shown until it serves)",
+    )
     srv = sub.add_parser("serve", help="running serve runs: status | shutdown")
     srv.add_argument("action", choices=["status", "shutdown"])
     srv.add_argument("--port", type=int, help="the serve run's port (shutdown: which one)")
@@ -111,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "serve":
         return _serve_command(args.action, args.port)
     if args.command == "run" and args.detach:
-        return _detach(args.spec)
+        return _detach(args.spec, args.quiet)
     if args.command == "resume":
         from raydt import experiment
 
@@ -138,11 +142,10 @@ def _validate(source: str) -> int:
     return _emit(out, EXIT_SUCCESS, sys.stdout)
 
 
-def _detach(source: str) -> int:
-    """Start the serve run as a background process and return its JSON once the endpoint answers."""
-    import subprocess
-
-    from raydt.serving import state
+def _detach(source: str, quiet: bool) -> int:
+    """Start the run as a background process, relay its live view to stderr (unless ``quiet``) and print
+    its JSON once the endpoint answers."""
+    from raydt.serving import detach
     from raydt.spec import loader
 
     try:
@@ -151,38 +154,8 @@ def _detach(source: str) -> int:
             raise UsageError("--detach applies to specs that serve (mode serve, or serveConfig on train/tune)")
     except RaydtError as err:
         return _emit(results.error_result(err), err.exit_code, sys.stdout)
-    port = loaded.spec.serve_config.port
-    folder = state.directory()
-    spec_file = folder / f"{port}.spec.json"
-    spec_file.write_text(json.dumps(loaded.raw), encoding="utf-8")
-    out_file = folder / f"{port}.out.json"
-    with open(out_file, "w", encoding="utf-8") as out, open(os.devnull, "rb") as devnull:
-        child = subprocess.Popen(
-            [sys.executable, "-m", "raydt", "run", str(spec_file), "--quiet"],
-            stdin=devnull,
-            stdout=out,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,  # outlives this command and its terminal
-        )
-    doc: dict[str, Any] | None = None  # a train/tune run trains first: wait as long as the child lives
-    while doc is None:
-        try:
-            doc = json.loads(out_file.read_text(encoding="utf-8"))
-        except ValueError:
-            if child.poll() is not None:  # ended; a last complete write was parsed above if there was one
-                try:
-                    doc = json.loads(out_file.read_text(encoding="utf-8"))
-                except ValueError:
-                    break
-            time.sleep(0.2)
-    if doc is None:
-        died = RaydtError("the detached serve run ended without a result; see its log file", code="RUN_FAILED")
-        return _emit(results.error_result(died), died.exit_code, sys.stdout)
-    if doc.get("status") != results.SUCCESS:
-        child.wait(timeout=60)
-        return _emit(doc, 1, sys.stdout)
-    doc.update({"detached": True, "pid": child.pid})  # the child recorded itself for `raydt serve status`
-    return _emit(doc, EXIT_SUCCESS, sys.stdout)
+    doc, code = detach.start(source, loaded, quiet=quiet, err=sys.stderr)
+    return _emit(doc, code, sys.stdout)
 
 
 def _serve_command(action: str, port: int | None) -> int:
@@ -218,9 +191,9 @@ def _run(source: Any, *, quiet: bool) -> int:
 
     try:
         loaded = loader.load(source)
+        log_file = _log_path(loaded)
     except RaydtError as err:
         return _emit(results.error_result(err), err.exit_code, sys.stdout)
-    log_file = _log_path(loaded)
     with _quarantine(log_file) as (out, err_stream):
         view = ProgressView(None if quiet else err_stream)
         emitted: list[bool] = []
@@ -244,7 +217,12 @@ def _log_path(loaded: Any) -> Path:
     storage = loaded.spec.run_config.storage_path or DEFAULT_STORAGE
     name = loaded.spec.run_config.name or loaded.spec.mode
     directory = Path(os.path.expanduser(storage)).resolve() / "logs"
-    directory.mkdir(parents=True, exist_ok=True)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # the spec names a storage path that cannot be written: the spec's fault
+        rule = f"cannot create the run's log folder {directory}: {exc.strerror or exc}"
+        hint = "Point runConfig.storagePath at a folder you can write (default ~/raydt_results)."
+        raise SpecError([SpecIssue("runConfig.storagePath", rule, storage, hint)]) from None
     return directory / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.log"
 
 

@@ -105,6 +105,9 @@ class SchedulerInfo:
     options: dict[str, Option]
     description: str
     population_based: bool = False  # exploits other trials' checkpoints (needs restorable trials)
+    #: keeps a population or brackets: every sample must exist (pending or paused) while only what fits
+    #: runs, so trial creation is never capped at what fits at once
+    pauses_trials: bool = False
     modules: tuple[str, ...] = ()
     extra: str = "tune"
 
@@ -151,6 +154,7 @@ SCHEDULERS: dict[str, SchedulerInfo] = {
             "timeAttr": _TIME_ATTR,
         },
         "synchronous HyperBand (pauses trials at rung boundaries; pair with timeBudgetS)",
+        pauses_trials=True,
     ),
     "median": SchedulerInfo(
         "median",
@@ -176,6 +180,7 @@ SCHEDULERS: dict[str, SchedulerInfo] = {
         },
         "Population Based Training: bad trials copy good trials' checkpoints and mutate hyperparameters",
         population_based=True,
+        pauses_trials=True,
     ),
     "pb2": SchedulerInfo(
         "pb2",
@@ -187,6 +192,7 @@ SCHEDULERS: dict[str, SchedulerInfo] = {
         },
         "PBT guided by a Gaussian-process bandit (numeric domains with min/max only)",
         population_based=True,
+        pauses_trials=True,
         modules=("GPy",),
         extra="pb2",
     ),

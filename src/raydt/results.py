@@ -6,9 +6,23 @@ import math
 import os
 from typing import Any
 
-from raydt.errors import MetricNotReportedError, RaydtError, RunError
+from raydt.errors import (
+    EXIT_PARTIAL,
+    EXIT_RUN_ERROR,
+    EXIT_SPEC_ERROR,
+    EXIT_SUCCESS,
+    DataError,
+    MetricNotReportedError,
+    RaydtError,
+    RunError,
+    SpecError,
+    SpecFileError,
+    UsageError,
+)
 
 SUCCESS, ERROR, PARTIAL = "success", "error", "partial"
+#: error codes of an invalid spec, command line or data: exit 2 wherever they are reported
+SPEC_CODES = frozenset(cls.code for cls in (SpecError, SpecFileError, DataError, UsageError))
 
 
 def error_result(err: RaydtError, **extra: Any) -> dict[str, Any]:
@@ -17,6 +31,18 @@ def error_result(err: RaydtError, **extra: Any) -> dict[str, Any]:
     out["error"] = err.to_dict()
     out.update({k: v for k, v in extra.items() if v is not None})
     return out
+
+
+def exit_code(result: dict[str, Any]) -> int:
+    """The exit code of a result document: 0 success, 3 partial, 2 an invalid spec, command line or data
+    (``SPEC_CODES``), 1 any other error."""
+    status = result.get("status")
+    if status == SUCCESS:
+        return EXIT_SUCCESS
+    if status == PARTIAL:
+        return EXIT_PARTIAL
+    error = result.get("error")
+    return EXIT_SPEC_ERROR if isinstance(error, dict) and error.get("code") in SPEC_CODES else EXIT_RUN_ERROR
 
 
 def finite(value: Any) -> bool:

@@ -22,14 +22,15 @@ grid            values              every one of values (grid search over this k
 
 Every integer type treats ``max`` as inclusive (Ray's own ``randint`` and ``lograndint`` exclude it,
 and ``qrandint`` excludes it only for q=1: raydt hides those differences).
+
+Validation lives in ``raydt.spec.space_checks``. Only ``to_tune`` and ``mutations`` import Ray Tune; the
+predicates (``has_mutable``, ``has_bounded``) answer the same questions without it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
-
-from raydt.errors import SpecIssue
 
 
 @dataclass(frozen=True)
@@ -59,73 +60,6 @@ DOMAINS: dict[str, DomainType] = {
 def is_domain(value: Any) -> bool:
     """An object with a string ``type`` key is a domain."""
     return isinstance(value, dict) and isinstance(value.get("type"), str)
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def check(space: Any, path: str = "tuneConfig.searchSpace") -> list[SpecIssue]:
-    """Every problem in ``space``, each with its exact path."""
-    if not isinstance(space, dict):
-        return [SpecIssue(path, "must be an object of hyperparameters", space)]
-    issues: list[SpecIssue] = []
-    for key, value in space.items():
-        sub = f"{path}.{key}"
-        if is_domain(value):
-            issues += check_domain(value, sub)
-        elif isinstance(value, dict):
-            issues += check(value, sub)
-    return issues
-
-
-def check_domain(domain: dict[str, Any], path: str) -> list[SpecIssue]:
-    """Problems of one domain object."""
-    from raydt.spec.checks import closest
-
-    name = domain["type"]
-    spec = DOMAINS.get(name)
-    if spec is None:
-        return [SpecIssue(f"{path}.type", "unknown domain type", name, closest(name, list(DOMAINS)))]
-    issues = [
-        SpecIssue(f"{path}.{k}", f"is not a key of a '{name}' domain", k, f"Keys: type, {', '.join(spec.keys)}.")
-        for k in domain
-        if k != "type" and k not in spec.keys
-    ]
-    missing = [k for k in spec.keys if k not in domain]
-    issues += [SpecIssue(f"{path}.{k}", f"is required for a '{name}' domain", None, "") for k in missing]
-    if missing:
-        return issues
-    if spec.kind == "categorical":
-        values = domain["values"]
-        if not isinstance(values, list) or not values:
-            issues.append(SpecIssue(f"{path}.values", "must be a non-empty list", values))
-        return issues
-    numbers = ("mean", "sd", "q") if "mean" in spec.keys else ("min", "max", "q")
-    for k in numbers:
-        if k in domain and not _is_number(domain[k]):
-            issues.append(SpecIssue(f"{path}.{k}", "must be a number", domain[k]))
-    if issues:
-        return issues
-    if spec.kind == "int":
-        for k in ("min", "max", "q"):
-            if k in domain and not _is_int(domain[k]):
-                issues.append(SpecIssue(f"{path}.{k}", f"must be an integer for '{name}'", domain[k]))
-    if "q" in domain and domain["q"] <= 0:
-        issues.append(SpecIssue(f"{path}.q", "must be > 0", domain["q"]))
-    if "sd" in domain and domain["sd"] <= 0:
-        issues.append(SpecIssue(f"{path}.sd", "must be > 0", domain["sd"]))
-    if "min" in domain and domain["min"] >= domain["max"]:
-        issues.append(SpecIssue(f"{path}.min", "must be < max", domain["min"], f"max is {domain['max']!r}; swap them?"))
-    if spec.log and "min" in domain and domain["min"] <= 0:
-        issues.append(SpecIssue(f"{path}.min", f"must be > 0 for '{name}' (log scale)", domain["min"]))
-    if "q" in domain and "min" in domain and not issues and domain["q"] > domain["max"] - domain["min"]:
-        issues.append(SpecIssue(f"{path}.q", "must not exceed max - min", domain["q"]))
-    return issues
 
 
 def walk(space: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
@@ -209,3 +143,16 @@ def mutations(space: dict[str, Any]) -> dict[str, Any]:
             if nested:
                 out[key] = nested
     return out
+
+
+def has_mutable(space: dict[str, Any]) -> bool:
+    """Whether PBT has something to mutate: a non-grid domain anywhere (what ``mutations`` keeps), without Ray.
+
+    A domain of an unknown type counts: it is reported on its own, and may well be mutable once fixed."""
+    return any(is_domain(v) and v["type"] != "grid" for _, v in walk(space))
+
+
+def has_bounded(space: dict[str, Any]) -> bool:
+    """Whether PB2 has bounds: a domain of a type with min/max (what ``numeric_bounds`` keeps once the space is
+    valid). A domain of an unknown type counts, as in ``has_mutable``."""
+    return any(is_domain(v) and "min" in DOMAINS.get(v["type"], DOMAINS["uniform"]).keys for _, v in walk(space))

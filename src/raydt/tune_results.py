@@ -1,14 +1,72 @@
-"""Ray Tune's ResultGrid -> the seed's result: best trial, its best checkpoint, per-trial rows."""
+"""Ray Tune's ResultGrid -> the seed's result: best trial, its best checkpoint, per-trial rows, and why
+the search ended. Ray-free: it reads the ResultGrid's public attributes and raydt's trial ledger."""
 
 from __future__ import annotations
 
+import json
 import os
+from dataclasses import dataclass
 from typing import Any
 
 from raydt.errors import MetricNotReportedError, failure_code
 from raydt.plan import TunePlan
 from raydt.results import ERROR, PARTIAL, SUCCESS, clean_metrics, existing_dir, finite
-from raydt.runners.trials import TUNE_AUTO_KEYS
+
+#: written by runners.tune_watch.TrialLedger, one JSON line per event. Not ".json": Ray Tune copies an
+#: experiment's .json/.pkl files to its staging folder on restore and back at every sync, which would
+#: put an old copy over the events written since.
+LEDGER_FILE = "raydt_trials.jsonl"
+
+#: Keys Ray Tune adds to every result (kept out of the live view and of per-trial metrics).
+TUNE_AUTO_KEYS = frozenset(
+    {
+        "done",
+        "training_iteration",
+        "trial_id",
+        "date",
+        "timestamp",
+        "time_this_iter_s",
+        "time_total_s",
+        "pid",
+        "hostname",
+        "node_ip",
+        "config",
+        "time_since_restore",
+        "iterations_since_restore",
+        "checkpoint_dir_name",
+        "experiment_tag",
+        "should_checkpoint",
+    }
+)
+
+#: results.endReason values
+ALL_TRIALS_DONE, GOAL_REACHED, TIME_BUDGET, INTERRUPTED = (
+    "ALL_TRIALS_DONE",
+    "GOAL_REACHED",
+    "TIME_BUDGET",
+    "INTERRUPTED",
+)
+
+
+def read_ledger(experiment_path: str) -> dict[str, Any] | None:
+    """How each trial ended, {"ended": {id: "complete" | "error"}, "retries": {id: [{code, error}]}}
+    (None: a search started before raydt kept a ledger)."""
+    try:
+        with open(os.path.join(experiment_path, LEDGER_FILE), encoding="utf-8") as fh:
+            lines = fh.read().splitlines()
+    except OSError:
+        return None
+    data: dict[str, Any] = {"ended": {}, "retries": {}}
+    for line in lines:
+        try:
+            event = json.loads(line)
+        except ValueError:  # a line cut off by a crash
+            continue
+        if event.get("event") == "retry":
+            data["retries"].setdefault(event["trial"], []).append({"code": event["code"], "error": event["error"]})
+        elif event.get("event") in ("complete", "error"):
+            data["ended"][event["trial"]] = event["event"]
+    return data
 
 
 def _cause(error: BaseException) -> tuple[str, str]:
@@ -41,7 +99,7 @@ def _report_with(result: Any, metric: str, value: float) -> dict[str, Any]:
 
 
 def _trial_statuses(grid: Any) -> dict[str, str]:
-    """Tune's status of every trial (RUNNING/PENDING/PAUSED ones were cut short by Ctrl-C)."""
+    """Tune's status of every trial, for searches without a ledger (RUNNING/PENDING/PAUSED: cut short)."""
     analysis = getattr(grid, "_experiment_analysis", None)
     return {t.trial_id: t.status for t in getattr(analysis, "trials", None) or []}
 
@@ -57,73 +115,131 @@ def expected_trials(p: TunePlan) -> int:
     return total
 
 
-def summarize(p: TunePlan, grid: Any, elapsed: float, goal_reached: bool = False) -> dict[str, Any]:
-    """The result dict of a finished search (success, partial or error).
+@dataclass(frozen=True)
+class Ending:
+    """Which trials ran to their end, and why the search as a whole ended."""
 
-    A search that ended with unfinished trials, or with fewer trials than it should have created while
-    neither ``timeBudgetS`` nor ``stopAt`` ended it, was interrupted (Ctrl-C): Ray Tune returns normally then.
-    """
-    metric, mode = p.train.metric, p.train.metric_mode
-    pick = min if mode == "min" else max
-    max_t = p.scheduler_options.get("max_t")
-    rows: list[dict[str, Any]] = []
-    best: tuple[float, Any, dict[str, Any]] | None = None
-    reported: set[str] = set()
-    statuses = _trial_statuses(grid)
-    for result in grid:
-        metrics = result.metrics or {}
-        user_metrics = {k: v for k, v in metrics.items() if k not in TUNE_AUTO_KEYS}
-        reported |= set(user_metrics)
-        iterations = int(metrics.get("training_iteration", 0) or 0)
-        values = _history(result, metric)
-        trial_id = metrics.get("trial_id") or os.path.basename(result.path or "")
-        unfinished = statuses.get(trial_id) in ("RUNNING", "PENDING", "PAUSED")
-        row: dict[str, Any] = {
-            "trialId": trial_id,
-            "config": result.config,
-            "status": "ERROR" if result.error else ("INTERRUPTED" if unfinished else "TERMINATED"),
-            "iterations": iterations,
-            "lastMetrics": clean_metrics(user_metrics),
-            "bestMetric": pick(values) if values else None,
-        }
-        if max_t and row["status"] == "TERMINATED":
-            row["stoppedEarly"] = iterations < max_t
-        if result.error:
-            cls, message = _cause(result.error)
-            lines = str(result.error).strip().splitlines()
-            row["error"] = {
-                "code": failure_code(result.error),
-                "class": cls,
-                "message": message,
-                "traceback": lines[-8:],
-            }
-        elif not values and metric in user_metrics:
-            row["status"] = "ERROR"
-            row["error"] = {
-                "code": "NAN_METRIC",
-                "class": "NaN",
-                "message": f"'{metric}' was reported but never as a finite number (the trial diverged)",
-                "traceback": [],
-            }
-        if values and row["status"] != "ERROR":
-            value = pick(values)
-            if best is None or (value < best[0] if mode == "min" else value > best[0]):
-                best = (value, result, row)
-        rows.append(row)
-    failed = [r for r in rows if r["status"] == "ERROR"]
-    interrupted = [r for r in rows if r["status"] == "INTERRUPTED"]
-    completed = len(rows) - len(failed) - len(interrupted)
+    ended: frozenset[str] | None  # trials that ended on their own, were stopped or failed (None: no ledger)
+    unfinished: frozenset[str]  # trials Tune still had running, pending or paused (no ledger)
+    stopped_by_search: bool  # timeBudgetS spent or stopAt reached
+    reason: str
+
+    def cut(self, trial_id: str) -> bool:
+        """The trial was still going when the search ended."""
+        return trial_id not in self.ended if self.ended is not None else trial_id in self.unfinished
+
+
+def ending(p: TunePlan, grid: Any, trial_ids: list[str], elapsed: float, goal_reached: bool) -> Ending:
+    """Why the search ended: all trials done, stopAt's goal, the time budget, or an interruption (a stop
+    signal cut trials off, or the search ended before creating every trial)."""
+    ledger = read_ledger(os.path.join(p.train.storage_path, p.train.name))
+    ended = frozenset(ledger.get("ended", {})) if ledger is not None else None
+    statuses = _trial_statuses(grid) if ended is None else {}
+    unfinished = frozenset(t for t, s in statuses.items() if s in ("RUNNING", "PENDING", "PAUSED"))
     budget_over = p.time_budget_s is not None and elapsed >= p.time_budget_s * 0.95
-    expected = expected_trials(p)
-    cut_short = bool(interrupted) or (len(rows) < expected and not budget_over and not goal_reached)
+    stopped = goal_reached or budget_over
+    partial = Ending(ended, unfinished, stopped, "")
+    cut = any(partial.cut(t) for t in trial_ids)
+    if goal_reached:
+        reason = GOAL_REACHED
+    elif budget_over:
+        reason = TIME_BUDGET
+    elif cut or len(trial_ids) < expected_trials(p):
+        reason = INTERRUPTED
+    else:
+        reason = ALL_TRIALS_DONE
+    return Ending(ended, unfinished, stopped, reason)
+
+
+def trial_row(result: Any, p: TunePlan, end: Ending) -> tuple[dict[str, Any], list[float], set[str]]:
+    """One trial's row, its metric history, and the user metrics it reported."""
+    metric = p.train.metric
+    metrics = result.metrics or {}
+    user_metrics = {k: v for k, v in metrics.items() if k not in TUNE_AUTO_KEYS}
+    iterations = int(metrics.get("training_iteration", 0) or 0)
+    values = _history(result, metric)
+    trial_id = metrics.get("trial_id") or os.path.basename(result.path or "")
+    cut = end.cut(trial_id) and not result.error
+    status = "ERROR" if result.error else ("INTERRUPTED" if cut and not end.stopped_by_search else "TERMINATED")
+    pick = min if p.train.metric_mode == "min" else max
+    row: dict[str, Any] = {
+        "trialId": trial_id,
+        "config": result.config,
+        "status": status,
+        "iterations": iterations,
+        "lastMetrics": clean_metrics(user_metrics),
+        "bestMetric": pick(values) if values else None,
+    }
+    max_t = p.scheduler_options.get("max_t")
+    if status == "TERMINATED" and (max_t or cut):
+        row["stoppedEarly"] = cut or (max_t is not None and iterations < max_t)
+    if result.error:
+        cls, message = _cause(result.error)
+        lines = str(result.error).strip().splitlines()
+        row["error"] = {"code": failure_code(result.error), "class": cls, "message": message, "traceback": lines[-8:]}
+    elif not values and metric in user_metrics:
+        row["status"] = "ERROR"
+        row["error"] = {
+            "code": "NAN_METRIC",
+            "class": "NaN",
+            "message": f"'{metric}' was reported but never as a finite number (the trial diverged)",
+            "traceback": [],
+        }
+    return row, values, set(user_metrics)
+
+
+def summarize(p: TunePlan, grid: Any, elapsed: float, goal_reached: bool = False) -> dict[str, Any]:
+    """The result dict of a finished search (success, partial or error)."""
+    results = list(grid)
+    ids = [(r.metrics or {}).get("trial_id") or os.path.basename(r.path or "") for r in results]
+    end = ending(p, grid, ids, elapsed, goal_reached)
+    rows, best, reported = [], None, set()
+    sign = 1.0 if p.train.metric_mode == "min" else -1.0
+    for result in results:
+        row, values, seen = trial_row(result, p, end)
+        reported |= seen
+        rows.append(row)
+        if values and row["status"] != "ERROR":
+            value = row["bestMetric"]
+            if best is None or sign * value < sign * best[0]:
+                best = (value, result, row)
+    out = _skeleton(p, rows, elapsed, end)
+    if best is None:
+        return _without_best(out, p, rows, reported, end)
+    value, result, row = best
+    failed = out["results"]["failedTrials"]
+    out["status"] = PARTIAL if failed or end.reason == INTERRUPTED else SUCCESS
+    out["results"].update(
+        {
+            "bestConfig": result.config,
+            "bestMetric": value,
+            "bestTrialId": row["trialId"],
+            "bestTrialStatus": row["status"],
+            "bestMetrics": _report_with(result, p.train.metric, value),
+        }
+    )
+    if row["status"] == "INTERRUPTED":
+        out["warnings"].append(
+            f"the best value so far comes from trial {row['trialId']}, which was cut off after "
+            f"{row['iterations']} iteration(s): it did not finish"
+        )
+    _attach_checkpoint(out, result, p)
+    if not out["warnings"]:
+        del out["warnings"]
+    return out
+
+
+def _skeleton(p: TunePlan, rows: list[dict[str, Any]], elapsed: float, end: Ending) -> dict[str, Any]:
+    counts = {s: sum(1 for r in rows if r["status"] == s) for s in ("TERMINATED", "ERROR", "INTERRUPTED")}
     out: dict[str, Any] = {
         "results": {
             "numTrials": len(rows),
-            "completedTrials": completed,
-            "failedTrials": len(failed),
-            "interruptedTrials": len(interrupted),
-            "metric": metric,
-            "metricMode": mode,
+            "completedTrials": counts["TERMINATED"],
+            "failedTrials": counts["ERROR"],
+            "interruptedTrials": counts["INTERRUPTED"],
+            "endReason": end.reason,
+            "metric": p.train.metric,
+            "metricMode": p.train.metric_mode,
             "searchAlgorithm": p.searcher,
             "scheduler": p.scheduler,
             "searchChoice": p.choice_reason,
@@ -135,44 +251,53 @@ def summarize(p: TunePlan, grid: Any, elapsed: float, goal_reached: bool = False
         "numWorkers": p.train.workers.num_workers,
         "resourcesPerWorker": p.train.workers.resources,
         "trials": rows,
+        "warnings": [],
     }
-    resume_hint = f"Continue it with: raydt resume {out['experimentPath']}"
-    if cut_short:
+    if end.reason == INTERRUPTED:
         out["interrupted"] = True
-        left = expected - completed - len(failed)
-        out["warnings"] = [f"interrupted (Ctrl-C): {left} trial(s) unfinished or not started. {resume_hint}"]
-    if best is None:
-        if cut_short:
-            out["status"] = ERROR
-            out["error"] = {"code": "INTERRUPTED", "message": "interrupted before any result", "hint": resume_hint}
-            return out
-        if completed and metric not in reported:
-            err = MetricNotReportedError(
-                f"metric '{metric}' was never reported by any trial; trials reported: {', '.join(sorted(reported))}",
-                hint="Set tuneConfig.metric to one of the reported metrics.",
-            )
-            err.details = {"experimentPath": out["experimentPath"]}
-            raise err
-        out["status"] = ERROR
-        first = failed[0]["error"] if failed else {"code": "RUN_FAILED", "message": "no trial produced the metric"}
-        out["error"] = {
-            "code": first["code"],
-            "message": f"all {len(rows)} trial(s) failed; first: {first.get('class', '')}: {first['message']}",
-            "hint": "See trials[].error for each trial's traceback tail.",
-        }
+        left = expected_trials(p) - counts["TERMINATED"] - counts["ERROR"]
+        out["warnings"].append(
+            f"interrupted: the search was stopped (Ctrl-C or a stop signal) with {left} trial(s) unfinished or "
+            f"not started. {_resume_hint(out)}"
+        )
+    return out
+
+
+def _resume_hint(out: dict[str, Any]) -> str:
+    return f"Continue it with: raydt resume {out['experimentPath']}"
+
+
+def _without_best(
+    out: dict[str, Any], p: TunePlan, rows: list[dict[str, Any]], reported: set[str], end: Ending
+) -> dict[str, Any]:
+    """No trial produced a usable value: interrupted early, the metric never reported, or every trial failed."""
+    if not out["warnings"]:
+        del out["warnings"]
+    out["status"] = ERROR
+    if end.reason == INTERRUPTED:
+        out["error"] = {"code": "INTERRUPTED", "message": "interrupted before any result", "hint": _resume_hint(out)}
         return out
-    value, result, row = best
-    out["status"] = PARTIAL if failed or cut_short else SUCCESS
-    out["results"].update(
-        {
-            "bestConfig": result.config,
-            "bestMetric": value,
-            "bestTrialId": row["trialId"],
-            "bestMetrics": _report_with(result, metric, value),
-        }
-    )
+    metric = p.train.metric
+    if out["results"]["completedTrials"] and metric not in reported:
+        err = MetricNotReportedError(
+            f"metric '{metric}' was never reported by any trial; trials reported: {', '.join(sorted(reported))}",
+            hint="Set tuneConfig.metric to one of the reported metrics.",
+        )
+        err.details = {"experimentPath": out["experimentPath"], "reported": sorted(reported)}
+        raise err
+    failed = [r for r in rows if r["status"] == "ERROR"]
+    first = failed[0]["error"] if failed else {"code": "RUN_FAILED", "message": "no trial produced the metric"}
+    out["error"] = {
+        "code": first["code"],
+        "message": f"all {len(rows)} trial(s) failed; first: {first.get('class', '')}: {first['message']}",
+        "hint": "See trials[].error for each trial's traceback tail.",
+    }
+    return out
+
+
+def _attach_checkpoint(out: dict[str, Any], result: Any, p: TunePlan) -> None:
     try:
-        ckpt = result.get_best_checkpoint(metric, mode)
+        ckpt = result.get_best_checkpoint(p.train.metric, p.train.metric_mode)
     except Exception:  # noqa: BLE001 - no scored checkpoint: fall back to the latest one
         ckpt = None
     ckpt = ckpt or result.checkpoint
@@ -180,5 +305,4 @@ def summarize(p: TunePlan, grid: Any, elapsed: float, goal_reached: bool = False
     if path:
         out["checkpointPath"] = path
     else:
-        out.setdefault("warnings", []).append("the best trial saved no checkpoint")
-    return out
+        out["warnings"].append("the best trial saved no checkpoint")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -14,6 +15,15 @@ def shared_ray() -> Iterator[None]:
 
     with ray_session.connect(None, {"num_cpus": 2}):
         yield
+
+
+@pytest.fixture
+def servers() -> Iterator[list[Any]]:
+    """Serve runs (``serve_helper.Server``) a test started: each is stopped (SIGINT, by its pid) at teardown."""
+    started: list[Any] = []
+    yield started
+    for server in started:
+        server.stop()
 
 
 def run_helper(script: str, args: list[str], timeout: float, leftovers: Path | None = None) -> tuple[int, str, str]:

@@ -189,11 +189,24 @@ def test_ctrl_c_mid_search_then_resume_runs_only_what_is_left(tmp_path: Path, ru
     code, out, _ = run.finish(timeout=120)
     assert code == 3 and out["status"] == "partial", out
     assert out["interrupted"] is True and out["results"]["completedTrials"] < 4
+    r = out["results"]
+    assert r["endReason"] == "INTERRUPTED"
+    # trials cut off mid-run are INTERRUPTED (not TERMINATED, not completed); finished ones ran all 4 steps
+    cut = [t for t in out["trials"] if t["status"] == "INTERRUPTED"]
+    assert cut and all(t["iterations"] < 4 for t in cut), out["trials"]
+    assert all(t["iterations"] == 4 for t in out["trials"] if t["status"] == "TERMINATED"), out["trials"]
+    assert r["interruptedTrials"] == len(cut)
+    assert r["completedTrials"] == sum(1 for t in out["trials"] if t["status"] == "TERMINATED")
+    best = next(t for t in out["trials"] if t["trialId"] == r["bestTrialId"])
+    assert r["bestTrialStatus"] == best["status"]
+    assert "Ctrl-C" in out["warnings"][0]
 
     done_first = {t["trialId"] for t in out["trials"] if t["status"] == "TERMINATED"}
     res = run_cli("resume", str(exp))
     assert res.code == 0 and res.out["status"] == "success", res.out
     assert res.out["results"]["numTrials"] == 4 and res.out["results"]["completedTrials"] == 4
+    assert res.out["results"]["interruptedTrials"] == 0 and res.out["results"]["endReason"] == "ALL_TRIALS_DONE"
+    assert res.out["results"]["bestTrialStatus"] == "TERMINATED"
     assert all(t["iterations"] == 4 for t in res.out["trials"])
     assert res.out["results"]["bestConfig"]["x"] == min(t["config"]["x"] for t in res.out["trials"])
     assert done_first <= {t["trialId"] for t in res.out["trials"]}

@@ -85,10 +85,23 @@ def test_validate_and_schema_never_import_ray_or_torch(write_spec) -> None:
             "trainConfig": {"trainerPath": str(ROOT / "tests/fixtures/trainers.py:raises")},
         }
     )
+    pbt = write_spec(
+        {
+            "mode": "tune",
+            "config": {},
+            "tuneConfig": {"scheduler": "pbt", "searchSpace": {"lr": {"type": "uniform", "min": 0.01, "max": 0.1}}},
+        },
+        "pbt.json",
+    )
+    broken = write_spec(
+        {"mode": "tune", "config": {"numWorkers": "2"}, "tuneConfig": {"scheduler": "pb2"}}, "broken.json"
+    )
     code = (
         "import sys, raydt\n"
         "from raydt.cli import main\n"
         f"assert main(['validate', {str(spec)!r}]) == 0\n"
+        f"assert main(['validate', {str(pbt)!r}]) == 0\n"
+        f"assert main(['validate', {str(broken)!r}]) == 2\n"
         "assert main(['schema', 'input']) == 0\n"
         "assert main(['schema', 'output']) == 0\n"
         "heavy = sorted(m for m in ('ray', 'torch', 'tensorflow', 'xgboost') if m in sys.modules)\n"

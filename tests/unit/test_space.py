@@ -9,7 +9,7 @@ import pytest
 
 from raydt import space
 from raydt.errors import SpecError
-from raydt.spec import load
+from raydt.spec import load, space_checks
 
 
 def samples(domain: dict[str, Any], n: int = 400) -> list[Any]:
@@ -106,7 +106,42 @@ def test_bad_domains_name_their_exact_path(domain: dict[str, Any], path: str, ne
 
 
 def test_unknown_type_lists_the_valid_ones() -> None:
-    issues = space.check({"x": {"type": "beta"}})
+    issues = space_checks.check({"x": {"type": "beta"}})
     assert issues[0].path == "tuneConfig.searchSpace.x.type"
     for name in space.DOMAINS:
         assert name in issues[0].hint
+
+
+NESTED = {"type": "uniform", "min": 1, "max": 2}
+
+
+@pytest.mark.parametrize(
+    ("domain", "path"),
+    [
+        (
+            {"type": "choice", "values": [{"activation": "relu", "mult": NESTED}, {"activation": "tanh"}]},
+            "values[0].mult",
+        ),
+        ({"type": "grid", "values": [1, NESTED]}, "values[1]"),
+        (
+            {"type": "choice", "values": [[{"a": {"deep": {"type": "choice", "values": [1, 2]}}}]]},
+            "values[0][0].a.deep",
+        ),
+    ],
+)
+def test_a_domain_inside_a_choice_value_is_refused_at_its_path(domain: dict[str, Any], path: str) -> None:
+    issues = space_checks.check({"act": domain})
+    found = [i for i in issues if i.path == f"tuneConfig.searchSpace.act.{path}"]
+    assert len(found) == 1, [str(i) for i in issues]
+    kind = domain["type"]
+    assert f"a {kind} value cannot hold a search domain" in found[0].rule
+    assert "conditional search spaces are not supported yet" in found[0].rule
+    assert "separate key" in found[0].hint and "combinations" in found[0].hint
+
+
+def test_choice_values_that_are_plain_objects_stay_constants() -> None:
+    optimizers = {
+        "type": "choice",
+        "values": [{"type": "adam", "betas": [0.9, 0.99]}, {"type": "sgd"}, None, {"type": ["not", "a", "name"]}],
+    }
+    assert space_checks.check({"opt": optimizers}) == []

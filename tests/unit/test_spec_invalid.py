@@ -194,9 +194,27 @@ CASES = [
         "tuneConfig.numSamples",
         [">= 1"],
     ),
-    ("run-name", train(runConfig={"name": "../escape"}), "runConfig.name", ["pattern"]),
+    (
+        "run-name",
+        train(runConfig={"name": "../escape"}),
+        "runConfig.name",
+        ["letters, digits", "(got '../escape')", "e.g. 'escape'"],
+    ),
+    (
+        "run-name-spaces",
+        train(runConfig={"name": "my first run"}),
+        "runConfig.name",
+        ["must start with a letter or digit", "'.', '_' and '-'", "at most 128", "e.g. 'my-first-run'"],
+    ),
+    ("run-name-long", train(runConfig={"name": "a" * 129}), "runConfig.name", ["at most 128 characters"]),
     ("keep", train(runConfig={"checkpoint": {"numToKeep": 0}}), "runConfig.checkpoint.numToKeep", [">= 1"]),
     ("config-not-object", {"mode": "train", "config": [1]}, "config", ["object"]),
+    (
+        "union-tags-left-out",
+        {"mode": "serve", "config": {"numWorkers": {"min": 1, "max": "2"}}, "serveConfig": {"numReplicas": {"max": 2}}},
+        "serveConfig.numReplicas.min",
+        ["is required"],
+    ),
     (
         "nan",
         train(config={"resourcesPerWorker": {"cpu": float("nan")}}),
@@ -228,6 +246,27 @@ CASES = [
 @pytest.mark.parametrize(("spec", "path", "needles"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
 def test_bad_spec_names_path_rule_and_value(spec: Any, path: str, needles: list[str]) -> None:
     one(spec, path, *needles)
+
+
+def test_pattern_rules_are_words_not_regexes() -> None:
+    for spec in (
+        train(runConfig={"name": "my run"}),
+        {"mode": "serve", "config": {}, "serveConfig": {"routePrefix": "a b"}},
+    ):
+        for issue in issues_of(spec):
+            assert "pattern" not in issue and "[A-Za-z" not in issue, issue
+
+
+def test_union_branch_names_never_reach_a_path() -> None:
+    spec = {
+        "mode": "serve",
+        "config": {"numWorkers": {"min": 1, "max": "2"}},
+        "serveConfig": {"numReplicas": {"min": "a", "max": 2}},
+        "dataConfig": {"train": {"format": "csv", "paths": 5}},
+    }
+    paths = {i.split(":")[0] for i in issues_of(spec)}
+    assert {"config.numWorkers.max", "serveConfig.numReplicas.min", "dataConfig.train.paths"} <= paths
+    assert not [p for p in paths if any(t in p for t in ("constrained", "Range", "list[", ".str", ".int"))], paths
 
 
 def test_every_problem_is_reported_at_once() -> None:
@@ -332,8 +371,9 @@ def test_serve_specs_are_checked(tmp_path: Path) -> None:
         ({"serveConfig": {**c, "experimentPath": str(tmp_path)}}, "serveConfig", "exactly one"),
         ({"serveConfig": {"checkpointPath": str(tmp_path / "no")}}, "serveConfig.checkpointPath", "existing directory"),
         ({"serveConfig": {**c, "port": 70000}}, "serveConfig.port", "65535"),
-        ({"serveConfig": {**c, "routePrefix": "api"}}, "serveConfig.routePrefix", "pattern"),
+        ({"serveConfig": {**c, "routePrefix": "api"}}, "serveConfig.routePrefix", "must start with '/'"),
         ({"serveConfig": {**c, "numReplicas": {"min": 3, "max": 2}}}, "serveConfig.numReplicas", "min must be <= max"),
+        ({"serveConfig": {**c, "numReplicas": {"min": "a", "max": 2}}}, "serveConfig.numReplicas.min", "integer"),
         ({"serveConfig": {**c, "authToken": "short"}}, "serveConfig.authToken", "at least 8"),
         ({"serveConfig": {**c, "predictorPath": "nofunction"}}, "serveConfig.predictorPath", "target:function"),
         ({"serveConfig": {**c, "maxBatchSize": 0}}, "serveConfig.maxBatchSize", ">= 1"),
@@ -401,6 +441,7 @@ def test_data_config_is_checked_without_reading_the_data(tmp_path: Path) -> None
     one(data(validation=src, validationSplit=0.1), "dataConfig.validationSplit", "cannot be combined")
     one(data(validation={**src, "label": "z"}), "dataConfig.validation.label", "must equal")
     one(data(validationSplit=1.5), "dataConfig.validationSplit", "< 1")
+    one(train(dataConfig={"train": {**src, "paths": 5}}), "dataConfig.train.paths", "must be a valid string")
     one(data(preprocess=[{"standardise": {}}]), "dataConfig.preprocess[0]", "unknown preprocessing step", "standardize")
     one(data(preprocess=[{"oneHot": {}}]), "dataConfig.preprocess[0].oneHot.columns", "is required")
     one(data(preprocess=[{"oneHot": {"columns": "city"}}]), "dataConfig.preprocess[0].oneHot.columns", "list")

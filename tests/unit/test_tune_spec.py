@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from typing import Any
 
 import pytest
@@ -11,7 +13,7 @@ from raydt.errors import SpecError
 from raydt.registry import SCHEDULERS, SEARCHERS
 from raydt.spec import load
 from raydt.spec.schemas import input_schema
-from tests.conftest import FIXTURES
+from tests.conftest import FIXTURES, ROOT
 
 LR = {"type": "loguniform", "min": 1e-4, "max": 1e-1}
 
@@ -25,9 +27,13 @@ def tune(space: dict[str, Any] | None = None, workers: int = 1, **tc: Any) -> di
 
 
 def issues(spec: dict[str, Any]) -> dict[str, str]:
+    """Every issue's text by path (a path can have two lines: its problem and what waits for it)."""
     with pytest.raises(SpecError) as info:
         load(spec)
-    return {i.path: str(i) for i in info.value.issues}
+    found: dict[str, str] = {}
+    for i in info.value.issues:
+        found[i.path] = f"{found[i.path]}\n{i}" if i.path in found else str(i)
+    return found
 
 
 def test_seed_example_plans_optuna_with_asha() -> None:
@@ -153,3 +159,56 @@ def test_tensorboard_and_autoscaling_are_strict_booleans() -> None:
     bad["runConfig"] = {"tensorboard": 1}
     bad["config"]["autoscaling"] = "auto"
     assert set(issues(bad)) == {"runConfig.tensorboard", "config.autoscaling"}
+
+
+def test_the_issue_13_conditional_choice_is_refused_at_its_exact_path() -> None:
+    act = {
+        "type": "choice",
+        "values": [{"activation": "relu", "mult": {"type": "uniform", "min": 1, "max": 2}}, {"activation": "tanh"}],
+    }
+    spec = tune({"act": act, "x": {"type": "uniform", "min": 0, "max": 1}}, scheduler="fifo")
+    spec["trainConfig"] = {"trainerPath": f"{FIXTURES}/tune_functions.py:objective"}
+    found = issues(spec)
+    assert set(found) == {"tuneConfig.searchSpace.act.values[0].mult"}, found
+    assert "cannot hold a search domain" in found["tuneConfig.searchSpace.act.values[0].mult"]
+
+
+@pytest.mark.parametrize("sched", ["pbt", "pb2"])
+def test_num_to_keep_is_refused_with_population_based_schedulers(sched: str) -> None:
+    spec = tune(scheduler=sched)
+    spec["runConfig"] = {"checkpoint": {"numToKeep": 2}}
+    found = issues(spec)
+    assert set(found) == {"runConfig.checkpoint.numToKeep"}, found
+    text = found["runConfig.checkpoint.numToKeep"]
+    assert f"'{sched}'" in text and "(got 2)" in text and "Leave it out" in text and "keeps every checkpoint" in text
+    spec["runConfig"] = {"checkpoint": {"numToKeep": None}}  # keep all: what PBT needs anyway
+    assert plan.tune(load(spec)).scheduler == sched
+    del spec["runConfig"]
+    assert plan.tune(load(spec)).scheduler == sched  # left out: raydt keeps every checkpoint
+    asha = tune(scheduler="asha")
+    asha["runConfig"] = {"checkpoint": {"numToKeep": 2}}
+    assert plan.tune(load(asha)).scheduler == "asha"
+
+
+def test_validating_population_based_specs_imports_no_ray() -> None:
+    space = {"lr": LR, "batchSize": {"type": "choice", "values": [16, 32]}}
+    pbt = tune(space, scheduler="pbt")
+    pb2 = tune(space, scheduler="pb2")
+    bad = tune(space, scheduler="pbt", workers=2, searchAlgorithm="optuna")
+    code = (
+        "import sys\n"
+        "from raydt.errors import SpecError\n"
+        "from raydt.spec import load\n"
+        f"load({pbt!r})\n"
+        f"load({pb2!r})\n"
+        "try:\n"
+        f"    load({bad!r})\n"
+        "except SpecError as exc:\n"
+        "    assert len(exc.issues) >= 2, exc.issues\n"
+        "else:\n"
+        "    raise AssertionError('the bad pbt spec validated')\n"
+        "heavy = sorted(m for m in sys.modules if m == 'ray' or m.startswith('ray.'))\n"
+        "assert not heavy, heavy[:5]\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr

@@ -10,6 +10,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from raydt import plan, preflight, ray_session
@@ -25,15 +26,17 @@ LOOPBACK = ("127.0.0.1", "localhost", "::1")
 TOKEN_ENV = "RAYDT_SERVE_TOKEN"
 
 
-def options(sc: ServeConfig, checkpoint: str) -> dict[str, Any]:
-    """What each replica is built with (plain JSON-ready values)."""
+def options(sc: ServeConfig, checkpoint: str, base_dirs: tuple[Path, ...] = ()) -> dict[str, Any]:
+    """What each replica is built with (plain JSON-ready values). A relative ``predictorPath`` file is
+    resolved here, as validation resolved it (the current directory, then the spec's folder): a replica
+    runs in a process of its own and must not depend on its working directory."""
     replicas: Any = (
         sc.num_replicas.model_dump(by_alias=True) if isinstance(sc.num_replicas, ReplicaRange) else sc.num_replicas
     )
     return {
         "checkpoint": checkpoint,
         "framework": sc.framework,
-        "predictorPath": sc.predictor_path,
+        "predictorPath": _predictor_ref(sc.predictor_path, base_dirs),
         "numReplicas": replicas,
         "cpu": sc.resources_per_replica.cpu,
         "gpu": sc.resources_per_replica.gpu,
@@ -44,6 +47,13 @@ def options(sc: ServeConfig, checkpoint: str) -> dict[str, Any]:
         "routePrefix": sc.route_prefix,
         "authToken": sc.auth_token or os.environ.get(TOKEN_ENV) or None,
     }
+
+
+def _predictor_ref(value: str | None, base_dirs: tuple[Path, ...]) -> str | None:
+    from raydt import trainer_ref
+
+    ref = trainer_ref.parse(value, base_dirs) if value else None
+    return str(ref) if isinstance(ref, trainer_ref.TrainerRef) else value
 
 
 def run_serve(loaded: LoadedSpec, view: ProgressView) -> dict[str, Any]:
@@ -65,7 +75,7 @@ def serve_checkpoint(loaded: LoadedSpec, view: ProgressView, checkpoint: str, ba
     sc = loaded.spec.serve_config
     assert sc is not None
     checkpoint = os.path.abspath(os.path.expanduser(checkpoint))
-    opts = options(sc, checkpoint)
+    opts = options(sc, checkpoint, loaded.base_dirs)
     warnings = bind_warnings(sc.host, opts["authToken"])
     caller_owns_ray = ray.is_initialized()
     address = plan.address(loaded)

@@ -24,6 +24,8 @@ from ray.train.v2._internal.execution.train_fn_utils import LocalTrainFnUtils, s
 from raydt.plan import TunePlan, WorkerPlan
 from raydt.progress import ProgressView
 from raydt.registry import FrameworkInfo
+from raydt.runners.tune_watch import SearchStopper
+from raydt.tune_results import TUNE_AUTO_KEYS
 
 Loop = Callable[..., Any]
 
@@ -240,45 +242,8 @@ def distributed_trial(
     return trial
 
 
-class GoalStopper(ray.tune.Stopper):  # type: ignore[misc]
-    """Stops the whole search once any trial's metric reaches ``goal``."""
-
-    def __init__(self, metric: str, mode: str, goal: float) -> None:
-        self.metric, self.mode, self.goal = metric, mode, goal
-        self.reached = False
-
-    def __call__(self, trial_id: str, result: dict[str, Any]) -> bool:
-        value = result.get(self.metric)
-        if isinstance(value, int | float) and (value <= self.goal if self.mode == "min" else value >= self.goal):
-            self.reached = True
-        return self.reached
-
-    def stop_all(self) -> bool:
-        return self.reached
-
-
-#: Keys Ray Tune adds to every result (kept out of the live view and of per-trial metrics).
-TUNE_AUTO_KEYS = frozenset(
-    {
-        "done",
-        "training_iteration",
-        "trial_id",
-        "date",
-        "timestamp",
-        "time_this_iter_s",
-        "time_total_s",
-        "pid",
-        "hostname",
-        "node_ip",
-        "config",
-        "time_since_restore",
-        "iterations_since_restore",
-        "checkpoint_dir_name",
-        "experiment_tag",
-        "should_checkpoint",
-    }
-)
-
+#: Searches snapshotted by an older raydt name their stopper here.
+GoalStopper = SearchStopper
 
 PENDING_MARKER = "raydt-pending-timeout"
 

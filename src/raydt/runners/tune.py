@@ -10,7 +10,7 @@ import time
 from typing import Any
 
 from raydt import data, experiment, frameworks, plan, preflight, ray_session, space
-from raydt.errors import InfeasibleResourcesError, MissingDependencyError, RunError
+from raydt.errors import InfeasibleResourcesError, MetricNotReportedError, MissingDependencyError, RunError
 from raydt.plan import TunePlan
 from raydt.progress import ProgressView
 from raydt.registry import SCHEDULERS, SEARCHERS
@@ -41,11 +41,12 @@ def run_tune(loaded: LoadedSpec, view: ProgressView) -> dict[str, Any]:
     ):
         status = ray_session.cluster_status(p.train.autoscaling)
         view.event(f"ray: {status['numNodes']} node(s), {status['totalCpu']:g} CPU, {status['totalGpu']:g} GPU")
-        concurrency, waiting = _concurrency(p, status)
-        if waiting:
-            view.event(waiting)
+        conc = _concurrency(p, status)
+        for note in conc.notes:
+            view.event(note)
         preflight.check_storage(p.train.storage_path, p.train.shared_storage, status)
-        view.event(f"running up to {concurrency} trial(s) at once")
+        exist = "" if conc.cap_creation else f" (all {p.num_samples} sample(s) exist, paused or pending)"
+        view.event(f"running up to {conc.running} trial(s) at once{exist}")
         view.watch(p.train.metric, p.train.metric_mode)
         experiment.save_spec(p.train.experiment_path, loaded.raw, p.train.name, p.train.storage_path)
         # dataConfig: read and preprocessed once here; every trial gets the same (materialized) datasets
@@ -57,19 +58,19 @@ def run_tune(loaded: LoadedSpec, view: ProgressView) -> dict[str, Any]:
             p.train.experiment_path,
             view,
             status,
-            concurrency * w.num_workers * w.resources.get("CPU", 0.0),
+            conc.running * w.num_workers * w.resources.get("CPU", 0.0),
         )
         p = dataclasses.replace(p, train=dataclasses.replace(p.train, loop_config=loop_config))
-        grid, elapsed, goal_reached = _fit(p, adapter, loop, view, concurrency, datasets)
+        grid, elapsed, goal_reached = _fit(p, adapter, loop, view, conc, datasets)
         from raydt.tune_results import summarize
 
         out = summarize(p, grid, elapsed, goal_reached)
     out["clusterStatus"] = status
-    out["maxConcurrentTrials"] = concurrency
+    out["maxConcurrentTrials"] = conc.running
     if data_info is not None:
         out["data"] = data_info
-    if waiting:
-        out["warnings"] = [waiting, *out.get("warnings", [])]
+    if conc.notes:
+        out["warnings"] = [*conc.notes, *out.get("warnings", [])]
     return out
 
 
@@ -94,10 +95,21 @@ def _check_modules(p: TunePlan) -> None:
             )
 
 
-def _concurrency(p: TunePlan, status: dict[str, Any]) -> tuple[int, str | None]:
-    """Trials that fit at once, and a warning when they fit only once an autoscaler adds nodes.
+@dataclasses.dataclass(frozen=True)
+class Concurrency:
+    """How many trials run at once, and whether trial *creation* is capped too."""
 
-    A trial that can never fit is an error now, not a silent wait.
+    running: int  # trials that fit at once (or fewer, when maxConcurrentTrials asks so)
+    cap_creation: bool  # True: Tune creates no more trials than ``running`` (Ray's max_concurrent_trials)
+    notes: tuple[str, ...] = ()  # warnings for the result and the live view
+
+
+def _concurrency(p: TunePlan, status: dict[str, Any]) -> Concurrency:
+    """Trials that fit at once, and warnings (an autoscaler must add nodes first; a lowered cap).
+
+    A trial that can never fit is an error now, not a silent wait. Schedulers that keep a population or
+    brackets (pbt, pb2, hyperband) need every sample to exist, pending or paused, while only what fits
+    runs: there Tune's resource accounting alone gates the running trials and creation is not capped.
     """
     workers = p.train.workers
     if p.distributed:
@@ -109,16 +121,41 @@ def _concurrency(p: TunePlan, status: dict[str, Any]) -> tuple[int, str | None]:
         single = plan.WorkerPlan(1, workers.use_gpu, workers.resources)
         waiting = preflight.admit(single, status, p.train.pending_timeout_s)
         capacity = preflight.max_workers(workers.resources, status)
+    notes = [waiting] if waiting else []
+    population = SCHEDULERS[p.scheduler].pauses_trials
     if status.get("autoscaler"):  # new nodes raise the capacity; Tune starts trials as they fit
-        return max(1, min(p.max_concurrent or p.num_samples, p.num_samples)), waiting
+        running = max(1, min(p.max_concurrent or p.num_samples, p.num_samples))
+        return Concurrency(running, p.max_concurrent is not None or not population, tuple(notes))
     if capacity < 1:
         raise InfeasibleResourcesError(
             f"one trial needs {workers.num_workers} worker(s) x {workers.resources} plus its own process "
             f"(0.01 CPU); the cluster cannot hold that",
             hint="Lower config.resourcesPerWorker.cpu (e.g. 0.99 or 0.5) or config.numWorkers.",
         )
-    wanted = p.max_concurrent or capacity
-    return max(1, min(wanted, capacity, p.num_samples)), None
+    if p.max_concurrent is not None and p.max_concurrent > capacity:
+        notes.append(
+            f"tuneConfig.maxConcurrentTrials is {p.max_concurrent} but only {capacity} trial(s) fit in the cluster "
+            f"at once ({workers.num_workers} worker(s) x {workers.resources} each): running {capacity} at a time"
+        )
+    running = max(1, min(p.max_concurrent or capacity, capacity, p.num_samples))
+    if not population:
+        return Concurrency(running, True, tuple(notes))
+    if p.distributed:
+        # a distributed trial's own process holds 0.01 CPU: Tune's resource accounting cannot gate its
+        # worker group, so creation stays capped (Ray's advice for Train inside Tune)
+        notes.append(
+            f"'{p.scheduler}' with distributed trials: only {running} trial(s) exist at once (their worker "
+            f"groups are outside Tune's resource accounting), so its brackets/population hold {running} trial(s)"
+        )
+        return Concurrency(running, True, tuple(notes))
+    if p.max_concurrent is not None:
+        notes.append(
+            f"tuneConfig.maxConcurrentTrials ({p.max_concurrent}) caps the trials alive at once, paused ones "
+            f"included: '{p.scheduler}' works on a population of {running}; leave it out to let all "
+            f"{p.num_samples} samples exist while {capacity} run"
+        )
+        return Concurrency(running, True, tuple(notes))
+    return Concurrency(running, False, tuple(notes))
 
 
 def _scheduler(p: TunePlan) -> Any:
@@ -135,12 +172,12 @@ def _scheduler(p: TunePlan) -> Any:
     return cls(**options)
 
 
-def _searcher(p: TunePlan, concurrency: int) -> Any:
+def _searcher(p: TunePlan, conc: Concurrency) -> Any:
     info = SEARCHERS[p.searcher]
     cls = _load(info.target)
     options = dict(p.searcher_options)
     if p.searcher == "random":  # a SearchGenerator ignores TuneConfig.max_concurrent_trials
-        options["max_concurrent"] = concurrency
+        options["max_concurrent"] = conc.running if conc.cap_creation else 0
     if p.seed is not None and info.seed_arg:
         options[info.seed_arg] = p.seed
     return cls(**options)
@@ -152,13 +189,14 @@ def _load(target: str) -> Any:
 
 
 def _fit(
-    p: TunePlan, adapter: Any, loop: Any, view: ProgressView, concurrency: int, datasets: dict[str, Any] | None
+    p: TunePlan, adapter: Any, loop: Any, view: ProgressView, conc: Concurrency, datasets: dict[str, Any] | None
 ) -> tuple[Any, float, bool]:
     """Run (or resume) the search: the ResultGrid, seconds taken, and whether stopAt's goal was reached."""
     from ray import tune
 
     from raydt.runners import trials
-    from raydt.runners.trials import GoalStopper, PendingWatch, ProgressCallback, build_trainable
+    from raydt.runners.trials import PendingWatch, ProgressCallback, build_trainable
+    from raydt.runners.tune_watch import SearchStopper, TrialLedger
 
     trainable = build_trainable(
         p, loop, adapter.trainer_class() if p.distributed else None, adapter.worker_env(), datasets
@@ -168,6 +206,8 @@ def _fit(
     # Tune's automatic loggers would add TensorBoard's (seconds to import, a file per trial); raydt passes
     # the CSV and JSON loggers its results need, and TensorBoard's only when asked for.
     os.environ["TUNE_DISABLE_AUTO_CALLBACK_LOGGERS"] = "1"
+    # raydt's SearchStopper checks the metric in every result and says what was reported instead
+    os.environ["TUNE_DISABLE_STRICT_METRIC_CHECKING"] = "1"
     if t.resume == "auto" and tune.Tuner.can_restore(t.experiment_path):
         # same experiment again (raydt resume, or the same spec with runConfig.resume: auto): finished
         # trials are kept, unfinished and errored ones continue from their last checkpoint
@@ -175,8 +215,8 @@ def _fit(
         restored = tune.Tuner.restore(
             t.experiment_path, trainable=trainable, resume_errored=True, param_space=space.to_tune(p.search_space)
         )
-        return (*_run(restored), False)
-    stopper = GoalStopper(t.metric, t.metric_mode, p.stop_at) if p.stop_at is not None else None
+        return (*_run(restored, p), False)
+    stopper = SearchStopper(t.metric, t.metric_mode, p.stop_at)
     run_config = tune.RunConfig(
         name=t.name,
         storage_path=t.storage_path,
@@ -187,7 +227,12 @@ def _fit(
         ),
         failure_config=tune.FailureConfig(max_failures=p.max_failures_per_trial),
         stop=stopper,
-        callbacks=[ProgressCallback(view), PendingWatch(t.pending_timeout_s), *_loggers(t.tensorboard)],
+        callbacks=[
+            ProgressCallback(view),
+            PendingWatch(t.pending_timeout_s),
+            TrialLedger(t.experiment_path),
+            *_loggers(t.tensorboard),
+        ],
         verbose=0,
     )
     tuner = tune.Tuner(
@@ -198,15 +243,15 @@ def _fit(
             mode=t.metric_mode,
             num_samples=p.num_samples,
             scheduler=_scheduler(p),
-            search_alg=_searcher(p, concurrency),
-            max_concurrent_trials=None if p.searcher == "random" else concurrency,
+            search_alg=_searcher(p, conc),
+            max_concurrent_trials=conc.running if conc.cap_creation and p.searcher != "random" else None,
             time_budget_s=p.time_budget_s,
             reuse_actors=p.reuse,
         ),
         run_config=run_config,
     )
-    grid, elapsed = _run(tuner)
-    return grid, elapsed, bool(stopper and stopper.reached)
+    grid, elapsed = _run(tuner, p)
+    return grid, elapsed, stopper.reached
 
 
 def _loggers(tensorboard: bool) -> list[Any]:
@@ -220,12 +265,23 @@ def _loggers(tensorboard: bool) -> list[Any]:
     return loggers
 
 
-def _run(tuner: Any) -> tuple[Any, float]:
+def _run(tuner: Any, p: TunePlan) -> tuple[Any, float]:
     start = time.monotonic()
     try:
         grid = tuner.fit()
     except Exception as exc:  # Tune raises only for driver-side failures (bad searcher state, ...)
         from raydt.runners.trials import PENDING_MARKER
+        from raydt.runners.tune_watch import reported_in
+
+        reported = reported_in(exc)
+        if reported is not None:
+            err = MetricNotReportedError(
+                f"metric '{p.train.metric}' is not in the trial's results; it reported: "
+                f"{', '.join(reported) or '(nothing)'}",
+                hint="Set tuneConfig.metric to one of the reported metrics, or report it from the trainer.",
+            )
+            err.details = {"reported": reported, "experimentPath": p.train.experiment_path}
+            raise err from None
 
         if PENDING_MARKER in str(exc):
             raise RunError(
@@ -234,5 +290,13 @@ def _run(tuner: Any) -> tuple[Any, float]:
                 "runConfig.pendingTimeoutS, lower config.resourcesPerWorker, or add nodes.",
                 code="PENDING_TIMEOUT",
             ) from None
-        raise RunError(f"the search failed: {type(exc).__name__}: {exc}") from exc
+        failed = RunError(f"the search failed: {_last_line(exc)}")
+        failed.details = {"traceback": [ln for ln in str(exc).splitlines() if ln.strip()][-12:]}
+        raise failed from exc
     return grid, time.monotonic() - start
+
+
+def _last_line(exc: BaseException) -> str:
+    """The exception's own message without Ray's traceback text (Tune puts whole tracebacks in messages)."""
+    lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip() and not ln.startswith(("  ", "Traceback"))]
+    return f"{type(exc).__name__}: {lines[-1] if lines else ''}"[:500]

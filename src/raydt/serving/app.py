@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import json
+import logging
 from typing import Any
 
 import numpy as np
@@ -17,9 +18,28 @@ from starlette.responses import JSONResponse
 
 from raydt.serving.predictors import BuiltinPredictor, PredictorError
 
+#: Ray Serve's replica logger: its lines go to the replica's log file (and its stderr, which Ray streams
+#: to the serving process's log file), tagged with the replica.
+logger = logging.getLogger("ray.serve")
+
 
 def _error(status: int, message: str) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status)
+
+
+def _failure(exc: Exception, where: str) -> JSONResponse:
+    """The model raised: a JSON 500 naming the exception (class and message, no traceback) for the client;
+    the full traceback goes to the replica's log."""
+    logger.exception("raydt: %s raised %s", where, type(exc).__name__)
+    text = str(exc).strip()
+    text = text if len(text) <= 500 else text[:497] + "..."
+    return JSONResponse(
+        {
+            "error": f"the model raised an exception while answering {where}; the replica's log has the traceback",
+            "exception": f"{type(exc).__name__}: {text}" if text else type(exc).__name__,
+        },
+        status_code=500,
+    )
 
 
 @serve.deployment(name="raydt-model")
@@ -48,12 +68,15 @@ class ModelServer:
         path = "/" + path.strip("/")
         if path == "/healthz" and request.method == "GET":
             return JSONResponse({"status": "ok"})
-        if path == "/metadata" and request.method == "GET":
-            return JSONResponse(self.predictor.metadata())
-        if path == "/predict":
-            if request.method != "POST":
-                return _error(405, "use POST for /predict")
-            return await self._predict(request)
+        try:
+            if path == "/metadata" and request.method == "GET":
+                return JSONResponse(self.predictor.metadata())
+            if path == "/predict":
+                if request.method != "POST":
+                    return _error(405, "use POST for /predict")
+                return await self._predict(request)
+        except Exception as exc:  # noqa: BLE001 - the model's (or a user predictor's) failure: a JSON 500
+            return _failure(exc, f"{request.method} {path}")
         return _error(
             404, f"no route {request.method} {request.url.path}: use POST /predict, GET /healthz, GET /metadata"
         )

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any
 
 from raydt.errors import RunError, SpecError, SpecIssue
+
+FIELD = "serveConfig.experimentPath"
 
 
 def make_predictor(options: dict[str, Any]) -> Any:
@@ -17,41 +20,90 @@ def make_predictor(options: dict[str, Any]) -> Any:
     return BuiltinPredictor(options["checkpoint"])
 
 
-def best_checkpoint(experiment: str) -> str:
-    """The best checkpoint of a raydt experiment directory (train or tune), by its own metric and mode."""
+def ranking(experiment: str) -> tuple[str, str, str]:
+    """(mode, metric, metric mode) by which the stored run in ``experiment`` ranked its results.
+
+    Read from the run's stored spec (``raydt_spec.json``), validated as a model only: serving needs the
+    run's checkpoints (and the fitted data pipeline saved with them), never its data files or trainer, so
+    the paths in the stored spec are not resolved and serving works from any current directory.
+    """
+    from pydantic import ValidationError
+
     from raydt import experiment as experiments
     from raydt.errors import SpecFileError
+    from raydt.registry import FRAMEWORKS
     from raydt.spec import loader
+    from raydt.spec.model import Spec
 
+    stored = Path(experiment).expanduser().resolve() / experiments.SPEC_FILE
     try:
-        raw = experiments.spec_for_resume(experiment)
+        raw, _ = loader.unwrap(experiments.spec_for_resume(experiment))
+        spec = Spec.model_validate(raw)
     except SpecFileError as err:
-        raise SpecError([SpecIssue("serveConfig.experimentPath", err.issues[0].rule, experiment, err.hint)]) from None
-    loaded = loader.load(raw)
-    from raydt import plan
+        raise SpecError([SpecIssue(FIELD, err.issues[0].rule, experiment, err.hint)]) from None
+    except (SpecError, ValidationError, ValueError, AttributeError, TypeError) as exc:  # not a spec object
+        raise SpecError([_stored_issue(stored, exc)]) from None
+    if spec.mode not in ("train", "tune"):
+        rule = f"the stored training spec {stored} has mode '{spec.mode}': not a train or tune experiment"
+        raise SpecError([SpecIssue(FIELD, rule, experiment, "Pass the experimentPath of a train or tune run.")])
+    tc, info = spec.train_config, FRAMEWORKS[spec.train_config.framework]
+    if spec.mode == "tune" and spec.tune_config is not None:
+        return "tune", spec.tune_config.metric or info.default_metric, spec.tune_config.mode or info.default_mode
+    return "train", tc.metric or info.default_metric, tc.metric_mode or info.default_mode
 
-    if loaded.spec.mode == "tune":
-        p = plan.tune(loaded)
-        from ray.tune import ExperimentAnalysis
 
-        analysis = ExperimentAnalysis(experiment, default_metric=p.train.metric, default_mode=p.train.metric_mode)
-        trial = analysis.get_best_trial(scope="all")
-        ckpt = analysis.get_best_checkpoint(trial) if trial is not None else None
+def _stored_issue(stored: Path, exc: Exception) -> SpecIssue:
+    """The stored training spec itself is unusable: say that the problem comes from that file."""
+    if isinstance(exc, SpecError):
+        first = str(exc.issues[0])
+    elif hasattr(exc, "errors"):
+        err = exc.errors()[0]
+        first = f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}"
     else:
-        t = plan.train(loaded)
-        import ray.train
+        first = str(exc)
+    return SpecIssue(
+        FIELD,
+        f"the stored training spec {stored} is not usable: {first}",
+        str(stored.parent),
+        f"The path comes from the experiment's {stored.name}, written by the training run; serve one of its "
+        "checkpoints with serveConfig.checkpointPath instead.",
+    )
 
-        result = ray.train.Result.from_path(experiment)
-        try:  # Ray ranks the kept checkpoints by the metric (those without it are skipped)
-            ckpt = result.get_best_checkpoint(t.metric, t.metric_mode)
-        except RuntimeError:  # no checkpoint carries the metric: the latest one
-            ckpt = result.checkpoint
-    if ckpt is None or not os.path.isdir(ckpt.path):
+
+def best_checkpoint(experiment: str) -> str:
+    """The best checkpoint of a raydt experiment directory (train or tune), by its own metric and mode."""
+    mode, metric, metric_mode = ranking(experiment)
+    hint = "Serve a run whose trainer saved checkpoints (pass checkpoint= to ray.train.report)."
+    try:
+        ckpt = (_best_of_tune if mode == "tune" else _best_of_train)(experiment, metric, metric_mode)
+    except (RuntimeError, ValueError, OSError) as exc:  # no Ray results there (a run that never reported)
+        lines = [ln for ln in str(exc).splitlines() if ln.strip()]
         raise RunError(
-            f"experiment {experiment} has no checkpoint to serve",
-            hint="Serve a run whose trainer saved checkpoints (pass checkpoint= to ray.train.report).",
-        )
+            f"experiment {experiment} has no checkpoint to serve: Ray cannot read its results "
+            f"({lines[0] if lines else type(exc).__name__})",
+            hint=hint,
+        ) from None
+    if ckpt is None or not os.path.isdir(ckpt.path):
+        raise RunError(f"experiment {experiment} has no checkpoint to serve", hint=hint)
     return str(ckpt.path)
+
+
+def _best_of_train(experiment: str, metric: str, metric_mode: str) -> Any:
+    import ray.train
+
+    result = ray.train.Result.from_path(experiment)
+    try:  # Ray ranks the kept checkpoints by the metric (those without it are skipped)
+        return result.get_best_checkpoint(metric, metric_mode)
+    except RuntimeError:  # no checkpoint carries the metric: the latest one
+        return result.checkpoint
+
+
+def _best_of_tune(experiment: str, metric: str, metric_mode: str) -> Any:
+    from ray.tune import ExperimentAnalysis
+
+    analysis = ExperimentAnalysis(experiment, default_metric=metric, default_mode=metric_mode)
+    trial = analysis.get_best_trial(scope="all")
+    return analysis.get_best_checkpoint(trial) if trial is not None else None
 
 
 def load_user_class(ref_text: str) -> Any:

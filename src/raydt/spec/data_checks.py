@@ -13,8 +13,10 @@ from typing import Any
 from raydt import trainer_ref
 from raydt.errors import SpecIssue
 from raydt.registry import CAST_TYPES, FILL_STRATEGIES, STEPS, TABULAR_FORMATS
-from raydt.spec.checks import closest
 from raydt.spec.model import DataSource, Spec
+from raydt.spec.tune_checks import kind_of
+from raydt.spec.waiting import Waiting
+from raydt.suggest import closest
 
 MAP_KEYS = ("mapBatches", "map_batches")  # the issue's spelling is accepted beside raydt's camelCase
 
@@ -50,15 +52,19 @@ def expand(paths: list[str]) -> list[str]:
     return out
 
 
-def check(spec: Spec, base_dirs: tuple[Path, ...]) -> list[SpecIssue]:
+def check(spec: Spec, base_dirs: tuple[Path, ...], wait: Waiting | None = None) -> list[SpecIssue]:
     """Every problem of ``dataConfig`` that shows without reading the data."""
+    wait = wait if wait is not None else Waiting()
     dc = spec.data_config
     if dc is None:
         return []
     if spec.mode not in ("train", "tune"):
         return [SpecIssue("dataConfig", f"does not apply to mode '{spec.mode}'", spec.mode, "Drop dataConfig.")]
     issues: list[SpecIssue] = []
-    builtin = spec.train_config.trainer_path is None
+
+    def builtin(dependant: str) -> bool:  # the built-in trainers read these data (known once trainerPath is)
+        return not wait.waits(dependant, "trainConfig.trainerPath") and spec.train_config.trainer_path is None
+
     sources = [("dataConfig.train", dc.train)]
     if dc.validation is not None:
         sources.append(("dataConfig.validation", dc.validation))
@@ -66,7 +72,7 @@ def check(spec: Spec, base_dirs: tuple[Path, ...]) -> list[SpecIssue]:
         issues += _check_paths(where, source, base_dirs)
         if source.label is not None and source.features and source.label in source.features:
             issues.append(SpecIssue(f"{where}.features", "must not contain the label column", source.label))
-        if builtin and source.format not in TABULAR_FORMATS:
+        if source.format not in TABULAR_FORMATS and builtin(f"{where}.format"):
             issues.append(
                 SpecIssue(
                     f"{where}.format",
@@ -75,10 +81,9 @@ def check(spec: Spec, base_dirs: tuple[Path, ...]) -> list[SpecIssue]:
                     "Use csv, parquet or json, or your own trainer (trainConfig.trainerPath) for this format.",
                 )
             )
-    if builtin and dc.train.label is None:
-        issues.append(
-            SpecIssue("dataConfig.train.label", "is required by the built-in trainers", None, "Name the label column.")
-        )
+    label_path = "dataConfig.train.label"
+    if dc.train.label is None and not wait.waits(label_path, label_path) and builtin(label_path):
+        issues.append(SpecIssue(label_path, "is required by the built-in trainers", None, "Name the label column."))
     if dc.validation is not None:
         if dc.validation_split is not None:
             issues.append(
@@ -94,21 +99,26 @@ def check(spec: Spec, base_dirs: tuple[Path, ...]) -> list[SpecIssue]:
             issues.append(
                 SpecIssue("dataConfig.validation.label", "must equal dataConfig.train.label", label, dc.train.label)
             )
-    if spec.mode == "tune":
-        from raydt.spec.tune_checks import kind_of
-
-        if kind_of(spec, base_dirs) == "tune":
-            issues.append(
-                SpecIssue(
-                    "dataConfig",
-                    "feeds Ray Train loops (ray.train.get_dataset_shard); a Ray Tune function trainable has no shards",
-                    spec.train_config.trainer_path,
-                    "Write the trainer as a Ray Train loop (it reports with ray.train.report).",
-                )
-            )
+    elif dc.validation_split is not None:
+        wait.waits("dataConfig.validationSplit", "dataConfig.validation")  # a refused validation source
+    issues += _check_trainable(spec, base_dirs, wait)
     for i, step in enumerate(dc.preprocess):
         issues += _check_step(f"dataConfig.preprocess[{i}]", step, base_dirs)
     return issues
+
+
+def _check_trainable(spec: Spec, base_dirs: tuple[Path, ...], wait: Waiting) -> list[SpecIssue]:
+    trainer = ("trainConfig.trainerPath", "trainConfig.trainerKind")
+    if spec.mode != "tune" or wait.waits("dataConfig", *trainer) or kind_of(spec, base_dirs) != "tune":
+        return []
+    return [
+        SpecIssue(
+            "dataConfig",
+            "feeds Ray Train loops (ray.train.get_dataset_shard); a Ray Tune function trainable has no shards",
+            spec.train_config.trainer_path,
+            "Write the trainer as a Ray Train loop (it reports with ray.train.report).",
+        )
+    ]
 
 
 def _check_paths(where: str, source: DataSource, base_dirs: tuple[Path, ...]) -> list[SpecIssue]:

@@ -1,4 +1,8 @@
-"""Load a spec from a file, stdin or a dict; unwrap the skill wrapper; report every problem at once."""
+"""Load a spec from a file, stdin or a dict; unwrap the skill wrapper; report every problem at once.
+
+When pydantic refuses values, the cross-field checks still run: on a copy of the spec without those values
+(``spec.repair``); a check that needs one of them waits for it and says so (``spec.waiting``).
+"""
 
 from __future__ import annotations
 
@@ -10,11 +14,14 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from raydt.errors import SpecError, SpecFileError, SpecIssue
 from raydt.spec import checks
 from raydt.spec.model import Spec
+from raydt.spec.pydantic_issues import issue, untag_unions
+from raydt.spec.repair import repair
+from raydt.spec.waiting import Waiting
 
 SKILL_NAME = "ray-distributed-trainer"
 SUFFIXES = (".json", ".yaml", ".yml")
@@ -118,99 +125,28 @@ def load(source: str | Path | dict[str, Any]) -> LoadedSpec:
     try:
         spec = Spec.model_validate(raw)
     except ValidationError as exc:
-        issues = [_issue(err) for err in _untag_unions(exc.errors(include_url=False), raw)]
-        issues += _raw_checks(raw, base_dirs)
-        raise SpecError(_prefixed(issues, prefix)) from None
-    issues = checks.check(spec, raw, base_dirs)
+        raise SpecError(_prefixed(_problems(exc, raw, base_dirs), prefix)) from None
+    wait = Waiting()
+    issues = checks.check(spec, raw, base_dirs, wait)
     if issues:
-        raise SpecError(_prefixed(issues, prefix))
+        raise SpecError(_prefixed(issues + wait.notes(), prefix))
     return LoadedSpec(spec, raw, base_dirs, origin)
 
 
-#: Union members pydantic names in error locations: scalar branch vs object branch.
-_UNION_TAGS = {"constrained-int": False, "int": False, "WorkerRange": True}
-
-
-def _untag_unions(errors: list[Any], raw: dict[str, Any]) -> list[Any]:
-    """For ``int | {min, max}`` fields keep only the errors of the branch the input was meant for."""
-    kept = []
-    for err in errors:
-        loc = list(err["loc"])
-        tag = next((i for i, part in enumerate(loc) if part in _UNION_TAGS), None)
-        if tag is None:
-            kept.append(err)
-            continue
-        value: Any = raw
-        for part in loc[:tag]:
-            value = value.get(part) if isinstance(value, dict) else None
-        if _UNION_TAGS[loc[tag]] == isinstance(value, dict):
-            kept.append({**err, "loc": tuple(loc[:tag] + loc[tag + 1 :])})
-    return kept
-
-
-def _raw_checks(raw: dict[str, Any], base_dirs: tuple[Path, ...]) -> list[SpecIssue]:
-    """Checks that still run when the model could not be built."""
-    tc = raw.get("trainConfig")
-    if isinstance(tc, dict) and isinstance(tc.get("trainerPath"), str) and tc["trainerPath"]:
-        problem = checks.check_trainer_path(tc["trainerPath"], base_dirs)
-        return [problem] if problem else []
-    return []
+def _problems(exc: ValidationError, raw: dict[str, Any], base_dirs: tuple[Path, ...]) -> list[SpecIssue]:
+    """pydantic's problems, then those of the cross-field checks that do not depend on a refused value (run on
+    the spec without those values), then one line per refused value that other checks wait for."""
+    errors = untag_unions(exc.errors(include_url=False), raw)
+    issues = [issue(err) for err in errors]
+    repaired = repair(raw, errors)
+    if repaired.spec is None:
+        return [*issues, SpecIssue("", "the cross-field checks run once these problems are fixed")]
+    wait = Waiting(repaired.dropped)
+    found = checks.check(repaired.spec, repaired.raw, base_dirs, wait)
+    return issues + [i for i in found if not wait.dropped(i.path)] + wait.notes()
 
 
 def _prefixed(issues: list[SpecIssue], prefix: str) -> list[SpecIssue]:
     if not prefix:
         return issues
     return [SpecIssue(prefix + i.path if i.path else prefix.rstrip("."), i.rule, i.value, i.hint) for i in issues]
-
-
-_COMPARISONS = (
-    ("input should be", "must be"),
-    ("greater than or equal to", ">="),
-    ("less than or equal to", "<="),
-    ("greater than", ">"),
-    ("less than", "<"),
-)
-
-
-def _issue(err: Any) -> SpecIssue:
-    loc = tuple(err["loc"])
-    path = ".".join(str(p) for p in loc)
-    kind = err["type"]
-    value = err.get("input")
-    if kind == "extra_forbidden":
-        valid = _valid_keys(loc[:-1])
-        return SpecIssue(path, "unknown key", str(loc[-1]), checks.closest(str(loc[-1]), valid))
-    if kind == "missing":
-        return SpecIssue(path, "is required", None, "")
-    if kind == "literal_error":
-        expected = err.get("ctx", {}).get("expected", "")
-        allowed = re.findall(r"'([^']*)'", expected)
-        hint = checks.closest(str(value), allowed) if allowed else ""
-        return SpecIssue(path, f"must be one of {expected}", value, hint)
-    if kind == "model_type":
-        return SpecIssue(path, "must be an object", value, "")
-    msg = err["msg"]
-    rule = msg[0].lower() + msg[1:] if msg else kind
-    for long, short in _COMPARISONS:
-        rule = rule.replace(long, short)
-    return SpecIssue(path, rule, value, "")
-
-
-def _valid_keys(loc: tuple[Any, ...]) -> list[str]:
-    model: type[BaseModel] | None = Spec
-    for part in loc:
-        if model is None:
-            return []
-        model = _submodel(model, str(part))
-    if model is None:
-        return []
-    return [f.alias or name for name, f in model.model_fields.items()]
-
-
-def _submodel(model: type[BaseModel], alias: str) -> type[BaseModel] | None:
-    for name, field in model.model_fields.items():
-        if (field.alias or name) == alias:
-            for candidate in (field.annotation, *getattr(field.annotation, "__args__", ())):
-                if isinstance(candidate, type) and issubclass(candidate, BaseModel):
-                    return candidate
-    return None

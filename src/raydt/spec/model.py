@@ -161,7 +161,11 @@ class CheckpointSpec(StrictModel):
     """``runConfig.checkpoint``: which checkpoints Ray keeps."""
 
     num_to_keep: int | None = Field(
-        2, ge=1, le=10_000, description="Best checkpoints kept, ranked by scoreAttribute; null keeps all."
+        2,
+        ge=1,
+        le=10_000,
+        description="Best checkpoints kept, ranked by scoreAttribute; null keeps all. Leave it out with pbt/pb2 "
+        "(they keep every checkpoint).",
     )
     score_attribute: str | None = Field(
         None, min_length=1, description="Metric that ranks checkpoints (default: the run's metric)."

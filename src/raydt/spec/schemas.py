@@ -93,8 +93,27 @@ RESULTS_EXTRAS: dict[str, Any] = {
     "bestMetrics": {"type": "object", "description": "Every metric of the best report."},
     "finalMetrics": {"type": "object", "description": "Every metric of the last report."},
     "failedTrials": _int,
-    "interruptedTrials": _int,
-    "bestTrialId": _str,
+    "interruptedTrials": {
+        **_int,
+        "description": "Trials a stop signal (Ctrl-C) cut off before they finished; `raydt resume` continues them.",
+    },
+    "endReason": {
+        "type": "string",
+        "enum": ["ALL_TRIALS_DONE", "GOAL_REACHED", "TIME_BUDGET", "INTERRUPTED"],
+        "description": "Why the search ended: every trial ran, tuneConfig.stopAt was reached, "
+        "tuneConfig.timeBudgetS was spent, or it was interrupted.",
+    },
+    "bestTrialId": {**_str, "description": "The trial bestMetric comes from."},
+    "bestTrialStatus": {
+        "type": "string",
+        "enum": ["TERMINATED", "INTERRUPTED"],
+        "description": "Whether that trial finished (TERMINATED) or was cut off (INTERRUPTED).",
+    },
+    "retries": {
+        "type": "array",
+        "description": "Failures raydt retried from the last checkpoint, each with its code and error "
+        "(worker or node deaths; an exception from user code is not retried).",
+    },
     "searchAlgorithm": {**_str, "description": "The searcher that ran (registry name)."},
     "scheduler": {**_str, "description": "The scheduler that ran (registry name)."},
     "searchChoice": {**_str, "description": "Why that searcher/scheduler."},

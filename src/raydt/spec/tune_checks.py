@@ -1,68 +1,76 @@
-"""Rules of ``mode: tune``: search space, scheduler and searcher options, and the pairs that clash."""
+"""Rules of ``mode: tune``: search space, scheduler and searcher options, and the pairs that clash.
+
+Every rule runs even when another one failed: a broken domain is left out of the rules that would have to
+read it, and while the scheduler (or searcher) is unknown, the rules that would object to the one most
+likely meant wait for it (``spec.waiting``). Never imports Ray.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from raydt import space, trainer_ref
 from raydt.errors import SpecIssue
-from raydt.registry import (
-    DEFAULT_SCHEDULER,
-    FRAMEWORKS,
-    SCHEDULERS,
-    SEARCHERS,
-    FrameworkInfo,
-    Option,
-)
+from raydt.registry import DEFAULT_SCHEDULER, SCHEDULERS, SEARCHERS, Option
+from raydt.spec import space_checks
 from raydt.spec.model import Spec
+from raydt.spec.trainer_checks import builtin_info, builtin_metric, check_builtin_space
+from raydt.spec.waiting import Waiting
+from raydt.suggest import close_match, closest
+
+SCHED = "tuneConfig.scheduler"
+ALGO = "tuneConfig.searchAlgorithm"
+SPACE = "tuneConfig.searchSpace"
+KEEP = "runConfig.checkpoint.numToKeep"
 
 
-def check(spec: Spec, base_dirs: tuple[Path, ...]) -> list[SpecIssue]:
+def check(spec: Spec, base_dirs: tuple[Path, ...], wait: Waiting | None = None) -> list[SpecIssue]:
     """Every tune-mode problem of ``spec`` (its tuneConfig is present)."""
-    from raydt.spec.checks import builtin_metric, closest
-
+    wait = wait if wait is not None else Waiting()
     tc = spec.tune_config
     assert tc is not None
-    issues = space.check(tc.search_space)
-    sched = tc.scheduler
-    if sched is not None and sched not in SCHEDULERS:
-        issues.append(SpecIssue("tuneConfig.scheduler", "unknown scheduler", sched, closest(sched, list(SCHEDULERS))))
-        sched = None
-    algo = tc.search_algorithm
-    if algo is not None and algo not in SEARCHERS:
-        issues.append(
-            SpecIssue("tuneConfig.searchAlgorithm", "unknown search algorithm", algo, closest(algo, list(SEARCHERS)))
-        )
-        algo = None
-    sched_options = SCHEDULERS[sched or DEFAULT_SCHEDULER].options
-    issues += check_options(
-        tc.scheduler_config, sched_options, "tuneConfig.schedulerConfig", sched or DEFAULT_SCHEDULER
-    )
-    if algo is not None:
-        issues += check_options(
-            tc.search_algorithm_config, SEARCHERS[algo].options, "tuneConfig.searchAlgorithmConfig", algo
-        )
-    elif tc.search_algorithm_config:
-        issues.append(
-            SpecIssue(
-                "tuneConfig.searchAlgorithmConfig", "needs tuneConfig.searchAlgorithm", None, "Name the searcher."
+    issues = space_checks.check(tc.search_space)
+    broken = space_checks.broken_keys(tc.search_space, issues)
+    sched = _known(tc.scheduler, SCHEDULERS, SCHED, "unknown scheduler", issues, wait)
+    algo = _known(tc.search_algorithm, SEARCHERS, ALGO, "unknown search algorithm", issues, wait)
+    if tc.scheduler_config and not wait.waits("tuneConfig.schedulerConfig", SCHED):
+        owner = sched or DEFAULT_SCHEDULER
+        issues += check_options(tc.scheduler_config, SCHEDULERS[owner].options, "tuneConfig.schedulerConfig", owner)
+    if tc.search_algorithm_config and not wait.waits("tuneConfig.searchAlgorithmConfig", ALGO):
+        if algo is not None:
+            config = tc.search_algorithm_config
+            issues += check_options(config, SEARCHERS[algo].options, "tuneConfig.searchAlgorithmConfig", algo)
+        else:
+            issues.append(
+                SpecIssue(
+                    "tuneConfig.searchAlgorithmConfig", "needs tuneConfig.searchAlgorithm", None, "Name the searcher."
+                )
             )
-        )
-    if issues:
-        return issues
-    issues += _check_pairs(spec, sched, algo, base_dirs)
-    info = FRAMEWORKS.get(spec.train_config.framework)
-    if info is not None and spec.train_config.trainer_path is None:
-        issues += _check_builtin_space(info, tc.search_space, spec.train_config.train_loop_config)
+    issues += _check_pairs(spec, sched, algo, wait)
+    issues += _check_function_trainable(spec, base_dirs, wait)
+    given = [path for path, value in ((SPACE, tc.search_space), ("tuneConfig.metric", tc.metric)) if value]
+    info = builtin_info(spec, wait, *given)
+    if info is not None:
+        issues += check_builtin_space(info, tc.search_space, spec.train_config.train_loop_config, broken)
         issues += builtin_metric(info, tc.metric, "tuneConfig.metric")
     return issues
 
 
+def _known(
+    name: str | None, registry: Mapping[str, object], path: str, rule: str, issues: list[SpecIssue], wait: Waiting
+) -> str | None:
+    """``name`` if the registry has it (or it is not given); an unknown one is reported and blocks ``path``."""
+    if name is None or name in registry:
+        return name
+    issues.append(SpecIssue(path, rule, name, closest(name, list(registry))))
+    wait.block(path)
+    return None
+
+
 def check_options(given: dict[str, Any], options: dict[str, Option], path: str, owner: str) -> list[SpecIssue]:
     """Options must be known to ``owner`` and of the right type."""
-    from raydt.spec.checks import closest
-
     issues: list[SpecIssue] = []
     for key, value in given.items():
         opt = options.get(key)
@@ -83,71 +91,130 @@ def check_options(given: dict[str, Any], options: dict[str, Option], path: str, 
     return issues
 
 
-def _check_pairs(spec: Spec, sched: str | None, algo: str | None, base_dirs: tuple[Path, ...]) -> list[SpecIssue]:
+def _meant(name: str | None, registry: Mapping[str, object]) -> list[str]:
+    """What an unusable ``name`` most likely stands for: its close match, else every entry."""
+    match = close_match(name, list(registry)) if isinstance(name, str) else None
+    return [match] if match else list(registry)
+
+
+def _check_pairs(spec: Spec, sched: str | None, algo: str | None, wait: Waiting) -> list[SpecIssue]:
     tc = spec.tune_config
     assert tc is not None
     issues: list[SpecIssue] = []
-    types = space.domain_types(tc.search_space)
-    if sched is not None and SCHEDULERS[sched].population_based:
-        if algo is not None and SEARCHERS[algo].model_based:
-            issues.append(
-                SpecIssue(
-                    "tuneConfig.searchAlgorithm",
-                    f"'{algo}' cannot be paired with '{sched}' (PBT mutates configs a model-based searcher proposed)",
-                    algo,
-                    "Use searchAlgorithm 'random' (or leave it out) with pbt/pb2.",
-                )
-            )
-        if not space.mutations(tc.search_space):
-            issues.append(
-                SpecIssue("tuneConfig.searchSpace", f"'{sched}' needs at least one domain to mutate", tc.search_space)
-            )
-        if sched == "pb2" and not space.numeric_bounds(tc.search_space):
-            issues.append(
-                SpecIssue("tuneConfig.searchSpace", "'pb2' needs numeric domains with min/max", tc.search_space)
-            )
-        if _workers(spec) > 1:
-            issues.append(
-                SpecIssue(
-                    "tuneConfig.scheduler",
-                    f"'{sched}' needs trials that restore from another trial's checkpoint, "
-                    "which raydt supports for single-worker trials",
-                    sched,
-                    "Set config.numWorkers to 1 with pbt/pb2, or use asha.",
-                )
-            )
+    if sched is not None:
+        issues += _scheduler_rules(spec, sched, wait)
+    elif wait.is_blocked(SCHED):  # the rules that would object to the scheduler meant wait for it
+        for meant in _meant(tc.scheduler, SCHEDULERS):
+            for issue in _scheduler_rules(spec, meant, wait) + (_pair_rules(algo, meant) if algo else []):
+                wait.waits(issue.path, SCHED)
     if algo is not None:
-        bad = sorted(types & SEARCHERS[algo].unsupported_domains)
-        for kind in bad:
-            keys = [k for k, v in space.walk(tc.search_space) if space.is_domain(v) and v["type"] == kind]
-            fix = (
-                "Use searchAlgorithm 'random' for grid values (Ray's variant generator), or use 'choice'."
-                if kind == "grid"
-                else "Use searchAlgorithm 'hyperopt' or 'random' for normal domains."
+        issues += _domain_rules(spec, algo) + _pair_rules(algo, sched)
+    elif wait.is_blocked(ALGO):
+        for meant in _meant(tc.search_algorithm, SEARCHERS):
+            for issue in _domain_rules(spec, meant) + _pair_rules(meant, sched):
+                wait.waits(issue.path, ALGO)
+    return issues
+
+
+def _scheduler_rules(spec: Spec, sched: str, wait: Waiting) -> list[SpecIssue]:
+    """What a population-based scheduler needs of the space, the trials and the checkpoints."""
+    tc = spec.tune_config
+    assert tc is not None
+    if not SCHEDULERS[sched].population_based:
+        return []
+    issues: list[SpecIssue] = []
+    search_space_known = not wait.waits(SPACE, SPACE)
+    if search_space_known and not space.has_mutable(tc.search_space):
+        issues.append(SpecIssue(SPACE, f"'{sched}' needs at least one domain to mutate", tc.search_space))
+    if search_space_known and sched == "pb2" and not space.has_bounded(tc.search_space):
+        issues.append(SpecIssue(SPACE, "'pb2' needs numeric domains with min/max", tc.search_space))
+    workers = _workers(spec, wait, SCHED)
+    if workers is not None and workers > 1:
+        issues.append(
+            SpecIssue(
+                SCHED,
+                f"'{sched}' needs trials that restore from another trial's checkpoint, "
+                "which raydt supports for single-worker trials",
+                sched,
+                "Set config.numWorkers to 1 with pbt/pb2, or use asha.",
             )
-            issues.append(
-                SpecIssue(f"tuneConfig.searchSpace.{keys[0]}", f"'{algo}' cannot sample '{kind}' domains", kind, fix)
+        )
+    checkpoint = spec.run_config.checkpoint
+    if "num_to_keep" in checkpoint.model_fields_set and checkpoint.num_to_keep is not None:
+        issues.append(
+            SpecIssue(
+                KEEP,
+                f"cannot be set with scheduler '{sched}': its trials restore and clone other trials' checkpoints, "
+                "which Ray would delete once more than numToKeep exist",
+                checkpoint.num_to_keep,
+                f"Leave it out: raydt keeps every checkpoint under {sched} (null, keep all, is also accepted).",
             )
+        )
+    else:
+        wait.waits(KEEP, KEEP)  # a misspelt numToKeep: whether it may be set depends on it
+    return issues
+
+
+def _pair_rules(algo: str, sched: str | None) -> list[SpecIssue]:
+    """Schedulers a searcher cannot run with (``sched`` None: the default)."""
+    issues: list[SpecIssue] = []
+    if sched is not None and SCHEDULERS[sched].population_based and SEARCHERS[algo].model_based:
+        issues.append(
+            SpecIssue(
+                ALGO,
+                f"'{algo}' cannot be paired with '{sched}' (PBT mutates configs a model-based searcher proposed)",
+                algo,
+                "Use searchAlgorithm 'random' (or leave it out) with pbt/pb2.",
+            )
+        )
     if algo == "bohb" and sched not in (None, "hyperband"):
         issues.append(
             SpecIssue(
-                "tuneConfig.scheduler",
+                SCHED,
                 "'bohb' runs with its own HyperBand scheduler",
                 sched,
                 "Leave tuneConfig.scheduler out (or set 'hyperband') with bohb.",
             )
         )
-    path = spec.train_config.trainer_path
-    if path is not None and kind_of(spec, base_dirs) == "tune" and _workers(spec) > 1:
-        issues.append(
-            SpecIssue(
-                "config.numWorkers",
-                "a Ray Tune function trainable runs in one process per trial",
-                _workers(spec),
-                "Set config.numWorkers to 1, or write a Ray Train loop (ray.train.report) for distributed trials.",
-            )
-        )
     return issues
+
+
+def _domain_rules(spec: Spec, algo: str) -> list[SpecIssue]:
+    """Domain types the searcher cannot sample."""
+    tc = spec.tune_config
+    assert tc is not None
+    issues: list[SpecIssue] = []
+    for kind in sorted(space.domain_types(tc.search_space) & SEARCHERS[algo].unsupported_domains):
+        keys = [k for k, v in space.walk(tc.search_space) if space.is_domain(v) and v["type"] == kind]
+        fix = (
+            "Use searchAlgorithm 'random' for grid values (Ray's variant generator), or use 'choice'."
+            if kind == "grid"
+            else "Use searchAlgorithm 'hyperopt' or 'random' for normal domains."
+        )
+        issues.append(SpecIssue(f"{SPACE}.{keys[0]}", f"'{algo}' cannot sample '{kind}' domains", kind, fix))
+    return issues
+
+
+def _check_function_trainable(spec: Spec, base_dirs: tuple[Path, ...], wait: Waiting) -> list[SpecIssue]:
+    """A Ray Tune function trainable runs in one process: it cannot have several workers."""
+    path, kind, count = "trainConfig.trainerPath", "trainConfig.trainerKind", _worker_field(spec)
+    unknown = [field for field in (path, kind, count) if wait.is_blocked(field)]
+    workers = None if count in unknown else _worker_count(spec)
+    if (workers is not None and workers <= 1) or (path not in unknown and spec.train_config.trainer_path is None):
+        return []
+    if path not in unknown and kind not in unknown and kind_of(spec, base_dirs) != "tune":
+        return []
+    if unknown:
+        wait.waits("config.numWorkers", *unknown)
+        return []
+    return [
+        SpecIssue(
+            "config.numWorkers",
+            "a Ray Tune function trainable runs in one process per trial",
+            workers,
+            "Set config.numWorkers to 1, or write a Ray Train loop (ray.train.report) for distributed trials.",
+        )
+    ]
 
 
 def kind_of(spec: Spec, base_dirs: tuple[Path, ...]) -> str:
@@ -159,43 +226,17 @@ def kind_of(spec: Spec, base_dirs: tuple[Path, ...]) -> str:
     return trainer_ref.detect_kind(ref) if isinstance(ref, trainer_ref.TrainerRef) else "train"
 
 
-def _workers(spec: Spec) -> int:
+def _worker_field(spec: Spec) -> str:
+    scaling = spec.train_config.scaling_config
+    return "trainConfig.scalingConfig.numWorkers" if "numWorkers" in scaling else "config.numWorkers"
+
+
+def _worker_count(spec: Spec) -> int:
+    """Workers per trial (the most of an elastic range)."""
     given = spec.train_config.scaling_config.get("numWorkers", spec.config.num_workers)
     return given if isinstance(given, int) else given.max
 
 
-def _check_builtin_space(info: FrameworkInfo, search: dict[str, Any], fixed: dict[str, Any]) -> list[SpecIssue]:
-    from raydt.spec.checks import check_param_value, closest
-
-    issues: list[SpecIssue] = []
-    valid = list(info.builtin_params) + list(info.param_aliases)
-    for key, value in search.items():
-        path = f"tuneConfig.searchSpace.{key}"
-        name = info.param_aliases.get(key, key)
-        if name not in info.builtin_params:
-            issues.append(
-                SpecIssue(
-                    path, f"is not a hyperparameter of the built-in {info.name} trainer", key, closest(key, valid)
-                )
-            )
-            continue
-        if fixed and (name in fixed or any(info.param_aliases.get(k) == name for k in fixed)):
-            issues.append(SpecIssue(path, "is also fixed in trainConfig.trainLoopConfig", key, "Give it in one place."))
-        want_int = isinstance(info.builtin_params[name], int)
-        if not space.is_domain(value):
-            issues += check_param_value(info, name, value, path)
-        elif value["type"] in ("choice", "grid"):
-            for i, v in enumerate(value["values"]):
-                issues += check_param_value(info, name, v, f"{path}.values[{i}]")
-        elif want_int and space.DOMAINS[value["type"]].kind != "int":
-            issues.append(
-                SpecIssue(
-                    f"{path}.type",
-                    f"'{name}' is an integer hyperparameter",
-                    value["type"],
-                    "Use randint, qrandint, lograndint or choice.",
-                )
-            )
-        elif "min" in value and value["min"] <= 0:
-            issues.append(SpecIssue(f"{path}.min", f"'{name}' must stay > 0", value["min"]))
-    return issues
+def _workers(spec: Spec, wait: Waiting, dependant: str) -> int | None:
+    """Workers per trial; None while their value is broken (``dependant`` then waits for it)."""
+    return None if wait.waits(dependant, _worker_field(spec)) else _worker_count(spec)

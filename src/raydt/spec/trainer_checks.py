@@ -1,0 +1,153 @@
+"""Rules of the trainer: a user trainerPath is checked statically; the built-in trainers' hyperparameters and
+metrics are known, so fixed values, searched domains and metrics are checked against them. Never imports Ray."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from raydt import space, trainer_ref
+from raydt.errors import SpecIssue
+from raydt.registry import FRAMEWORKS, FrameworkInfo
+from raydt.spec.model import Spec
+from raydt.spec.waiting import Waiting
+from raydt.suggest import closest
+
+LOOP = "trainConfig.trainLoopConfig"
+
+
+def builtin_info(spec: Spec, wait: Waiting, *dependants: str) -> FrameworkInfo | None:
+    """The framework whose built-in trainer runs: None for a user trainer, or while the framework or the
+    trainerPath is broken (each of ``dependants``, the paths of the checks that need it, then waits)."""
+    waiting = [wait.waits(d, "trainConfig.framework", "trainConfig.trainerPath") for d in dependants]
+    tc = spec.train_config
+    return None if any(waiting) or tc.trainer_path is not None else FRAMEWORKS.get(tc.framework)
+
+
+def check_trainer(spec: Spec, base_dirs: tuple[Path, ...], wait: Waiting) -> list[SpecIssue]:
+    """trainConfig's trainer: the user's trainerPath, or the built-in trainer's parameters and metric."""
+    tc = spec.train_config
+    if tc.trainer_path is not None:
+        problem = check_trainer_path(tc.trainer_path, base_dirs)
+        return [problem] if problem else []
+    if tc.framework not in FRAMEWORKS:
+        supported = f"Supported now: {', '.join(FRAMEWORKS)}."
+        return [
+            SpecIssue("trainConfig.framework", "is not supported by this version of raydt", tc.framework, supported)
+        ]
+    if tc.epochs is not None:
+        wait.waits("trainConfig.epochs", LOOP)  # a loop config pydantic refused cannot conflict with it yet
+    given = [path for path, value in ((LOOP, tc.train_loop_config), ("trainConfig.metric", tc.metric)) if value]
+    info = builtin_info(spec, wait, *given)
+    if info is None or not given:
+        return []
+    issues = _check_builtin_params(info, tc.train_loop_config)
+    if tc.epochs is not None:
+        issues += _check_epochs(info, tc.train_loop_config, tc.epochs)
+    return issues + builtin_metric(info, tc.metric, "trainConfig.metric")
+
+
+def builtin_metric(info: FrameworkInfo, metric: str | None, path: str) -> list[SpecIssue]:
+    """A metric asked of a built-in trainer must be one it reports."""
+    if metric is None or metric in info.builtin_metrics:
+        return []
+    rule = f"is not reported by the built-in {info.name} trainer"
+    return [SpecIssue(path, rule, metric, closest(metric, info.builtin_metrics))]
+
+
+def _canonical(info: FrameworkInfo, key: str) -> str:
+    return info.param_aliases.get(key, key)
+
+
+def _check_builtin_params(info: FrameworkInfo, loop_config: dict[str, Any]) -> list[SpecIssue]:
+    issues: list[SpecIssue] = []
+    valid = list(info.builtin_params) + list(info.param_aliases)
+    seen: dict[str, str] = {}
+    for key, value in loop_config.items():
+        path = f"{LOOP}.{key}"
+        name = _canonical(info, key)
+        if name not in info.builtin_params:
+            rule = f"is not a hyperparameter of the built-in {info.name} trainer"
+            issues.append(SpecIssue(path, rule, key, closest(key, valid)))
+            continue
+        if name in seen:
+            issues.append(SpecIssue(path, f"duplicates '{seen[name]}'", key, "Give each hyperparameter once."))
+        seen[name] = key
+        issues += check_param_value(info, name, value, path)
+    return issues
+
+
+def _check_epochs(info: FrameworkInfo, loop_config: dict[str, Any], epochs: int) -> list[SpecIssue]:
+    given = [key for key in loop_config if _canonical(info, key) == info.epochs_param]
+    if given and loop_config[given[0]] != epochs:
+        return [
+            SpecIssue("trainConfig.epochs", f"conflicts with {LOOP}.{given[0]}", epochs, "Set epochs in one place.")
+        ]
+    return []
+
+
+def check_param_value(info: FrameworkInfo, name: str, value: Any, path: str) -> list[SpecIssue]:
+    """A built-in hyperparameter's value has its default's type and is positive."""
+    default = info.builtin_params[name]
+    want_int = isinstance(default, int) and not isinstance(default, bool)
+    ok_type = isinstance(value, int) if want_int else isinstance(value, int | float)
+    if isinstance(value, bool) or not ok_type:
+        kind = "an integer" if want_int else "a number"
+        return [SpecIssue(path, f"must be {kind}", value, f"Default is {default!r}.")]
+    if value <= 0:
+        return [SpecIssue(path, "must be > 0", value, f"Default is {default!r}.")]
+    top = info.param_max.get(name)
+    if top is not None and value > top:
+        return [SpecIssue(path, f"must be <= {top:g}", value, f"Default is {default!r}.")]
+    return []
+
+
+def check_trainer_path(value: str, base_dirs: tuple[Path, ...]) -> SpecIssue | None:
+    """Parse and statically check a trainerPath."""
+    ref = trainer_ref.parse(value, base_dirs)
+    if isinstance(ref, SpecIssue):
+        return ref
+    return trainer_ref.check(ref, value)
+
+
+def check_builtin_space(
+    info: FrameworkInfo, search: dict[str, Any], fixed: dict[str, Any], broken: set[str]
+) -> list[SpecIssue]:
+    """A search space for a built-in trainer: its keys are the trainer's hyperparameters, their domains fit
+    them (``broken``: keys of domains already reported, left alone here)."""
+    issues: list[SpecIssue] = []
+    valid = list(info.builtin_params) + list(info.param_aliases)
+    for key, value in search.items():
+        path = f"tuneConfig.searchSpace.{key}"
+        name = _canonical(info, key)
+        if name not in info.builtin_params:
+            rule = f"is not a hyperparameter of the built-in {info.name} trainer"
+            issues.append(SpecIssue(path, rule, key, closest(key, valid)))
+            continue
+        if any(_canonical(info, k) == name for k in fixed):
+            issues.append(SpecIssue(path, f"is also fixed in {LOOP}", key, "Give it in one place."))
+        if key not in broken:
+            issues += _check_searched_value(info, name, value, path)
+    return issues
+
+
+def _check_searched_value(info: FrameworkInfo, name: str, value: Any, path: str) -> list[SpecIssue]:
+    if not space.is_domain(value):
+        return check_param_value(info, name, value, path)
+    if value["type"] in ("choice", "grid"):
+        return [
+            i for n, v in enumerate(value["values"]) for i in check_param_value(info, name, v, f"{path}.values[{n}]")
+        ]
+    want_int = isinstance(info.builtin_params[name], int)
+    if want_int and space.DOMAINS[value["type"]].kind != "int":
+        return [
+            SpecIssue(
+                f"{path}.type",
+                f"'{name}' is an integer hyperparameter",
+                value["type"],
+                "Use randint, qrandint, lograndint or choice.",
+            )
+        ]
+    if "min" in value and value["min"] <= 0:
+        return [SpecIssue(f"{path}.min", f"'{name}' must stay > 0", value["min"])]
+    return []
