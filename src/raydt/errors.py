@@ -203,14 +203,19 @@ def failure_code(error: BaseException) -> str:
     text = f"{type(error).__name__}: {error}"
     if any(n in text for n in ("OutOfMemoryError", "MemoryError")) or "out of memory" in text.lower():
         return "OUT_OF_MEMORY"
-    died = (
-        "ActorDiedError",
-        "RayActorError",
-        "ActorUnavailableError",
-        "WorkerCrashedError",
-        "NodeDiedError",
-        "WorkerHealthCheckFailedError",  # Ray Train: a worker process vanished (SIGKILL, node loss)
-    )
-    if any(n in text for n in died):
+    if any(n in text for n in DIED):
         return "WORKER_DIED"
     return "USER_CODE_ERROR"
+
+
+#: Ray's names for a worker process or node that died (killed, crashed, lost): a retry can fix these.
+DIED = (
+    "ActorDiedError",
+    "RayActorError",
+    "ActorUnavailableError",
+    "WorkerCrashedError",
+    "NodeDiedError",
+    "WorkerHealthCheckFailedError",  # Ray Train: a worker process vanished (SIGKILL, node loss)
+)
+#: ... and Ray's memory monitor killing a worker (``ray.exceptions.OutOfMemoryError``): retried too.
+RETRYABLE = (*DIED, "OutOfMemoryError")

@@ -12,19 +12,91 @@ from raydt.errors import SpecError, SpecFileError, SpecIssue
 SPEC_FILE = "raydt_spec.json"
 
 
-def save_spec(experiment_path: str, raw: dict[str, Any], name: str, storage_path: str) -> None:
-    """Write the spec (with its resolved name and storage path) into the experiment directory."""
-    spec = json.loads(json.dumps(raw))  # a deep, JSON-clean copy
+#: Keys that may differ between the stored spec and a run that continues it: they do not change what is
+#: trained (where the cluster and the folder are, whether to resume, how the result is served).
+MAY_DIFFER = ("runConfig.resume", "runConfig.name", "runConfig.storagePath", "config.address", "serveConfig")
+
+
+def _stored_form(raw: dict[str, Any], name: str, storage_path: str) -> dict[str, Any]:
+    """The spec as the experiment directory keeps it: a JSON-clean copy with its resolved name and storage."""
+    spec: dict[str, Any] = json.loads(json.dumps(raw))
     run = spec.setdefault("runConfig", {})
     run["name"], run["storagePath"] = name, storage_path
+    return spec
+
+
+def save_spec(experiment_path: str, raw: dict[str, Any], name: str, storage_path: str) -> None:
+    """Write the spec (with its resolved name and storage path) into the experiment directory, once: a run
+    that continues the experiment never overwrites the spec it was started with."""
+    path = os.path.join(experiment_path, SPEC_FILE)
+    if os.path.exists(path):
+        return
     os.makedirs(experiment_path, exist_ok=True)
-    with open(os.path.join(experiment_path, SPEC_FILE), "w", encoding="utf-8") as fh:
-        json.dump(spec, fh, indent=2)
+    tmp = f"{path}.tmp"
+    with open(tmp, "w", encoding="utf-8") as fh:
+        json.dump(_stored_form(raw, name, storage_path), fh, indent=2)
+    os.replace(tmp, path)
 
 
-def check_new(experiment_path: str, resume: str) -> None:
-    """With ``runConfig.resume: never`` an existing experiment of the same name is an error."""
-    if resume == "never" and os.path.exists(experiment_path):
+def _flat(value: Any, prefix: str = "") -> dict[str, Any]:
+    if isinstance(value, dict) and value:
+        out: dict[str, Any] = {}
+        for key, sub in value.items():
+            out.update(_flat(sub, f"{prefix}.{key}" if prefix else str(key)))
+        return out
+    return {prefix: value}
+
+
+def differences(stored: dict[str, Any], given: dict[str, Any]) -> list[tuple[str, Any, Any]]:
+    """(path, stored value, given value) of every leaf that differs, ``MAY_DIFFER`` aside."""
+    a, b = _flat(stored), _flat(given)
+    out = []
+    for key in sorted(set(a) | set(b)):
+        if any(key == k or key.startswith(k + ".") for k in MAY_DIFFER):
+            continue
+        if a.get(key, _MISSING) != b.get(key, _MISSING):
+            out.append((key, a.get(key, _MISSING), b.get(key, _MISSING)))
+    return out
+
+
+class _Missing:
+    def __repr__(self) -> str:
+        return "(not set)"
+
+
+_MISSING = _Missing()
+
+
+def check_same_spec(experiment_path: str, raw: dict[str, Any], name: str, storage_path: str) -> None:
+    """An existing experiment continues only with the spec it was started with: Ray would restore the old
+    experiment while the new spec claims otherwise. A changed spec is an error before anything runs."""
+    path = os.path.join(experiment_path, SPEC_FILE)
+    try:
+        with open(path, encoding="utf-8") as fh:
+            stored = json.load(fh)
+    except (OSError, ValueError):
+        return
+    diffs = differences(stored, _stored_form(raw, name, storage_path))
+    if not diffs:
+        return
+    hint = (
+        f"Use a new runConfig.name for the changed spec, or finish the old experiment with: raydt resume "
+        f"{experiment_path}"
+    )
+    issues = [
+        SpecIssue(key, f"differs from the spec experiment '{name}' was started with (stored: {old!r})", new, hint)
+        for key, old, new in diffs[:10]
+    ]
+    raise SpecError(issues, hint=hint)
+
+
+def check_new(experiment_path: str, resume: str, raw: dict[str, Any], name: str, storage_path: str) -> None:
+    """Rules for a name that is already taken: ``runConfig.resume: never`` refuses it; otherwise the spec
+    must be the one the experiment was started with."""
+    if resume != "never":
+        check_same_spec(experiment_path, raw, name, storage_path)
+        return
+    if os.path.exists(experiment_path):
         raise SpecError(
             [
                 SpecIssue(

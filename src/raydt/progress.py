@@ -8,7 +8,9 @@ import time
 from collections.abc import Callable
 from typing import Any, TextIO
 
-_SKIP = {"epoch", "training_iteration", "timestamp", "checkpoint_dir_name", "time_total_s"}
+_SKIP = {"training_iteration", "timestamp", "checkpoint_dir_name", "time_total_s"}
+#: keys a trainer counts its iterations with, in the order the view prefers them
+_COUNTERS = ("epoch", "round", "step", "iteration")
 
 
 class ProgressView:
@@ -21,6 +23,10 @@ class ProgressView:
         self.mode = "min"
         self.best: float | None = None
         self.total_epochs: int | None = None
+        self.unit = "epoch"  # what one report is called when the metrics carry no counter of their own
+        self.throttle_s = 0.0  # > 0: at most one line per key (trial) in this many seconds, new bests aside
+        self._last_line: dict[str, float] = {}
+        self.held_back = 0  # report lines the throttle left out
         #: set by the CLI: a long-running mode (serve) hands its result over as soon as it is ready
         self.ready: Callable[[dict[str, Any]], None] | None = None
         #: set by the CLI: where this run's log goes
@@ -37,26 +43,47 @@ class ProgressView:
     def stderr(cls, quiet: bool) -> ProgressView:
         return cls(None if quiet else sys.stderr)
 
-    def watch(self, metric: str, mode: str, total_epochs: int | None = None) -> None:
-        """Track the best value of ``metric`` in the lines that follow."""
+    def watch(
+        self, metric: str, mode: str, total_epochs: int | None = None, unit: str = "epoch", throttle_s: float = 0.0
+    ) -> None:
+        """Track the best value of ``metric`` in the lines that follow; ``unit`` names an iteration."""
         self.metric, self.mode, self.total_epochs = metric, mode, total_epochs
+        self.unit, self.throttle_s = unit, throttle_s
 
     def event(self, text: str) -> None:
         self._write(text)
 
-    def report(self, metrics: dict[str, Any], iteration: int, checkpointed: bool, prefix: str = "") -> None:
-        """One reported result: iteration, the numeric metrics and the best so far."""
+    def report(
+        self, metrics: dict[str, Any], iteration: int, checkpointed: bool, prefix: str = "", key: str | None = None
+    ) -> None:
+        """One reported result: iteration, the numeric metrics and the best so far.
+
+        With ``throttle_s`` a fast trainer (a Tune function reporting every few milliseconds) gets at
+        most one line per ``key`` in that time, except for a new best value, which is always shown.
+        """
         value = metrics.get(self.metric) if self.metric else None
+        better = False
         if isinstance(value, int | float) and not math.isnan(value):
             better = self.best is None or (value < self.best if self.mode == "min" else value > self.best)
             if better:
                 self.best = float(value)
-        epoch = metrics.get("epoch", iteration)
-        of = f"/{self.total_epochs}" if self.total_epochs else ""
-        shown = "  ".join(f"{k}={_fmt(v)}" for k, v in metrics.items() if k not in _SKIP and isinstance(v, int | float))
+        if key is not None and self.throttle_s > 0:
+            now = time.monotonic()
+            if not better and now - self._last_line.get(key, -math.inf) < self.throttle_s:
+                self.held_back += 1
+                return
+            self._last_line[key] = now
+        counter = next((k for k in _COUNTERS if isinstance(metrics.get(k), int)), None)
+        label = f"{counter} {metrics[counter]}" if counter else f"{self.unit} {iteration}"
+        of = f"/{self.total_epochs}" if self.total_epochs and counter in (None, "epoch") else ""
+        shown = "  ".join(
+            f"{k}={_fmt(v)}"
+            for k, v in metrics.items()
+            if k not in _SKIP and k != counter and isinstance(v, int | float)
+        )
         best = f"  (best {self.metric}={_fmt(self.best)})" if self.best is not None else ""
         mark = "  [ckpt]" if checkpointed else ""
-        self._write(f"{prefix}epoch {epoch}{of}  {shown}{best}{mark}")
+        self._write(f"{prefix}{label}{of}  {shown}{best}{mark}")
 
     def _write(self, text: str) -> None:
         if self.stream is None:

@@ -123,6 +123,7 @@ class Ending:
     unfinished: frozenset[str]  # trials Tune still had running, pending or paused (no ledger)
     stopped_by_search: bool  # timeBudgetS spent or stopAt reached
     reason: str
+    retries: dict[str, list[dict[str, str]]]  # trial id -> each retried failure {code, error}
 
     def cut(self, trial_id: str) -> bool:
         """The trial was still going when the search ended."""
@@ -138,7 +139,7 @@ def ending(p: TunePlan, grid: Any, trial_ids: list[str], elapsed: float, goal_re
     unfinished = frozenset(t for t, s in statuses.items() if s in ("RUNNING", "PENDING", "PAUSED"))
     budget_over = p.time_budget_s is not None and elapsed >= p.time_budget_s * 0.95
     stopped = goal_reached or budget_over
-    partial = Ending(ended, unfinished, stopped, "")
+    partial = Ending(ended, unfinished, stopped, "", {})
     cut = any(partial.cut(t) for t in trial_ids)
     if goal_reached:
         reason = GOAL_REACHED
@@ -148,7 +149,7 @@ def ending(p: TunePlan, grid: Any, trial_ids: list[str], elapsed: float, goal_re
         reason = INTERRUPTED
     else:
         reason = ALL_TRIALS_DONE
-    return Ending(ended, unfinished, stopped, reason)
+    return Ending(ended, unfinished, stopped, reason, (ledger or {}).get("retries", {}))
 
 
 def trial_row(result: Any, p: TunePlan, end: Ending) -> tuple[dict[str, Any], list[float], set[str]]:
@@ -253,6 +254,9 @@ def _skeleton(p: TunePlan, rows: list[dict[str, Any]], elapsed: float, end: Endi
         "trials": rows,
         "warnings": [],
     }
+    retries = [{"trialId": trial, **entry} for trial, entries in sorted(end.retries.items()) for entry in entries]
+    if retries:  # failures a retry can fix (a dead trial process or node); a trainer's exception is not retried
+        out["results"]["retries"] = retries
     if end.reason == INTERRUPTED:
         out["interrupted"] = True
         left = expected_trials(p) - counts["TERMINATED"] - counts["ERROR"]

@@ -116,6 +116,8 @@ def test_sigkilled_worker_is_replaced_and_resumes_from_its_checkpoint(tmp_path: 
     code, out, _ = run.finish()
     assert code == 0 and out["status"] == "success", out
     assert out["restarts"] >= 1
+    # the result says what was retried and why: a dead worker, which a retry can fix
+    assert out["results"]["retries"] and out["results"]["retries"][0]["code"] == "WORKER_DIED", out["results"]
     assert out["results"]["finalMetrics"]["epoch"] == 6
     starts = [int(ln.split()[1]) for ln in lines(log) if ln.startswith("start")]
     for epoch in range(1, done_before + 1):

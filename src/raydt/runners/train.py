@@ -9,8 +9,8 @@ from collections.abc import Callable
 from typing import Any
 
 from raydt import data, experiment, frameworks, plan, preflight, ray_session, trainer_ref
-from raydt.builtin.common import RESERVED_KEY
 from raydt.errors import FAILURE_HINTS, MetricNotReportedError, RunError, UserCodeError, failure_code
+from raydt.builtin.common import RESERVED_KEY
 from raydt.plan import TrainPlan
 from raydt.progress import ProgressView
 from raydt.results import PARTIAL, SUCCESS, best_report, clean_metrics, existing_dir
@@ -20,7 +20,7 @@ from raydt.spec.loader import LoadedSpec
 def run_train(loaded: LoadedSpec, view: ProgressView) -> dict[str, Any]:
     """Run ``loaded`` as a single Ray Train run."""
     p = plan.train(loaded)
-    experiment.check_new(p.experiment_path, p.resume)
+    experiment.check_new(p.experiment_path, p.resume, loaded.raw, p.name, p.storage_path)
     adapter = frameworks.adapter(p.framework)
     loop = adapter.builtin_loop() if p.trainer is None else user_loop(p.trainer)
     view.event(
@@ -105,8 +105,16 @@ def fit(
     from raydt.relay import Relay
 
     os.environ["RAY_TRAIN_WORKER_GROUP_START_TIMEOUT_S"] = str(p.pending_timeout_s)  # read by the controller
+    from raydt import ray_compat
+
+    ray_compat.retry_system_failures_only()  # an exception from the trainer is not retried
     relay = Relay(view)
-    view.watch(p.metric, p.metric_mode, p.loop_config.get(p.framework.epochs_param) if p.trainer is None else None)
+    view.watch(
+        p.metric,
+        p.metric_mode,
+        p.loop_config.get(p.framework.epochs_param) if p.trainer is None else None,
+        unit=getattr(p.framework, "iteration_name", "epoch"),
+    )
     run_config = RunConfig(
         name=p.name,
         storage_path=p.storage_path,
@@ -202,6 +210,13 @@ def _first_line(exc: BaseException) -> str:
     return (lines[-1] if lines else type(exc).__name__)[:300]
 
 
+def _retry(item: dict[str, Any]) -> dict[str, Any]:
+    """A worker-group failure the run recovered from: its class and each failed rank's error."""
+    errors: dict[str, str] = item.get("errors", {})
+    text = "; ".join(f"rank {rank}: {error}" for rank, error in sorted(errors.items()))
+    return {"code": failure_code(RuntimeError(text)), "error": text[:500]}
+
+
 def result(p: TrainPlan, outcome: Outcome, status: dict[str, Any]) -> dict[str, Any]:
     """The seed's output for a finished (or interrupted) train run."""
     resume_hint = f"Continue it with: raydt resume {p.experiment_path}"
@@ -248,6 +263,8 @@ def result(p: TrainPlan, outcome: Outcome, status: dict[str, Any]) -> dict[str, 
         "workerFailures": len(outcome.worker_errors),
         "restarts": len(outcome.worker_errors),  # every worker-group failure that did not end the run
     }
+    if outcome.worker_errors:  # only failures a retry can fix are retried (ray_compat.SystemFailuresOnly)
+        out["results"]["retries"] = [_retry(item) for item in outcome.worker_errors]
     if outcome.interrupted:
         out["status"] = PARTIAL
         out["results"]["completedTrials"] = 0

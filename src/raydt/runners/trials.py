@@ -22,10 +22,8 @@ import ray.tune
 from ray.train.v2._internal.execution.train_fn_utils import LocalTrainFnUtils, set_train_fn_utils
 
 from raydt.plan import TunePlan, WorkerPlan
-from raydt.progress import ProgressView
 from raydt.registry import FrameworkInfo
-from raydt.runners.tune_watch import SearchStopper
-from raydt.tune_results import TUNE_AUTO_KEYS
+from raydt.runners import tune_watch
 
 Loop = Callable[..., Any]
 
@@ -101,6 +99,43 @@ class TrialScope:
         os.environ.update(self.env)
 
 
+USER_ERROR_FILE = "raydt_user_error.pkl"
+
+
+class NoRepeat:
+    """A trial whose own code raised is not run again by Tune's retries (``maxFailuresPerTrial``).
+
+    Tune retries a trial after any failure; a retry can fix a dead trial process or node, not an exception
+    from the trainer, which would only repeat after minutes of training. The exception is kept in the
+    trial's directory, and a retry raises it again at once instead of training. Tune offers no public
+    hook to choose which trial failures are retried.
+    """
+
+    def __enter__(self) -> None:
+        import os
+
+        self.marker = os.path.join(ray.tune.get_context().get_trial_dir(), USER_ERROR_FILE)
+        if os.path.exists(self.marker):
+            from ray import cloudpickle
+
+            with open(self.marker, "rb") as fh:
+                raise cloudpickle.load(fh)
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, *_: object) -> None:
+        from raydt.errors import failure_code
+
+        if exc is None or not isinstance(exc, Exception) or failure_code(exc) != "USER_CODE_ERROR":
+            return
+        from ray import cloudpickle
+
+        try:
+            blob = cloudpickle.dumps(exc)
+        except Exception:  # noqa: BLE001 - an exception that does not pickle: keep its text
+            blob = cloudpickle.dumps(RuntimeError(f"{type(exc).__name__}: {exc}"))
+        with open(self.marker, "wb") as fh:
+            fh.write(blob)
+
+
 def _call(loop: Loop, config: dict[str, Any]) -> Any:
     import inspect
 
@@ -138,7 +173,7 @@ def local_trial(
 
         import ray.tune.trainable.trainable_fn_utils as tune_fn_utils
 
-        with TrialScope():
+        with NoRepeat(), TrialScope():
             os.environ.update(env)
             # Ray Train's API refuses to run inside a Tune session (it wants ray.tune.* there); inside
             # this trial the bridge below *is* the Ray Train context, so lift that guard for the loop only.
@@ -161,7 +196,7 @@ def tune_function(fn: FreshLoop, fixed: dict[str, Any]) -> Callable[[dict[str, A
     """A user's Ray Tune function trainable, given fixed + sampled hyperparameters."""
 
     def trial(config: dict[str, Any]) -> None:
-        with TrialScope():
+        with NoRepeat(), TrialScope():
             _call(fn.get(), merged_config(fixed, config, None))
 
     return trial
@@ -183,17 +218,23 @@ def distributed_trial(
     """
 
     def trial(config: dict[str, Any], datasets: dict[str, Any] | None = None) -> None:
+        with NoRepeat():
+            _train_and_relay(trainer_class, loop, merged_config(fixed, config, info), datasets)
+
+    def _train_and_relay(trainer_class: type[Any], loop: Loop, loop_config: dict[str, Any], datasets: Any) -> None:
         from ray.train import CheckpointConfig, FailureConfig, RunConfig, ScalingConfig
         from ray.util.queue import Empty
 
+        from raydt import ray_compat
         from raydt.data import dataset_config
         from raydt.relay import RelayCallback, local_queue
 
+        ray_compat.retry_system_failures_only()
         context = ray.tune.get_context()
         queue = local_queue()  # on the trial's node: a lost worker node must not take the relay with it
         trainer = trainer_class(
             loop,
-            train_loop_config=merged_config(fixed, config, info),
+            train_loop_config=loop_config,
             scaling_config=ScalingConfig(
                 num_workers=workers.num_workers,
                 use_gpu=workers.use_gpu,
@@ -243,65 +284,10 @@ def distributed_trial(
 
 
 #: Searches snapshotted by an older raydt name their stopper here.
-GoalStopper = SearchStopper
+GoalStopper = tune_watch.SearchStopper
 
-PENDING_MARKER = "raydt-pending-timeout"
-
-
-class PendingWatch(ray.tune.Callback):  # type: ignore[misc]
-    """Ends the search when trials wait for resources ``timeout_s`` while none runs (Tune itself waits forever)."""
-
-    def __init__(self, timeout_s: float) -> None:
-        self.timeout_s = timeout_s
-        self.idle_since: float | None = None
-
-    def on_step_begin(self, iteration: int, trials: list[Any], **_: Any) -> None:
-        import time
-
-        waiting = any(t.status == "PENDING" for t in trials)
-        running = any(t.status == "RUNNING" for t in trials)
-        if not waiting or running:
-            self.idle_since = None
-            return
-        now = time.monotonic()
-        self.idle_since = self.idle_since or now
-        if now - self.idle_since > self.timeout_s:
-            raise RuntimeError(f"{PENDING_MARKER}: trials waited {self.timeout_s:g}s for resources, none running")
-
-
-#: The live view of the run in progress: a callback restored from a snapshot (resume) has lost its own.
-ACTIVE_VIEW: Any = None
-
-
-class ProgressCallback(ray.tune.Callback):  # type: ignore[misc]
-    """Feeds the live view: one line per trial result, plus trial errors and completions."""
-
-    def __init__(self, view: Any) -> None:
-        self._view = view
-
-    @property
-    def view(self) -> Any:
-        return ACTIVE_VIEW or self._view or ProgressView()
-
-    def __getstate__(self) -> dict[str, Any]:
-        return {"_view": None}
-
-    def on_trial_result(self, iteration: int, trials: list[Any], trial: Any, result: dict[str, Any], **_: Any) -> None:
-        running = sum(1 for t in trials if t.status == "RUNNING")
-        done = sum(1 for t in trials if t.status in ("TERMINATED", "ERROR"))
-        metrics = {k: v for k, v in result.items() if k not in TUNE_AUTO_KEYS}
-        self.view.report(
-            metrics,
-            result.get("training_iteration", 0),
-            False,
-            prefix=f"trial {trial.trial_id} ({done} done, {running} running) ",
-        )
-
-    def on_trial_error(self, iteration: int, trials: list[Any], trial: Any, **_: Any) -> None:
-        self.view.event(f"trial {trial.trial_id} failed")
-
-    def on_trial_complete(self, iteration: int, trials: list[Any], trial: Any, **_: Any) -> None:
-        self.view.event(f"trial {trial.trial_id} finished")
+#: Searches snapshotted by an older raydt name their callbacks here.
+PendingWatch, ProgressCallback = tune_watch.PendingWatch, tune_watch.ProgressCallback
 
 
 def build_trainable(

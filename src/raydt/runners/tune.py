@@ -21,7 +21,7 @@ from raydt.spec.loader import LoadedSpec
 def run_tune(loaded: LoadedSpec, view: ProgressView) -> dict[str, Any]:
     """Run ``loaded`` as a Ray Tune search."""
     p = plan.tune(loaded)
-    experiment.check_new(p.train.experiment_path, p.train.resume)
+    experiment.check_new(p.train.experiment_path, p.train.resume, loaded.raw, p.train.name, p.train.storage_path)
     _check_modules(p)
     adapter = frameworks.adapter(p.train.framework)
     loop = adapter.builtin_loop() if p.train.trainer is None else user_loop(p.train.trainer)
@@ -47,7 +47,9 @@ def run_tune(loaded: LoadedSpec, view: ProgressView) -> dict[str, Any]:
         preflight.check_storage(p.train.storage_path, p.train.shared_storage, status)
         exist = "" if conc.cap_creation else f" (all {p.num_samples} sample(s) exist, paused or pending)"
         view.event(f"running up to {conc.running} trial(s) at once{exist}")
-        view.watch(p.train.metric, p.train.metric_mode)
+        # a Tune function may report every few milliseconds: one line per trial every 2 s, new bests always
+        unit = "iter" if p.kind == "tune" else getattr(p.train.framework, "iteration_name", "epoch")
+        view.watch(p.train.metric, p.train.metric_mode, unit=unit, throttle_s=TRIAL_LINE_S)
         experiment.save_spec(p.train.experiment_path, loaded.raw, p.train.name, p.train.storage_path)
         # dataConfig: read and preprocessed once here; every trial gets the same (materialized) datasets
         w = p.train.workers
@@ -72,6 +74,10 @@ def run_tune(loaded: LoadedSpec, view: ProgressView) -> dict[str, Any]:
     if conc.notes:
         out["warnings"] = [*conc.notes, *out.get("warnings", [])]
     return out
+
+
+#: The live view shows at most one result line per trial in this many seconds (new bests always).
+TRIAL_LINE_S = 2.0
 
 
 def _driver_modules(p: TunePlan, adapter: Any) -> tuple[str, ...]:
@@ -194,15 +200,14 @@ def _fit(
     """Run (or resume) the search: the ResultGrid, seconds taken, and whether stopAt's goal was reached."""
     from ray import tune
 
-    from raydt.runners import trials
-    from raydt.runners.trials import PendingWatch, ProgressCallback, build_trainable
-    from raydt.runners.tune_watch import SearchStopper, TrialLedger
+    from raydt.runners.trials import build_trainable
+    from raydt.runners.tune_watch import PendingWatch, ProgressCallback, SearchStopper, TrialLedger
 
     trainable = build_trainable(
         p, loop, adapter.trainer_class() if p.distributed else None, adapter.worker_env(), datasets
     )
     t = p.train
-    trials.ACTIVE_VIEW = view
+    ProgressCallback.active_view = view
     # Tune's automatic loggers would add TensorBoard's (seconds to import, a file per trial); raydt passes
     # the CSV and JSON loggers its results need, and TensorBoard's only when asked for.
     os.environ["TUNE_DISABLE_AUTO_CALLBACK_LOGGERS"] = "1"
@@ -270,8 +275,7 @@ def _run(tuner: Any, p: TunePlan) -> tuple[Any, float]:
     try:
         grid = tuner.fit()
     except Exception as exc:  # Tune raises only for driver-side failures (bad searcher state, ...)
-        from raydt.runners.trials import PENDING_MARKER
-        from raydt.runners.tune_watch import reported_in
+        from raydt.runners.tune_watch import PENDING_MARKER, reported_in
 
         reported = reported_in(exc)
         if reported is not None:

@@ -18,6 +18,7 @@ from typing import Any
 import ray.tune
 
 from raydt.errors import failure_code
+from raydt.progress import ProgressView
 from raydt.tune_results import LEDGER_FILE, TUNE_AUTO_KEYS
 
 METRIC_MARKER = "raydt-metric-not-reported"
@@ -42,7 +43,8 @@ class TrialLedger(ray.tune.Callback):  # type: ignore[misc]
     def on_trial_recover(self, iteration: int, trials: list[Any], trial: Any, **_: Any) -> None:
         error = _error_text(trial)
         code = failure_code(RuntimeError(error))
-        self._append({"event": "retry", "trial": trial.trial_id, "code": code, "error": error})
+        if code != "USER_CODE_ERROR":  # a trainer's exception is re-raised at once, not trained again (NoRepeat)
+            self._append({"event": "retry", "trial": trial.trial_id, "code": code, "error": error})
 
     def _append(self, event: dict[str, Any]) -> None:
         with open(os.path.join(self.experiment_path, LEDGER_FILE), "a", encoding="utf-8") as fh:
@@ -96,3 +98,72 @@ def reported_in(error: BaseException) -> list[str] | None:
     except ValueError:
         return []
     return [str(k) for k in found] if isinstance(found, list) else []
+
+
+PENDING_MARKER = "raydt-pending-timeout"
+
+
+class PendingWatch(ray.tune.Callback):  # type: ignore[misc]
+    """Ends the search when trials wait for resources ``timeout_s`` while none runs (Tune itself waits forever)."""
+
+    def __init__(self, timeout_s: float) -> None:
+        self.timeout_s = timeout_s
+        self.idle_since: float | None = None
+
+    def on_step_begin(self, iteration: int, trials: list[Any], **_: Any) -> None:
+        import time
+
+        waiting = any(t.status == "PENDING" for t in trials)
+        running = any(t.status == "RUNNING" for t in trials)
+        if not waiting or running:
+            self.idle_since = None
+            return
+        now = time.monotonic()
+        self.idle_since = self.idle_since or now
+        if now - self.idle_since > self.timeout_s:
+            raise RuntimeError(f"{PENDING_MARKER}: trials waited {self.timeout_s:g}s for resources, none running")
+
+
+class ProgressCallback(ray.tune.Callback):  # type: ignore[misc]
+    """Feeds the live view: one line per trial result, plus trial errors and completions."""
+
+    def __init__(self, view: Any) -> None:
+        self._view = view
+
+    #: The live view of the run in progress: a callback restored from a snapshot (a resumed search) has lost
+    #: its own, and Tuner.restore takes no new callbacks; the tune runner sets this before every fit.
+    active_view: ProgressView | None = None
+
+    @property
+    def view(self) -> ProgressView:
+        return ProgressCallback.active_view or self._view or ProgressView()
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"_view": None}
+
+    def on_trial_result(self, iteration: int, trials: list[Any], trial: Any, result: dict[str, Any], **_: Any) -> None:
+        running = sum(1 for t in trials if t.status == "RUNNING")
+        done = sum(1 for t in trials if t.status in ("TERMINATED", "ERROR"))
+        metrics = {k: v for k, v in result.items() if k not in TUNE_AUTO_KEYS}
+        self.view.report(
+            metrics,
+            result.get("training_iteration", 0),
+            False,
+            prefix=f"trial {trial.trial_id} ({done} done, {running} running) ",
+            key=trial.trial_id,
+        )
+
+    def on_trial_error(self, iteration: int, trials: list[Any], trial: Any, **_: Any) -> None:
+        self.view.event(f"trial {trial.trial_id} failed: {_error_text(trial)}")
+
+    def on_trial_recover(self, iteration: int, trials: list[Any], trial: Any, **_: Any) -> None:
+        error = _error_text(trial)
+        if failure_code(RuntimeError(error)) != "USER_CODE_ERROR":
+            self.view.event(f"trial {trial.trial_id} failed and is retried from its last checkpoint: {error}")
+
+    def on_trial_complete(self, iteration: int, trials: list[Any], trial: Any, **_: Any) -> None:
+        last = trial.last_result or {}
+        value = last.get(self.view.metric or "")
+        shown = f", {self.view.metric}={value:.4g}" if isinstance(value, int | float) else ""
+        count = last.get("training_iteration", 0)
+        self.view.event(f"trial {trial.trial_id} finished after {count} {self.view.unit}(s){shown}")
