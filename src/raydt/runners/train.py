@@ -9,8 +9,8 @@ from collections.abc import Callable
 from typing import Any
 
 from raydt import data, experiment, frameworks, plan, preflight, ray_session, trainer_ref
-from raydt.errors import FAILURE_HINTS, MetricNotReportedError, RunError, UserCodeError, failure_code
 from raydt.builtin.common import RESERVED_KEY
+from raydt.errors import FAILURE_HINTS, MetricNotReportedError, RunError, UserCodeError, failure_code
 from raydt.plan import TrainPlan
 from raydt.progress import ProgressView
 from raydt.results import PARTIAL, SUCCESS, best_report, clean_metrics, existing_dir
