@@ -11,7 +11,7 @@ import os
 
 from common import PY, RAYDT, Case, alternate, last_json_line, median, ratio, raydt_json, reps, save, spec_file
 
-from raydt.builtin.data import digits
+from raydt.frameworks.data import digits
 
 EPOCHS = int(os.environ.get("BENCH_EPOCHS", 10))
 spec = {

@@ -13,8 +13,8 @@ import time
 import torch
 from torch.utils.data import DataLoader, TensorDataset
 
-from raydt.builtin.data import digits
-from raydt.builtin.torch_mlp import build_model
+from raydt.frameworks.data import digits
+from raydt.frameworks.pytorch.trainer import build_model
 
 system, seed, target, max_trials, epochs = (
     sys.argv[1],

@@ -13,7 +13,7 @@ import ray
 from ray.train import RunConfig, ScalingConfig
 from ray.train.torch import TorchTrainer
 
-from raydt.builtin.torch_mlp import train_loop
+from raydt.frameworks.pytorch.trainer import train_loop
 
 epochs = int(sys.argv[1])
 start = time.perf_counter()

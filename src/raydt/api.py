@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from raydt import results
-from raydt.errors import RaydtError
+from raydt.errors import InterruptedRunError, RaydtError
 from raydt.progress import ProgressView
 from raydt.spec import loader
 from raydt.spec.model import Spec
@@ -21,7 +21,10 @@ def validate(spec: SpecSource) -> Spec:
 
 
 def execute(spec: SpecSource | loader.LoadedSpec, view: ProgressView | None = None) -> tuple[dict[str, Any], int]:
-    """Run a spec and return (result, exit code); never raises for a bad spec or a failed run."""
+    """Run a spec and return (result, exit code); never raises for a bad spec or a failed run.
+
+    The result has passed through the result model (``results.finalize``): documented keys, strict types.
+    """
     view = view or ProgressView()
     try:
         loaded = spec if isinstance(spec, loader.LoadedSpec) else loader.load(spec)
@@ -33,13 +36,14 @@ def execute(spec: SpecSource | loader.LoadedSpec, view: ProgressView | None = No
     except RaydtError as err:
         return results.error_result(err), err.exit_code
     except KeyboardInterrupt:
-        stop = RaydtError("interrupted by the user (Ctrl-C)", hint="Run the same spec again.", code="INTERRUPTED")
+        stop = InterruptedRunError("interrupted by the user (Ctrl-C)")
         return results.error_result(stop), stop.exit_code
     except Exception as exc:  # a bug of ours: still one JSON result, never a bare traceback
         bug = RaydtError(f"internal error: {type(exc).__name__}: {exc}")
         bug.details = {"traceback": traceback.format_exc().splitlines()[-15:]}
         return results.error_result(bug), bug.exit_code
-    return out, results.exit_code(out)
+    doc = results.finalize(out)
+    return doc, results.exit_code(doc)
 
 
 def _then_serve(loaded: loader.LoadedSpec, view: ProgressView, out: dict[str, Any]) -> dict[str, Any]:

@@ -133,12 +133,7 @@ def _validate(source: str) -> int:
         spec = api.validate(source)
     except RaydtError as err:
         return _emit(results.error_result(err), err.exit_code, sys.stdout)
-    out = {
-        "status": results.SUCCESS,
-        "results": {"numTrials": 0, "completedTrials": 0},
-        "valid": True,
-        "mode": spec.mode,
-    }
+    out = {"status": results.SUCCESS, "results": results.empty_results(), "valid": True, "mode": spec.mode}
     return _emit(out, EXIT_SUCCESS, sys.stdout)
 
 
@@ -162,7 +157,7 @@ def _serve_command(action: str, port: int | None) -> int:
     from raydt.serving import state
 
     found = [e for e in state.entries() if port is None or e.get("port") == port]
-    base: dict[str, Any] = {"status": results.SUCCESS, "results": {"numTrials": 0, "completedTrials": 0}}
+    base: dict[str, Any] = {"status": results.SUCCESS, "results": results.empty_results()}
     if action == "status":
         return _emit({**base, "mode": "serve", "deployments": found}, EXIT_SUCCESS, sys.stdout)
     if not found:
@@ -257,7 +252,10 @@ def _quarantine(log_file: Path) -> Iterator[tuple[TextIO, TextIO]]:
 
 
 def _emit(result: dict[str, Any], code: int, stream: TextIO) -> int:
-    stream.write(json.dumps(result, indent=2, default=str) + "\n")
+    """Print one result document, checked against the result model (a document it refuses is printed as
+    the INTERNAL error ``results.finalize`` makes of it, with that error's exit code)."""
+    doc, code = results.finalize_with_code(result, code)
+    stream.write(json.dumps(doc, indent=2, default=str) + "\n")
     stream.flush()
     return code
 

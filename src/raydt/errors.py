@@ -1,15 +1,20 @@
 """One error hierarchy, mapped to exit codes and stable JSON error codes.
 
-    RaydtError                      exit 1, code INTERNAL
+    RaydtError                      exit 1, code INTERNAL       (a bug of raydt's)
     ├── SpecError                   exit 2, code SPEC_INVALID   (carries every SpecIssue found)
     │   ├── SpecFileError           exit 2, code SPEC_FILE      (missing, unreadable, unparsable)
-    │   └── UsageError              exit 2, code USAGE          (bad command line)
+    │   └── DataError               exit 2, code DATA_INVALID   (dataConfig's data cannot feed training)
+    ├── UsageError                  exit 2, code USAGE          (bad command line)
     └── RunError                    exit 1, code RUN_FAILED
         ├── RayConnectionError      code RAY_CONNECTION
         ├── MissingDependencyError  code MISSING_DEPENDENCY
         ├── UserCodeError           code USER_CODE_ERROR  (or OUT_OF_MEMORY / WORKER_DIED: failure_code)
         ├── MetricNotReportedError  code METRIC_NOT_REPORTED
-        └── InfeasibleResourcesError code INFEASIBLE_RESOURCES
+        ├── NanMetricError          code NAN_METRIC
+        ├── InfeasibleResourcesError code INFEASIBLE_RESOURCES
+        ├── PendingTimeoutError     code PENDING_TIMEOUT
+        ├── PortInUseError          code PORT_IN_USE
+        └── InterruptedRunError     code INTERRUPTED     (Ctrl-C before any result)
 
 Messages state the rule and the value received; ``hint`` says what to do about it.
 """
@@ -161,6 +166,32 @@ class MetricNotReportedError(RunError):
     """The metric the spec asks for was never reported by the trainer."""
 
     code = "METRIC_NOT_REPORTED"
+
+
+class NanMetricError(RunError):
+    """The metric was reported, but never as a finite number: the training diverged."""
+
+    code = "NAN_METRIC"
+    default_hint = "The training diverged: lower the learning rate, check the data for NaN, or clip gradients."
+
+
+class PendingTimeoutError(RunError):
+    """Workers or trials could not be scheduled within ``runConfig.pendingTimeoutS``."""
+
+    code = "PENDING_TIMEOUT"
+
+
+class PortInUseError(RunError):
+    """``serveConfig.port`` is taken by another process."""
+
+    code = "PORT_IN_USE"
+
+
+class InterruptedRunError(RunError):
+    """Ctrl-C (or a stop signal) ended the run before it had any result."""
+
+    code = "INTERRUPTED"
+    default_hint = "Run the same spec again (a named run continues where it stopped)."
 
 
 class InfeasibleResourcesError(RunError):

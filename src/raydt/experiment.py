@@ -1,4 +1,9 @@
-"""The experiment directory: the spec a run was started with, so ``raydt resume DIR`` can continue it."""
+"""The experiment directory: the spec a run was started with, so ``raydt resume DIR`` can continue it.
+
+The spec is stored with every local path it reads resolved (``paths.absolute_spec``: against the current
+directory, then the spec file's folder, as the run resolved them), so ``raydt resume DIR`` finds the same files
+from any directory. Comparing a given spec with the stored one resolves both the same way first.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from raydt import paths
 from raydt.errors import SpecError, SpecFileError, SpecIssue
 
 SPEC_FILE = "raydt_spec.json"
@@ -17,24 +23,27 @@ SPEC_FILE = "raydt_spec.json"
 MAY_DIFFER = ("runConfig.resume", "runConfig.name", "runConfig.storagePath", "config.address", "serveConfig")
 
 
-def _stored_form(raw: dict[str, Any], name: str, storage_path: str) -> dict[str, Any]:
-    """The spec as the experiment directory keeps it: a JSON-clean copy with its resolved name and storage."""
-    spec: dict[str, Any] = json.loads(json.dumps(raw))
+def _stored_form(raw: dict[str, Any], name: str, storage_path: str, base_dirs: tuple[Path, ...]) -> dict[str, Any]:
+    """The spec as the experiment directory keeps it: a JSON-clean copy with its paths, name and storage resolved
+    (``base_dirs``: where its relative paths resolve; none: the current directory)."""
+    spec = paths.absolute_spec(json.loads(json.dumps(raw)), base_dirs)
     run = spec.setdefault("runConfig", {})
     run["name"], run["storagePath"] = name, storage_path
     return spec
 
 
-def save_spec(experiment_path: str, raw: dict[str, Any], name: str, storage_path: str) -> None:
-    """Write the spec (with its resolved name and storage path) into the experiment directory, once: a run
-    that continues the experiment never overwrites the spec it was started with."""
+def save_spec(
+    experiment_path: str, raw: dict[str, Any], name: str, storage_path: str, *, base_dirs: tuple[Path, ...] = ()
+) -> None:
+    """Write the spec (with its paths, name and storage path resolved) into the experiment directory, once: a
+    run that continues the experiment never overwrites the spec it was started with."""
     path = os.path.join(experiment_path, SPEC_FILE)
     if os.path.exists(path):
         return
     os.makedirs(experiment_path, exist_ok=True)
     tmp = f"{path}.tmp"
     with open(tmp, "w", encoding="utf-8") as fh:
-        json.dump(_stored_form(raw, name, storage_path), fh, indent=2)
+        json.dump(_stored_form(raw, name, storage_path, base_dirs), fh, indent=2)
     os.replace(tmp, path)
 
 
@@ -67,16 +76,22 @@ class _Missing:
 _MISSING = _Missing()
 
 
-def check_same_spec(experiment_path: str, raw: dict[str, Any], name: str, storage_path: str) -> None:
+def check_same_spec(
+    experiment_path: str, raw: dict[str, Any], name: str, storage_path: str, *, base_dirs: tuple[Path, ...] = ()
+) -> None:
     """An existing experiment continues only with the spec it was started with: Ray would restore the old
-    experiment while the new spec claims otherwise. A changed spec is an error before anything runs."""
+    experiment while the new spec claims otherwise. A changed spec is an error before anything runs.
+
+    Paths compare resolved: the same spec run from elsewhere names the same files (a relative path that now
+    names another file is a difference). A spec stored with relative paths (an older raydt) resolves them as
+    the given spec does."""
     path = os.path.join(experiment_path, SPEC_FILE)
     try:
         with open(path, encoding="utf-8") as fh:
-            stored = json.load(fh)
-    except (OSError, ValueError):
+            stored = paths.absolute_spec(json.load(fh), base_dirs)
+    except (OSError, ValueError, AttributeError):
         return
-    diffs = differences(stored, _stored_form(raw, name, storage_path))
+    diffs = differences(stored, _stored_form(raw, name, storage_path, base_dirs))
     if not diffs:
         return
     hint = (
@@ -90,11 +105,19 @@ def check_same_spec(experiment_path: str, raw: dict[str, Any], name: str, storag
     raise SpecError(issues, hint=hint)
 
 
-def check_new(experiment_path: str, resume: str, raw: dict[str, Any], name: str, storage_path: str) -> None:
+def check_new(
+    experiment_path: str,
+    resume: str,
+    raw: dict[str, Any],
+    name: str,
+    storage_path: str,
+    *,
+    base_dirs: tuple[Path, ...] = (),
+) -> None:
     """Rules for a name that is already taken: ``runConfig.resume: never`` refuses it; otherwise the spec
     must be the one the experiment was started with."""
     if resume != "never":
-        check_same_spec(experiment_path, raw, name, storage_path)
+        check_same_spec(experiment_path, raw, name, storage_path, base_dirs=base_dirs)
         return
     if os.path.exists(experiment_path):
         raise SpecError(
@@ -110,7 +133,8 @@ def check_new(experiment_path: str, resume: str, raw: dict[str, Any], name: str,
 
 
 def spec_for_resume(experiment_dir: str | Path) -> dict[str, Any]:
-    """The spec saved in ``experiment_dir``, set to continue that experiment."""
+    """The spec saved in ``experiment_dir``, set to continue that experiment. Its paths were stored resolved,
+    so it loads the same from any directory."""
     path = Path(experiment_dir).expanduser().resolve()
     spec_file = path / SPEC_FILE
     if not path.is_dir():

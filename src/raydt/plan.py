@@ -1,15 +1,18 @@
-"""Resolve a validated spec into the concrete values runners hand to Ray (still no Ray import)."""
+"""Resolve a validated spec into the concrete values runners hand to Ray (still no Ray import).
+
+Every path the spec reads is resolved here, once, by ``raydt.paths`` (the plan carries the absolute paths on),
+and the search space is parsed into ``raydt.space``'s typed tree, which the runners translate for Ray Tune.
+"""
 
 from __future__ import annotations
 
 import os
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-from raydt import trainer_ref
-from raydt.builtin.common import RESERVED_KEY  # built-in loops' settings in their config; never in bestConfig
+from raydt import paths, space, trainer_ref
+from raydt.frameworks.common import RESERVED_KEY  # built-in loops' settings in their config; never in bestConfig
 from raydt.registry import FRAMEWORKS, FrameworkInfo
 from raydt.spec.loader import LoadedSpec
 
@@ -78,31 +81,35 @@ class TrainPlan:
 
 def workers(loaded: LoadedSpec) -> WorkerPlan:
     """Resolve ``config`` (and ``trainConfig.scalingConfig``) into explicit per-worker resources."""
-    spec = loaded.spec
-    scaling = spec.train_config.scaling_config
-    cfg = spec.config
-    given = scaling.get("numWorkers", cfg.num_workers)
-    num_workers = given if isinstance(given, int) else given.max
-    min_workers = None if isinstance(given, int) else given.min
-    use_gpu = bool(scaling.get("useGpu", cfg.use_gpu))
-    res_raw = scaling.get("resourcesPerWorker") or {}
-    cpu = res_raw.get("cpu", cfg.resources_per_worker.cpu)
-    gpu = res_raw.get("gpu", cfg.resources_per_worker.gpu)
-    resources = {"CPU": float(1 if cpu is None else cpu)}
+    cfg, sc = loaded.spec.config, loaded.spec.train_config.scaling_config  # typed: a value in sc wins
+    given = cfg.num_workers if sc.num_workers is None else sc.num_workers
+    use_gpu = cfg.use_gpu if sc.use_gpu is None else sc.use_gpu
+    ours, base = sc.resources_per_worker, cfg.resources_per_worker
+    cpu = base.cpu if ours is None or ours.cpu is None else ours.cpu
+    gpu = base.gpu if ours is None or ours.gpu is None else ours.gpu
+    memory_gb = base.memory_gb if ours is None or ours.memory_gb is None else ours.memory_gb
+    resources = {"CPU": 1.0 if cpu is None else cpu}
     if use_gpu:
-        resources["GPU"] = float(1 if gpu is None else gpu)
-    memory_gb = res_raw.get("memoryGb", cfg.resources_per_worker.memory_gb)
+        resources["GPU"] = 1.0 if gpu is None else gpu
     if memory_gb:
-        resources["memory"] = float(memory_gb) * 1e9
-    resources.update({k: float(v) for k, v in (res_raw.get("custom") or cfg.resources_per_worker.custom).items()})
+        resources["memory"] = memory_gb * 1e9
+    resources.update({k: float(v) for k, v in ((ours.custom if ours else None) or base.custom).items()})
     return WorkerPlan(
-        num_workers=num_workers,
+        num_workers=given if isinstance(given, int) else given.max,
         use_gpu=use_gpu,
         resources=resources,
-        placement_strategy=str(scaling.get("placementStrategy", "PACK")),
-        accelerator_type=scaling.get("acceleratorType"),
-        min_workers=min_workers,
+        placement_strategy=sc.placement_strategy or "PACK",
+        accelerator_type=sc.accelerator_type,
+        min_workers=None if isinstance(given, int) else given.min,
     )
+
+
+def default_name(mode: str) -> str:
+    """``raydt-<mode>-<timestamp>-<4 hex>``: two runs started in the same second are two experiments (a
+    taken name would continue the other run, or be refused for a different spec)."""
+    import secrets
+
+    return f"raydt-{mode}-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(2)}"
 
 
 def address(loaded: LoadedSpec) -> str | None:
@@ -138,15 +145,13 @@ def train(loaded: LoadedSpec) -> TrainPlan:
     rc = spec.run_config
     resume_from = None
     if tc.resume_from_checkpoint is not None:
-        from raydt.spec.checks import resolve_dir
-
-        resume_from = str(resolve_dir(tc.resume_from_checkpoint, loaded.base_dirs))
+        resume_from = str(paths.resolve(tc.resume_from_checkpoint, loaded.base_dirs))
     if ref is not None and resume_from:
         loop_config["resumeFromCheckpoint"] = resume_from
     elif ref is None and (resume_from or rc.checkpoint.frequency != 1):
         # raydt's own settings for its built-in loops travel under one reserved key
         loop_config[RESERVED_KEY] = {"checkpointFrequency": rc.checkpoint.frequency, "resumeFrom": resume_from}
-    storage = str(Path(os.path.expanduser(rc.storage_path or DEFAULT_STORAGE)).resolve())
+    storage = paths.output_dir(rc.storage_path or DEFAULT_STORAGE)
     return TrainPlan(
         mode=spec.mode,
         framework=info,
@@ -155,7 +160,7 @@ def train(loaded: LoadedSpec) -> TrainPlan:
         loop_config=loop_config,
         metric=tc.metric or info.default_metric,
         metric_mode=tc.metric_mode or info.default_mode,
-        name=rc.name or f"raydt-{spec.mode}-{time.strftime('%Y%m%d-%H%M%S')}",
+        name=rc.name or default_name(spec.mode),
         storage_path=storage,
         num_to_keep=rc.checkpoint.num_to_keep,
         address=address(loaded),
@@ -172,12 +177,33 @@ def train(loaded: LoadedSpec) -> TrainPlan:
 
 
 @dataclass(frozen=True)
+class ServePlan:
+    """The paths a serve run reads, resolved (``raydt.paths``): what to serve, and the user's predictor."""
+
+    checkpoint_path: str | None  # serveConfig.checkpointPath
+    experiment_path: str | None  # serveConfig.experimentPath (its best checkpoint is served)
+    predictor: str | None  # 'file.py:Class' with the file absolute, or 'module:Class'; None: the built-in one
+
+
+def serve(loaded: LoadedSpec) -> ServePlan:
+    """The resolved paths of ``serveConfig`` (validated; a train or tune run serves its own best checkpoint)."""
+    sc = loaded.spec.serve_config
+    assert sc is not None
+
+    def local(value: str | None) -> str | None:
+        return str(paths.resolve(value, loaded.base_dirs)) if value else None
+
+    predictor = paths.resolve_ref(sc.predictor_path, loaded.base_dirs) if sc.predictor_path else None
+    return ServePlan(local(sc.checkpoint_path), local(sc.experiment_path), predictor)
+
+
+@dataclass(frozen=True)
 class TunePlan:
     """A ``mode: tune`` run: the per-trial training plan plus the search settings."""
 
     train: TrainPlan  # loop_config holds the fixed hyperparameters; metric/metric_mode are the tune ones
     kind: str  # "train": a Ray Train loop; "tune": a Ray Tune function trainable
-    search_space: dict[str, Any]
+    search_space: space.Group  # parsed once, here: the runners hand its to_tune()/mutations()/bounds() to Ray
     num_samples: int
     scheduler: str
     scheduler_options: dict[str, Any]
@@ -204,28 +230,26 @@ class TunePlan:
 
 def tune(loaded: LoadedSpec) -> TunePlan:
     """The plan of a ``mode: tune`` run (the spec is validated)."""
-    from raydt import space
     from raydt.registry import DEFAULT_SCHEDULER, DEFAULT_SEARCHER, SCHEDULERS, SEARCHERS
-    from raydt.spec.tune_checks import kind_of
 
     spec = loaded.spec
     tc = spec.tune_config
     assert tc is not None
+    search = space.parse(tc.search_space)
     base = train(loaded)
     info = base.framework
     fixed = base.loop_config
     if base.trainer is None:  # built-in: searched keys are not fixed
-        searched = {info.param_aliases.get(k, k) for k in tc.search_space}
+        searched = {info.param_aliases.get(k, k) for k in search.members}
         fixed = {k: v for k, v in fixed.items() if k not in searched}
     base = _replace(
         base,
         loop_config=fixed,
         metric=tc.metric or info.default_metric,
         metric_mode=tc.mode or info.default_mode,
-        name=spec.run_config.name or base.name.replace("raydt-train-", "raydt-tune-"),
     )
     sched = tc.scheduler or DEFAULT_SCHEDULER
-    types = space.domain_types(tc.search_space)
+    types = search.domain_types()
     if tc.search_algorithm:
         algo, reason = tc.search_algorithm, "searchAlgorithm given in the spec"
     elif SCHEDULERS[sched].population_based:
@@ -242,14 +266,14 @@ def tune(loaded: LoadedSpec) -> TunePlan:
         # a lagging trial may clone any checkpoint a leader reported: Ray must not delete them meanwhile
         base = _replace(base, num_to_keep=None)
     options = {SCHEDULERS[sched].options[k].arg: v for k, v in tc.scheduler_config.items()}
-    epochs = base.loop_config.get("epochs") if base.trainer is not None else _epochs(info, tc.search_space, fixed)
+    epochs = base.loop_config.get("epochs") if base.trainer is not None else _epochs(info, search, fixed)
     if sched in ("asha", "hyperband") and "max_t" not in options and isinstance(epochs, int):
         options["max_t"] = epochs
     searcher_options = {SEARCHERS[algo].options[k].arg: v for k, v in tc.search_algorithm_config.items()}
     return TunePlan(
         train=base,
-        kind=kind_of(spec, loaded.base_dirs),
-        search_space=tc.search_space,
+        kind=trainer_ref.kind_of(spec.train_config.trainer_path, spec.train_config.trainer_kind, loaded.base_dirs),
+        search_space=search,
         num_samples=tc.num_samples or (1 if "grid" in types else DEFAULT_NUM_SAMPLES),
         scheduler=sched,
         scheduler_options=options,
@@ -265,9 +289,9 @@ def tune(loaded: LoadedSpec) -> TunePlan:
     )
 
 
-def _epochs(info: FrameworkInfo, search: dict[str, Any], fixed: dict[str, Any]) -> int | None:
+def _epochs(info: FrameworkInfo, search: space.Group, fixed: dict[str, Any]) -> int | None:
     """Epochs of a built-in trainer when fixed (a searched epochs count has no single value)."""
-    if any(info.param_aliases.get(k, k) == info.epochs_param for k in search):
+    if any(info.param_aliases.get(k, k) == info.epochs_param for k in search.members):
         return None
     value = fixed.get(info.epochs_param)
     return value if isinstance(value, int) else None

@@ -100,3 +100,39 @@ def check_storage(storage_path: str, shared: bool, status: dict[str, Any]) -> No
             )
         ]
     )
+
+
+def check_serving(checkpoint_dir: str, gpu: float) -> None:
+    """Before a built-in checkpoint is deployed: the framework that wrote it (its ``raydt_meta.json``) must have a
+    predictor, and GPU replicas need a framework that declares GPU support. A checkpoint without raydt's
+    metadata is left to the predictor, which says what it lacks when it loads."""
+    from raydt.errors import SpecError, SpecIssue
+    from raydt.frameworks.checkpoint_format import META_FILE, read_meta
+    from raydt.registry import FRAMEWORKS
+
+    meta = read_meta(checkpoint_dir)
+    info = FRAMEWORKS.get(str(meta.get("framework"))) if meta else None
+    if info is None:
+        return
+    where = f"the checkpoint's framework ('{info.name}', in {META_FILE})"
+    issues = []
+    if not info.serves_builtin:
+        issues.append(
+            SpecIssue(
+                "serveConfig.predictorPath",
+                f"is required: {where} has no built-in predictor",
+                None,
+                "Give serveConfig.predictorPath (your predictor class).",
+            )
+        )
+    if gpu > 0 and not info.supports_gpu:
+        issues.append(
+            SpecIssue(
+                "serveConfig.resourcesPerReplica.gpu",
+                f"must be 0: {where} declares no GPU support",
+                gpu,
+                f"Set serveConfig.resourcesPerReplica.gpu to 0: raydt's {info.name} adapter runs on CPU.",
+            )
+        )
+    if issues:
+        raise SpecError(issues)

@@ -7,12 +7,21 @@ the Ray version, when Ray changes what an entry relies on. A Ray upgrade starts 
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import ray
+import ray.train
+import ray.tune
+import ray.tune.trainable.trainable_fn_utils as tune_fn_utils  # private: see train_api_in_tune_trial
 from ray.train.v2._internal.execution.failure_handling import (  # private: see retry_system_failures_only
     DefaultFailurePolicy,
     FailureDecision,
+)
+from ray.train.v2._internal.execution.train_fn_utils import (  # private: see train_api_in_tune_trial
+    LocalTrainFnUtils,
+    set_train_fn_utils,
 )
 from ray.train.v2.api import data_parallel_trainer  # private attribute patched: create_failure_policy
 
@@ -54,3 +63,92 @@ def retry_system_failures_only() -> None:
 
     cloudpickle.register_pickle_by_value(sys.modules[__name__])
     data_parallel_trainer.create_failure_policy = SystemFailuresOnly
+
+
+class TuneBridge(LocalTrainFnUtils):  # type: ignore[misc]
+    """Ray Train's function utilities for a loop running inside a Tune trial: ``ray.train.report`` /
+    ``get_checkpoint`` become ``ray.tune.report`` / ``get_checkpoint``."""
+
+    def report(self, metrics: dict[str, Any], checkpoint: Any = None, **_: Any) -> None:
+        tune_ckpt = None
+        if checkpoint is not None:
+            tune_ckpt = ray.tune.Checkpoint(path=checkpoint.path, filesystem=checkpoint.filesystem)
+        ray.tune.report(dict(metrics), checkpoint=tune_ckpt)
+
+    def get_checkpoint(self) -> Any:
+        ckpt = ray.tune.get_checkpoint()
+        if ckpt is None:
+            return None
+        return ray.train.Checkpoint(path=ckpt.path, filesystem=ckpt.filesystem)
+
+
+@contextmanager
+def train_api_in_tune_trial(trial_name: str, shards: dict[str, Any] | None) -> Iterator[None]:
+    """Let a Ray Train loop (``ray.train.report``, ``get_checkpoint``, ``get_dataset_shard``) run inside a
+    Tune trial, as one worker, with no controller and no worker group.
+
+    Why private: Ray Train V2 has a local mode for exactly this (``LocalTrainFnUtils``, what
+    ``num_workers=0`` uses), but no public way to enter it from a Tune trial, and its API refuses to run
+    inside a Tune session (``_in_tune_session``): inside this trial the bridge *is* the Train context, so
+    that guard is lifted for the loop only.
+    """
+    guard = tune_fn_utils._in_tune_session
+    tune_fn_utils._in_tune_session = lambda: False
+    set_train_fn_utils(TuneBridge(experiment_name=trial_name, dataset_shards=shards))
+    try:
+        yield
+    finally:
+        set_train_fn_utils(None)
+        tune_fn_utils._in_tune_session = guard
+
+
+def trial_statuses(grid: Any) -> dict[str, str]:
+    """Tune's status of every trial of a ResultGrid.
+
+    Why private: ``ResultGrid`` exposes results, not trials; their status (RUNNING/PENDING/PAUSED for a
+    search that was cut short) lives on its ``_experiment_analysis``. Used only for searches that
+    predate raydt's trial ledger.
+    """
+    analysis = getattr(grid, "_experiment_analysis", None)
+    return {t.trial_id: t.status for t in getattr(analysis, "trials", None) or []}
+
+
+def autoscaler_v1_report() -> bytes | None:
+    """The v1 autoscaler monitor's status report in the GCS (None: none).
+
+    Why private: Ray has no public call that says whether (and with which node types) a cluster can add
+    nodes; ``ray status`` itself reads the GCS key ``DEBUG_AUTOSCALING_STATUS`` through the internal KV.
+    """
+    from ray._private import ray_constants
+    from ray.experimental.internal_kv import _internal_kv_get, _internal_kv_initialized
+
+    if not _internal_kv_initialized():
+        return None
+    report: bytes | None = _internal_kv_get(ray_constants.DEBUG_AUTOSCALING_STATUS)
+    return report
+
+
+def autoscaler_v2_running() -> bool:
+    """Whether the cluster runs Ray's v2 autoscaler (KubeRay sets it). ``ray.autoscaler.v2`` is not a
+    documented module either."""
+    from ray.autoscaler.v2.utils import is_autoscaler_v2
+
+    return bool(is_autoscaler_v2(fetch_from_server=True))
+
+
+def report_callback_with_files(callback_cls: type[Any], add_files: Any, **options: Any) -> Any:
+    """Ray's XGBoost or LightGBM ``RayTrainReportCallback`` that also writes raydt's own files (its
+    ``raydt_meta.json``, the fitted dataConfig pipeline) into every checkpoint before it is reported.
+
+    Why private: the callback builds its checkpoint in ``_get_checkpoint`` and reports it in
+    ``_save_and_report_checkpoint``; no public hook adds files to a checkpoint it makes.
+    """
+
+    class WithFiles(callback_cls):  # type: ignore[misc]
+        def _save_and_report_checkpoint(self, report_dict: dict[str, Any], model: Any) -> None:
+            with self._get_checkpoint(model=model) as ckpt:
+                if ckpt is not None:
+                    add_files(ckpt.path)
+                ray.train.report(report_dict, checkpoint=ckpt)
+
+    return WithFiles(**options)

@@ -51,7 +51,7 @@ def _init_kwargs(
     valid = set(inspect.signature(ray.init).parameters) - {"address", "kwargs"}
     unknown = sorted(set(extra) - valid)
     if unknown:
-        from raydt.spec.checks import closest
+        from raydt.suggest import closest
 
         raise SpecError(
             [
@@ -171,18 +171,13 @@ def autoscaler(declared: bool | None = None) -> dict[str, Any] | None:
         return None
     found: dict[str, Any] | None = None
     try:
-        from ray._private import ray_constants
-        from ray.experimental.internal_kv import _internal_kv_get, _internal_kv_initialized
+        from raydt import ray_compat
 
-        if _internal_kv_initialized():
-            types = autoscaler_node_types(_internal_kv_get(ray_constants.DEBUG_AUTOSCALING_STATUS))
-            if types is not None:
-                found = {"version": "v1", "nodeTypes": types}
-        if found is None:
-            from ray.autoscaler.v2.utils import is_autoscaler_v2
-
-            if is_autoscaler_v2(fetch_from_server=True):
-                found = {"version": "v2", "nodeTypes": []}
+        types = autoscaler_node_types(ray_compat.autoscaler_v1_report())
+        if types is not None:
+            found = {"version": "v1", "nodeTypes": types}
+        elif ray_compat.autoscaler_v2_running():
+            found = {"version": "v2", "nodeTypes": []}
     except Exception:  # noqa: BLE001 - detection is best effort; internals differ across Ray versions
         found = None
     if found is None and declared:

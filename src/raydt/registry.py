@@ -1,89 +1,26 @@
 """Registries: the single source of truth that validation, ``raydt schema``, the CLI and docs read.
 
-Nothing here imports Ray or an ML framework: each entry names its adapter by dotted path and is
-imported only when a run needs it.
+Nothing here imports Ray or an ML framework: each entry names what implements it by dotted path (a
+framework: its package, ``raydt/frameworks/<name>/``), imported only when a run needs it.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Literal
+from dataclasses import dataclass
 
-MetricMode = Literal["min", "max"]
+from raydt.frameworks import lightgbm, pytorch, tensorflow, xgboost
+from raydt.frameworks.base import FrameworkInfo as FrameworkInfo  # re-exported: plan, checks and runners read it here
 
-#: The frameworks the seed's input schema names; `trainConfig.framework` accepts exactly these.
+#: The frameworks the seed's input schema names; `trainConfig.framework` accepts these and the registry's others.
 SEED_FRAMEWORKS: tuple[str, ...] = ("pytorch", "tensorflow", "xgboost")
 
-
-@dataclass(frozen=True)
-class FrameworkInfo:
-    """What raydt knows about a framework before importing anything heavy."""
-
-    name: str
-    adapter: str  # "module:Class" implementing raydt.frameworks.base.FrameworkAdapter
-    extra: str  # pip extra that installs the framework: ray-distributed-trainer[<extra>]
-    modules: tuple[str, ...]  # importable modules the adapter needs
-    default_metric: str
-    default_mode: MetricMode
-    builtin_metrics: tuple[str, ...]  # metrics the built-in default trainer reports each epoch
-    builtin_params: dict[str, object] = field(default_factory=dict)  # hyperparameters and defaults
-    param_aliases: dict[str, str] = field(default_factory=dict)  # snake_case alias -> camelCase
-    param_max: dict[str, float] = field(default_factory=dict)  # inclusive upper bounds of some params
-    epochs_param: str = "epochs"  # what trainConfig.epochs sets (and ASHA's default maxT follows)
-    supports_gpu: bool = True
-    description: str = ""
-
-
+#: One line per framework; its package (raydt/frameworks/<name>/) holds everything else about it.
 FRAMEWORKS: dict[str, FrameworkInfo] = {
-    "pytorch": FrameworkInfo(
-        name="pytorch",
-        adapter="raydt.frameworks.pytorch:TorchAdapter",
-        extra="pytorch",
-        modules=("torch",),
-        default_metric="val_loss",
-        default_mode="min",
-        builtin_metrics=("train_loss", "val_loss", "val_accuracy", "epoch"),
-        builtin_params={"lr": 0.01, "batchSize": 32, "epochs": 5, "hiddenSize": 64},
-        param_aliases={"batch_size": "batchSize", "hidden_size": "hiddenSize", "learning_rate": "lr"},
-        description="Ray Train TorchTrainer (DDP); built-in: MLP on scikit-learn's digits",
-    ),
-    "xgboost": FrameworkInfo(
-        name="xgboost",
-        adapter="raydt.frameworks.xgboost:XGBoostAdapter",
-        extra="xgboost",
-        modules=("xgboost",),
-        default_metric="val_logloss",
-        default_mode="min",
-        builtin_metrics=("val_logloss", "val_error", "train_logloss", "train_error"),
-        builtin_params={"numBoostRound": 50, "maxDepth": 4, "eta": 0.1, "subsample": 0.9, "minChildWeight": 1.0},
-        param_aliases={
-            "num_boost_round": "numBoostRound",
-            "max_depth": "maxDepth",
-            "learning_rate": "eta",
-            "min_child_weight": "minChildWeight",
-        },
-        param_max={"subsample": 1.0, "eta": 1.0},
-        epochs_param="numBoostRound",
-        description="Ray Train XGBoostTrainer (data-parallel); built-in: breast cancer classifier",
-    ),
-    "tensorflow": FrameworkInfo(
-        name="tensorflow",
-        adapter="raydt.frameworks.tensorflow:TensorflowAdapter",
-        extra="tensorflow",
-        modules=("tensorflow", "tf_keras"),
-        default_metric="val_loss",
-        default_mode="min",
-        builtin_metrics=("loss", "accuracy", "val_loss", "val_accuracy", "epoch"),
-        builtin_params={"lr": 0.005, "batchSize": 32, "epochs": 5, "hiddenSize": 64},
-        param_aliases={"batch_size": "batchSize", "hidden_size": "hiddenSize", "learning_rate": "lr"},
-        description="Ray Train TensorflowTrainer (MultiWorkerMirroredStrategy, legacy Keras); built-in: MLP on digits",
-    ),
+    info.name: info for info in (pytorch.INFO, xgboost.INFO, tensorflow.INFO, lightgbm.INFO)
 }
 
-
-def framework(name: str) -> FrameworkInfo:
-    """The registry entry for ``name`` (callers validate the name first)."""
-    return FRAMEWORKS[name]
+#: `trainConfig.framework`'s enum: the seed's values in its order, then raydt's extensions.
+FRAMEWORK_NAMES: tuple[str, ...] = SEED_FRAMEWORKS + tuple(n for n in FRAMEWORKS if n not in SEED_FRAMEWORKS)
 
 
 @dataclass(frozen=True)
@@ -93,7 +30,6 @@ class Option:
     arg: str
     kind: str  # "int" | "number" | "str" | "bool"
     minimum: float | None = None
-    help: str = ""
 
 
 @dataclass(frozen=True)
@@ -127,19 +63,19 @@ class SearcherInfo:
     extra: str = "tune"
 
 
-_TIME_ATTR = Option("time_attr", "str", help="result field that measures progress (default training_iteration)")
+_TIME_ATTR = Option("time_attr", "str")  # the result field that measures progress (default training_iteration)
 
 SCHEDULERS: dict[str, SchedulerInfo] = {
     "asha": SchedulerInfo(
         "asha",
         "ray.tune.schedulers:ASHAScheduler",
         {
-            "maxT": Option("max_t", "int", 1, "max iterations per trial (default: the epochs, else 100)"),
-            "gracePeriod": Option("grace_period", "int", 1, "iterations before a trial can be stopped (default 1)"),
+            "maxT": Option("max_t", "int", 1),  # max iterations per trial (default: the epochs, else 100)
+            "gracePeriod": Option("grace_period", "int", 1),  # iterations before a trial can be stopped (default 1)
             "reductionFactor": Option(
-                "reduction_factor", "number", 1.01, "keep 1/reductionFactor per rung (default 4)"
-            ),
-            "brackets": Option("brackets", "int", 1, "number of brackets (default 1)"),
+                "reduction_factor", "number", 1.01
+            ),  # keep 1/reductionFactor per rung (default 4)
+            "brackets": Option("brackets", "int", 1),  # number of brackets (default 1)
             "timeAttr": _TIME_ATTR,
         },
         "Asynchronous Successive Halving: stops bad trials early (the default)",
@@ -148,8 +84,8 @@ SCHEDULERS: dict[str, SchedulerInfo] = {
         "hyperband",
         "ray.tune.schedulers:HyperBandScheduler",
         {
-            "maxT": Option("max_t", "int", 1, "max iterations per trial"),
-            "reductionFactor": Option("reduction_factor", "number", 1.01, "default 3"),
+            "maxT": Option("max_t", "int", 1),  # max iterations per trial
+            "reductionFactor": Option("reduction_factor", "number", 1.01),  # default 3
             "stopLastTrials": Option("stop_last_trials", "bool"),
             "timeAttr": _TIME_ATTR,
         },
@@ -160,7 +96,7 @@ SCHEDULERS: dict[str, SchedulerInfo] = {
         "median",
         "ray.tune.schedulers:MedianStoppingRule",
         {
-            "gracePeriod": Option("grace_period", "number", 0, "time before a trial can be stopped"),
+            "gracePeriod": Option("grace_period", "number", 0),  # time before a trial can be stopped
             "minSamplesRequired": Option("min_samples_required", "int", 1),
             "minTimeSlice": Option("min_time_slice", "number", 0),
             "hardStop": Option("hard_stop", "bool"),
@@ -172,8 +108,8 @@ SCHEDULERS: dict[str, SchedulerInfo] = {
         "pbt",
         "ray.tune.schedulers:PopulationBasedTraining",
         {
-            "perturbationInterval": Option("perturbation_interval", "number", 1, "iterations between exploits"),
-            "quantileFraction": Option("quantile_fraction", "number", 0, "bottom fraction that copies the top"),
+            "perturbationInterval": Option("perturbation_interval", "number", 1),  # iterations between exploits
+            "quantileFraction": Option("quantile_fraction", "number", 0),  # bottom fraction that copies the top
             "resampleProbability": Option("resample_probability", "number", 0),
             "burnInPeriod": Option("burn_in_period", "number", 0),
             "timeAttr": _TIME_ATTR,
@@ -215,7 +151,7 @@ SEARCHERS: dict[str, SearcherInfo] = {
     "hyperopt": SearcherInfo(
         "hyperopt",
         "ray.tune.search.hyperopt:HyperOptSearch",
-        {"nInitialPoints": Option("n_initial_points", "int", 1, "random trials before TPE starts (default 20)")},
+        {"nInitialPoints": Option("n_initial_points", "int", 1)},  # random trials before TPE starts (default 20)
         "HyperOpt's TPE",
         model_based=True,
         unsupported_domains=_MODEL_UNSUPPORTED,
@@ -249,13 +185,11 @@ DEFAULT_SEARCHER = "optuna"
 
 @dataclass(frozen=True)
 class StepInfo:
-    """A ``dataConfig.preprocess`` step: its options (name -> help) and what implements it."""
+    """A ``dataConfig.preprocess`` step: its options (name -> help) and its required options."""
 
     name: str
     options: dict[str, str]
     required: tuple[str, ...]
-    fitted: bool  # statistics come from the training split (and are saved with the checkpoint)
-    implementation: str
     description: str
 
 
@@ -266,24 +200,18 @@ STEPS: dict[str, StepInfo] = {
         "standardize",
         {"columns": f"{_COLUMNS} (default: every numeric feature column)"},
         (),
-        True,
-        "ray.data.preprocessors.StandardScaler",
         "(x - mean) / std with the training split's statistics",
     ),
     "minMaxScale": StepInfo(
         "minMaxScale",
         {"columns": f"{_COLUMNS} (default: every numeric feature column)"},
         (),
-        True,
-        "ray.data.preprocessors.MinMaxScaler",
         "(x - min) / (max - min) with the training split's statistics",
     ),
     "oneHot": StepInfo(
         "oneHot",
         {"columns": _COLUMNS, "maxCategories": "most categories per column (rarer ones encode as all zeros)"},
         ("columns",),
-        True,
-        "ray.data.preprocessors.OneHotEncoder",
         "one 0/1 feature per category seen in the training split (unseen categories: all zeros)",
     ),
     "fillNa": StepInfo(
@@ -294,27 +222,19 @@ STEPS: dict[str, StepInfo] = {
             "value": "the fill value of strategy constant",
         },
         (),
-        True,
-        "ray.data.preprocessors.SimpleImputer",
         "missing values -> the training split's mean / most frequent value, or a constant",
     ),
-    "dropColumns": StepInfo(
-        "dropColumns", {"columns": _COLUMNS}, ("columns",), False, "raydt.data.steps", "drop these columns"
-    ),
+    "dropColumns": StepInfo("dropColumns", {"columns": _COLUMNS}, ("columns",), "drop these columns"),
     "cast": StepInfo(
         "cast",
         {"columns": _COLUMNS, "to": "float32 | float64 | int32 | int64 | string"},
         ("columns", "to"),
-        False,
-        "raydt.data.steps",
         "convert these columns to a type",
     ),
     "mapBatches": StepInfo(
         "mapBatches",
         {"batchSize": "rows per batch (default dataConfig.batchSize)", "concurrency": "tasks at once (default 1)"},
         (),
-        False,
-        "ray.data.Dataset.map_batches",
         "{mapBatches: 'file.py:function', batchSize, concurrency}: your function, pandas DataFrame in and out",
     ),
 }
@@ -322,3 +242,5 @@ CAST_TYPES = ("float32", "float64", "int32", "int64", "string")
 FILL_STRATEGIES = ("mean", "most_frequent", "constant")
 #: Ray Data formats the built-in trainers read as tables (numpy and images go to your own trainer).
 TABULAR_FORMATS = ("csv", "parquet", "json")
+#: The keys of a dataConfig.preprocess step that runs the user's function (the issue's snake_case spelling too).
+MAP_KEYS = ("mapBatches", "map_batches")

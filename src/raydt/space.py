@@ -1,60 +1,259 @@
-"""raydt's search-space vocabulary and its translation to Ray Tune (the only module that knows both).
+"""raydt's search-space vocabulary as typed nodes, and their translation to Ray Tune (the only module that knows
+both).
 
-A search space is a JSON object. A value that is an object with a string ``type`` is a *domain*;
-any other object is a group of nested hyperparameters (``{"optimizer": {"lr": {...}}}``); anything
-else is a constant. Domains:
+A search space is a JSON object. A value that is an object with a string ``type`` is a *domain*; any other
+object is a *group* of nested hyperparameters (``{"optimizer": {"lr": {...}}}``); anything else is a
+*constant*. ``DOMAINS`` is the vocabulary (the README's table): each type's class, keys and what it samples.
+Every integer type treats ``max`` as inclusive (Ray's own ``randint`` and ``lograndint`` exclude it, and
+``qrandint`` excludes it only for q=1: ``IntRange.to_tune`` hides those differences); floats sample [min, max].
 
-==============  ==================  ==============================================================
-type            keys                samples
-==============  ==================  ==============================================================
-uniform         min, max            float in [min, max]
-quniform        min, max, q         float multiple of q in [min, max]
-loguniform      min, max            float in [min, max], log scale (min > 0)
-qloguniform     min, max, q         float multiple of q in [min, max], log scale (min > 0)
-randint         min, max            int in [min, max]          (max INCLUSIVE)
-qrandint        min, max, q         int multiple of q in [min, max]  (max INCLUSIVE)
-lograndint      min, max            int in [min, max], log scale (min >= 1, max INCLUSIVE)
-normal          mean, sd            float ~ N(mean, sd)
-qnormal         mean, sd, q         float ~ N(mean, sd) rounded to a multiple of q
-choice          values              one of values
-grid            values              every one of values (grid search over this key)
-==============  ==================  ==============================================================
-
-Every integer type treats ``max`` as inclusive (Ray's own ``randint`` and ``lograndint`` exclude it,
-and ``qrandint`` excludes it only for q=1: raydt hides those differences).
-
-Validation lives in ``raydt.spec.space_checks``. Only ``to_tune`` and ``mutations`` import Ray Tune; the
-predicates (``has_mutable``, ``has_bounded``) answer the same questions without it.
+``parse`` reads the JSON once into a tree (``Group`` of ``Domain``, ``Constant`` and nested ``Group`` nodes)
+through the allow-list ``DOMAINS``; the plan, the runners and validation work on that tree. Each domain class
+knows its keys, bounds, Ray Tune translation (``to_tune``, importing Ray Tune only when called) and mutation.
+Validation (``raydt.spec.space_checks``) parses with a check: a domain it refuses becomes a ``Refused`` node,
+so the rules that read the rest of the space still run. ``raydt.spec.schemas`` describes ``DOMAINS`` in
+``raydt schema input``.
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
+
+
+@dataclass(frozen=True)
+class Domain:
+    """One searched hyperparameter; ``type`` is its name in ``DOMAINS``."""
+
+    type: str
+    KIND: ClassVar[str] = ""  # "float" | "int" | "categorical"
+
+    @property
+    def log(self) -> bool:
+        return DOMAINS[self.type].log
+
+    @property
+    def mutable(self) -> bool:
+        """PBT may mutate it (every domain but a grid)."""
+        return True
+
+    @property
+    def bounded(self) -> bool:
+        return self.bounds() is not None
+
+    def bounds(self) -> list[Any] | None:
+        """[min, max] for a numeric range (PB2's ``hyperparam_bounds``), else None."""
+        return None
+
+    def to_tune(self) -> Any:
+        """The Ray Tune domain (imports Ray Tune)."""
+        raise NotImplementedError
+
+    def to_json(self) -> dict[str, Any]:
+        return {"type": self.type, **{key: getattr(self, key) for key in DOMAINS[self.type].keys}}
+
+
+@dataclass(frozen=True)
+class FloatRange(Domain):
+    """uniform, quniform, loguniform, qloguniform: a float in [min, max] (a multiple of q when given)."""
+
+    min: float
+    max: float
+    q: float | None = None
+    KIND: ClassVar[str] = "float"
+
+    def bounds(self) -> list[Any] | None:
+        return [self.min, self.max]
+
+    def to_tune(self) -> Any:
+        from ray import tune
+
+        if self.q is None:
+            return (tune.loguniform if self.log else tune.uniform)(self.min, self.max)
+        return (tune.qloguniform if self.log else tune.quniform)(self.min, self.max, self.q)
+
+
+@dataclass(frozen=True)
+class IntRange(Domain):
+    """randint, qrandint, lograndint: an int in [min, max], max INCLUSIVE (a multiple of q when given)."""
+
+    min: int
+    max: int
+    q: int | None = None
+    KIND: ClassVar[str] = "int"
+    MAX_INCLUSIVE: ClassVar[bool] = True
+
+    def bounds(self) -> list[Any] | None:
+        return [self.min, self.max]
+
+    def to_tune(self) -> Any:
+        from ray import tune
+
+        if self.q is not None and self.q > 1:
+            return tune.qrandint(self.min, self.max, self.q)  # Ray includes max for q > 1
+        return (tune.lograndint if self.log else tune.randint)(self.min, self.max + 1)  # Ray excludes max
+
+
+@dataclass(frozen=True)
+class Normal(Domain):
+    """normal, qnormal: a float ~ N(mean, sd) (rounded to a multiple of q when given); unbounded."""
+
+    mean: float
+    sd: float
+    q: float | None = None
+    KIND: ClassVar[str] = "float"
+
+    def to_tune(self) -> Any:
+        from ray import tune
+
+        return tune.randn(self.mean, self.sd) if self.q is None else tune.qrandn(self.mean, self.sd, self.q)
+
+
+@dataclass(frozen=True)
+class Categorical(Domain):
+    """choice (one of values) and grid (every one of values: Ray's grid search)."""
+
+    values: tuple[Any, ...]
+    KIND: ClassVar[str] = "categorical"
+
+    @property
+    def mutable(self) -> bool:
+        return self.type != "grid"
+
+    def to_tune(self) -> Any:
+        from ray import tune
+
+        return tune.grid_search(list(self.values)) if self.type == "grid" else tune.choice(list(self.values))
+
+    def to_json(self) -> dict[str, Any]:
+        return {"type": self.type, "values": list(self.values)}
 
 
 @dataclass(frozen=True)
 class DomainType:
-    """One domain type: its keys and what kind of value it yields."""
+    """One name of the vocabulary: the class that holds it, its keys (all required), log scale, what it samples."""
 
+    cls: type[Domain]
     keys: tuple[str, ...]
-    kind: str  # "float" | "int" | "categorical"
+    samples: str
     log: bool = False
 
+    @property
+    def kind(self) -> str:
+        return self.cls.KIND
 
+
+#: The allow-list: every domain type a spec may name, in the order the docs list them.
 DOMAINS: dict[str, DomainType] = {
-    "uniform": DomainType(("min", "max"), "float"),
-    "quniform": DomainType(("min", "max", "q"), "float"),
-    "loguniform": DomainType(("min", "max"), "float", log=True),
-    "qloguniform": DomainType(("min", "max", "q"), "float", log=True),
-    "randint": DomainType(("min", "max"), "int"),
-    "qrandint": DomainType(("min", "max", "q"), "int"),
-    "lograndint": DomainType(("min", "max"), "int", log=True),
-    "normal": DomainType(("mean", "sd"), "float"),
-    "qnormal": DomainType(("mean", "sd", "q"), "float"),
-    "choice": DomainType(("values",), "categorical"),
-    "grid": DomainType(("values",), "categorical"),
+    "uniform": DomainType(FloatRange, ("min", "max"), "float in [min, max]"),
+    "quniform": DomainType(FloatRange, ("min", "max", "q"), "float multiple of q in [min, max]"),
+    "loguniform": DomainType(FloatRange, ("min", "max"), "float in [min, max], log scale (min > 0)", log=True),
+    "qloguniform": DomainType(FloatRange, ("min", "max", "q"), "float multiple of q in [min, max], log scale", True),
+    "randint": DomainType(IntRange, ("min", "max"), "int in [min, max], max inclusive"),
+    "qrandint": DomainType(IntRange, ("min", "max", "q"), "int multiple of q in [min, max], max inclusive"),
+    "lograndint": DomainType(IntRange, ("min", "max"), "int in [min, max], log scale, max inclusive", log=True),
+    "normal": DomainType(Normal, ("mean", "sd"), "float ~ N(mean, sd)"),
+    "qnormal": DomainType(Normal, ("mean", "sd", "q"), "float ~ N(mean, sd) rounded to a multiple of q"),
+    "choice": DomainType(Categorical, ("values",), "one of values"),
+    "grid": DomainType(Categorical, ("values",), "every one of values (grid search over this key)"),
 }
+
+
+@dataclass(frozen=True)
+class Refused:
+    """A domain validation refused (only in a tree that ``spec.space_checks`` parsed). Whether it would be
+    mutable or bounded once fixed is judged from its type; an unknown type counts as both."""
+
+    type: str
+    raw: Mapping[str, Any]
+
+    @property
+    def mutable(self) -> bool:
+        return self.type != "grid"
+
+    @property
+    def bounded(self) -> bool:
+        info = DOMAINS.get(self.type)
+        return info is None or "min" in info.keys
+
+
+@dataclass(frozen=True)
+class Constant:
+    """A fixed value, passed to every trial as it is."""
+
+    value: Any
+
+
+@dataclass(frozen=True)
+class Group:
+    """An object of nested hyperparameters; the root of a parsed search space is one."""
+
+    members: Mapping[str, Node]
+
+    def leaves(self, prefix: str = "") -> Iterator[tuple[str, Domain | Refused | Constant]]:
+        """(dotted key, node) for every domain and constant, depth first."""
+        for key, node in self.members.items():
+            if isinstance(node, Group):
+                yield from node.leaves(f"{prefix}{key}.")
+            else:
+                yield f"{prefix}{key}", node
+
+    def domains(self) -> list[tuple[str, Domain | Refused]]:
+        return [(key, node) for key, node in self.leaves() if not isinstance(node, Constant)]
+
+    def domain_types(self) -> set[str]:
+        """The domain types the space uses (refused ones included)."""
+        return {node.type for _, node in self.domains()}
+
+    @property
+    def has_mutable(self) -> bool:
+        """Whether PBT has something to mutate (what ``mutations`` keeps, or a refused domain that may be)."""
+        return any(node.mutable for _, node in self.domains())
+
+    @property
+    def has_bounded(self) -> bool:
+        """Whether PB2 has bounds (what ``bounds`` keeps, or a refused domain that may have them)."""
+        return any(node.bounded for _, node in self.domains())
+
+    def grid_points(self) -> int:
+        """Configurations Ray's grid search expands one sample into (1 without grid domains)."""
+        return math.prod(len(n.values) for _, n in self.domains() if isinstance(n, Categorical) and n.type == "grid")
+
+    def to_tune(self) -> dict[str, Any]:
+        """Ray Tune's ``param_space`` (imports Ray Tune)."""
+        return {key: _tune(node) for key, node in self.members.items()}
+
+    def mutations(self) -> dict[str, Any]:
+        """Nested Ray Tune domains of every mutable domain (PBT's ``hyperparam_mutations``)."""
+        return self._nested(lambda d: d.to_tune() if d.mutable else None)
+
+    def bounds(self) -> dict[str, Any]:
+        """Nested ``{key: [min, max]}`` of the numeric ranges (PB2's ``hyperparam_bounds``)."""
+        return self._nested(lambda d: d.bounds())
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON the tree was parsed from."""
+        return {key: _json(node) for key, node in self.members.items()}
+
+    def _nested(self, pick: Callable[[Domain], Any]) -> dict[str, Any]:
+        """``pick`` of every domain (None: left out), nested as the groups are; empty groups are left out."""
+        out: dict[str, Any] = {}
+        for key, node in self.members.items():
+            value = None
+            if isinstance(node, Group):
+                value = node._nested(pick) or None
+            elif isinstance(node, Domain):
+                value = pick(node)
+            if value is not None:
+                out[key] = value
+        return out
+
+
+Node = Domain | Refused | Constant | Group
+#: A validation hook for ``parse``: (the domain's JSON, its dotted path) -> whether it may be built.
+Check = Callable[[Mapping[str, Any], str], bool]
 
 
 def is_domain(value: Any) -> bool:
@@ -62,97 +261,44 @@ def is_domain(value: Any) -> bool:
     return isinstance(value, dict) and isinstance(value.get("type"), str)
 
 
-def walk(space: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
-    """(dotted key, value) for every leaf: domains and constants."""
-    out: list[tuple[str, Any]] = []
-    for key, value in space.items():
-        dotted = f"{prefix}{key}"
-        if isinstance(value, dict) and not is_domain(value):
-            out += walk(value, dotted + ".")
-        else:
-            out.append((dotted, value))
-    return out
-
-
-def domain_types(space: dict[str, Any]) -> set[str]:
-    """The domain types a space uses."""
-    return {v["type"] for _, v in walk(space) if is_domain(v)}
-
-
-def to_tune(space: dict[str, Any]) -> dict[str, Any]:
-    """The Ray Tune ``param_space`` for ``space`` (imports Ray Tune)."""
-    out: dict[str, Any] = {}
-    for key, value in space.items():
+def parse(raw: Mapping[str, Any], check: Check | None = None, path: str = "") -> Group:
+    """The typed tree of a search space. Without ``check`` (a validated spec) every domain must be buildable
+    (``domain`` raises ValueError otherwise); with it, a domain ``check`` refuses becomes a ``Refused`` node."""
+    members: dict[str, Node] = {}
+    for key, value in raw.items():
+        at = f"{path}.{key}" if path else str(key)
         if is_domain(value):
-            out[key] = _domain(value)
+            members[key] = domain(value) if check is None or check(value, at) else Refused(value["type"], value)
         elif isinstance(value, dict):
-            out[key] = to_tune(value)
+            members[key] = parse(value, check, at)
         else:
-            out[key] = value
-    return out
+            members[key] = Constant(value)
+    return Group(members)
 
 
-def _domain(d: dict[str, Any]) -> Any:
-    from ray import tune
-
-    kind = d["type"]
-    if kind == "uniform":
-        return tune.uniform(d["min"], d["max"])
-    if kind == "quniform":
-        return tune.quniform(d["min"], d["max"], d["q"])
-    if kind == "loguniform":
-        return tune.loguniform(d["min"], d["max"])
-    if kind == "qloguniform":
-        return tune.qloguniform(d["min"], d["max"], d["q"])
-    if kind == "randint" or (kind == "qrandint" and d["q"] == 1):
-        return tune.randint(d["min"], d["max"] + 1)  # Ray excludes the upper bound
-    if kind == "qrandint":
-        return tune.qrandint(d["min"], d["max"], d["q"])  # inclusive for q > 1
-    if kind == "lograndint":
-        return tune.lograndint(d["min"], d["max"] + 1)
-    if kind == "normal":
-        return tune.randn(d["mean"], d["sd"])
-    if kind == "qnormal":
-        return tune.qrandn(d["mean"], d["sd"], d["q"])
-    if kind == "choice":
-        return tune.choice(d["values"])
-    return tune.grid_search(d["values"])
+def domain(raw: Mapping[str, Any]) -> Domain:
+    """One domain from its JSON, through the allow-list: an unknown type, a missing or an unknown key is a
+    ValueError (validation reports each at its path first; this guards the plan)."""
+    name = raw.get("type")
+    info = DOMAINS.get(name) if isinstance(name, str) else None
+    if info is None or not isinstance(name, str):
+        raise ValueError(f"unknown domain type {name!r} (valid: {', '.join(DOMAINS)})")
+    given = set(raw) - {"type"}
+    if given != set(info.keys):
+        raise ValueError(f"a '{name}' domain has the keys {', '.join(info.keys)} (got {', '.join(sorted(given))})")
+    values = {key: tuple(raw[key]) if key == "values" else raw[key] for key in info.keys}
+    return info.cls(name, **values)
 
 
-def numeric_bounds(space: dict[str, Any]) -> dict[str, Any]:
-    """Nested ``{key: [min, max]}`` for bounded numeric domains (PB2's ``hyperparam_bounds``)."""
-    out: dict[str, Any] = {}
-    for key, value in space.items():
-        if is_domain(value) and "min" in value:
-            out[key] = [value["min"], value["max"]]
-        elif isinstance(value, dict) and not is_domain(value):
-            nested = numeric_bounds(value)
-            if nested:
-                out[key] = nested
-    return out
+def _tune(node: Node) -> Any:
+    if isinstance(node, Domain | Group):
+        return node.to_tune()
+    if isinstance(node, Refused):
+        raise ValueError(f"the '{node.type}' domain was refused by validation")
+    return node.value
 
 
-def mutations(space: dict[str, Any]) -> dict[str, Any]:
-    """Nested Ray Tune domains of every non-grid domain (PBT's ``hyperparam_mutations``)."""
-    out: dict[str, Any] = {}
-    for key, value in space.items():
-        if is_domain(value) and value["type"] != "grid":
-            out[key] = _domain(value)
-        elif isinstance(value, dict) and not is_domain(value):
-            nested = mutations(value)
-            if nested:
-                out[key] = nested
-    return out
-
-
-def has_mutable(space: dict[str, Any]) -> bool:
-    """Whether PBT has something to mutate: a non-grid domain anywhere (what ``mutations`` keeps), without Ray.
-
-    A domain of an unknown type counts: it is reported on its own, and may well be mutable once fixed."""
-    return any(is_domain(v) and v["type"] != "grid" for _, v in walk(space))
-
-
-def has_bounded(space: dict[str, Any]) -> bool:
-    """Whether PB2 has bounds: a domain of a type with min/max (what ``numeric_bounds`` keeps once the space is
-    valid). A domain of an unknown type counts, as in ``has_mutable``."""
-    return any(is_domain(v) and "min" in DOMAINS.get(v["type"], DOMAINS["uniform"]).keys for _, v in walk(space))
+def _json(node: Node) -> Any:
+    if isinstance(node, Domain | Group):
+        return node.to_json()
+    return dict(node.raw) if isinstance(node, Refused) else node.value

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from raydt import paths
 from raydt.errors import SpecIssue, UserCodeError
 
 FIELD = "trainConfig.trainerPath"
@@ -33,28 +34,21 @@ class TrainerRef:
 
     @property
     def is_file(self) -> bool:
-        return self.target.endswith(".py") or "/" in self.target or "\\" in self.target
+        return paths.is_file_target(self.target)
 
     def __str__(self) -> str:
         return f"{self.target}:{self.function}"
 
 
 def parse(value: str, base_dirs: tuple[Path, ...] = ()) -> TrainerRef | SpecIssue:
-    """Split ``value`` into target and function.
-
-    A relative file path resolves against the first of ``base_dirs`` where the file exists (the
-    current directory, then the spec file's directory), else against the first of them.
-    """
+    """Split ``value`` into target and function; a file target is resolved by ``paths.resolve`` (a relative
+    one against the current directory, then the spec file's directory: the first where the file exists)."""
     target, sep, function = value.rpartition(":")
     if not sep or not target or not function.isidentifier():
         return SpecIssue(FIELD, "must be 'target:function'", value, HINT)
     ref = TrainerRef(target, function)
     if ref.is_file:
-        path = Path(target).expanduser()
-        if not path.is_absolute() and base_dirs:
-            candidates = [base / path for base in base_dirs]
-            path = next((c for c in candidates if c.exists()), candidates[0])
-        ref = TrainerRef(str(path.resolve()), function)
+        ref = TrainerRef(str(paths.resolve(target, base_dirs)), function)
     elif not all(part.isidentifier() for part in target.split(".")):
         return SpecIssue(FIELD, "module name must be dotted identifiers", value, HINT)
     return ref
@@ -205,3 +199,12 @@ def detect_kind(ref: TrainerRef) -> str:
     except (OSError, UnicodeDecodeError):
         text = ""
     return "tune" if any(marker in text for marker in _TUNE_MARKERS) else "train"
+
+
+def kind_of(trainer_path: str | None, trainer_kind: str, base_dirs: tuple[Path, ...] = ()) -> str:
+    """'train' or 'tune': how a trainer reports (``trainConfig.trainerKind``, else read from its source by
+    ``detect_kind``; the built-in trainers are Ray Train loops)."""
+    if trainer_kind != "auto" or trainer_path is None:
+        return "train" if trainer_kind == "auto" else trainer_kind
+    ref = parse(trainer_path, base_dirs)
+    return detect_kind(ref) if isinstance(ref, TrainerRef) else "train"

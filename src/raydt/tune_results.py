@@ -100,19 +100,14 @@ def _report_with(result: Any, metric: str, value: float) -> dict[str, Any]:
 
 def _trial_statuses(grid: Any) -> dict[str, str]:
     """Tune's status of every trial, for searches without a ledger (RUNNING/PENDING/PAUSED: cut short)."""
-    analysis = getattr(grid, "_experiment_analysis", None)
-    return {t.trial_id: t.status for t in getattr(analysis, "trials", None) or []}
+    from raydt.ray_compat import trial_statuses
+
+    return trial_statuses(grid)
 
 
 def expected_trials(p: TunePlan) -> int:
     """Trials a search that runs to its end creates: numSamples x grid points."""
-    from raydt import space
-
-    total = p.num_samples
-    for _, value in space.walk(p.search_space):
-        if space.is_domain(value) and value["type"] == "grid":
-            total *= len(value["values"])
-    return total
+    return p.num_samples * p.search_space.grid_points()
 
 
 @dataclass(frozen=True)

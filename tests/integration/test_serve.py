@@ -45,7 +45,7 @@ def direct_probabilities(checkpoint: str, rows: np.ndarray) -> np.ndarray:
     """The checkpoint's model loaded directly with PyTorch, preprocessing from its metadata."""
     import torch
 
-    from raydt.builtin.torch_mlp import build_model
+    from raydt.frameworks.pytorch.trainer import build_model
 
     meta = json.loads((Path(checkpoint) / "raydt_meta.json").read_text())
     model = build_model(meta["inputSize"], meta["hiddenSize"], meta["numClasses"])

@@ -121,11 +121,13 @@ def test_a_user_predictor_that_raises_answers_a_json_500_and_logs_the_traceback(
     tmp_path: Path, servers: list[Server]
 ) -> None:
     (tmp_path / "raising.py").write_text(RAISING_PREDICTOR)
-    server = Server(  # predictorPath relative to the spec's folder; the run's current directory is another
-        tmp_path, {"checkpointPath": str(tmp_path), "predictorPath": "raising.py:Raising", "maxBatchSize": 1}
+    (tmp_path / "ckpt").mkdir()
+    server = Server(  # both paths relative to the spec's folder; the run's current directory is another
+        tmp_path, {"checkpointPath": "ckpt", "predictorPath": "raising.py:Raising", "maxBatchSize": 1}
     )
     servers.append(server)
     assert server.out["status"] == "success", server.out
+    assert server.out["checkpointPath"] == str((tmp_path / "ckpt").resolve())  # resolved as validation did
     code, body = server.call("/predict", {"instances": [[1, -2]]})
     assert code == 500 and set(body) == {"error", "exception"}, body
     assert body["exception"] == "RuntimeError: negative input reached the model"

@@ -57,8 +57,8 @@ def _reload_accuracy(ckpt: Path, meta: dict[str, Any]) -> float:
     import numpy as np
     import torch
 
-    from raydt.builtin.data import digits
-    from raydt.builtin.torch_mlp import MODEL_FILE, build_model
+    from raydt.frameworks.data import digits
+    from raydt.frameworks.pytorch.trainer import MODEL_FILE, build_model
 
     model = build_model(meta["inputSize"], meta["hiddenSize"], meta["numClasses"])
     model.load_state_dict(torch.load(ckpt / MODEL_FILE, weights_only=False)["model"])
@@ -231,7 +231,7 @@ def _direct_probabilities(framework: str, checkpoint: str, raw: Any) -> Any:
         booster = RayTrainReportCallback.get_model(Checkpoint.from_directory(checkpoint))
         positive = booster.predict(xgboost.DMatrix(x))
         return np.stack([1 - positive, positive], axis=1)
-    from raydt.builtin.tf_mlp import WEIGHTS_FILE, build_model
+    from raydt.frameworks.tensorflow.trainer import WEIGHTS_FILE, build_model
 
     model = build_model(meta["inputSize"], meta["hiddenSize"], meta["numClasses"])
     model.load_weights(str(Path(checkpoint, WEIGHTS_FILE)))

@@ -96,15 +96,25 @@ def test_validate_and_schema_never_import_ray_or_torch(write_spec) -> None:
     broken = write_spec(
         {"mode": "tune", "config": {"numWorkers": "2"}, "tuneConfig": {"scheduler": "pb2"}}, "broken.json"
     )
+    lightgbm = write_spec(
+        {
+            "mode": "tune",
+            "config": {"numWorkers": 2},
+            "trainConfig": {"framework": "lightgbm"},
+            "tuneConfig": {"searchSpace": {"num_leaves": {"type": "randint", "min": 4, "max": 31}}},
+        },
+        "lightgbm.json",
+    )
     code = (
         "import sys, raydt\n"
         "from raydt.cli import main\n"
         f"assert main(['validate', {str(spec)!r}]) == 0\n"
         f"assert main(['validate', {str(pbt)!r}]) == 0\n"
         f"assert main(['validate', {str(broken)!r}]) == 2\n"
+        f"assert main(['validate', {str(lightgbm)!r}]) == 0\n"
         "assert main(['schema', 'input']) == 0\n"
         "assert main(['schema', 'output']) == 0\n"
-        "heavy = sorted(m for m in ('ray', 'torch', 'tensorflow', 'xgboost') if m in sys.modules)\n"
+        "heavy = sorted(m for m in ('ray', 'torch', 'tensorflow', 'xgboost', 'lightgbm') if m in sys.modules)\n"
         "assert not heavy, heavy\n"
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)

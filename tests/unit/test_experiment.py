@@ -53,3 +53,12 @@ def test_save_spec_never_overwrites(tmp_path: Path) -> None:
     experiment.save_spec(str(tmp_path / "X"), tune_spec(tmp_path, 8, 0.1), "X", str(tmp_path))
     stored = json.loads((tmp_path / "X" / experiment.SPEC_FILE).read_text())
     assert stored["tuneConfig"]["numSamples"] == 5
+
+
+def test_two_runs_started_in_the_same_second_get_different_default_names() -> None:
+    from raydt import plan
+    from raydt.spec import loader
+
+    spec = {"mode": "train", "config": {"numWorkers": 1}}
+    names = {plan.train(loader.load(spec)).name for _ in range(20)}
+    assert len(names) == 20 and all(n.startswith("raydt-train-") for n in names)

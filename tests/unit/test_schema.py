@@ -13,6 +13,8 @@ from raydt.registry import FRAMEWORKS, SEED_FRAMEWORKS
 from raydt.spec import schemas
 
 SHARED_SEED = Path(__file__).resolve().parents[3] / "shared" / "seeds" / "000_1823aecdbd8fe97f.txt"
+EXTENSIONS = [name for name in FRAMEWORKS if name not in SEED_FRAMEWORKS]
+ADDED_VALUES = {".mode": {"serve"}, ".trainConfig.framework": set(EXTENSIONS)}
 
 
 def _resolve(schema: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
@@ -40,10 +42,11 @@ def _check_superset(seed: dict[str, Any], ours: dict[str, Any], root: dict[str, 
             got,
         )
     if "enum" in seed:
-        # the seed's values, in its order, first; the only value raydt adds is mode 'serve' (issue 6)
+        # the seed's values, in its order, first; the only values raydt adds are mode 'serve' (issue 6) and
+        # the registry's frameworks beyond the seed's (issue 14: lightgbm)
         enum = ours.get("enum", [])
         assert enum[: len(seed["enum"])] == seed["enum"], path
-        assert set(enum) - set(seed["enum"]) <= ({"serve"} if path == ".mode" else set()), path
+        assert set(enum) - set(seed["enum"]) <= ADDED_VALUES.get(path, set()), path
     for key in seed.get("required", []):
         assert key in ours.get("required", []), f"{path}.{key} must stay required"
     for key, sub in seed.get("properties", {}).items():
@@ -72,11 +75,14 @@ def test_packaged_seed_schemas_match_the_seed_file() -> None:
     assert json.loads(blocks[1]) == schemas.seed("output")
 
 
-def test_framework_enum_is_the_seed_enum_and_registry_is_a_subset() -> None:
+def test_framework_enum_is_the_seed_enum_then_the_registry_extensions() -> None:
     ours = schemas.input_schema()
     tc = _resolve(ours, ours["properties"]["trainConfig"])
-    assert tc["properties"]["framework"]["enum"] == list(SEED_FRAMEWORKS)
-    assert set(FRAMEWORKS) <= set(SEED_FRAMEWORKS)
+    framework = tc["properties"]["framework"]
+    assert framework["enum"] == [*SEED_FRAMEWORKS, *EXTENSIONS]  # the seed's, in its order, then raydt's
+    assert set(SEED_FRAMEWORKS) <= set(FRAMEWORKS)  # every seed framework is implemented
+    assert EXTENSIONS == ["lightgbm"]  # issue 14
+    assert all(name in framework["description"] for name in framework["enum"])  # documented
 
 
 def test_every_input_key_is_camel_case_and_documented() -> None:
@@ -84,3 +90,14 @@ def test_every_input_key_is_camel_case_and_documented() -> None:
     for name, model in ours["$defs"].items():
         for key in model.get("properties", {}):
             assert "_" not in key, f"{name}.{key} is not camelCase"
+
+
+def test_scheduler_and_searcher_docs_come_from_the_registries() -> None:
+    import json
+
+    from raydt.registry import SCHEDULERS, SEARCHERS
+    from raydt.spec.schemas import input_schema
+
+    text = json.dumps(input_schema())
+    for info in (*SCHEDULERS.values(), *SEARCHERS.values()):
+        assert f"{info.name}: {info.description}".replace('"', '\\"') in text or info.description in text, info.name

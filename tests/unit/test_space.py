@@ -13,7 +13,7 @@ from raydt.spec import load, space_checks
 
 
 def samples(domain: dict[str, Any], n: int = 400) -> list[Any]:
-    tune_domain = space.to_tune({"x": domain})["x"]
+    tune_domain = space.parse({"x": domain}).to_tune()["x"]
     return [tune_domain.sample(random_state=np.random.RandomState(i)) for i in range(n)]
 
 
@@ -55,14 +55,14 @@ def test_normal_types() -> None:
 
 
 def test_choice_grid_constants_and_nesting() -> None:
-    param = space.to_tune(
+    param = space.parse(
         {
             "batchSize": {"type": "choice", "values": [16, 32, 64]},
             "layers": {"type": "grid", "values": [1, 2]},
             "epochs": 3,
             "optimizer": {"name": "adam", "lr": {"type": "loguniform", "min": 1e-4, "max": 1e-2}},
         }
-    )
+    ).to_tune()
     assert set(param["batchSize"].categories) == {16, 32, 64}
     assert param["layers"] == {"grid_search": [1, 2]}
     assert param["epochs"] == 3
@@ -95,7 +95,7 @@ def test_bad_domains_name_their_exact_path(domain: dict[str, Any], path: str, ne
     spec = {
         "mode": "tune",
         "config": {},
-        "trainConfig": {"trainerPath": "raydt.builtin.torch_mlp:train_loop"},
+        "trainConfig": {"trainerPath": "raydt.frameworks.pytorch.trainer:train_loop"},
         "tuneConfig": {"searchSpace": {"opt": {"x": domain}}},
     }
     with pytest.raises(SpecError) as info:
@@ -145,3 +145,90 @@ def test_choice_values_that_are_plain_objects_stay_constants() -> None:
         "values": [{"type": "adam", "betas": [0.9, 0.99]}, {"type": "sgd"}, None, {"type": ["not", "a", "name"]}],
     }
     assert space_checks.check({"opt": optimizers}) == []
+
+
+SPACE = {
+    "lr": {"type": "loguniform", "min": 1e-4, "max": 1e-1},
+    "layers": {"type": "grid", "values": [1, 2, 3]},
+    "optimizer": {"name": "adam", "beta": {"type": "normal", "mean": 0.9, "sd": 0.01}},
+    "width": {"type": "qrandint", "min": 8, "max": 64, "q": 8},
+    "act": {"type": "choice", "values": [{"type": "relu"}, "tanh"]},
+    "epochs": 3,
+}
+
+
+def test_parse_builds_typed_nodes_once_and_round_trips() -> None:
+    tree = space.parse(SPACE)
+    lr = tree.members["lr"]
+    assert lr == space.FloatRange("loguniform", 1e-4, 1e-1)
+    assert isinstance(lr, space.FloatRange) and lr.log and lr.bounds() == [1e-4, 1e-1]
+    assert tree.members["width"] == space.IntRange("qrandint", 8, 64, 8) and space.IntRange.MAX_INCLUSIVE
+    assert tree.members["epochs"] == space.Constant(3)
+    optimizer = tree.members["optimizer"]
+    assert isinstance(optimizer, space.Group) and optimizer.members["beta"] == space.Normal("normal", 0.9, 0.01)
+    assert [key for key, _ in tree.domains()] == ["lr", "layers", "optimizer.beta", "width", "act"]
+    assert tree.domain_types() == {"loguniform", "grid", "normal", "qrandint", "choice"}
+    assert tree.to_json() == SPACE
+    assert tree.grid_points() == 3 and space.parse({"a": 1}).grid_points() == 1
+    assert tree.has_mutable and tree.has_bounded
+
+
+def test_mutations_and_bounds_keep_what_pbt_and_pb2_can_use() -> None:
+    tree = space.parse(SPACE)
+    assert tree.bounds() == {"lr": [1e-4, 1e-1], "width": [8, 64]}  # numeric ranges only, nested as given
+    mutations = tree.mutations()
+    assert set(mutations) == {"lr", "optimizer", "width", "act"}  # grid is not mutable, constants are not domains
+    assert set(mutations["optimizer"]) == {"beta"}
+    only_grid = space.parse({"layers": {"type": "grid", "values": [1, 2]}, "x": 1})
+    assert not only_grid.has_mutable and not only_grid.has_bounded and only_grid.mutations() == {}
+
+
+@pytest.mark.parametrize(
+    ("raw", "needle"),
+    [
+        ({"type": "beta"}, "unknown domain type 'beta'"),
+        ({"type": "uniform", "min": 0}, "has the keys min, max"),
+        ({"type": "uniform", "min": 0, "max": 1, "step": 1}, "got max, min, step"),
+    ],
+)
+def test_the_allow_list_refuses_what_is_not_a_domain(raw: dict[str, Any], needle: str) -> None:
+    with pytest.raises(ValueError, match=needle):
+        space.domain(raw)
+
+
+def test_validation_parses_through_the_same_tree_with_refused_nodes() -> None:
+    raw = {
+        "a": {"type": "uniform", "min": 2, "max": 1},
+        "g": {"b": {"type": "gridd", "values": [1]}},
+        "c": {"type": "choice", "values": [1, 2]},
+    }
+    tree, issues = space_checks.parse(raw)
+    assert [i.path for i in issues] == ["tuneConfig.searchSpace.a.min", "tuneConfig.searchSpace.g.b.type"]
+    assert tree.members["a"] == space.Refused("uniform", raw["a"])
+    assert [node.type for _, node in tree.domains()] == ["uniform", "gridd", "choice"]
+    assert tree.has_bounded and tree.has_mutable  # a refused domain may be either once fixed
+    with pytest.raises(ValueError, match="refused by validation"):
+        tree.to_tune()
+
+
+def test_the_schema_describes_every_domain_type() -> None:
+    import jsonschema
+
+    from raydt.spec.schemas import input_schema
+
+    schema = input_schema()
+    jsonschema.Draft202012Validator.check_schema(schema)
+    assert schema["$defs"]["TuneConfig"]["properties"]["searchSpace"]["$ref"] == "#/$defs/SearchSpace"
+    described = schema["$defs"]["SearchSpace"]["additionalProperties"]["anyOf"]
+    assert [d.get("title") for d in described[: len(space.DOMAINS)]] == list(space.DOMAINS)
+
+    def valid(search: dict[str, Any]) -> bool:
+        spec = {"mode": "tune", "config": {}, "tuneConfig": {"searchSpace": search}}
+        return jsonschema.Draft202012Validator(schema).is_valid(spec)
+
+    assert valid(SPACE)
+    assert not valid({"lr": {"type": "uniform", "min": 0}})  # a missing key
+    assert not valid({"lr": {"type": "logunifrom", "min": 0, "max": 1}})  # an unknown type
+    assert not valid({"n": {"type": "randint", "min": 0.5, "max": 3}})  # integer bounds
+    assert not valid({"opt": {"lr": {"type": "uniform", "min": 0}}})  # inside a group too
+    assert valid({"opt": {"type": 3, "lr": {"type": "uniform", "min": 0, "max": 1}}})  # no string type: a group

@@ -229,6 +229,30 @@ CASES = [
         [">= 1"],
     ),
     (
+        "gpu-for-a-cpu-framework",
+        train(config={"useGpu": True}, trainConfig={"framework": "lightgbm"}),
+        "config.useGpu",
+        ["framework 'lightgbm' declares no GPU support", "(got True)", "Set config.useGpu=false"],
+    ),
+    (
+        "gpu-replica-for-a-cpu-framework",
+        train(trainConfig={"framework": "lightgbm"}, serveConfig={"resourcesPerReplica": {"gpu": 1}}),
+        "serveConfig.resourcesPerReplica.gpu",
+        ["framework 'lightgbm' declares no GPU support", "resourcesPerReplica.gpu to 0"],
+    ),
+    (
+        "lightgbm-num-leaves",
+        train(trainConfig={"framework": "lightgbm", "trainLoopConfig": {"num_leaves": 1}}),
+        "trainConfig.trainLoopConfig.num_leaves",
+        ["must be >= 2", "Default is 31"],
+    ),
+    (
+        "lightgbm-xgboost-name",
+        train(trainConfig={"framework": "lightgbm", "trainLoopConfig": {"eta": 0.1}}),
+        "trainConfig.trainLoopConfig.eta",
+        ["not a hyperparameter of the built-in lightgbm trainer", "learning_rate"],
+    ),
+    (
         "skill-name",
         {"kind": "skill", "skill": {"name": "other", "context": {}}},
         "skill.name",

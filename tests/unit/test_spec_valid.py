@@ -124,7 +124,7 @@ def test_module_trainer_path_is_accepted() -> None:
     spec = {
         "mode": "train",
         "config": {},
-        "trainConfig": {"trainerPath": "raydt.builtin.torch_mlp:train_loop"},
+        "trainConfig": {"trainerPath": "raydt.frameworks.pytorch.trainer:train_loop"},
     }
     p = plan.train(load(spec))
     assert p.trainer is not None and not p.trainer.is_file

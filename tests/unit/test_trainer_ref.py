@@ -47,7 +47,7 @@ def test_malformed_references(value: str) -> None:
 
 
 def test_module_reference_loads_a_real_function() -> None:
-    ref = trainer_ref.parse("raydt.builtin.torch_mlp:train_loop")
+    ref = trainer_ref.parse("raydt.frameworks.pytorch.trainer:train_loop")
     assert isinstance(ref, trainer_ref.TrainerRef) and not ref.is_file
     assert trainer_ref.check(ref, str(ref)) is None
     assert trainer_ref.load(ref).__name__ == "train_loop"

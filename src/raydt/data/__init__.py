@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from raydt.builtin.common import RESERVED_KEY
+from raydt.frameworks.common import RESERVED_KEY
 
 #: what the built-in loops read from their config (the rest of the info goes to the result)
 LOOP_KEYS = ("label", "numClasses", "classes", "inputSize", "rawColumns", "pipelineFile", "steps")

@@ -22,11 +22,10 @@ import pandas as pd
 
 from raydt.data.steps import Step, build, columns_of, numeric
 from raydt.errors import DataError, SpecIssue
-from raydt.spec.data_checks import expand, local_paths
+from raydt.frameworks.checkpoint_format import FEATURES, PIPELINE_FILE  # the built-in trainers' input column
+from raydt.paths import data_paths, expand
 from raydt.spec.model import DataConfig, DataSource
 
-PIPELINE_FILE = "data_pipeline.pkl"
-FEATURES = "features"  # the built-in trainers' input: one float32 vector column
 MAX_CLASSES = 1000
 DEFAULT_SPLIT = 0.2
 
@@ -153,7 +152,7 @@ def prepare(dc: DataConfig, base_dirs: tuple[Path, ...], builtin: bool, out_dir:
 def _read(source: DataSource, where: str, base_dirs: tuple[Path, ...], dc: DataConfig) -> Any:
     import ray.data
 
-    paths = expand(local_paths(source, base_dirs))
+    paths = expand(data_paths(source.paths, base_dirs))
     readers = {
         "csv": ray.data.read_csv,
         "parquet": ray.data.read_parquet,
@@ -181,7 +180,7 @@ def _select(source: DataSource, where: str, found: dict[str, Any]) -> list[str]:
     names = list(found)
     issues = []
     if source.label is not None and source.label not in found:
-        from raydt.spec.checks import closest
+        from raydt.suggest import closest
 
         issues.append(
             SpecIssue(f"{where}.label", "is not a column of the data", source.label, closest(source.label, names))
@@ -222,7 +221,7 @@ def _same_columns(source: DataSource, found: dict[str, Any], wanted: list[str]) 
 def _not_empty(ds: Any, where: str, source: DataSource, base_dirs: tuple[Path, ...]) -> None:
     if ds.limit(1).count() == 0:
         raise DataError(
-            [SpecIssue(where, "has no rows", local_paths(source, base_dirs), "Point it at non-empty files.")]
+            [SpecIssue(where, "has no rows", data_paths(source.paths, base_dirs), "Point it at non-empty files.")]
         )
 
 

@@ -14,8 +14,7 @@ import pandas as pd
 
 from raydt import trainer_ref
 from raydt.errors import DataError, SpecIssue
-from raydt.registry import STEPS
-from raydt.spec.data_checks import MAP_KEYS
+from raydt.registry import MAP_KEYS, STEPS
 
 
 def numeric(t: Any) -> bool:

@@ -1,13 +1,14 @@
-"""One adapter per framework, all the same shape (``base.FrameworkAdapter``), found via the registry."""
+"""One package per framework (``frameworks/<name>/``), all the same shape (see ``base``), listed in
+``raydt.registry.FRAMEWORKS``. Shared by every built-in trainer: ``checkpoint_format`` (what a built-in
+checkpoint holds), ``common`` (raydt's settings in the loop config, checkpoint cadence, where to resume
+from) and ``data`` (the bundled datasets, or this worker's Ray Data shard)."""
 
 from __future__ import annotations
 
-import importlib
 import importlib.util
 
 from raydt.errors import MissingDependencyError
-from raydt.frameworks.base import FrameworkAdapter
-from raydt.registry import FrameworkInfo
+from raydt.frameworks.base import FrameworkAdapter, FrameworkInfo
 
 
 def adapter(info: FrameworkInfo) -> FrameworkAdapter:
@@ -18,10 +19,7 @@ def adapter(info: FrameworkInfo) -> FrameworkAdapter:
             f"framework '{info.name}' needs {', '.join(missing)}, which is not installed",
             hint=f"pip install 'ray-distributed-trainer[{info.extra}]'",
         )
-    module_name, _, class_name = info.adapter.partition(":")
-    cls = getattr(importlib.import_module(module_name), class_name)
-    instance: FrameworkAdapter = cls(info)
-    return instance
+    return FrameworkAdapter(info)
 
 
-__all__ = ["FrameworkAdapter", "adapter"]
+__all__ = ["FrameworkAdapter", "FrameworkInfo", "adapter"]

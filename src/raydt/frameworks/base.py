@@ -1,31 +1,96 @@
-"""The shape every framework adapter has."""
+"""The shape every framework has: its info and declared capabilities, and the adapter that maps it onto Ray.
+
+A framework is one package, ``raydt/frameworks/<name>/``, with the same three modules:
+
+- ``__init__.py``: ``INFO``, a :class:`FrameworkInfo` (plain data: importing it imports no Ray and no
+  framework), read by the registry, validation, ``raydt schema``, the CLI help, preflight and the runners;
+- ``trainer.py``: ``train_loop(config)``, the built-in default trainer (a Ray Train per-worker loop);
+- ``predictor.py``: ``load(checkpoint_dir, meta)``, the built-in checkpoint's model as a function from
+  preprocessed rows (float32) to class probabilities, for serving.
+
+:class:`FrameworkAdapter` reaches those modules by these names, so every framework has one adapter shape.
+"""
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
-from collections.abc import Callable
-from typing import Any
+import importlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
-from raydt.registry import FrameworkInfo
+MetricMode = Literal["min", "max"]
+#: How a Tune trial runs a trainer: a Ray Train loop inside the trial (1 worker), a Ray Train run of
+#: N > 1 workers started by the trial, or a Ray Tune function trainable (``trainerKind: tune``).
+TrialShape = Literal["in-trial", "distributed", "function"]
+TRIAL_SHAPES: tuple[TrialShape, ...] = ("in-trial", "distributed", "function")
 
 
-class FrameworkAdapter(ABC):
-    """Maps a framework onto Ray Train: its trainer class, built-in loop and worker environment."""
+@dataclass(frozen=True)
+class FrameworkInfo:
+    """What raydt knows about a framework before importing anything heavy."""
 
-    #: modules the driver imports to build the trainer (warmed while Ray starts)
-    driver_modules: tuple[str, ...] = ("ray.train",)
+    name: str
+    package: str  # "raydt.frameworks.<name>": holds trainer.py and predictor.py
+    trainer_class: str  # "module:Class": the Ray Train trainer (a DataParallelTrainer)
+    extra: str  # pip extra that installs the framework: ray-distributed-trainer[<extra>]
+    modules: tuple[str, ...]  # importable modules the framework needs
+    default_metric: str
+    default_mode: MetricMode
+    builtin_metrics: tuple[str, ...]  # metrics the built-in default trainer reports each iteration
+    #: the built-in trainer's hyperparameters and their defaults (the one place the defaults live)
+    builtin_params: dict[str, object] = field(default_factory=dict)
+    param_aliases: dict[str, str] = field(default_factory=dict)  # alias -> hyperparameter name
+    param_max: dict[str, float] = field(default_factory=dict)  # inclusive upper bounds of some params
+    param_min: dict[str, float] = field(default_factory=dict)  # inclusive lower bounds above 0 of some params
+    epochs_param: str = "epochs"  # what trainConfig.epochs sets (and ASHA's default maxT follows)
+    iteration_name: str = "epoch"  # what one report of the built-in trainer is called (the live view's unit)
+    worker_env: dict[str, str] = field(default_factory=dict)  # set on every worker before the framework imports
+    # -- capabilities, checked by validation (spec.framework_checks) and preflight before anything launches
+    supports_gpu: bool = True  # workers (and replicas) may hold GPUs: config.useGpu
+    distributed: bool = True  # more than one training worker: config.numWorkers > 1
+    trial_shapes: tuple[TrialShape, ...] = TRIAL_SHAPES  # what a Tune trial may run
+    serves_builtin: bool = True  # raydt's predictor serves its built-in checkpoints (predictor.py)
+    description: str = ""
+
+    def hyperparameters(self, given: Mapping[str, Any]) -> dict[str, Any]:
+        """The built-in trainer's effective config: the defaults, overlaid with ``given`` (aliases folded in;
+        other keys, such as raydt's reserved one, pass through)."""
+        config: dict[str, Any] = dict(self.builtin_params)
+        for key, value in given.items():
+            config[self.param_aliases.get(key, key)] = value
+        return config
+
+
+class FrameworkAdapter:
+    """Maps a framework onto Ray Train and Ray Serve: its trainer class, built-in loop, worker environment and
+    checkpoint loader, all found through its info and its package's modules."""
 
     def __init__(self, info: FrameworkInfo) -> None:
         self.info = info
 
-    @abstractmethod
+    @property
+    def driver_modules(self) -> tuple[str, ...]:
+        """Modules the driver imports to build the trainer (warmed while Ray starts)."""
+        return (self.info.trainer_class.partition(":")[0],)
+
     def trainer_class(self) -> type[Any]:
         """The Ray Train ``DataParallelTrainer`` subclass (e.g. ``TorchTrainer``)."""
+        module, _, name = self.info.trainer_class.partition(":")
+        cls: type[Any] = getattr(importlib.import_module(module), name)
+        return cls
 
-    @abstractmethod
     def builtin_loop(self) -> Callable[[dict[str, Any]], None]:
-        """The per-worker loop of the built-in default trainer."""
+        """The per-worker loop of the built-in default trainer (``<package>.trainer.train_loop``)."""
+        loop: Callable[[dict[str, Any]], None] = importlib.import_module(f"{self.info.package}.trainer").train_loop
+        return loop
 
     def worker_env(self) -> dict[str, str]:
         """Environment variables every training worker needs (set before the framework imports)."""
-        return {}
+        return dict(self.info.worker_env)
+
+    def load_model(self, checkpoint_dir: str, meta: dict[str, Any]) -> Callable[[Any], Any]:
+        """A built-in checkpoint's model: preprocessed rows (float32 array) -> class probabilities
+        (``<package>.predictor.load``)."""
+        load = importlib.import_module(f"{self.info.package}.predictor").load
+        model: Callable[[Any], Any] = load(checkpoint_dir, meta)
+        return model

@@ -6,7 +6,7 @@ from typing import Any
 
 from raydt import plan, ray_session
 from raydt.progress import ProgressView
-from raydt.results import SUCCESS
+from raydt.results import SUCCESS, empty_results
 from raydt.spec.loader import LoadedSpec
 
 
@@ -18,9 +18,9 @@ def run_cluster(loaded: LoadedSpec, view: ProgressView) -> dict[str, Any]:
         status = ray_session.cluster_status(loaded.spec.config.autoscaling)
     status["address"] = address or "embedded"
     view.event(f"{status['numNodes']} node(s), {status['totalCpu']:g} CPU, {status['totalGpu']:g} GPU")
-    return {
-        "status": SUCCESS,
-        "results": {"numTrials": 0, "completedTrials": 0},
-        "clusterStatus": status,
-        "mode": "cluster",
-    }
+    return result(status)
+
+
+def result(status: dict[str, Any]) -> dict[str, Any]:
+    """The result of ``mode: cluster``: nothing trained, the cluster's status."""
+    return {"status": SUCCESS, "results": empty_results(), "clusterStatus": status, "mode": "cluster"}

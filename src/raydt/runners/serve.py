@@ -10,13 +10,12 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from raydt import plan, preflight, ray_session
-from raydt.errors import RunError
+from raydt.errors import PortInUseError, RunError
 from raydt.progress import ProgressView
-from raydt.results import SUCCESS
+from raydt.results import SUCCESS, empty_results
 from raydt.serving import state
 from raydt.spec.loader import LoadedSpec
 from raydt.spec.model import ReplicaRange, ServeConfig
@@ -26,17 +25,17 @@ LOOPBACK = ("127.0.0.1", "localhost", "::1")
 TOKEN_ENV = "RAYDT_SERVE_TOKEN"
 
 
-def options(sc: ServeConfig, checkpoint: str, base_dirs: tuple[Path, ...] = ()) -> dict[str, Any]:
-    """What each replica is built with (plain JSON-ready values). A relative ``predictorPath`` file is
-    resolved here, as validation resolved it (the current directory, then the spec's folder): a replica
-    runs in a process of its own and must not depend on its working directory."""
+def options(sc: ServeConfig, checkpoint: str, predictor: str | None = None) -> dict[str, Any]:
+    """What each replica is built with (plain JSON-ready values). ``predictor`` is ``plan.serve``'s predictorPath,
+    its file resolved as validation resolved it (the current directory, then the spec's folder): a replica runs
+    in a process of its own and must not depend on its working directory."""
     replicas: Any = (
         sc.num_replicas.model_dump(by_alias=True) if isinstance(sc.num_replicas, ReplicaRange) else sc.num_replicas
     )
     return {
         "checkpoint": checkpoint,
         "framework": sc.framework,
-        "predictorPath": _predictor_ref(sc.predictor_path, base_dirs),
+        "predictorPath": predictor,
         "numReplicas": replicas,
         "cpu": sc.resources_per_replica.cpu,
         "gpu": sc.resources_per_replica.gpu,
@@ -49,21 +48,15 @@ def options(sc: ServeConfig, checkpoint: str, base_dirs: tuple[Path, ...] = ()) 
     }
 
 
-def _predictor_ref(value: str | None, base_dirs: tuple[Path, ...]) -> str | None:
-    from raydt import trainer_ref
-
-    ref = trainer_ref.parse(value, base_dirs) if value else None
-    return str(ref) if isinstance(ref, trainer_ref.TrainerRef) else value
-
-
 def run_serve(loaded: LoadedSpec, view: ProgressView) -> dict[str, Any]:
     """``mode: serve``: deploy the given checkpoint (or an experiment's best) until Ctrl-C / SIGTERM."""
     from raydt.serving.loading import best_checkpoint
 
     sc = loaded.spec.serve_config
     assert sc is not None  # checked by validation
-    checkpoint = sc.checkpoint_path or best_checkpoint(sc.experiment_path or "")
-    base = {"status": SUCCESS, "results": {"numTrials": 0, "completedTrials": 0}, "mode": "serve"}
+    served = plan.serve(loaded)  # serveConfig's paths, resolved
+    checkpoint = served.checkpoint_path or best_checkpoint(served.experiment_path or "")
+    base = {"status": SUCCESS, "results": empty_results(), "mode": "serve"}
     return serve_checkpoint(loaded, view, checkpoint, base)
 
 
@@ -75,7 +68,9 @@ def serve_checkpoint(loaded: LoadedSpec, view: ProgressView, checkpoint: str, ba
     sc = loaded.spec.serve_config
     assert sc is not None
     checkpoint = os.path.abspath(os.path.expanduser(checkpoint))
-    opts = options(sc, checkpoint, loaded.base_dirs)
+    opts = options(sc, checkpoint, plan.serve(loaded).predictor)
+    if not opts["predictorPath"]:  # the built-in predictor: what the checkpoint's framework declares it can do
+        preflight.check_serving(checkpoint, float(opts["gpu"]))
     warnings = bind_warnings(sc.host, opts["authToken"])
     caller_owns_ray = ray.is_initialized()
     address = plan.address(loaded)
@@ -92,23 +87,7 @@ def serve_checkpoint(loaded: LoadedSpec, view: ProgressView, checkpoint: str, ba
         if waiting:
             warnings.append(waiting)
         url = _deploy(sc, opts)
-        out: dict[str, Any] = {
-            **base,
-            "checkpointPath": checkpoint,
-            "clusterStatus": base.get("clusterStatus", status),
-            "endpoint": url,
-            "serve": {
-                "predict": f"{url}/predict",
-                "healthz": f"{url}/healthz",
-                "metadata": f"{url}/metadata",
-                "numReplicas": opts["numReplicas"],
-                "resourcesPerReplica": resources,
-                "maxBatchSize": opts["maxBatchSize"],
-                "auth": bool(opts["authToken"]),
-            },
-        }
-        if warnings:
-            out["warnings"] = [*base.get("warnings", []), *warnings]
+        out = served(base, checkpoint, status, url, opts, warnings)
         out["serve"]["replicas"] = replica_states()
         if caller_owns_ray and view.ready is None:
             return out  # the Python API inside the caller's Ray: the deployment lives on there
@@ -126,6 +105,31 @@ def serve_checkpoint(loaded: LoadedSpec, view: ProgressView, checkpoint: str, ba
 
         serve.shutdown()
         view.event("serve: shut down")
+    return out
+
+
+def served(
+    base: dict[str, Any], checkpoint: str, status: dict[str, Any], url: str, opts: dict[str, Any], warnings: list[str]
+) -> dict[str, Any]:
+    """The result once the endpoint answers: ``base`` (the empty skeleton, or the result of the train or tune
+    run whose best checkpoint is served) plus the checkpoint, the URLs and the replicas' settings."""
+    out: dict[str, Any] = {
+        **base,
+        "checkpointPath": checkpoint,
+        "clusterStatus": base.get("clusterStatus", status),
+        "endpoint": url,
+        "serve": {
+            "predict": f"{url}/predict",
+            "healthz": f"{url}/healthz",
+            "metadata": f"{url}/metadata",
+            "numReplicas": opts["numReplicas"],
+            "resourcesPerReplica": {"CPU": float(opts["cpu"]), "GPU": float(opts["gpu"])},
+            "maxBatchSize": opts["maxBatchSize"],
+            "auth": bool(opts["authToken"]),
+        },
+    }
+    if warnings:
+        out["warnings"] = [*base.get("warnings", []), *warnings]
     return out
 
 
@@ -153,10 +157,9 @@ def _check_port_free(host: str, port: int) -> None:
             probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the HTTP server will
             probe.bind((host, port))
     except OSError as exc:
-        raise RunError(
+        raise PortInUseError(
             f"cannot serve on {host}:{port}: {exc.strerror or exc}",
             hint="Another process holds the port (an earlier raydt serve?); stop it, or set serveConfig.port.",
-            code="PORT_IN_USE",
         ) from None
 
 
@@ -196,7 +199,7 @@ def _wait_healthy(url: str, token: str | None, timeout: float = 60.0) -> None:
         except (urllib.error.URLError, OSError):
             pass
         if time.monotonic() > deadline:
-            raise RunError(f"the endpoint {url} did not answer within {timeout:g}s", code="RUN_FAILED")
+            raise RunError(f"the endpoint {url} did not answer within {timeout:g}s")
         time.sleep(0.2)
 
 

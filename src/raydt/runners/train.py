@@ -8,55 +8,62 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from raydt import data, experiment, frameworks, plan, preflight, ray_session, trainer_ref
-from raydt.builtin.common import RESERVED_KEY
-from raydt.errors import FAILURE_HINTS, MetricNotReportedError, RunError, UserCodeError, failure_code
+from raydt import data, frameworks, plan, preflight, trainer_ref
+from raydt.errors import (
+    FAILURE_HINTS,
+    InterruptedRunError,
+    MetricNotReportedError,
+    PendingTimeoutError,
+    RunError,
+    UserCodeError,
+    failure_code,
+)
+from raydt.frameworks.common import RESERVED_KEY
 from raydt.plan import TrainPlan
 from raydt.progress import ProgressView
 from raydt.results import PARTIAL, SUCCESS, best_report, clean_metrics, existing_dir
+from raydt.runners import skeleton
 from raydt.spec.loader import LoadedSpec
 
 
 def run_train(loaded: LoadedSpec, view: ProgressView) -> dict[str, Any]:
     """Run ``loaded`` as a single Ray Train run."""
-    p = plan.train(loaded)
-    experiment.check_new(p.experiment_path, p.resume, loaded.raw, p.name, p.storage_path)
-    adapter = frameworks.adapter(p.framework)
-    loop = adapter.builtin_loop() if p.trainer is None else user_loop(p.trainer)
-    view.event(
-        f"train: {p.framework.name}, {p.workers.num_workers} worker(s) x {p.workers.resources}, "
-        f"trainer {p.trainer or 'built-in'}"
-    )
-    with ray_session.connect(p.address, p.ray_init, warm=adapter.driver_modules):
-        status = ray_session.cluster_status(p.autoscaling)
-        view.event(f"ray: {status['numNodes']} node(s), {status['totalCpu']:g} CPU, {status['totalGpu']:g} GPU")
+    return skeleton.run(loaded, view, TrainMode(plan.train(loaded), view))
+
+
+class TrainMode:
+    """``mode: train`` in the run skeleton: one Ray Train run."""
+
+    def __init__(self, p: TrainPlan, view: ProgressView) -> None:
+        self.train_plan = p
+        self.view = view
+        self.adapter = frameworks.adapter(p.framework)
+        self.loop = self.adapter.builtin_loop() if p.trainer is None else user_loop(p.trainer)
+
+    def describe(self) -> str:
+        p = self.train_plan
+        return (
+            f"train: {p.framework.name}, {p.workers.num_workers} worker(s) x {p.workers.resources}, "
+            f"trainer {p.trainer or 'built-in'}"
+        )
+
+    def connection(self) -> skeleton.Connection:
+        return skeleton.Connection(dashboard=True, env_vars={}, warm=self.adapter.driver_modules)
+
+    def admit(self, status: dict[str, Any], view: ProgressView) -> skeleton.Admission:
+        w = self.train_plan.workers
         # an elastic run must be able to start with its minimum; a fixed one with all its workers
         waiting = preflight.admit(
-            dataclasses.replace(p.workers, num_workers=p.workers.min_workers or p.workers.num_workers),
+            dataclasses.replace(w, num_workers=w.min_workers or w.num_workers),
             status,
-            p.pending_timeout_s,
+            self.train_plan.pending_timeout_s,
         )
         if waiting:
             view.event(waiting)
-        preflight.check_storage(p.storage_path, p.shared_storage, status)
-        experiment.save_spec(p.experiment_path, loaded.raw, p.name, p.storage_path)
-        datasets, loop_config, data_info = data.attach(
-            loaded,
-            p.loop_config,
-            p.trainer is None,
-            p.experiment_path,
-            view,
-            status,
-            p.workers.num_workers * p.workers.resources.get("CPU", 0.0),
-        )
-        p = dataclasses.replace(p, loop_config=loop_config)
-        outcome = fit(p, adapter, loop, view, datasets)
-    out = result(p, outcome, status)
-    if data_info is not None:
-        out["data"] = data_info
-    if waiting:
-        out["warnings"] = [waiting, *out.get("warnings", [])]
-    return out
+        return skeleton.Admission((waiting,) if waiting else (), w.num_workers * w.resources.get("CPU", 0.0))
+
+    def fit(self, p: TrainPlan, datasets: dict[str, Any] | None, status: dict[str, Any]) -> dict[str, Any]:
+        return result(p, fit(p, self.adapter, self.loop, self.view, datasets), status)
 
 
 def user_loop(ref: trainer_ref.TrainerRef) -> Callable[..., Any]:
@@ -100,8 +107,8 @@ def fit(
     import os
 
     import ray.train
-    from ray.train import CheckpointConfig, FailureConfig, RunConfig, ScalingConfig
 
+    from raydt import ray_config
     from raydt.relay import Relay
 
     os.environ["RAY_TRAIN_WORKER_GROUP_START_TIMEOUT_S"] = str(p.pending_timeout_s)  # read by the controller
@@ -113,31 +120,14 @@ def fit(
         p.metric,
         p.metric_mode,
         p.loop_config.get(p.framework.epochs_param) if p.trainer is None else None,
-        unit=getattr(p.framework, "iteration_name", "epoch"),
+        unit=p.framework.iteration_name,
     )
-    run_config = RunConfig(
-        name=p.name,
-        storage_path=p.storage_path,
-        checkpoint_config=CheckpointConfig(
-            num_to_keep=p.num_to_keep,
-            checkpoint_score_attribute=p.checkpoint_score[0],
-            checkpoint_score_order=p.checkpoint_score[1],
-        ),
-        # a worker group that cannot be scheduled within pendingTimeoutS ends the run (never a hang)
-        # (elastic runs instead wait for capacity and resize, as Ray Train does)
-        failure_config=FailureConfig(
-            max_failures=p.max_failures, controller_failure_limit=-1 if p.workers.elastic else 0
-        ),
-        callbacks=[relay.callback()],
-        worker_runtime_env={"env_vars": adapter.worker_env()} if adapter.worker_env() else None,
+    # a worker group that cannot be scheduled within pendingTimeoutS ends the run (never a hang); elastic
+    # runs instead wait for capacity and resize, as Ray Train does
+    run_config = ray_config.train_run(
+        p, [relay.callback()], adapter.worker_env(), controller_failure_limit=-1 if p.workers.elastic else 0
     )
-    scaling = ScalingConfig(
-        num_workers=p.workers.ray_num_workers(),
-        use_gpu=p.workers.use_gpu,
-        resources_per_worker=p.workers.resources,
-        placement_strategy=p.workers.placement_strategy,
-        accelerator_type=p.workers.accelerator_type,
-    )
+    scaling = ray_config.scaling(p.workers)
     with_data: dict[str, Any] = {}
     if datasets is not None:  # dataConfig: Ray Data shards, read by each worker (get_dataset_shard)
         with_data = {"datasets": datasets, "dataset_config": data.dataset_config()}
@@ -184,11 +174,10 @@ def classify(exc: Exception, history: list[dict[str, Any]], p: TrainPlan) -> Run
             code=code,
         )
     elif "StartupTimeout" in type(getattr(exc, "controller_failure", None)).__name__ + str(exc):
-        err = RunError(
+        err = PendingTimeoutError(
             f"the training workers could not be scheduled within runConfig.pendingTimeoutS ({p.pending_timeout_s:g}s)",
             hint="The cluster lacks free resources for the worker group (busy, or waiting on an autoscaler); "
             "raise runConfig.pendingTimeoutS, lower config.numWorkers/resourcesPerWorker, or add nodes.",
-            code="PENDING_TIMEOUT",
         )
     else:
         err = RunError(f"training failed: {_first_line(exc)}", hint="See the log file for Ray's own messages.")
@@ -224,7 +213,7 @@ def result(p: TrainPlan, outcome: Outcome, status: dict[str, Any]) -> dict[str, 
         index, best = best_report(outcome.history, p.metric, p.metric_mode)
     except MetricNotReportedError as err:
         if outcome.interrupted:
-            stop = RunError("interrupted (Ctrl-C) before the first result", hint=resume_hint, code="INTERRUPTED")
+            stop = InterruptedRunError("interrupted (Ctrl-C) before the first result", hint=resume_hint)
             stop.details = {"experimentPath": p.experiment_path}
             raise stop from None
         err.details = {

@@ -19,9 +19,8 @@ from typing import Any
 
 import ray.train
 import ray.tune
-from ray.train.v2._internal.execution.train_fn_utils import LocalTrainFnUtils, set_train_fn_utils
 
-from raydt.plan import TunePlan, WorkerPlan
+from raydt.plan import TrainPlan, TunePlan
 from raydt.registry import FrameworkInfo
 from raydt.runners import tune_watch
 
@@ -147,22 +146,6 @@ def _call(loop: Loop, config: dict[str, Any]) -> Any:
     return loop(config) if required else loop()
 
 
-class TuneBridge(LocalTrainFnUtils):  # type: ignore[misc]
-    """Ray Train's function utilities for a loop running inside a Tune trial."""
-
-    def report(self, metrics: dict[str, Any], checkpoint: Any = None, **_: Any) -> None:
-        tune_ckpt = None
-        if checkpoint is not None:
-            tune_ckpt = ray.tune.Checkpoint(path=checkpoint.path, filesystem=checkpoint.filesystem)
-        ray.tune.report(dict(metrics), checkpoint=tune_ckpt)
-
-    def get_checkpoint(self) -> Any:
-        ckpt = ray.tune.get_checkpoint()
-        if ckpt is None:
-            return None
-        return ray.train.Checkpoint(path=ckpt.path, filesystem=ckpt.filesystem)
-
-
 def local_trial(
     loop: FreshLoop, fixed: dict[str, Any], info: FrameworkInfo | None, env: dict[str, str]
 ) -> Callable[[dict[str, Any]], None]:
@@ -171,23 +154,13 @@ def local_trial(
     def trial(config: dict[str, Any], datasets: dict[str, Any] | None = None) -> None:
         import os
 
-        import ray.tune.trainable.trainable_fn_utils as tune_fn_utils
+        from raydt import ray_compat
 
         with NoRepeat(), TrialScope():
             os.environ.update(env)
-            # Ray Train's API refuses to run inside a Tune session (it wants ray.tune.* there); inside
-            # this trial the bridge below *is* the Ray Train context, so lift that guard for the loop only.
-            guard = tune_fn_utils._in_tune_session
-            tune_fn_utils._in_tune_session = lambda: False
             shards = {name: ds.iterator() for name, ds in datasets.items()} if datasets else None
-            set_train_fn_utils(
-                TuneBridge(experiment_name=ray.tune.get_context().get_trial_name(), dataset_shards=shards)
-            )
-            try:
+            with ray_compat.train_api_in_tune_trial(ray.tune.get_context().get_trial_name(), shards):
                 _call(loop.get(), merged_config(fixed, config, info))
-            finally:
-                set_train_fn_utils(None)
-                tune_fn_utils._in_tune_session = guard
 
     return trial
 
@@ -203,82 +176,18 @@ def tune_function(fn: FreshLoop, fixed: dict[str, Any]) -> Callable[[dict[str, A
 
 
 def distributed_trial(
-    loop: Loop,
-    fixed: dict[str, Any],
-    info: FrameworkInfo | None,
-    trainer_class: type[Any],
-    workers: WorkerPlan,
-    storage_path: str,
-    worker_env: dict[str, str],
-    max_failures: int,
+    loop: Loop, p: TrainPlan, info: FrameworkInfo | None, trainer_class: type[Any], worker_env: dict[str, str]
 ) -> Callable[[dict[str, Any]], None]:
     """A trial that runs a Ray Train worker group and relays its reports and checkpoints to Tune.
 
-    The Train run is named after the trial, so a retried trial resumes its Train run's latest checkpoint.
+    The Train run is named after the trial, under ``<experiment>/train_runs``, so a retried trial resumes
+    its Train run's latest checkpoint.
     """
+    fixed = p.loop_config
 
     def trial(config: dict[str, Any], datasets: dict[str, Any] | None = None) -> None:
         with NoRepeat():
-            _train_and_relay(trainer_class, loop, merged_config(fixed, config, info), datasets)
-
-    def _train_and_relay(trainer_class: type[Any], loop: Loop, loop_config: dict[str, Any], datasets: Any) -> None:
-        from ray.train import CheckpointConfig, FailureConfig, RunConfig, ScalingConfig
-        from ray.util.queue import Empty
-
-        from raydt import ray_compat
-        from raydt.data import dataset_config
-        from raydt.relay import RelayCallback, local_queue
-
-        ray_compat.retry_system_failures_only()
-        context = ray.tune.get_context()
-        queue = local_queue()  # on the trial's node: a lost worker node must not take the relay with it
-        trainer = trainer_class(
-            loop,
-            train_loop_config=loop_config,
-            scaling_config=ScalingConfig(
-                num_workers=workers.num_workers,
-                use_gpu=workers.use_gpu,
-                resources_per_worker=workers.resources,
-                placement_strategy=workers.placement_strategy,
-            ),
-            run_config=RunConfig(
-                name=f"{context.get_experiment_name()}-{context.get_trial_id()}",
-                storage_path=storage_path,
-                checkpoint_config=CheckpointConfig(num_to_keep=1),
-                failure_config=FailureConfig(max_failures=max_failures),
-                callbacks=[RelayCallback(queue)],
-                worker_runtime_env={"env_vars": worker_env} if worker_env else None,
-            ),
-            **({"datasets": datasets, "dataset_config": dataset_config()} if datasets else {}),
-        )
-        box: dict[str, BaseException] = {}
-
-        def fit() -> None:
-            try:
-                trainer.fit()
-            except BaseException as exc:  # noqa: BLE001 - re-raised in the trial thread below
-                box["error"] = exc
-
-        thread = threading.Thread(target=fit, name="raydt-trial-fit", daemon=True)
-        thread.start()
-        try:
-            while True:
-                try:
-                    item = queue.get(block=True, timeout=0.2)
-                except Empty:
-                    if not thread.is_alive():
-                        break
-                    continue
-                if item.get("event"):
-                    continue
-                path = item.get("checkpoint")
-                ckpt = ray.tune.Checkpoint.from_directory(path) if path else None
-                ray.tune.report(item["metrics"], checkpoint=ckpt)
-            thread.join()
-        finally:
-            queue.shutdown(force=True)
-        if "error" in box:
-            raise box["error"]
+            _train_and_relay(p, trainer_class, loop, merged_config(fixed, config, info), datasets, worker_env)
 
     return trial
 
@@ -288,6 +197,68 @@ GoalStopper = tune_watch.SearchStopper
 
 #: Searches snapshotted by an older raydt name their callbacks here.
 PendingWatch, ProgressCallback = tune_watch.PendingWatch, tune_watch.ProgressCallback
+
+
+def _train_and_relay(
+    p: TrainPlan,
+    trainer_class: type[Any],
+    loop: Loop,
+    loop_config: dict[str, Any],
+    datasets: Any,
+    worker_env: dict[str, str],
+) -> None:
+    """Run the trial's own Ray Train run and relay each of its reports, with its checkpoint, to Tune."""
+    from ray.util.queue import Empty
+
+    from raydt import ray_compat, ray_config
+    from raydt.data import dataset_config
+    from raydt.relay import RelayCallback, local_queue
+
+    ray_compat.retry_system_failures_only()
+    context = ray.tune.get_context()
+    queue = local_queue()  # on the trial's node: a lost worker node must not take the relay with it
+    trainer = trainer_class(
+        loop,
+        train_loop_config=loop_config,
+        scaling_config=ray_config.scaling(p.workers),
+        run_config=ray_config.train_run(
+            p,
+            [RelayCallback(queue)],
+            worker_env,
+            name=f"{context.get_experiment_name()}-{context.get_trial_id()}",
+            storage_path=f"{p.experiment_path}/train_runs",
+            keep_latest=1,
+        ),
+        **({"datasets": datasets, "dataset_config": dataset_config()} if datasets else {}),
+    )
+    box: dict[str, BaseException] = {}
+
+    def fit() -> None:
+        try:
+            trainer.fit()
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the trial thread below
+            box["error"] = exc
+
+    thread = threading.Thread(target=fit, name="raydt-trial-fit", daemon=True)
+    thread.start()
+    try:
+        while True:
+            try:
+                item = queue.get(block=True, timeout=0.2)
+            except Empty:
+                if not thread.is_alive():
+                    break
+                continue
+            if item.get("event"):
+                continue
+            path = item.get("checkpoint")
+            ckpt = ray.tune.Checkpoint.from_directory(path) if path else None
+            ray.tune.report(item["metrics"], checkpoint=ckpt)
+        thread.join()
+    finally:
+        queue.shutdown(force=True)
+    if "error" in box:
+        raise box["error"]
 
 
 def build_trainable(
@@ -314,16 +285,7 @@ def build_trainable(
         resources = dict(p.workers.resources)
     else:
         assert trainer_class is not None
-        fn = distributed_trial(
-            loop,
-            p.loop_config,
-            info,
-            trainer_class,
-            p.workers,
-            f"{p.experiment_path}/train_runs",
-            worker_env,
-            p.max_failures,
-        )
+        fn = distributed_trial(loop, p, info, trainer_class, worker_env)
         resources = {"CPU": TRIAL_DRIVER_CPU}
     if datasets is not None:
         fn = ray.tune.with_parameters(fn, datasets=datasets)

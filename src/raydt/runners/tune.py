@@ -9,11 +9,19 @@ import os
 import time
 from typing import Any
 
-from raydt import data, experiment, frameworks, plan, preflight, ray_session, space
-from raydt.errors import InfeasibleResourcesError, MetricNotReportedError, MissingDependencyError, RunError
-from raydt.plan import TunePlan
+from raydt import frameworks, plan, preflight, ray_config
+from raydt.errors import (
+    InfeasibleResourcesError,
+    MetricNotReportedError,
+    MissingDependencyError,
+    PendingTimeoutError,
+    RaydtError,
+    RunError,
+)
+from raydt.plan import TrainPlan, TunePlan
 from raydt.progress import ProgressView
 from raydt.registry import SCHEDULERS, SEARCHERS
+from raydt.runners import skeleton
 from raydt.runners.train import user_loop
 from raydt.spec.loader import LoadedSpec
 
@@ -21,59 +29,59 @@ from raydt.spec.loader import LoadedSpec
 def run_tune(loaded: LoadedSpec, view: ProgressView) -> dict[str, Any]:
     """Run ``loaded`` as a Ray Tune search."""
     p = plan.tune(loaded)
-    experiment.check_new(p.train.experiment_path, p.train.resume, loaded.raw, p.train.name, p.train.storage_path)
     _check_modules(p)
-    adapter = frameworks.adapter(p.train.framework)
-    loop = adapter.builtin_loop() if p.train.trainer is None else user_loop(p.train.trainer)
-    shape = "distributed Ray Train trials" if p.distributed else ("Tune function" if p.kind == "tune" else "in-trial")
-    view.event(
-        f"tune: {p.num_samples} sample(s), searcher {p.searcher}, scheduler {p.scheduler}, "
-        f"{p.train.workers.num_workers} worker(s) x {p.train.workers.resources} per trial ({shape})"
-    )
-    # Ray Train's controller (distributed trials) needs the State API, i.e. the dashboard; in-process
-    # trials do not, and an embedded Ray starts seconds faster without it.
-    with ray_session.connect(
-        p.train.address,
-        p.train.ray_init,
-        dashboard=p.distributed,
-        env_vars=adapter.worker_env(),
-        warm=_driver_modules(p, adapter),
-    ):
-        status = ray_session.cluster_status(p.train.autoscaling)
-        view.event(f"ray: {status['numNodes']} node(s), {status['totalCpu']:g} CPU, {status['totalGpu']:g} GPU")
-        conc = _concurrency(p, status)
+    return skeleton.run(loaded, view, TuneMode(p, view))
+
+
+class TuneMode:
+    """``mode: tune`` in the run skeleton: a Ray Tune search whose trials train."""
+
+    def __init__(self, p: TunePlan, view: ProgressView) -> None:
+        self.p = p
+        self.train_plan = p.train
+        self.view = view
+        self.adapter = frameworks.adapter(p.train.framework)
+        self.loop = self.adapter.builtin_loop() if p.train.trainer is None else user_loop(p.train.trainer)
+        self.conc: Concurrency | None = None
+
+    def describe(self) -> str:
+        p = self.p
+        shape = (
+            "distributed Ray Train trials" if p.distributed else ("Tune function" if p.kind == "tune" else "in-trial")
+        )
+        return (
+            f"tune: {p.num_samples} sample(s), searcher {p.searcher}, scheduler {p.scheduler}, "
+            f"{p.train.workers.num_workers} worker(s) x {p.train.workers.resources} per trial ({shape})"
+        )
+
+    def connection(self) -> skeleton.Connection:
+        # Ray Train's controller (distributed trials) needs the State API, i.e. the dashboard; in-process
+        # trials do not, and an embedded Ray starts seconds faster without it.
+        return skeleton.Connection(self.p.distributed, self.adapter.worker_env(), _driver_modules(self.p, self.adapter))
+
+    def admit(self, status: dict[str, Any], view: ProgressView) -> skeleton.Admission:
+        p = self.p
+        conc = self.conc = _concurrency(p, status)
         for note in conc.notes:
             view.event(note)
-        preflight.check_storage(p.train.storage_path, p.train.shared_storage, status)
         exist = "" if conc.cap_creation else f" (all {p.num_samples} sample(s) exist, paused or pending)"
         view.event(f"running up to {conc.running} trial(s) at once{exist}")
         # a Tune function may report every few milliseconds: one line per trial every 2 s, new bests always
-        unit = "iter" if p.kind == "tune" else getattr(p.train.framework, "iteration_name", "epoch")
+        unit = "iter" if p.kind == "tune" else p.train.framework.iteration_name
         view.watch(p.train.metric, p.train.metric_mode, unit=unit, throttle_s=TRIAL_LINE_S)
-        experiment.save_spec(p.train.experiment_path, loaded.raw, p.train.name, p.train.storage_path)
-        # dataConfig: read and preprocessed once here; every trial gets the same (materialized) datasets
         w = p.train.workers
-        datasets, loop_config, data_info = data.attach(
-            loaded,
-            p.train.loop_config,
-            p.train.trainer is None,
-            p.train.experiment_path,
-            view,
-            status,
-            conc.running * w.num_workers * w.resources.get("CPU", 0.0),
-        )
-        p = dataclasses.replace(p, train=dataclasses.replace(p.train, loop_config=loop_config))
-        grid, elapsed, goal_reached = _fit(p, adapter, loop, view, conc, datasets)
+        return skeleton.Admission(conc.notes, conc.running * w.num_workers * w.resources.get("CPU", 0.0))
+
+    def fit(self, train: TrainPlan, datasets: dict[str, Any] | None, status: dict[str, Any]) -> dict[str, Any]:
         from raydt.tune_results import summarize
 
+        assert self.conc is not None  # admit ran first
+        p = dataclasses.replace(self.p, train=train)
+        grid, elapsed, goal_reached = _fit(p, self.adapter, self.loop, self.view, self.conc, datasets)
         out = summarize(p, grid, elapsed, goal_reached)
-    out["clusterStatus"] = status
-    out["maxConcurrentTrials"] = conc.running
-    if data_info is not None:
-        out["data"] = data_info
-    if conc.notes:
-        out["warnings"] = [*conc.notes, *out.get("warnings", [])]
-    return out
+        out["clusterStatus"] = status
+        out["maxConcurrentTrials"] = self.conc.running
+        return out
 
 
 #: The live view shows at most one result line per trial in this many seconds (new bests always).
@@ -172,9 +180,9 @@ def _scheduler(p: TunePlan) -> Any:
     cls = _load(SCHEDULERS[p.scheduler].target)
     options = dict(p.scheduler_options)
     if p.scheduler == "pbt":
-        options["hyperparam_mutations"] = space.mutations(p.search_space)
+        options["hyperparam_mutations"] = p.search_space.mutations()
     if p.scheduler == "pb2":
-        options["hyperparam_bounds"] = space.numeric_bounds(p.search_space)
+        options["hyperparam_bounds"] = p.search_space.bounds()
     return cls(**options)
 
 
@@ -218,31 +226,20 @@ def _fit(
         # trials are kept, unfinished and errored ones continue from their last checkpoint
         view.event(f"resuming the experiment in {t.experiment_path}")
         restored = tune.Tuner.restore(
-            t.experiment_path, trainable=trainable, resume_errored=True, param_space=space.to_tune(p.search_space)
+            t.experiment_path, trainable=trainable, resume_errored=True, param_space=p.search_space.to_tune()
         )
         return (*_run(restored, p), False)
     stopper = SearchStopper(t.metric, t.metric_mode, p.stop_at)
-    run_config = tune.RunConfig(
-        name=t.name,
-        storage_path=t.storage_path,
-        checkpoint_config=tune.CheckpointConfig(
-            num_to_keep=t.num_to_keep,
-            checkpoint_score_attribute=t.checkpoint_score[0],
-            checkpoint_score_order=t.checkpoint_score[1],
-        ),
-        failure_config=tune.FailureConfig(max_failures=p.max_failures_per_trial),
-        stop=stopper,
-        callbacks=[
-            ProgressCallback(view),
-            PendingWatch(t.pending_timeout_s),
-            TrialLedger(t.experiment_path),
-            *_loggers(t.tensorboard),
-        ],
-        verbose=0,
-    )
+    callbacks = [
+        ProgressCallback(view),
+        PendingWatch(t.pending_timeout_s),
+        TrialLedger(t.experiment_path),
+        *_loggers(t.tensorboard),
+    ]
+    run_config = ray_config.tune_run(t, p.max_failures_per_trial, stopper, callbacks)
     tuner = tune.Tuner(
         trainable,
-        param_space=space.to_tune(p.search_space),
+        param_space=p.search_space.to_tune(),
         tune_config=tune.TuneConfig(
             metric=t.metric,
             mode=t.metric_mode,
@@ -274,6 +271,8 @@ def _run(tuner: Any, p: TunePlan) -> tuple[Any, float]:
     start = time.monotonic()
     try:
         grid = tuner.fit()
+    except RaydtError:
+        raise
     except Exception as exc:  # Tune raises only for driver-side failures (bad searcher state, ...)
         from raydt.runners.tune_watch import PENDING_MARKER, reported_in
 
@@ -288,11 +287,10 @@ def _run(tuner: Any, p: TunePlan) -> tuple[Any, float]:
             raise err from None
 
         if PENDING_MARKER in str(exc):
-            raise RunError(
+            raise PendingTimeoutError(
                 "trials could not be scheduled within runConfig.pendingTimeoutS while none was running",
                 hint="The cluster lacks free resources for a trial (busy, or waiting on an autoscaler); raise "
                 "runConfig.pendingTimeoutS, lower config.resourcesPerWorker, or add nodes.",
-                code="PENDING_TIMEOUT",
             ) from None
         failed = RunError(f"the search failed: {_last_line(exc)}")
         failed.details = {"traceback": [ln for ln in str(exc).splitlines() if ln.strip()][-12:]}

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from raydt import results
-from raydt.errors import RaydtError
+from raydt.errors import InterruptedRunError, RunError
 from raydt.serving import state
 from raydt.spec.loader import LoadedSpec
 
@@ -44,10 +44,9 @@ def start(source: str, loaded: LoadedSpec, *, quiet: bool, err: TextIO) -> tuple
     except KeyboardInterrupt:
         return _interrupted(child, live_file)
     if doc is None:
-        died = RaydtError(
+        died = RunError(
             "the detached run ended without a result",
             hint=f"See its live view in {live_file} and the log file it names.",
-            code="RUN_FAILED",
         )
         return results.error_result(died), died.exit_code
     if doc.get("status") != results.SUCCESS:  # not serving: the run has ended (or is ending)
@@ -120,9 +119,8 @@ def _interrupted(child: subprocess.Popen[bytes], live_file: Path) -> tuple[dict[
         child.wait(timeout=60)
     except (OSError, subprocess.TimeoutExpired):
         pass
-    stop = RaydtError(
+    stop = InterruptedRunError(
         "interrupted by the user (Ctrl-C) before the detached run served",
         hint=f"The background run was stopped; its live view is in {live_file}. Run the same spec again.",
-        code="INTERRUPTED",
     )
     return results.error_result(stop), stop.exit_code

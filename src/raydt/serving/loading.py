@@ -104,13 +104,3 @@ def _best_of_tune(experiment: str, metric: str, metric_mode: str) -> Any:
     analysis = ExperimentAnalysis(experiment, default_metric=metric, default_mode=metric_mode)
     trial = analysis.get_best_trial(scope="all")
     return analysis.get_best_checkpoint(trial) if trial is not None else None
-
-
-def load_user_class(ref_text: str) -> Any:
-    """Import the class named by ``predictorPath``; its import errors are the user's."""
-    from raydt import trainer_ref
-
-    ref = trainer_ref.parse(ref_text)
-    if isinstance(ref, SpecIssue):
-        raise SpecError([SpecIssue("serveConfig.predictorPath", ref.rule, ref_text, ref.hint)])
-    return trainer_ref.load(ref)

@@ -8,13 +8,13 @@ with the checkpoint directory whose ``predict(instances)`` returns one predictio
 
 from __future__ import annotations
 
-import json
 import os
 from typing import Any
 
 import numpy as np
 
-META_FILE = "raydt_meta.json"
+from raydt.errors import SpecError, SpecIssue
+from raydt.frameworks.checkpoint_format import META_FILE, read_meta
 
 
 class PredictorError(ValueError):
@@ -22,17 +22,17 @@ class PredictorError(ValueError):
 
 
 class BuiltinPredictor:
-    """The predictor of raydt's built-in trainers (PyTorch MLP, XGBoost, TensorFlow MLP)."""
+    """The predictor of raydt's built-in trainers: the framework's own loader (``frameworks/<name>/predictor.py``)
+    behind one interface."""
 
     def __init__(self, checkpoint_dir: str) -> None:
-        path = os.path.join(checkpoint_dir, META_FILE)
-        if not os.path.isfile(path):
+        meta = read_meta(checkpoint_dir)
+        if meta is None:
             raise FileNotFoundError(
                 f"{checkpoint_dir} has no {META_FILE}: not a checkpoint of a raydt built-in trainer "
                 "(give serveConfig.predictorPath for your own model)"
             )
-        with open(path, encoding="utf-8") as fh:
-            self.meta: dict[str, Any] = json.load(fh)
+        self.meta: dict[str, Any] = meta
         self.checkpoint_dir = checkpoint_dir
         self.framework = str(self.meta["framework"])
         self.input_size = int(self.meta.get("inputSize") or self.meta["numFeatures"])
@@ -49,7 +49,7 @@ class BuiltinPredictor:
         scale = self.meta.get("preprocessing", {}).get("standardize")
         self.mean = np.asarray(scale["mean"], dtype=np.float32) if scale else None
         self.std = np.asarray(scale["std"], dtype=np.float32) if scale else None
-        self._model = _LOADERS[self.framework](checkpoint_dir, self.meta)
+        self._model = load_model(checkpoint_dir, self.meta)
 
     def metadata(self) -> dict[str, Any]:
         return {
@@ -135,64 +135,24 @@ class BuiltinPredictor:
         return out
 
 
-def _softmax(logits: np.ndarray) -> np.ndarray:
-    z = logits - logits.max(axis=1, keepdims=True)
-    e = np.exp(z)
-    return np.asarray(e / e.sum(axis=1, keepdims=True))
+def load_model(checkpoint_dir: str, meta: dict[str, Any]) -> Any:
+    """The checkpoint's model, loaded by its framework's adapter: preprocessed rows -> class probabilities."""
+    from raydt import frameworks
+    from raydt.registry import FRAMEWORKS
 
-
-def _torch(checkpoint_dir: str, meta: dict[str, Any]) -> Any:
-    import torch
-
-    from raydt.builtin.torch_mlp import MODEL_FILE, build_model
-
-    model = build_model(int(meta["inputSize"]), int(meta["hiddenSize"]), int(meta["numClasses"]))
-    state = torch.load(os.path.join(checkpoint_dir, MODEL_FILE), weights_only=False, map_location="cpu")
-    model.load_state_dict(state["model"])
-    model.eval()
-
-    def run(x: np.ndarray) -> np.ndarray:
-        with torch.no_grad():
-            return _softmax(model(torch.from_numpy(x)).numpy())
-
-    return run
-
-
-def _xgboost(checkpoint_dir: str, meta: dict[str, Any]) -> Any:
-    import ray.train
-    import xgboost
-    from ray.train.xgboost import RayTrainReportCallback
-
-    booster = RayTrainReportCallback.get_model(ray.train.Checkpoint.from_directory(checkpoint_dir))
-
-    def run(x: np.ndarray) -> np.ndarray:
-        out = np.asarray(booster.predict(xgboost.DMatrix(x)), dtype=np.float64)
-        return out if out.ndim == 2 else np.stack([1.0 - out, out], axis=1)  # multi:softprob | binary
-
-    return run
-
-
-def _tensorflow(checkpoint_dir: str, meta: dict[str, Any]) -> Any:
-    from raydt.builtin.tf_mlp import WEIGHTS_FILE, build_model
-
-    model = build_model(int(meta["inputSize"]), int(meta["hiddenSize"]), int(meta["numClasses"]))
-    model.load_weights(os.path.join(checkpoint_dir, WEIGHTS_FILE))
-
-    def run(x: np.ndarray) -> np.ndarray:
-        return _softmax(np.asarray(model(x, training=False)))
-
-    return run
-
-
-_LOADERS = {"pytorch": _torch, "xgboost": _xgboost, "tensorflow": _tensorflow}
+    info = FRAMEWORKS.get(str(meta["framework"]))
+    if info is None:
+        raise ValueError(
+            f"{checkpoint_dir}/{META_FILE} names framework '{meta['framework']}', which this version of raydt "
+            f"does not know (known: {', '.join(FRAMEWORKS)})"
+        )
+    return frameworks.adapter(info).load_model(checkpoint_dir, meta)
 
 
 class UserPredictor:
     """A user's predictor class (``serveConfig.predictorPath``) behind the same interface."""
 
     def __init__(self, ref: str, checkpoint_dir: str, framework: str | None) -> None:
-        from raydt.serving.loading import load_user_class
-
         cls = load_user_class(ref)
         self.impl = cls(checkpoint_dir)
         self.ref, self.checkpoint_dir, self.framework = ref, checkpoint_dir, framework
@@ -224,3 +184,13 @@ class UserPredictor:
 def _plain(values: list[Any]) -> list[Any]:
     """numpy scalars and arrays -> JSON-ready Python values."""
     return [v.tolist() if hasattr(v, "tolist") else v for v in values]
+
+
+def load_user_class(ref_text: str) -> Any:
+    """Import the class named by ``predictorPath``; its import errors are the user's."""
+    from raydt import trainer_ref
+
+    ref = trainer_ref.parse(ref_text)
+    if isinstance(ref, SpecIssue):
+        raise SpecError([SpecIssue("serveConfig.predictorPath", ref.rule, ref_text, ref.hint)])
+    return trainer_ref.load(ref)

@@ -9,22 +9,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from raydt import trainer_ref
+from raydt import paths, trainer_ref
 from raydt.errors import SpecIssue
-from raydt.spec import data_checks, trainer_checks, tune_checks
+from raydt.spec import data_checks, framework_checks, trainer_checks, tune_checks
 from raydt.spec.model import ClusterConfig, ReplicaRange, Spec
+from raydt.spec.resources import PLACEMENT_STRATEGIES
 from raydt.spec.waiting import Waiting
-from raydt.suggest import closest as closest  # re-exported: callers outside spec/ import it from here
+from raydt.suggest import closest
 
-SCALING_KEYS: dict[str, str] = {
-    "numWorkers": "same as config.numWorkers",
-    "useGpu": "same as config.useGpu",
-    "resourcesPerWorker": "same as config.resourcesPerWorker",
-    "placementStrategy": "PACK | SPREAD | STRICT_PACK | STRICT_SPREAD",
-    "acceleratorType": "e.g. 'A100' (needs a cluster that labels it)",
-}
-PLACEMENT_STRATEGIES = ("PACK", "SPREAD", "STRICT_PACK", "STRICT_SPREAD")
-_CONFIG_TWINS = ("numWorkers", "useGpu", "resourcesPerWorker")
 _BY_MODE = "the checks of trainConfig, tuneConfig, serveConfig and dataConfig"
 
 
@@ -45,6 +37,7 @@ def check(spec: Spec, raw: dict[str, Any], base_dirs: tuple[Path, ...], wait: Wa
         issues.append(SpecIssue("tuneConfig", "is required when mode is 'tune'", None, "Add tuneConfig."))
     if spec.mode == "serve" or spec.serve_config is not None:
         issues += _check_serve(spec, base_dirs, wait)
+    issues += framework_checks.check(spec, base_dirs, wait)  # what the framework declares it can do
     if spec.data_config is not None:
         issues += data_checks.check(spec, base_dirs, wait)
     else:
@@ -83,7 +76,7 @@ def _check_serve(spec: Spec, base_dirs: tuple[Path, ...], wait: Waiting) -> list
                 )
             )
     for key, value in sources:
-        if value and not Path(value).expanduser().is_dir():
+        if value and not paths.resolve(value, base_dirs).is_dir():
             issues.append(SpecIssue(f"serveConfig.{key}", "must be an existing directory", value, ""))
     if isinstance(sc.num_replicas, ReplicaRange) and sc.num_replicas.min > sc.num_replicas.max:
         issues.append(SpecIssue("serveConfig.numReplicas", "min must be <= max", sc.num_replicas.model_dump(), ""))
@@ -111,7 +104,7 @@ def _check_resources(spec: Spec, raw: dict[str, Any], wait: Waiting) -> list[Spe
                     "Give a fixed number of workers per trial.",
                 )
             )
-    return issues + _check_scaling(spec.train_config.scaling_config, raw.get("config") or {}, wait)
+    return issues + _check_scaling(spec, raw.get("config") or {}, wait)
 
 
 def _check_devices(cfg: ClusterConfig, wait: Waiting) -> list[SpecIssue]:
@@ -149,35 +142,39 @@ def _check_devices(cfg: ClusterConfig, wait: Waiting) -> list[SpecIssue]:
     return issues
 
 
-def _check_scaling(scaling: dict[str, Any], raw_config: dict[str, Any], wait: Waiting) -> list[SpecIssue]:
+def _check_scaling(spec: Spec, raw_config: dict[str, Any], wait: Waiting) -> list[SpecIssue]:
+    """trainConfig.scalingConfig (typed: pydantic refused wrong types and unknown keys): a value given here and
+    in config must agree; the placement strategy must be Ray's."""
+    sc, cfg = spec.train_config.scaling_config, spec.config
     issues: list[SpecIssue] = []
-    given = scaling.get("numWorkers")
-    if "numWorkers" in scaling and (not isinstance(given, int) or isinstance(given, bool) or given < 1):
-        path = "trainConfig.scalingConfig.numWorkers"
-        issues.append(SpecIssue(path, "must be an integer >= 1", given, "Or use config.numWorkers."))
-        wait.block(path)
-    for key, value in scaling.items():
+    twins = (
+        ("numWorkers", sc.num_workers, cfg.num_workers),
+        ("useGpu", sc.use_gpu, cfg.use_gpu),
+        ("resourcesPerWorker", sc.resources_per_worker, cfg.resources_per_worker),
+    )
+    for key, given, configured in twins:
         path = f"trainConfig.scalingConfig.{key}"
-        if key not in SCALING_KEYS:
-            issues.append(SpecIssue(path, "unknown ScalingConfig key", key, closest(key, list(SCALING_KEYS))))
-        elif key in _CONFIG_TWINS and wait.waits(path, f"config.{key}"):
-            continue  # config's value is broken: whether they agree is decided once it is fixed
-        elif key in _CONFIG_TWINS and key in raw_config and raw_config[key] != value:
+        if given is None or wait.waits(path, f"config.{key}"):
+            continue  # not given; or config's value is broken: whether they agree is decided once it is fixed
+        if key in raw_config and given != configured:
             issues.append(
                 SpecIssue(
                     path,
                     f"conflicts with config.{key} ({raw_config[key]!r})",
-                    value,
+                    _plain(given),
                     "Set it in one place (config is the usual one).",
                 )
             )
-        elif key == "placementStrategy" and value not in PLACEMENT_STRATEGIES:
-            issues.append(
-                SpecIssue(path, "unknown placement strategy", value, closest(str(value), PLACEMENT_STRATEGIES))
-            )
-        elif key == "acceleratorType" and not (isinstance(value, str) and value):
-            issues.append(SpecIssue(path, "must be a non-empty string", value))
+    strategy = sc.placement_strategy
+    if strategy is not None and strategy not in PLACEMENT_STRATEGIES:
+        path = "trainConfig.scalingConfig.placementStrategy"
+        issues.append(SpecIssue(path, "unknown placement strategy", strategy, closest(strategy, PLACEMENT_STRATEGIES)))
     return issues
+
+
+def _plain(value: Any) -> Any:
+    """A typed value as the spec gave it (a section as its camelCase object)."""
+    return value.model_dump(by_alias=True, exclude_unset=True) if hasattr(value, "model_dump") else value
 
 
 def _check_checkpointing(spec: Spec, base_dirs: tuple[Path, ...], wait: Waiting) -> list[SpecIssue]:
@@ -186,7 +183,7 @@ def _check_checkpointing(spec: Spec, base_dirs: tuple[Path, ...], wait: Waiting)
     if tc.resume_from_checkpoint is not None:
         if spec.mode != "train":
             issues.append(SpecIssue("trainConfig.resumeFromCheckpoint", "is supported in mode train", spec.mode))
-        elif not resolve_dir(tc.resume_from_checkpoint, base_dirs).is_dir():
+        elif not paths.resolve(tc.resume_from_checkpoint, base_dirs).is_dir():
             issues.append(
                 SpecIssue(
                     "trainConfig.resumeFromCheckpoint",
@@ -205,9 +202,3 @@ def _check_checkpointing(spec: Spec, base_dirs: tuple[Path, ...], wait: Waiting)
             )
         )
     return issues
-
-
-def resolve_dir(value: str, base_dirs: tuple[Path, ...]) -> Path:
-    """A user-given directory, relative to the current directory."""
-    path = Path(value).expanduser()
-    return (path if path.is_absolute() or not base_dirs else base_dirs[0] / path).resolve()

@@ -12,44 +12,12 @@ from typing import Any
 
 from raydt import trainer_ref
 from raydt.errors import SpecIssue
-from raydt.registry import CAST_TYPES, FILL_STRATEGIES, STEPS, TABULAR_FORMATS
+from raydt.paths import data_paths, is_remote
+from raydt.registry import CAST_TYPES, FILL_STRATEGIES, MAP_KEYS, STEPS, TABULAR_FORMATS
 from raydt.spec.model import DataSource, Spec
 from raydt.spec.tune_checks import kind_of
 from raydt.spec.waiting import Waiting
 from raydt.suggest import closest
-
-MAP_KEYS = ("mapBatches", "map_batches")  # the issue's spelling is accepted beside raydt's camelCase
-
-
-def is_remote(path: str) -> bool:
-    """A URI Ray Data reads through pyarrow's filesystems (s3://, gs://, hdfs://, ...)."""
-    return "://" in path and not path.startswith("file://")
-
-
-def local_paths(source: DataSource, base_dirs: tuple[Path, ...]) -> list[str]:
-    """The source's paths with local ones made absolute (a relative path resolves against the current
-    directory, else the spec's folder: the first where it exists, as trainerPath does); URIs as given."""
-    raw = [source.paths] if isinstance(source.paths, str) else list(source.paths)
-    out = []
-    for item in raw:
-        if is_remote(item):
-            out.append(item)
-            continue
-        path = Path(item.removeprefix("file://")).expanduser()
-        if not path.is_absolute() and base_dirs:
-            candidates = [base / path for base in base_dirs]
-            exists = (lambda c: bool(glob.glob(str(c)))) if glob.has_magic(item) else (lambda c: c.exists())
-            path = next((c for c in candidates if exists(c)), candidates[0])
-        out.append(str(path))
-    return out
-
-
-def expand(paths: list[str]) -> list[str]:
-    """Globs expanded (Ray Data's readers take files and folders, not patterns)."""
-    out: list[str] = []
-    for path in paths:
-        out.extend(sorted(glob.glob(path)) if not is_remote(path) and glob.has_magic(path) else [path])
-    return out
 
 
 def check(spec: Spec, base_dirs: tuple[Path, ...], wait: Waiting | None = None) -> list[SpecIssue]:
@@ -124,7 +92,9 @@ def _check_trainable(spec: Spec, base_dirs: tuple[Path, ...], wait: Waiting) -> 
 def _check_paths(where: str, source: DataSource, base_dirs: tuple[Path, ...]) -> list[SpecIssue]:
     issues = []
     for given, path in zip(
-        [source.paths] if isinstance(source.paths, str) else source.paths, local_paths(source, base_dirs), strict=True
+        [source.paths] if isinstance(source.paths, str) else source.paths,
+        data_paths(source.paths, base_dirs),
+        strict=True,
     ):
         if is_remote(path):
             continue

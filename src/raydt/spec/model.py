@@ -1,86 +1,47 @@
 """The input model: the seed's schema plus raydt's camelCase extensions (pydantic v2, strict types).
 
 Field names are snake_case in Python and camelCase in the spec (aliases only: a spec must use
-camelCase). Unknown keys are rejected; cross-field rules live in ``spec.checks``.
+camelCase). Unknown keys are rejected; cross-field rules live in ``spec.checks``. The base class is in
+``spec.strict``, ``config`` and ``trainConfig.scalingConfig`` in ``spec.resources``; everything is imported
+from here. ``tuneConfig.searchSpace`` stays JSON in the model (its schema comes from ``raydt.space``): its
+problems are reported domain by domain (``spec.space_checks``) and it is parsed into typed nodes once valid.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
-from pydantic.alias_generators import to_camel
+from pydantic import Field
+
+from raydt.registry import DEFAULT_SCHEDULER, DEFAULT_SEARCHER, FRAMEWORK_NAMES, SCHEDULERS, SEARCHERS, SEED_FRAMEWORKS
+from raydt.spec.resources import ClusterConfig as ClusterConfig  # re-exported: the model is read from here
+from raydt.spec.resources import Resources as Resources
+from raydt.spec.resources import ScalingConfig as ScalingConfig
+from raydt.spec.resources import WorkerRange as WorkerRange
+from raydt.spec.strict import MAX_RESOURCE, StrictModel
 
 Mode = Literal["train", "tune", "cluster", "serve"]
 MetricMode = Literal["min", "max"]
-Framework = Literal["pytorch", "tensorflow", "xgboost"]
-
-MAX_WORKERS = 10_000
-MAX_RESOURCE = 1_000_000.0
-
-
-class StrictModel(BaseModel):
-    """Base for every spec section: camelCase keys, strict JSON types, unknown keys rejected."""
-
-    model_config = ConfigDict(
-        extra="forbid",
-        alias_generator=to_camel,
-        populate_by_name=False,
-        strict=True,
-        frozen=True,
-        allow_inf_nan=False,
-    )
+if TYPE_CHECKING:
+    Framework = str
+else:  # the seed's frameworks, then the registry's others: the enum `raydt schema input` publishes
+    Framework = Literal[FRAMEWORK_NAMES]
+_EXTENSIONS = [name for name in FRAMEWORK_NAMES if name not in SEED_FRAMEWORKS]
+FRAMEWORK_HELP = (
+    f"The framework: {' | '.join(SEED_FRAMEWORKS)} (the seed's), and raydt's extensions: {' | '.join(_EXTENSIONS)}. "
+    "Picks the Ray trainer, the built-in trainer and its defaults (metric, hyperparameters)."
+)
 
 
-class Resources(StrictModel):
-    """Resources one worker reserves (Ray logical resources)."""
-
-    cpu: float | None = Field(
-        None, ge=0, le=MAX_RESOURCE, description="CPUs per worker (default 1; 0 only with a GPU)."
-    )
-    gpu: float | None = Field(
-        None, ge=0, le=MAX_RESOURCE, description="GPUs per worker (default 1 when useGpu, else 0)."
-    )
-    memory_gb: float | None = Field(
-        None, gt=0, le=MAX_RESOURCE, description="Heap memory reserved per worker, in GB (Ray's 'memory')."
-    )
-    custom: dict[str, float] = Field(
-        default_factory=dict, description='Custom Ray resources per worker, e.g. {"tpu_slice": 1}.'
-    )
+def _choices(table: dict[str, Any], default: str) -> str:
+    """``name: description`` of every registry entry, the default marked (the registry is the one source)."""
+    return "; ".join(f"{n}{' (default)' if n == default else ''}: {i.description}" for n, i in table.items())
 
 
-class WorkerRange(StrictModel):
-    """An elastic worker count: Ray Train runs with as many as fit, between min and max."""
-
-    min: int = Field(ge=1, le=MAX_WORKERS)
-    max: int = Field(ge=1, le=MAX_WORKERS)
-
-
-class ClusterConfig(StrictModel):
-    """``config``: where to run and what each worker gets."""
-
-    num_workers: Annotated[int, Field(ge=1, le=MAX_WORKERS)] | WorkerRange = Field(
-        1,
-        description="Training workers (Ray Train actors), or {min, max} for elastic training (mode train).",
-    )
-    use_gpu: bool = Field(False, description="Give each worker GPUs (resourcesPerWorker.gpu, default 1).")
-    resources_per_worker: Resources = Field(default_factory=Resources)
-    address: str | None = Field(
-        None,
-        min_length=1,
-        description="Existing Ray cluster: 'host:port', 'ray://host:10001' or 'auto'. "
-        "Default: RAY_ADDRESS, else an embedded local Ray.",
-    )
-    ray_init: dict[str, Any] = Field(
-        default_factory=dict,
-        description="Extra keyword arguments passed as-is to ray.init() (e.g. num_cpus, runtime_env).",
-    )
-    autoscaling: bool | None = Field(
-        None,
-        description="Whether the cluster's autoscaler can add nodes. Default: detected from Ray's autoscaler "
-        "state. When true, a request the current nodes cannot hold waits (up to runConfig.pendingTimeoutS) "
-        "instead of failing at once.",
-    )
+SCHEDULER_HELP = "Ray Tune trial scheduler. " + _choices(SCHEDULERS, DEFAULT_SCHEDULER)
+SEARCHER_HELP = "Ray Tune search algorithm (default: one that fits the space, see searchChoice). " + _choices(
+    SEARCHERS, DEFAULT_SEARCHER
+)
 
 
 class TrainConfig(StrictModel):
@@ -92,15 +53,15 @@ class TrainConfig(StrictModel):
         description="'path/to/file.py:function' or 'package.module:function': a Ray Train per-worker "
         "loop fn(config). Default: the framework's built-in trainer.",
     )
-    framework: Framework = "pytorch"
+    framework: Framework = Field("pytorch", description=FRAMEWORK_HELP)
     trainer_kind: Literal["auto", "train", "tune"] = Field(
         "auto",
         description="'train': a Ray Train per-worker loop; 'tune': a Ray Tune function trainable; "
         "'auto': decided from the code (ray.tune.report/get_checkpoint or Tune callbacks mean 'tune').",
     )
-    scaling_config: dict[str, Any] = Field(
-        default_factory=dict,
-        description="Ray ScalingConfig options in camelCase (placementStrategy, acceleratorType, ...); "
+    scaling_config: ScalingConfig = Field(
+        default_factory=ScalingConfig,
+        description="Ray ScalingConfig options in camelCase (placementStrategy, acceleratorType); "
         "numWorkers/useGpu/resourcesPerWorker may be given here instead of in config.",
     )
     train_loop_config: dict[str, Any] = Field(
@@ -123,9 +84,10 @@ class TuneConfig(StrictModel):
     """``tuneConfig``: the hyperparameter search (mode: tune)."""
 
     search_space: dict[str, Any] = Field(
-        default_factory=dict, description="Hyperparameters: domains ({type: ...}), constants, nested groups."
+        default_factory=dict,
+        description="Hyperparameters: domains ({type: ...}), constants, nested groups (raydt/space.py).",
     )
-    scheduler: str | None = Field(None, description="asha (default) | hyperband | median | pbt | pb2 | fifo")
+    scheduler: str | None = Field(None, description=SCHEDULER_HELP)
     num_samples: int | None = Field(
         None,
         ge=1,
@@ -136,9 +98,7 @@ class TuneConfig(StrictModel):
     metric: str | None = Field(None, min_length=1, description="Metric to optimise (default: the framework's).")
     mode: MetricMode | None = Field(None, description="'min' or 'max' (default: the framework's).")
     scheduler_config: dict[str, Any] = Field(default_factory=dict, description="Scheduler options, camelCase.")
-    search_algorithm: str | None = Field(
-        None, description="optuna (default) | hyperopt | random | bohb; default picks one that fits the space."
-    )
+    search_algorithm: str | None = Field(None, description=SEARCHER_HELP)
     search_algorithm_config: dict[str, Any] = Field(default_factory=dict, description="Searcher options.")
     max_concurrent_trials: int | None = Field(
         None, ge=1, le=100_000, description="Default: as many trials as the cluster can run at once."

@@ -78,6 +78,13 @@ _PATTERN_RULES: dict[str, tuple[str, Callable[[str], str]]] = {
 }
 
 
+#: Fields whose every refused value is worded as one rule, with a hint (any kind of error but a missing key).
+_FIELD_RULES: dict[str, tuple[str, str]] = {
+    "trainConfig.scalingConfig.numWorkers": ("must be an integer >= 1", "Or use config.numWorkers."),
+    "trainConfig.scalingConfig.acceleratorType": ("must be a non-empty string", ""),
+}
+
+
 def issue(err: Any) -> SpecIssue:
     """One pydantic error (after ``untag_unions``) as a SpecIssue."""
     loc = tuple(err["loc"])
@@ -86,9 +93,12 @@ def issue(err: Any) -> SpecIssue:
     value = err.get("input")
     if kind == "extra_forbidden":
         valid = valid_keys(loc[:-1])
-        return SpecIssue(path, "unknown key", str(loc[-1]), closest(str(loc[-1]), valid))
+        return SpecIssue(path, _unknown_key_rule(loc[:-1]), str(loc[-1]), closest(str(loc[-1]), valid))
     if kind == "missing":
         return SpecIssue(path, "is required", None, "")
+    if path in _FIELD_RULES:
+        rule, hint = _FIELD_RULES[path]
+        return SpecIssue(path, rule, value, hint)
     if kind == "literal_error":
         expected = err.get("ctx", {}).get("expected", "")
         allowed = re.findall(r"'([^']*)'", expected)
@@ -123,11 +133,20 @@ def fields_along(loc: tuple[Any, ...]) -> list[tuple[str, FieldInfo]]:
 
 def valid_keys(loc: tuple[Any, ...]) -> list[str]:
     """The keys the model at ``loc`` accepts."""
+    model = _model_at(loc)
+    return [f.alias or name for name, f in model.model_fields.items()] if model is not None else []
+
+
+def _unknown_key_rule(loc: tuple[Any, ...]) -> str:
+    """How the section at ``loc`` words an unknown key (``StrictModel.UNKNOWN_KEY``)."""
+    return str(getattr(_model_at(loc), "UNKNOWN_KEY", "unknown key"))
+
+
+def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
     chain = fields_along(loc)
     if len(chain) != len(loc):
-        return []
-    model = _model_of(chain[-1][1]) if chain else Spec
-    return [f.alias or name for name, f in model.model_fields.items()] if model is not None else []
+        return None
+    return _model_of(chain[-1][1]) if chain else Spec
 
 
 def _field(model: type[BaseModel], alias: str) -> FieldInfo | None:

@@ -1,11 +1,14 @@
-"""Validation of a search space (the vocabulary lives in ``raydt.space``). Never imports Ray."""
+"""Validation of a search space: the vocabulary and its typed tree live in ``raydt.space``; this module parses
+through it with a check that reports every problem at its exact path (rules, hints). Never imports Ray."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
+from raydt import space
 from raydt.errors import SpecIssue
-from raydt.space import DOMAINS, is_domain
+from raydt.space import DOMAINS, Group
 from raydt.suggest import closest
 
 ROOT = "tuneConfig.searchSpace"
@@ -19,39 +22,24 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def check(space: Any, path: str = ROOT) -> list[SpecIssue]:
-    """Every problem in ``space``, each with its exact path."""
-    if not isinstance(space, dict):
-        return [SpecIssue(path, "must be an object of hyperparameters", space)]
+def parse(raw: dict[str, Any], path: str = ROOT) -> tuple[Group, list[SpecIssue]]:
+    """The typed tree of the search space ``raw`` and every problem in it, each with its exact path. A domain
+    with a problem is a ``Refused`` node of the tree, so that the rules reading the rest of the space still run."""
     issues: list[SpecIssue] = []
-    for key, value in space.items():
-        sub = f"{path}.{key}"
-        if is_domain(value):
-            issues += check_domain(value, sub)
-        elif isinstance(value, dict):
-            issues += check(value, sub)
-    return issues
+
+    def usable(domain: Mapping[str, Any], at: str) -> bool:
+        found = check_domain(dict(domain), at)
+        issues.extend(found)
+        return not found
+
+    return space.parse(raw, usable, path), issues
 
 
-def broken_keys(space: dict[str, Any], issues: list[SpecIssue]) -> set[str]:
-    """The dotted keys (as ``space.walk`` names them) of the domains that have a problem in ``issues``."""
-    paths = [i.path for i in issues]
-    out = set()
-    for key in _domain_keys(space):
-        at = f"{ROOT}.{key}"
-        if any(p == at or p.startswith((at + ".", at + "[")) for p in paths):
-            out.add(key)
-    return out
-
-
-def _domain_keys(space: dict[str, Any], prefix: str = "") -> list[str]:
-    out: list[str] = []
-    for key, value in space.items():
-        if is_domain(value):
-            out.append(f"{prefix}{key}")
-        elif isinstance(value, dict):
-            out += _domain_keys(value, f"{prefix}{key}.")
-    return out
+def check(raw: Any, path: str = ROOT) -> list[SpecIssue]:
+    """Every problem in the search space ``raw``, each with its exact path."""
+    if not isinstance(raw, dict):
+        return [SpecIssue(path, "must be an object of hyperparameters", raw)]
+    return parse(raw, path)[1]
 
 
 def check_domain(domain: dict[str, Any], path: str) -> list[SpecIssue]:

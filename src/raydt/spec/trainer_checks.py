@@ -6,9 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from raydt import space, trainer_ref
+from raydt import trainer_ref
 from raydt.errors import SpecIssue
 from raydt.registry import FRAMEWORKS, FrameworkInfo
+from raydt.space import Categorical, Constant, Group, Node, Refused
 from raydt.spec.model import Spec
 from raydt.spec.waiting import Waiting
 from raydt.suggest import closest
@@ -96,6 +97,9 @@ def check_param_value(info: FrameworkInfo, name: str, value: Any, path: str) -> 
         return [SpecIssue(path, f"must be {kind}", value, f"Default is {default!r}.")]
     if value <= 0:
         return [SpecIssue(path, "must be > 0", value, f"Default is {default!r}.")]
+    low = info.param_min.get(name)
+    if low is not None and value < low:
+        return [SpecIssue(path, f"must be >= {low:g}", value, f"Default is {default!r}.")]
     top = info.param_max.get(name)
     if top is not None and value > top:
         return [SpecIssue(path, f"must be <= {top:g}", value, f"Default is {default!r}.")]
@@ -110,14 +114,12 @@ def check_trainer_path(value: str, base_dirs: tuple[Path, ...]) -> SpecIssue | N
     return trainer_ref.check(ref, value)
 
 
-def check_builtin_space(
-    info: FrameworkInfo, search: dict[str, Any], fixed: dict[str, Any], broken: set[str]
-) -> list[SpecIssue]:
+def check_builtin_space(info: FrameworkInfo, search: Group, fixed: dict[str, Any]) -> list[SpecIssue]:
     """A search space for a built-in trainer: its keys are the trainer's hyperparameters, their domains fit
-    them (``broken``: keys of domains already reported, left alone here)."""
+    them (a domain validation refused is left alone here: it is reported already)."""
     issues: list[SpecIssue] = []
     valid = list(info.builtin_params) + list(info.param_aliases)
-    for key, value in search.items():
+    for key, node in search.members.items():
         path = f"tuneConfig.searchSpace.{key}"
         name = _canonical(info, key)
         if name not in info.builtin_params:
@@ -126,28 +128,31 @@ def check_builtin_space(
             continue
         if any(_canonical(info, k) == name for k in fixed):
             issues.append(SpecIssue(path, f"is also fixed in {LOOP}", key, "Give it in one place."))
-        if key not in broken:
-            issues += _check_searched_value(info, name, value, path)
+        issues += _check_searched_value(info, name, node, path)
     return issues
 
 
-def _check_searched_value(info: FrameworkInfo, name: str, value: Any, path: str) -> list[SpecIssue]:
-    if not space.is_domain(value):
-        return check_param_value(info, name, value, path)
-    if value["type"] in ("choice", "grid"):
-        return [
-            i for n, v in enumerate(value["values"]) for i in check_param_value(info, name, v, f"{path}.values[{n}]")
-        ]
+def _check_searched_value(info: FrameworkInfo, name: str, node: Node, path: str) -> list[SpecIssue]:
+    if isinstance(node, Constant | Group):  # a group is never a number: judged as the object it is
+        return check_param_value(info, name, node.value if isinstance(node, Constant) else node.to_json(), path)
+    if isinstance(node, Refused):
+        return []  # reported by spec.space_checks already
+    if isinstance(node, Categorical):
+        return [i for n, v in enumerate(node.values) for i in check_param_value(info, name, v, f"{path}.values[{n}]")]
     want_int = isinstance(info.builtin_params[name], int)
-    if want_int and space.DOMAINS[value["type"]].kind != "int":
+    if want_int and node.KIND != "int":
         return [
             SpecIssue(
                 f"{path}.type",
                 f"'{name}' is an integer hyperparameter",
-                value["type"],
+                node.type,
                 "Use randint, qrandint, lograndint or choice.",
             )
         ]
-    if "min" in value and value["min"] <= 0:
-        return [SpecIssue(f"{path}.min", f"'{name}' must stay > 0", value["min"])]
+    low_bound = (node.bounds() or [None])[0]
+    if low_bound is not None and low_bound <= 0:
+        return [SpecIssue(f"{path}.min", f"'{name}' must stay > 0", low_bound)]
+    low = info.param_min.get(name)
+    if low is not None and low_bound is not None and low_bound < low:
+        return [SpecIssue(f"{path}.min", f"'{name}' must stay >= {low:g}", low_bound)]
     return []

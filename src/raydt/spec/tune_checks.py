@@ -11,9 +11,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from raydt import space, trainer_ref
+from raydt import trainer_ref
 from raydt.errors import SpecIssue
 from raydt.registry import DEFAULT_SCHEDULER, SCHEDULERS, SEARCHERS, Option
+from raydt.space import Group
 from raydt.spec import space_checks
 from raydt.spec.model import Spec
 from raydt.spec.trainer_checks import builtin_info, builtin_metric, check_builtin_space
@@ -31,8 +32,7 @@ def check(spec: Spec, base_dirs: tuple[Path, ...], wait: Waiting | None = None) 
     wait = wait if wait is not None else Waiting()
     tc = spec.tune_config
     assert tc is not None
-    issues = space_checks.check(tc.search_space)
-    broken = space_checks.broken_keys(tc.search_space, issues)
+    tree, issues = space_checks.parse(tc.search_space)  # parsed once: every rule below reads the tree
     sched = _known(tc.scheduler, SCHEDULERS, SCHED, "unknown scheduler", issues, wait)
     algo = _known(tc.search_algorithm, SEARCHERS, ALGO, "unknown search algorithm", issues, wait)
     if tc.scheduler_config and not wait.waits("tuneConfig.schedulerConfig", SCHED):
@@ -48,12 +48,12 @@ def check(spec: Spec, base_dirs: tuple[Path, ...], wait: Waiting | None = None) 
                     "tuneConfig.searchAlgorithmConfig", "needs tuneConfig.searchAlgorithm", None, "Name the searcher."
                 )
             )
-    issues += _check_pairs(spec, sched, algo, wait)
+    issues += _check_pairs(spec, tree, sched, algo, wait)
     issues += _check_function_trainable(spec, base_dirs, wait)
     given = [path for path, value in ((SPACE, tc.search_space), ("tuneConfig.metric", tc.metric)) if value]
     info = builtin_info(spec, wait, *given)
     if info is not None:
-        issues += check_builtin_space(info, tc.search_space, spec.train_config.train_loop_config, broken)
+        issues += check_builtin_space(info, tree, spec.train_config.train_loop_config)
         issues += builtin_metric(info, tc.metric, "tuneConfig.metric")
     return issues
 
@@ -97,26 +97,26 @@ def _meant(name: str | None, registry: Mapping[str, object]) -> list[str]:
     return [match] if match else list(registry)
 
 
-def _check_pairs(spec: Spec, sched: str | None, algo: str | None, wait: Waiting) -> list[SpecIssue]:
+def _check_pairs(spec: Spec, tree: Group, sched: str | None, algo: str | None, wait: Waiting) -> list[SpecIssue]:
     tc = spec.tune_config
     assert tc is not None
     issues: list[SpecIssue] = []
     if sched is not None:
-        issues += _scheduler_rules(spec, sched, wait)
+        issues += _scheduler_rules(spec, tree, sched, wait)
     elif wait.is_blocked(SCHED):  # the rules that would object to the scheduler meant wait for it
         for meant in _meant(tc.scheduler, SCHEDULERS):
-            for issue in _scheduler_rules(spec, meant, wait) + (_pair_rules(algo, meant) if algo else []):
+            for issue in _scheduler_rules(spec, tree, meant, wait) + (_pair_rules(algo, meant) if algo else []):
                 wait.waits(issue.path, SCHED)
     if algo is not None:
-        issues += _domain_rules(spec, algo) + _pair_rules(algo, sched)
+        issues += _domain_rules(tree, algo) + _pair_rules(algo, sched)
     elif wait.is_blocked(ALGO):
         for meant in _meant(tc.search_algorithm, SEARCHERS):
-            for issue in _domain_rules(spec, meant) + _pair_rules(meant, sched):
+            for issue in _domain_rules(tree, meant) + _pair_rules(meant, sched):
                 wait.waits(issue.path, ALGO)
     return issues
 
 
-def _scheduler_rules(spec: Spec, sched: str, wait: Waiting) -> list[SpecIssue]:
+def _scheduler_rules(spec: Spec, tree: Group, sched: str, wait: Waiting) -> list[SpecIssue]:
     """What a population-based scheduler needs of the space, the trials and the checkpoints."""
     tc = spec.tune_config
     assert tc is not None
@@ -124,9 +124,9 @@ def _scheduler_rules(spec: Spec, sched: str, wait: Waiting) -> list[SpecIssue]:
         return []
     issues: list[SpecIssue] = []
     search_space_known = not wait.waits(SPACE, SPACE)
-    if search_space_known and not space.has_mutable(tc.search_space):
+    if search_space_known and not tree.has_mutable:
         issues.append(SpecIssue(SPACE, f"'{sched}' needs at least one domain to mutate", tc.search_space))
-    if search_space_known and sched == "pb2" and not space.has_bounded(tc.search_space):
+    if search_space_known and sched == "pb2" and not tree.has_bounded:
         issues.append(SpecIssue(SPACE, "'pb2' needs numeric domains with min/max", tc.search_space))
     workers = _workers(spec, wait, SCHED)
     if workers is not None and workers > 1:
@@ -179,13 +179,11 @@ def _pair_rules(algo: str, sched: str | None) -> list[SpecIssue]:
     return issues
 
 
-def _domain_rules(spec: Spec, algo: str) -> list[SpecIssue]:
+def _domain_rules(tree: Group, algo: str) -> list[SpecIssue]:
     """Domain types the searcher cannot sample."""
-    tc = spec.tune_config
-    assert tc is not None
     issues: list[SpecIssue] = []
-    for kind in sorted(space.domain_types(tc.search_space) & SEARCHERS[algo].unsupported_domains):
-        keys = [k for k, v in space.walk(tc.search_space) if space.is_domain(v) and v["type"] == kind]
+    for kind in sorted(tree.domain_types() & SEARCHERS[algo].unsupported_domains):
+        keys = [key for key, node in tree.domains() if node.type == kind]
         fix = (
             "Use searchAlgorithm 'random' for grid values (Ray's variant generator), or use 'choice'."
             if kind == "grid"
@@ -197,9 +195,9 @@ def _domain_rules(spec: Spec, algo: str) -> list[SpecIssue]:
 
 def _check_function_trainable(spec: Spec, base_dirs: tuple[Path, ...], wait: Waiting) -> list[SpecIssue]:
     """A Ray Tune function trainable runs in one process: it cannot have several workers."""
-    path, kind, count = "trainConfig.trainerPath", "trainConfig.trainerKind", _worker_field(spec)
+    path, kind, count = "trainConfig.trainerPath", "trainConfig.trainerKind", worker_field(spec, wait)
     unknown = [field for field in (path, kind, count) if wait.is_blocked(field)]
-    workers = None if count in unknown else _worker_count(spec)
+    workers = None if count in unknown else worker_count(spec)
     if (workers is not None and workers <= 1) or (path not in unknown and spec.train_config.trainer_path is None):
         return []
     if path not in unknown and kind not in unknown and kind_of(spec, base_dirs) != "tune":
@@ -218,25 +216,26 @@ def _check_function_trainable(spec: Spec, base_dirs: tuple[Path, ...], wait: Wai
 
 
 def kind_of(spec: Spec, base_dirs: tuple[Path, ...]) -> str:
-    """'train' or 'tune': how the trainer reports (trainConfig.trainerKind, else detected)."""
-    tc = spec.train_config
-    if tc.trainer_kind != "auto" or tc.trainer_path is None:
-        return "train" if tc.trainer_kind == "auto" else tc.trainer_kind
-    ref = trainer_ref.parse(tc.trainer_path, base_dirs)
-    return trainer_ref.detect_kind(ref) if isinstance(ref, trainer_ref.TrainerRef) else "train"
+    """'train' or 'tune': how the trainer reports (``trainer_ref.kind_of``: the plan asks it the same way)."""
+    return trainer_ref.kind_of(spec.train_config.trainer_path, spec.train_config.trainer_kind, base_dirs)
 
 
-def _worker_field(spec: Spec) -> str:
-    scaling = spec.train_config.scaling_config
-    return "trainConfig.scalingConfig.numWorkers" if "numWorkers" in scaling else "config.numWorkers"
+SCALING_WORKERS = "trainConfig.scalingConfig.numWorkers"
 
 
-def _worker_count(spec: Spec) -> int:
+def worker_field(spec: Spec, wait: Waiting) -> str:
+    """Where the worker count is given: trainConfig.scalingConfig (also when refused there), else config."""
+    given = spec.train_config.scaling_config.num_workers is not None or wait.is_blocked(SCALING_WORKERS)
+    return SCALING_WORKERS if given else "config.numWorkers"
+
+
+def worker_count(spec: Spec) -> int:
     """Workers per trial (the most of an elastic range)."""
-    given = spec.train_config.scaling_config.get("numWorkers", spec.config.num_workers)
-    return given if isinstance(given, int) else given.max
+    given = spec.train_config.scaling_config.num_workers
+    workers = spec.config.num_workers if given is None else given
+    return workers if isinstance(workers, int) else workers.max
 
 
 def _workers(spec: Spec, wait: Waiting, dependant: str) -> int | None:
     """Workers per trial; None while their value is broken (``dependant`` then waits for it)."""
-    return None if wait.waits(dependant, _worker_field(spec)) else _worker_count(spec)
+    return None if wait.waits(dependant, worker_field(spec, wait)) else worker_count(spec)

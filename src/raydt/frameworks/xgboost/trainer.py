@@ -1,18 +1,17 @@
 """Built-in XGBoost trainer: a binary classifier on breast cancer, data-parallel across workers.
 
-Hyperparameters: ``numBoostRound``, ``maxDepth``, ``eta``, ``subsample``, ``minChildWeight``. Each
-worker trains on its own shard of the training rows (XGBoost's collective, set up by Ray Train,
-combines them); every round reports ``train_logloss``, ``train_error``, ``val_logloss``, ``val_error``
-with a checkpoint, and a restarted run continues from the last booster.
+Hyperparameters (defaults in ``INFO``): ``numBoostRound``, ``maxDepth``, ``eta``, ``subsample``,
+``minChildWeight``. Each worker trains on its own shard of the training rows (XGBoost's collective, set up by
+Ray Train, combines them); every round reports ``train_logloss``, ``train_error``, ``val_logloss``,
+``val_error`` with a checkpoint (the booster as Ray's ``RayTrainReportCallback`` saves it, beside
+``raydt_meta.json``), and a restarted run continues from the last booster.
 """
 
 from __future__ import annotations
 
-import json
-import os
 from typing import Any
 
-META_FILE = "raydt_meta.json"
+from raydt.frameworks.xgboost import INFO
 
 
 def train_loop(config: dict[str, Any]) -> None:
@@ -21,20 +20,23 @@ def train_loop(config: dict[str, Any]) -> None:
     import xgboost
     from ray.train.xgboost import RayTrainReportCallback
 
-    from raydt.builtin.common import checkpoint_every, starting_checkpoint
-    from raydt.builtin.data import breast_cancer, load, preprocessing_meta, save_preprocessing
+    from raydt.frameworks.checkpoint_format import write_meta
+    from raydt.frameworks.common import checkpoint_every, starting_checkpoint
+    from raydt.frameworks.data import breast_cancer, load, preprocessing_meta, save_preprocessing
+    from raydt.ray_compat import report_callback_with_files
 
-    rounds = int(config.get("numBoostRound", 50))
+    hp = INFO.hyperparameters(config)
+    rounds = int(hp["numBoostRound"])
     data = load(config, breast_cancer)  # dataConfig: this worker's shard; else the bundled data, split by rank
     binary = data.num_classes == 2
     params = {
         "objective": "binary:logistic" if binary else "multi:softprob",
         "eval_metric": ["logloss", "error"] if binary else ["mlogloss", "merror"],
         "tree_method": "hist",
-        "max_depth": int(config.get("maxDepth", 4)),
-        "eta": float(config.get("eta", 0.1)),
-        "subsample": float(config.get("subsample", 0.9)),
-        "min_child_weight": float(config.get("minChildWeight", 1.0)),
+        "max_depth": int(hp["maxDepth"]),
+        "eta": float(hp["eta"]),
+        "subsample": float(hp["subsample"]),
+        "min_child_weight": float(hp["minChildWeight"]),
         "seed": int(config.get("seed", 0)),
         "nthread": 1,
     }
@@ -56,22 +58,17 @@ def train_loop(config: dict[str, Any]) -> None:
     if done >= rounds:
         return
     meta = {
-        "framework": "xgboost",
-        "model": "raydt.builtin.xgboost_bc",
+        "framework": INFO.name,
+        "model": __name__,
         "numFeatures": int(data.x_train.shape[1]),
         "numClasses": data.num_classes,
         **preprocessing_meta(data, config),
         "config": {k: config[k] for k in config if isinstance(config[k], int | float | str)},
     }
 
-    class _Report(RayTrainReportCallback):  # type: ignore[misc]
-        def _save_and_report_checkpoint(self, report_dict: dict[str, Any], model: Any) -> None:
-            with self._get_checkpoint(model=model) as ckpt:
-                if ckpt is not None:
-                    with open(os.path.join(ckpt.path, META_FILE), "w", encoding="utf-8") as fh:
-                        json.dump(meta, fh)
-                    save_preprocessing(config, ckpt.path)
-                ray.train.report(report_dict, checkpoint=ckpt)
+    def add_files(path: str) -> None:
+        write_meta(path, meta)
+        save_preprocessing(config, path)
 
     xgboost.train(
         params,
@@ -81,7 +78,9 @@ def train_loop(config: dict[str, Any]) -> None:
         xgb_model=booster,
         verbose_eval=False,
         callbacks=[
-            _Report(
+            report_callback_with_files(
+                RayTrainReportCallback,
+                add_files,
                 metrics={  # same names for binary and multi-class (mlogloss / merror)
                     "train_logloss": "train-logloss" if binary else "train-mlogloss",
                     "train_error": "train-error" if binary else "train-merror",

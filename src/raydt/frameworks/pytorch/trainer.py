@@ -1,19 +1,19 @@
 """Built-in PyTorch trainer: an MLP on digits, DDP across Ray Train workers.
 
-Hyperparameters: ``lr``, ``batchSize``, ``epochs``, ``hiddenSize``. Reports ``train_loss``,
-``val_loss``, ``val_accuracy`` and ``epoch`` every epoch with a checkpoint (model, optimizer, epoch,
-and the preprocessing statistics), and resumes from ``ray.train.get_checkpoint()``.
+Hyperparameters (defaults in ``INFO``): ``lr``, ``batchSize``, ``epochs``, ``hiddenSize``. Reports
+``train_loss``, ``val_loss``, ``val_accuracy`` and ``epoch`` every epoch with a checkpoint (model, optimizer,
+epoch, and the preprocessing statistics), and resumes from ``ray.train.get_checkpoint()``.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import tempfile
 from typing import Any
 
-MODEL_FILE = "model.pt"
-META_FILE = "raydt_meta.json"
+from raydt.frameworks.pytorch import INFO
+
+MODEL_FILE = "model.pt"  # torch.save({"model", "optimizer", "epoch"}) beside raydt_meta.json
 
 
 def build_model(input_size: int, hidden_size: int, num_classes: int) -> Any:
@@ -36,13 +36,12 @@ def train_loop(config: dict[str, Any]) -> None:
     import torch
     from torch.utils.data import DataLoader, TensorDataset
 
-    from raydt.builtin.common import checkpoint_every, due, starting_checkpoint
-    from raydt.builtin.data import FEATURES, data_info, digits, load, preprocessing_meta, save_preprocessing
+    from raydt.frameworks.checkpoint_format import FEATURES, write_meta
+    from raydt.frameworks.common import checkpoint_every, due, starting_checkpoint
+    from raydt.frameworks.data import data_info, digits, load, preprocessing_meta, save_preprocessing
 
-    lr = float(config.get("lr", 0.01))
-    batch_size = int(config.get("batchSize", 32))
-    epochs = int(config.get("epochs", 5))
-    hidden = int(config.get("hiddenSize", 64))
+    hp = INFO.hyperparameters(config)
+    lr, batch_size, epochs, hidden = float(hp["lr"]), int(hp["batchSize"]), int(hp["epochs"]), int(hp["hiddenSize"])
     torch.manual_seed(int(config.get("seed", 0)))
 
     info = data_info(config)
@@ -121,16 +120,15 @@ def train_loop(config: dict[str, Any]) -> None:
                     os.path.join(tmp, MODEL_FILE),
                 )
                 meta = {
-                    "framework": "pytorch",
-                    "model": "raydt.builtin.torch_mlp",
+                    "framework": INFO.name,
+                    "model": __name__,
                     "inputSize": input_size,
                     "hiddenSize": hidden,
                     "numClasses": data.num_classes,
                     **preprocessing_meta(data, config),
                     "config": {"lr": lr, "batchSize": batch_size, "epochs": epochs, "hiddenSize": hidden},
                 }
-                with open(os.path.join(tmp, META_FILE), "w", encoding="utf-8") as fh:
-                    json.dump(meta, fh)
+                write_meta(tmp, meta)
                 save_preprocessing(config, tmp)
                 ckpt = ray.train.Checkpoint.from_directory(tmp)
             ray.train.report(metrics, checkpoint=ckpt)

@@ -1,4 +1,4 @@
-"""Build the JSON result: exactly the seed's output schema, plus documented camelCase extras."""
+"""Metric values a result can carry: what counts as finite, the best report of a run, JSON-safe metrics."""
 
 from __future__ import annotations
 
@@ -6,43 +6,7 @@ import math
 import os
 from typing import Any
 
-from raydt.errors import (
-    EXIT_PARTIAL,
-    EXIT_RUN_ERROR,
-    EXIT_SPEC_ERROR,
-    EXIT_SUCCESS,
-    DataError,
-    MetricNotReportedError,
-    RaydtError,
-    RunError,
-    SpecError,
-    SpecFileError,
-    UsageError,
-)
-
-SUCCESS, ERROR, PARTIAL = "success", "error", "partial"
-#: error codes of an invalid spec, command line or data: exit 2 wherever they are reported
-SPEC_CODES = frozenset(cls.code for cls in (SpecError, SpecFileError, DataError, UsageError))
-
-
-def error_result(err: RaydtError, **extra: Any) -> dict[str, Any]:
-    """``status: "error"`` with the stable error object; ``results`` stays present (it is required)."""
-    out: dict[str, Any] = {"status": ERROR, "results": {"numTrials": 0, "completedTrials": 0}}
-    out["error"] = err.to_dict()
-    out.update({k: v for k, v in extra.items() if v is not None})
-    return out
-
-
-def exit_code(result: dict[str, Any]) -> int:
-    """The exit code of a result document: 0 success, 3 partial, 2 an invalid spec, command line or data
-    (``SPEC_CODES``), 1 any other error."""
-    status = result.get("status")
-    if status == SUCCESS:
-        return EXIT_SUCCESS
-    if status == PARTIAL:
-        return EXIT_PARTIAL
-    error = result.get("error")
-    return EXIT_SPEC_ERROR if isinstance(error, dict) and error.get("code") in SPEC_CODES else EXIT_RUN_ERROR
+from raydt.errors import MetricNotReportedError, NanMetricError
 
 
 def finite(value: Any) -> bool:
@@ -57,10 +21,8 @@ def best_report(history: list[dict[str, Any]], metric: str, mode: str) -> tuple[
     """
     scored = [(i, r) for i, r in enumerate(history) if finite(r["metrics"].get(metric))]
     if not scored and any(metric in r["metrics"] for r in history):
-        raise RunError(
-            f"metric '{metric}' was reported but never as a finite number (NaN or infinite every time)",
-            hint="The training diverged: lower the learning rate, check the data for NaN, or clip gradients.",
-            code="NAN_METRIC",
+        raise NanMetricError(
+            f"metric '{metric}' was reported but never as a finite number (NaN or infinite every time)"
         )
     if not scored:
         reported = sorted({k for r in history for k in r["metrics"]})

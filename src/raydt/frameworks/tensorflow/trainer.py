@@ -1,20 +1,20 @@
 """Built-in TensorFlow trainer: a Keras MLP on digits under ``MultiWorkerMirroredStrategy``.
 
-Hyperparameters: ``lr``, ``batchSize`` (global), ``epochs``, ``hiddenSize``. Reports ``loss``,
-``accuracy``, ``val_loss``, ``val_accuracy`` and ``epoch`` every epoch with a checkpoint (weights and
+Hyperparameters (defaults in ``INFO``): ``lr``, ``batchSize`` (global), ``epochs``, ``hiddenSize``. Reports
+``loss``, ``accuracy``, ``val_loss``, ``val_accuracy`` and ``epoch`` every epoch with a checkpoint (weights and
 the standardisation statistics) and resumes from ``ray.train.get_checkpoint()``. Runs legacy Keras
-(``tf_keras``): the adapter sets ``TF_USE_LEGACY_KERAS=1`` for the workers.
+(``tf_keras``): ``INFO.worker_env`` sets ``TF_USE_LEGACY_KERAS=1`` for the workers.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import tempfile
 from typing import Any
 
-WEIGHTS_FILE = "model.weights.h5"
-META_FILE = "raydt_meta.json"
+from raydt.frameworks.tensorflow import INFO
+
+WEIGHTS_FILE = "model.weights.h5"  # Keras weights beside raydt_meta.json
 
 
 def build_model(input_size: int, hidden_size: int, num_classes: int) -> Any:
@@ -37,13 +37,12 @@ def train_loop(config: dict[str, Any]) -> None:
     import tensorflow as tf
     import tf_keras as keras
 
-    from raydt.builtin.common import checkpoint_every, due, starting_checkpoint
-    from raydt.builtin.data import digits, load, preprocessing_meta, save_preprocessing
+    from raydt.frameworks.checkpoint_format import read_meta, write_meta
+    from raydt.frameworks.common import checkpoint_every, due, starting_checkpoint
+    from raydt.frameworks.data import digits, load, preprocessing_meta, save_preprocessing
 
-    lr = float(config.get("lr", 0.005))
-    batch_size = int(config.get("batchSize", 32))
-    epochs = int(config.get("epochs", 5))
-    hidden = int(config.get("hiddenSize", 64))
+    hp = INFO.hyperparameters(config)
+    lr, batch_size, epochs, hidden = float(hp["lr"]), int(hp["batchSize"]), int(hp["epochs"]), int(hp["hiddenSize"])
     tf.keras.utils.set_random_seed(int(config.get("seed", 0)))
 
     data = load(config, digits)  # dataConfig: this worker's shard (already sharded: no auto-sharding below)
@@ -61,8 +60,7 @@ def train_loop(config: dict[str, Any]) -> None:
     if checkpoint is not None:
         with checkpoint.as_directory() as ckpt_dir:
             model.load_weights(os.path.join(ckpt_dir, WEIGHTS_FILE))
-            with open(os.path.join(ckpt_dir, META_FILE), encoding="utf-8") as fh:
-                start = int(json.load(fh)["epoch"])
+            start = int((read_meta(ckpt_dir) or {})["epoch"])
 
     options = tf.data.Options()
     options.experimental_distribute.auto_shard_policy = (
@@ -92,8 +90,8 @@ def train_loop(config: dict[str, Any]) -> None:
             ckpt = None
             if ctx.get_world_rank() == 0 and save:
                 meta = {
-                    "framework": "tensorflow",
-                    "model": "raydt.builtin.tf_mlp",
+                    "framework": INFO.name,
+                    "model": __name__,
                     "epoch": epoch + 1,
                     "inputSize": int(data.x_train.shape[1]),
                     "hiddenSize": hidden,
@@ -101,8 +99,7 @@ def train_loop(config: dict[str, Any]) -> None:
                     **preprocessing_meta(data, config),
                     "config": {"lr": lr, "batchSize": batch_size, "epochs": epochs, "hiddenSize": hidden},
                 }
-                with open(os.path.join(tmp, META_FILE), "w", encoding="utf-8") as fh:
-                    json.dump(meta, fh)
+                write_meta(tmp, meta)
                 save_preprocessing(config, tmp)
                 ckpt = ray.train.Checkpoint.from_directory(tmp)
             ray.train.report(metrics, checkpoint=ckpt)

@@ -11,10 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from raydt.builtin.common import RESERVED_KEY
-
-FEATURES = "features"  # raydt.data.pipeline's vector column
-PIPELINE_FILE = "data_pipeline.pkl"
+from raydt.frameworks.checkpoint_format import FEATURES, PIPELINE_FILE
+from raydt.frameworks.common import RESERVED_KEY
 
 SEED = 0
 VALIDATION_FRACTION = 0.2

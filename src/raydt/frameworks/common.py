@@ -1,10 +1,11 @@
-"""What every built-in loop shares: raydt's settings under the reserved config key, where to start from."""
+"""What every built-in loop shares: raydt's settings under the reserved config key, where to start from
+(and the MLP predictors' softmax)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-RESERVED_KEY = "_raydt"  # the one definition; raydt.plan writes it, the built-in loops read it
+RESERVED_KEY = "_raydt"  # the one definition; raydt.plan and raydt.data write it, the built-in loops read it
 
 
 def checkpoint_every(config: dict[str, Any]) -> int:
@@ -26,3 +27,12 @@ def starting_checkpoint(config: dict[str, Any]) -> Any:
     if checkpoint is None and resume_from:
         checkpoint = ray.train.Checkpoint.from_directory(resume_from)
     return checkpoint
+
+
+def softmax(logits: Any) -> Any:
+    """Class probabilities from a batch of logits (an array): the MLP predictors' last step."""
+    import numpy as np
+
+    z = logits - logits.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return np.asarray(e / e.sum(axis=1, keepdims=True))

@@ -1,1 +1,0 @@
-"""Built-in default trainers on bundled scikit-learn data (no downloads)."""

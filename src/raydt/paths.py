@@ -1,0 +1,112 @@
+"""The one resolver for every local path a spec names. Never imports Ray.
+
+The rule, for every path a run *reads* (``trainConfig.trainerPath`` and ``resumeFromCheckpoint``,
+``serveConfig.checkpointPath``/``experimentPath``/``predictorPath``, ``dataConfig`` paths and ``mapBatches``
+files): ``~`` expands; an absolute path is taken as it is; a relative one resolves against the first of the
+spec's base directories where it exists (the current directory, then the spec file's folder; for a glob,
+the first where it matches), else against the first of them (so a missing file is reported where the
+current directory would have it). URIs (``s3://``, ``gs://``, ...) are left as they are.
+
+Validation, the plan, Ray Data ingest and serving all resolve through here, and the plan carries the
+resolved paths onward. An experiment stores its spec with these paths resolved (``absolute_spec``), so
+``raydt resume DIR`` finds the same files from any directory.
+
+``runConfig.storagePath`` is written, not read: it resolves against the current directory only
+(``output_dir``).
+"""
+
+from __future__ import annotations
+
+import copy
+import glob
+import os
+from pathlib import Path
+from typing import Any
+
+from raydt.registry import MAP_KEYS
+
+
+def is_remote(path: str) -> bool:
+    """A URI read through pyarrow's filesystems (s3://, gs://, hdfs://, ...), not a local path."""
+    return "://" in path and not path.startswith("file://")
+
+
+def is_file_target(target: str) -> bool:
+    """Whether the target of a 'target:function' reference names a file (else a dotted module)."""
+    return target.endswith(".py") or "/" in target or "\\" in target
+
+
+def resolve(value: str, base_dirs: tuple[Path, ...] = ()) -> Path:
+    """The absolute path ``value`` names (see the module docstring for the rule)."""
+    path = Path(value.removeprefix("file://")).expanduser()
+    if not path.is_absolute() and base_dirs:
+        candidates = [base / path for base in base_dirs]
+        found = _matches if glob.has_magic(str(path)) else Path.exists
+        path = next((c for c in candidates if found(c)), candidates[0])
+    return path.resolve()
+
+
+def _matches(pattern: Path) -> bool:
+    return bool(glob.glob(str(pattern)))
+
+
+def resolve_ref(value: str, base_dirs: tuple[Path, ...] = ()) -> str:
+    """A 'target:function' reference with a file target made absolute (a module reference as given)."""
+    target, sep, function = value.rpartition(":")
+    if not sep or not target or not is_file_target(target):
+        return value
+    return f"{resolve(target, base_dirs)}:{function}"
+
+
+def data_paths(given: str | list[str], base_dirs: tuple[Path, ...]) -> list[str]:
+    """``dataConfig.*.paths`` resolved: local paths (and globs) absolute, URIs as given."""
+    items = [given] if isinstance(given, str) else list(given)
+    return [item if is_remote(item) else str(resolve(item, base_dirs)) for item in items]
+
+
+def expand(paths: list[str]) -> list[str]:
+    """Globs expanded (Ray Data's readers take files and folders, not patterns)."""
+    out: list[str] = []
+    for path in paths:
+        out.extend(sorted(glob.glob(path)) if not is_remote(path) and glob.has_magic(path) else [path])
+    return out
+
+
+def output_dir(value: str) -> str:
+    """A directory raydt writes (``runConfig.storagePath``): relative to the current directory."""
+    return str(Path(os.path.expanduser(value)).resolve())
+
+
+def absolute_spec(raw: dict[str, Any], base_dirs: tuple[Path, ...]) -> dict[str, Any]:
+    """A copy of a (valid) raw spec with every local path it reads resolved: what an experiment stores, so that
+    the spec means the same files wherever it is loaded again."""
+    spec = copy.deepcopy(raw)
+    tc = _section(spec, "trainConfig")
+    _update(tc, "trainerPath", lambda v: resolve_ref(v, base_dirs))
+    _update(tc, "resumeFromCheckpoint", lambda v: str(resolve(v, base_dirs)))
+    sc = _section(spec, "serveConfig")
+    _update(sc, "predictorPath", lambda v: resolve_ref(v, base_dirs))
+    for key in ("checkpointPath", "experimentPath"):
+        _update(sc, key, lambda v: str(resolve(v, base_dirs)))
+    dc = _section(spec, "dataConfig")
+    for source in (_section(dc, "train"), _section(dc, "validation")):
+        given = source.get("paths")
+        if isinstance(given, str) or (isinstance(given, list) and all(isinstance(p, str) for p in given)):
+            resolved = data_paths(given, base_dirs)
+            source["paths"] = resolved[0] if isinstance(given, str) else resolved
+    steps = dc.get("preprocess")
+    for step in steps if isinstance(steps, list) else []:
+        for key in MAP_KEYS if isinstance(step, dict) else ():
+            _update(step, key, lambda v: resolve_ref(v, base_dirs))
+    return spec
+
+
+def _section(spec: dict[str, Any], key: str) -> dict[str, Any]:
+    value = spec.get(key)
+    return value if isinstance(value, dict) else {}
+
+
+def _update(section: dict[str, Any], key: str, how: Any) -> None:
+    value = section.get(key)
+    if isinstance(value, str) and value:
+        section[key] = how(value)

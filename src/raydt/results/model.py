@@ -1,0 +1,241 @@
+"""The result model: every key raydt prints, its JSON type and what it means (pydantic v2, strict types).
+
+The seed's output schema (``status``, ``results``, ``checkpointPath``, ``clusterStatus``, ``trainingTime``)
+is kept exactly; raydt adds only camelCase keys. Field names are snake_case in Python and camelCase in
+the JSON (aliases only). Unknown keys are rejected, types are strict (``1`` is not a boolean, ``"4"`` not
+an integer), and a key without a value is left out: a field declared with ``opt(...)`` is a value or no
+key at all, never ``null``; only a field declared ``X | None = Field(None, ...)`` may be ``null``
+(``results.fields``). ``raydt schema output`` is generated from these classes (``results.schema``).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import ConfigDict, Field
+
+from raydt.results.fields import Number, ResultModel, opt
+
+Status = Literal["success", "error", "partial"]
+SUCCESS, ERROR, PARTIAL = "success", "error", "partial"
+TrialStatus = Literal["TERMINATED", "ERROR", "INTERRUPTED"]
+EndReason = Literal["ALL_TRIALS_DONE", "GOAL_REACHED", "TIME_BUDGET", "INTERRUPTED"]
+
+
+class Retry(ResultModel):
+    """A failure raydt retried from the last checkpoint."""
+
+    code: str = Field(description="Its class: WORKER_DIED, OUT_OF_MEMORY, ... (see error.code).")
+    error: str = Field(description="The failure's message (each failed rank's, in train mode).")
+    trial_id: str | None = opt("Tune mode: the trial that was retried.")
+
+
+class Results(ResultModel):
+    """What the run found: the seed's four keys (numTrials and completedTrials always), then raydt's."""
+
+    best_config: dict[str, Any] | None = opt(
+        "The best trial's sampled config (tune, nested as given) or the run's loop config (train)."
+    )
+    best_metric: Number | None = opt("The best value the metric (results.metric) reached.")
+    num_trials: int = Field(description="Trials run: 1 for a train run, 0 when nothing was trained.")
+    completed_trials: int = Field(
+        description="Trials that ran to their end or were stopped early on purpose (scheduler, stopAt, timeBudgetS)."
+    )
+    metric: str | None = opt("The metric bestMetric refers to.")
+    metric_mode: Literal["min", "max"] | None = opt("Whether lower (min) or higher is better.")
+    best_iteration: int | None = opt("The report (epoch) bestMetric comes from, 1-based.")
+    iterations: int | None = opt("Reports made by the run.")
+    best_metrics: dict[str, Any] | None = opt("Every metric of the best report.")
+    final_metrics: dict[str, Any] | None = opt("Every metric of the last report.")
+    failed_trials: int | None = opt("Tune mode: trials that ended with an error.")
+    interrupted_trials: int | None = opt(
+        "Trials a stop signal (Ctrl-C) cut off before they finished; `raydt resume` continues them."
+    )
+    end_reason: EndReason | None = opt(
+        "Why the search ended: every trial ran, tuneConfig.stopAt was reached, "
+        "tuneConfig.timeBudgetS was spent, or it was interrupted.",
+    )
+    best_trial_id: str | None = opt("The trial bestMetric comes from.")
+    best_trial_status: Literal["TERMINATED", "INTERRUPTED"] | None = opt(
+        "Whether that trial finished (TERMINATED) or was cut off (INTERRUPTED)."
+    )
+    retries: list[Retry] | None = opt(
+        "Failures raydt retried from the last checkpoint, each with its code and error "
+        "(worker or node deaths; an exception from user code is not retried).",
+    )
+    search_algorithm: str | None = opt("The searcher that ran (registry name).")
+    scheduler: str | None = opt("The scheduler that ran (registry name).")
+    search_choice: str | None = opt("Why that searcher/scheduler.")
+
+
+class Autoscaler(ResultModel):
+    """An autoscaler that can add nodes to the cluster."""
+
+    version: Literal["v1", "v2", "declared"] = Field(
+        description="v1: Ray's monitor reports configured node types; v2: the v2 autoscaler (KubeRay); "
+        "declared: config.autoscaling is true."
+    )
+    node_types: list[str] = Field(description="Configured node types of its nodes so far (v1).")
+    source: Literal["detected", "spec"] = Field(description="Read from Ray (detected) or config.autoscaling (spec).")
+
+
+class Node(ResultModel):
+    """One live node of the cluster."""
+
+    node_id: str | None = opt("Ray's node id.")
+    address: str | None = opt("The node's IP address.")
+    is_head: bool | None = opt("The head node.")
+    cpu: Number | None = opt("CPUs of the node.")
+    gpu: Number | None = opt("GPUs of the node.")
+    memory_bytes: int | None = opt("Ray's 'memory' resource of the node, in bytes.")
+    object_store_memory_bytes: int | None = opt("The node's object store, in bytes.")
+    custom_resources: dict[str, Number] | None = opt("Custom Ray resources of the node.")
+
+
+class ClusterStatus(ResultModel):
+    """The Ray cluster the run used: the seed's three numbers, then raydt's."""
+
+    num_nodes: int = Field(description="Live nodes.")
+    total_cpu: Number = Field(description="CPUs of all nodes.")
+    total_gpu: Number = Field(description="GPUs of all nodes.")
+    available_cpu: Number | None = opt("CPUs not reserved when the run started.")
+    available_gpu: Number | None = opt("GPUs not reserved when the run started.")
+    total_memory_bytes: int | None = opt("Ray's 'memory' resource of all nodes, in bytes.")
+    ray_version: str | None = opt("The Ray version of the driver.")
+    address: str | None = opt("The address connected to, or 'embedded'.")
+    autoscaler: Autoscaler | None = Field(
+        None,
+        description="The cluster's autoscaler, or null when it cannot add nodes. Requests the current "
+        "nodes cannot hold then wait up to runConfig.pendingTimeoutS instead of failing at once.",
+    )
+    nodes: list[Node] | None = opt("Every live node with its resources.")
+
+
+class TrialError(ResultModel):
+    """Why a trial failed."""
+
+    code: str = Field(description="USER_CODE_ERROR, OUT_OF_MEMORY, WORKER_DIED or NAN_METRIC.")
+    error_class: str = Field(alias="class", description="The exception's class inside Ray's wrappers.")
+    message: str = Field(description="The exception's message (its last line).")
+    traceback: list[str] = Field(description="The traceback's last lines.")
+
+
+class TrialRow(ResultModel):
+    """One trial of a search."""
+
+    trial_id: str = Field(description="Ray Tune's trial id.")
+    config: dict[str, Any] = Field(description="The trial's sampled config.")
+    status: TrialStatus = Field(description="TERMINATED (ended or stopped on purpose), ERROR or INTERRUPTED.")
+    iterations: int = Field(description="Results the trial reported (Tune's training_iteration).")
+    last_metrics: dict[str, Any] = Field(description="Every metric of the trial's last report (NaN as null).")
+    best_metric: Number | None = Field(description="The best finite value of the metric; null when there was none.")
+    stopped_early: bool | None = opt("The scheduler, stopAt or timeBudgetS stopped it before its last iteration.")
+    error: TrialError | None = opt("A failed trial's error.")
+
+
+class Issue(ResultModel):
+    """One problem in a spec (SPEC_INVALID, SPEC_FILE, DATA_INVALID, USAGE)."""
+
+    path: str = Field(description="Where: the dotted path in the spec ('' for the whole spec).")
+    rule: str = Field(description="The rule that failed.")
+    value: Any = Field(None, description="The value received (null: none).")
+    hint: str = Field(description="What to do about it ('' when nothing to add).")
+
+
+class ErrorInfo(ResultModel):
+    """Why the run failed (status error), or why a partial search stopped."""
+
+    code: str = Field(description="Stable code, e.g. SPEC_INVALID, USER_CODE_ERROR.")
+    message: str = Field(description="What happened, with the rule and the value received.")
+    hint: str = Field(description="What to do about it.")
+    issues: list[Issue] | None = opt("An invalid spec or data: every problem found at once.")
+    details: dict[str, Any] | None = opt(
+        "More context: traceback tail, experimentPath, lastCheckpointPath, reported metrics, ..."
+    )
+
+
+class ElasticWorkers(ResultModel):
+    """The worker range of an elastic train run."""
+
+    min: int = Field(description="The fewest workers the run continues with.")
+    max: int = Field(description="The most workers.")
+
+
+class ServeInfo(ResultModel):
+    """A served model's URLs and settings."""
+
+    predict: str = Field(description="POST rows here for class probabilities.")
+    healthz: str = Field(description="GET: 200 once a replica answers.")
+    metadata: str = Field(description="GET: the checkpoint's framework, classes and features.")
+    num_replicas: int | dict[str, Any] = Field(
+        description="serveConfig.numReplicas: a count, or {min, max, ...} when Ray Serve autoscales."
+    )
+    resources_per_replica: dict[str, Number] = Field(description="Ray resources per replica ({CPU, GPU}).")
+    max_batch_size: int = Field(description="Ray Serve request batching (1: off).")
+    auth: bool = Field(description="Whether a bearer token is required.")
+    replicas: dict[str, int] | None = opt("Ray Serve's count of replicas by state (RUNNING, STARTING, ...).")
+
+
+class Deployment(ResultModel):
+    """A running serve run as recorded for `raydt serve status` (a record may carry more keys)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    pid: int | None = opt("The serving process.")
+    port: int | None = opt("serveConfig.port.")
+    endpoint: str | None = opt("The base URL.")
+    mode: str | None = opt("The mode of the spec that serves.")
+    checkpoint_path: str | None = opt("The served checkpoint.")
+    log_file: str | None = Field(None, description="The serving run's log file (null: not started by the CLI).")
+    replicas: dict[str, int] | None = opt("Ray Serve's count of replicas by state.")
+    state_file: str | None = opt("The record's file.")
+    alive: bool | None = opt("The process lives.")
+    healthy: bool | None = opt("The endpoint answers /healthz.")
+
+
+class Result(ResultModel):
+    """The one JSON document raydt prints (CLI) or returns (``raydt.run``): the seed's output, then raydt's."""
+
+    status: Status = Field(
+        description="success; partial: some trials failed but one finished, or the run was interrupted "
+        "(exit 3); error: see error (exit 1, or 2 for an invalid spec, command line or data)."
+    )
+    results: Results = Field(description="What the run found: the seed's keys, then raydt's.")
+    checkpoint_path: str | None = opt("The best checkpoint's directory (it exists after the run).")
+    cluster_status: ClusterStatus | None = opt("The Ray cluster the run used.")
+    training_time: Number | None = opt("Seconds the training run or the search took.")
+    mode: Literal["train", "tune", "cluster", "serve"] | None = opt("The mode that ran.")
+    error: ErrorInfo | None = opt("status error: what failed, and what to do about it.")
+    warnings: list[str] | None = opt(
+        "What needs attention: lowered concurrency, an autoscaler wait, how to resume, ..."
+    )
+    interrupted: bool | None = opt("Ctrl-C ended the run early; it can be resumed.")
+    framework: str | None = opt("trainConfig.framework of the run.")
+    experiment_path: str | None = opt("Ray's experiment directory (run snapshot, checkpoints).")
+    log_file: str | None = opt("Ray's and the trainer's own output for this run (CLI only).")
+    num_workers: int | None = opt("Training workers per run.")
+    elastic_workers: ElasticWorkers | None = opt("{min, max} of an elastic run.")
+    resources_per_worker: dict[str, Number] | None = opt("Effective Ray resources per worker.")
+    worker_failures: int | None = opt("Worker failures seen during the run.")
+    restarts: int | None = opt("Worker-group restarts from the latest checkpoint (train mode).")
+    max_concurrent_trials: int | None = opt("Trials run at once (tune mode).")
+    trials: list[TrialRow] | None = opt("Tune mode: one row per trial.")
+    data: dict[str, Any] | None = opt(
+        "dataConfig runs: what Ray Data prepared (once, before training): label, rawColumns, "
+        "steps (with the columns each applied to), classes, numClasses, inputSize, rows {train, validation}, "
+        "columns handed to Ray Train, pipelineFile (the fitted transform, copied into every checkpoint), "
+        "materialized, prepareSeconds.",
+    )
+    endpoint: str | None = opt("mode serve: the served model's base URL (POST {endpoint}/predict).")
+    serve: ServeInfo | None = opt(
+        "mode serve: predict/healthz/metadata URLs, numReplicas, resourcesPerReplica, "
+        "maxBatchSize, auth (whether a bearer token is required), replicas (Ray Serve's count by state).",
+    )
+    detached: bool | None = opt("raydt run --detach: the serve run continues in the background.")
+    pid: int | None = opt("raydt run --detach: the background serve process.")
+    deployments: list[Deployment] | None = opt(
+        "raydt serve status: the running serve runs (foreground or detached): pid, port, endpoint, "
+        "alive, healthy, replicas (Ray Serve's count by state, refreshed every 2 s).",
+    )
+    stopped: list[Deployment] | None = opt("raydt serve shutdown: the serve runs stopped.")
+    valid: bool | None = opt("raydt validate: the spec is valid.")

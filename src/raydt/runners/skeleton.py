@@ -1,0 +1,79 @@
+"""One run skeleton for the training modes: connect, preflight, experiment dir, data, fit, result.
+
+Train and tune share every step but three: what the cluster must hold (``admit``), how the work is
+handed to Ray (``fit``) and how the live view is set up. Each mode is a small class that fills those in
+(the template method of Syne Tune's backends); the books — the experiment's stored spec, the cluster
+status, dataConfig's datasets, warnings — are kept here, once.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from raydt import data, experiment, preflight, ray_session
+from raydt.plan import TrainPlan
+from raydt.progress import ProgressView
+from raydt.spec.loader import LoadedSpec
+
+
+@dataclass(frozen=True)
+class Admission:
+    """What the cluster check decided: warnings to show, and the CPUs the run's workers hold at once
+    (Ray Data must leave them free when it streams)."""
+
+    notes: tuple[str, ...]
+    worker_cpus: float
+
+
+@dataclass(frozen=True)
+class Connection:
+    """How to connect for this run: dashboard (Ray Train's controller needs the State API), the
+    workers' environment, and the driver's heavy imports to warm while Ray starts."""
+
+    dashboard: bool
+    env_vars: dict[str, str]
+    warm: tuple[str, ...]
+
+
+class Mode(Protocol):
+    """What a training mode fills in."""
+
+    @property
+    def train_plan(self) -> TrainPlan: ...
+
+    def describe(self) -> str:
+        """The live view's first line."""
+
+    def connection(self) -> Connection: ...
+
+    def admit(self, status: dict[str, Any], view: ProgressView) -> Admission:
+        """Check the request against the cluster (raise when it can never fit) and set up the view."""
+
+    def fit(self, plan: TrainPlan, datasets: dict[str, Any] | None, status: dict[str, Any]) -> dict[str, Any]:
+        """Hand the work to Ray and turn what happened into the result."""
+
+
+def run(loaded: LoadedSpec, view: ProgressView, mode: Mode) -> dict[str, Any]:
+    """Run ``mode`` through the shared steps and return its result."""
+    p = mode.train_plan
+    experiment.check_new(p.experiment_path, p.resume, loaded.raw, p.name, p.storage_path, base_dirs=loaded.base_dirs)
+    view.event(mode.describe())
+    conn = mode.connection()
+    with ray_session.connect(p.address, p.ray_init, dashboard=conn.dashboard, env_vars=conn.env_vars, warm=conn.warm):
+        status = ray_session.cluster_status(p.autoscaling)
+        view.event(f"ray: {status['numNodes']} node(s), {status['totalCpu']:g} CPU, {status['totalGpu']:g} GPU")
+        admission = mode.admit(status, view)
+        preflight.check_storage(p.storage_path, p.shared_storage, status)
+        experiment.save_spec(p.experiment_path, loaded.raw, p.name, p.storage_path, base_dirs=loaded.base_dirs)
+        # dataConfig: read and preprocessed once here (a search hands the same datasets to every trial)
+        datasets, loop_config, data_info = data.attach(
+            loaded, p.loop_config, p.trainer is None, p.experiment_path, view, status, admission.worker_cpus
+        )
+        out = mode.fit(dataclasses.replace(p, loop_config=loop_config), datasets, status)
+    if data_info is not None:
+        out["data"] = data_info
+    if admission.notes:
+        out["warnings"] = [*admission.notes, *out.get("warnings", [])]
+    return out

@@ -1,0 +1,77 @@
+"""Runtime code never imports the validation modules: outside ``raydt/spec/`` only the model and the loader are
+imported from the spec package (and the schemas, by the CLI's ``schema`` command alone)."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+import raydt.spec
+
+SRC = Path(__file__).resolve().parents[2] / "src" / "raydt"
+
+#: What runtime modules may take from ``raydt.spec``: the typed model and the loader (which validates), plus the
+#: names the package re-exports from those two.
+ALLOWED = {"model", "loader", *raydt.spec.__all__}
+#: ``raydt schema input|output`` prints the schemas: only the CLI imports them.
+ONLY_FOR = {"schemas": {"raydt.cli"}}
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(SRC.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def spec_imports(source: str, module: str) -> list[str]:
+    """The parts of ``raydt.spec`` a module's source imports (anywhere in it, function bodies too)."""
+    found: list[str] = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:  # relative: resolved against the module's package
+                package = module.split(".")[: -node.level]
+                base = ".".join([*package, base] if base else package)
+            names = [f"{base}.{alias.name}" for alias in node.names] if base == "raydt.spec" else [base]
+        else:
+            continue
+        found += [name.split(".")[2] for name in names if name.startswith("raydt.spec.")]
+    return found
+
+
+def forbidden(source: str, module: str) -> list[str]:
+    return [
+        part for part in spec_imports(source, module) if part not in ALLOWED and module not in ONLY_FOR.get(part, ())
+    ]
+
+
+def runtime_modules() -> list[Path]:
+    return sorted(p for p in SRC.rglob("*.py") if (SRC / "spec") not in p.parents)
+
+
+def test_runtime_code_imports_no_validation_module() -> None:
+    bad = {
+        module_name(path): found
+        for path in runtime_modules()
+        if (found := forbidden(path.read_text(encoding="utf-8"), module_name(path)))
+    }
+    assert not bad, f"runtime modules importing spec validation (move the helper to its own home): {bad}"
+
+
+@pytest.mark.parametrize(
+    ("source", "module", "expected"),
+    [
+        ("from raydt.spec.checks import closest", "raydt.plan", ["checks"]),
+        ("def f():\n    from raydt.spec import tune_checks, model", "raydt.plan", ["tune_checks"]),
+        ("import raydt.spec.data_checks", "raydt.data.steps", ["data_checks"]),
+        ("from ..spec import space_checks", "raydt.runners.tune", ["space_checks"]),
+        ("from raydt.spec import schemas", "raydt.api", ["schemas"]),
+        ("from raydt.spec import schemas", "raydt.cli", []),
+        ("from raydt.spec.model import Spec\nfrom raydt.spec import LoadedSpec, load", "raydt.api", []),
+    ],
+)
+def test_the_rule_sees_every_import_form(source: str, module: str, expected: list[str]) -> None:
+    assert forbidden(source, module) == expected

@@ -1,0 +1,108 @@
+"""Loud checks of every non-public Ray API raydt uses (all of them live in raydt/ray_compat.py), and of
+every registry option against the Ray class it is passed to. A failure names the Ray version: a Ray
+upgrade starts here."""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+
+import pytest
+
+ray = pytest.importorskip("ray")
+VERSION = f"Ray {ray.__version__} changed a non-public API raydt relies on (see raydt/ray_compat.py): "
+
+
+def test_ray_train_failure_policy_hook() -> None:
+    from ray.train.v2._internal.execution.failure_handling import DefaultFailurePolicy, FailureDecision
+    from ray.train.v2.api import data_parallel_trainer
+
+    from raydt import ray_compat
+
+    assert hasattr(data_parallel_trainer, "create_failure_policy"), VERSION + "create_failure_policy is gone"
+    assert "make_decision" in vars(DefaultFailurePolicy), VERSION + "DefaultFailurePolicy.make_decision is gone"
+    assert {"RAISE", "RETRY"} <= set(FailureDecision.__members__), VERSION + "FailureDecision members"
+    assert list(inspect.signature(DefaultFailurePolicy).parameters) == ["failure_config"], VERSION + "policy init"
+    ray_compat.retry_system_failures_only()
+    assert data_parallel_trainer.create_failure_policy is ray_compat.SystemFailuresOnly
+
+
+def test_failure_policy_retries_only_what_a_retry_can_fix() -> None:
+    from ray.exceptions import ActorDiedError
+    from ray.train import FailureConfig, WorkerGroupError
+
+    from raydt.ray_compat import SystemFailuresOnly
+
+    policy = SystemFailuresOnly(FailureConfig(max_failures=2))
+    bug = WorkerGroupError("failed", {0: ValueError("boom")})
+    died = WorkerGroupError("failed", {0: ActorDiedError(), 1: RuntimeError("collateral")})
+    assert policy.make_decision(bug).name == "RAISE"
+    assert policy.make_decision(died).name == "RETRY"
+    assert policy.make_decision(died).name == "RETRY"
+    assert policy.make_decision(died).name == "RAISE"  # max_failures still counts
+
+
+def test_train_inside_tune_local_mode() -> None:
+    import ray.tune.trainable.trainable_fn_utils as tune_fn_utils
+    from ray.train.v2._internal.execution import train_fn_utils
+
+    assert callable(getattr(tune_fn_utils, "_in_tune_session", None)), VERSION + "_in_tune_session is gone"
+    assert callable(getattr(train_fn_utils, "set_train_fn_utils", None)), VERSION + "set_train_fn_utils is gone"
+    params = inspect.signature(train_fn_utils.LocalTrainFnUtils).parameters
+    assert {"experiment_name", "dataset_shards"} <= set(params), VERSION + f"LocalTrainFnUtils({list(params)})"
+    for name in ("report", "get_checkpoint"):
+        assert hasattr(train_fn_utils.LocalTrainFnUtils, name), VERSION + f"LocalTrainFnUtils.{name}"
+
+
+def test_result_grid_trials_and_autoscaler_state() -> None:
+    from ray._private import ray_constants
+    from ray.autoscaler.v2.utils import is_autoscaler_v2
+    from ray.experimental import internal_kv
+    from ray.tune import ResultGrid
+
+    source = inspect.getsource(ResultGrid)
+    assert "self._experiment_analysis = " in source, VERSION + "ResultGrid keeps no _experiment_analysis"
+    assert "_experiment_analysis.trials" in source, VERSION + "ResultGrid's analysis has no trials"
+    assert isinstance(ray_constants.DEBUG_AUTOSCALING_STATUS, str), VERSION + "DEBUG_AUTOSCALING_STATUS"
+    assert callable(internal_kv._internal_kv_get) and callable(internal_kv._internal_kv_initialized)
+    assert "fetch_from_server" in inspect.signature(is_autoscaler_v2).parameters, VERSION + "is_autoscaler_v2"
+
+
+def _ray_class(target: str) -> type:
+    module, _, name = target.partition(":")
+    return getattr(importlib.import_module(module), name)  # type: ignore[no-any-return]
+
+
+def _kwargs(cls: type) -> set[str]:
+    names: set[str] = set()
+    for klass in cls.__mro__:  # options a subclass passes on through **kwargs
+        init = vars(klass).get("__init__")
+        if init is not None:
+            names |= set(inspect.signature(init).parameters)
+    return names
+
+
+@pytest.mark.parametrize("kind", ["schedulers", "searchers"])
+def test_every_registry_option_is_an_argument_of_its_ray_class(kind: str) -> None:
+    from raydt.registry import SCHEDULERS, SEARCHERS
+
+    table = SCHEDULERS if kind == "schedulers" else SEARCHERS
+    for info in table.values():
+        if any(importlib.util.find_spec(m) is None for m in info.modules):
+            continue  # an optional extra that is not installed
+        accepted = _kwargs(_ray_class(info.target))
+        args = {opt.arg for opt in info.options.values()}
+        seed = getattr(info, "seed_arg", None)
+        if seed:
+            args.add(seed)
+        missing = args - accepted
+        assert not missing, f"Ray {ray.__version__}: {info.target} takes no {sorted(missing)}"
+
+
+@pytest.mark.parametrize("module", ["ray.train.xgboost", "ray.train.lightgbm"])
+def test_gbdt_report_callbacks_build_their_checkpoint_where_raydt_adds_files(module: str) -> None:
+    callback = importlib.import_module(module).RayTrainReportCallback
+    for name in ("_get_checkpoint", "_save_and_report_checkpoint"):
+        assert callable(getattr(callback, name, None)), VERSION + f"{module}.RayTrainReportCallback.{name} is gone"
+    params = inspect.signature(callback._save_and_report_checkpoint).parameters
+    assert list(params)[1:] == ["report_dict", "model"], VERSION + f"_save_and_report_checkpoint{list(params)}"

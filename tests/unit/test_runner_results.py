@@ -1,0 +1,140 @@
+"""Each runner's result, built from fakes (no Ray), passes through the result model; the API validates at its edge."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from raydt import api, plan, results
+from raydt.errors import MetricNotReportedError, RunError
+from raydt.runners import cluster, serve
+from raydt.runners.train import Outcome, result
+from raydt.spec import loader
+from tests.conftest import assert_seed_output
+
+STATUS = {
+    "numNodes": 1,
+    "totalCpu": 2.0,
+    "totalGpu": 0.0,
+    "availableCpu": 2.0,
+    "availableGpu": 0.0,
+    "totalMemoryBytes": 4_000_000_000,
+    "rayVersion": "2.60.0",
+    "nodes": [{"nodeId": "n", "address": "127.0.0.1", "isHead": True, "cpu": 2.0, "gpu": 0.0, "customResources": {}}],
+    "autoscaler": None,
+}
+
+
+def train_plan(tmp_path: Path, **config: Any) -> plan.TrainPlan:
+    spec = {"mode": "train", "config": config, "runConfig": {"storagePath": str(tmp_path), "name": "run"}}
+    return plan.train(loader.load(spec))
+
+
+def report(tmp_path: Path, loss: float, epoch: int, checkpoint: bool = True) -> dict[str, Any]:
+    path = tmp_path / "run" / f"checkpoint_{epoch:06d}"
+    if checkpoint:
+        path.mkdir(parents=True)
+    return {"metrics": {"val_loss": loss, "epoch": epoch}, "checkpoint": str(path) if checkpoint else None}
+
+
+def checked(out: dict[str, Any]) -> dict[str, Any]:
+    assert results.problems(out) == []
+    assert_seed_output(out)
+    return out
+
+
+def test_a_train_result_is_the_best_report_with_its_checkpoint(tmp_path: Path) -> None:
+    p = train_plan(tmp_path, numWorkers=2)
+    history = [report(tmp_path, 0.5, 1), report(tmp_path, 0.2, 2), report(tmp_path, 0.3, 3)]
+    died = {"event": "worker_error", "errors": {1: "ActorDiedError: the actor died"}}
+    out = checked(
+        result(p, Outcome(history, [died], str(tmp_path / "run"), 7.12345, history[-1]["checkpoint"]), STATUS)
+    )
+    assert out["status"] == "success" and out["checkpointPath"] == history[1]["checkpoint"]
+    r = out["results"]
+    assert (r["bestMetric"], r["bestIteration"], r["iterations"], r["numTrials"], r["completedTrials"]) == (
+        0.2,
+        2,
+        3,
+        1,
+        1,
+    )
+    assert r["bestConfig"] == p.loop_config and r["finalMetrics"] == {"val_loss": 0.3, "epoch": 3}
+    assert r["retries"] == [{"code": "WORKER_DIED", "error": "rank 1: ActorDiedError: the actor died"}]
+    assert (out["restarts"], out["workerFailures"], out["numWorkers"], out["trainingTime"]) == (1, 1, 2, 7.123)
+    assert "warnings" not in out and "elasticWorkers" not in out
+
+
+def test_an_interrupted_elastic_run_without_a_checkpoint_is_partial_and_says_why(tmp_path: Path) -> None:
+    p = train_plan(tmp_path, numWorkers={"min": 1, "max": 2})
+    history = [report(tmp_path, 0.5, 1, checkpoint=False)]
+    out = checked(result(p, Outcome(history, [], p.experiment_path, 1.0, None, interrupted=True), STATUS))
+    assert out["status"] == "partial" and out["interrupted"] is True and out["results"]["completedTrials"] == 0
+    assert out["elasticWorkers"] == {"min": 1, "max": 2} and "checkpointPath" not in out
+    assert out["warnings"][0].startswith("interrupted (Ctrl-C): best result so far. Continue it with: raydt resume")
+    assert out["warnings"][1].startswith("the trainer never saved a checkpoint")
+
+
+def test_a_train_run_without_its_metric_raises_with_where_things_are(tmp_path: Path) -> None:
+    p = train_plan(tmp_path)
+    history = [{"metrics": {"loss": 1.0}, "checkpoint": None}]
+    with pytest.raises(MetricNotReportedError) as caught:
+        result(p, Outcome(history, [], p.experiment_path, 1.0, None), STATUS)
+    assert caught.value.details == {"experimentPath": p.experiment_path, "lastCheckpointPath": None}
+    with pytest.raises(RunError) as stopped:
+        result(p, Outcome([], [], p.experiment_path, 1.0, None, interrupted=True), STATUS)
+    assert stopped.value.code == "INTERRUPTED"
+    nan = [{"metrics": {"val_loss": float("nan")}, "checkpoint": None}]
+    with pytest.raises(RunError) as diverged:
+        result(p, Outcome(nan, [], p.experiment_path, 1.0, None), STATUS)
+    assert diverged.value.code == "NAN_METRIC"
+
+
+def test_a_cluster_result() -> None:
+    out = checked(cluster.result({**STATUS, "address": "embedded"}))
+    assert out == {
+        "status": "success",
+        "results": {"numTrials": 0, "completedTrials": 0},
+        "clusterStatus": {**STATUS, "address": "embedded"},
+        "mode": "cluster",
+    }
+
+
+OPTS = {"numReplicas": 1, "cpu": 1, "gpu": 0, "maxBatchSize": 8, "authToken": "secret"}
+
+
+def test_a_serve_result_on_its_own_and_after_a_train_run(tmp_path: Path) -> None:
+    base = {"status": "success", "results": results.empty_results(), "mode": "serve"}
+    alone = checked(serve.served(base, "/ckpt", STATUS, "http://127.0.0.1:8000", OPTS, []))
+    assert alone["serve"]["resourcesPerReplica"] == {"CPU": 1.0, "GPU": 0.0} and alone["serve"]["auth"] is True
+    assert alone["serve"]["predict"] == "http://127.0.0.1:8000/predict" and "warnings" not in alone
+    p = train_plan(tmp_path)
+    trained = result(p, Outcome([report(tmp_path, 0.1, 1)], [], p.experiment_path, 1.0, None), STATUS)
+    trained["warnings"] = ["from the run"]
+    ranged = {**OPTS, "numReplicas": {"min": 1, "max": 2, "targetOngoingRequests": 2.0}}
+    then = checked(serve.served(trained, "/ckpt", STATUS, "http://h:1", ranged, ["serving on 0.0.0.0"]))
+    assert then["mode"] == "train" and then["results"]["bestMetric"] == 0.1
+    assert then["warnings"] == ["from the run", "serving on 0.0.0.0"]
+
+
+def test_the_api_validates_what_a_runner_returns(monkeypatch: pytest.MonkeyPatch) -> None:
+    import raydt.runners
+
+    def leaky(loaded: Any, view: Any) -> dict[str, Any]:
+        return {"status": "success", "results": {"numTrials": 0, "completedTrials": 0}, "mode": "cluster", "extra": 1}
+
+    monkeypatch.setattr(raydt.runners, "runner", lambda mode: leaky)
+    out, code = api.execute({"mode": "cluster", "config": {}})
+    assert code == 1 and out["status"] == "error" and out["error"]["code"] == "INTERNAL"
+    assert out["error"]["details"]["problems"] == ["extra: Extra inputs are not permitted"]
+    monkeypatch.setattr(raydt.runners, "runner", lambda mode: lambda loaded, view: cluster.result(STATUS))
+    out, code = api.execute({"mode": "cluster", "config": {}})
+    assert code == 0 and out["clusterStatus"] == STATUS
+
+
+def test_an_invalid_spec_is_an_error_result_through_the_model() -> None:
+    out, code = api.execute({"mode": "train", "config": {"numWorkers": 0}})
+    assert code == 2 and checked(out)["error"]["code"] == "SPEC_INVALID"
+    assert out["error"]["issues"][0]["path"] == "config.numWorkers"
