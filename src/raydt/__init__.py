@@ -7,9 +7,20 @@
 Importing raydt never imports Ray or an ML framework.
 """
 
-from raydt.api import resume, run, validate
+from raydt.api import resume, run, run_detached, serve_shutdown, serve_status, validate
 from raydt.errors import RaydtError, RunError, SpecError
 
 __version__ = "0.1.0"
 
-__all__ = ["RaydtError", "RunError", "SpecError", "__version__", "resume", "run", "validate"]
+__all__ = [
+    "RaydtError",
+    "RunError",
+    "SpecError",
+    "__version__",
+    "resume",
+    "run",
+    "run_detached",
+    "serve_shutdown",
+    "serve_status",
+    "validate",
+]

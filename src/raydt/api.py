@@ -9,6 +9,7 @@ from typing import Any
 from raydt import results
 from raydt.errors import InterruptedRunError, RaydtError
 from raydt.progress import ProgressView
+from raydt.runners import Handoff
 from raydt.spec import loader
 from raydt.spec.model import Spec
 
@@ -20,8 +21,11 @@ def validate(spec: SpecSource) -> Spec:
     return loader.load(spec).spec
 
 
-def execute(spec: SpecSource | loader.LoadedSpec, view: ProgressView | None = None) -> tuple[dict[str, Any], int]:
-    """Run a spec and return (result, exit code); never raises for a bad spec or a failed run.
+def execute(
+    spec: SpecSource | loader.LoadedSpec, view: ProgressView | None = None, handoff: Handoff | None = None
+) -> tuple[dict[str, Any], int]:
+    """Run a spec and return (result, exit code); never raises for a bad spec or a failed run. ``handoff``:
+    how a serve run hands its result over before it ends (the CLI prints it then).
 
     The result has passed through the result model (``results.finalize``): documented keys, strict types.
     """
@@ -30,9 +34,9 @@ def execute(spec: SpecSource | loader.LoadedSpec, view: ProgressView | None = No
         loaded = spec if isinstance(spec, loader.LoadedSpec) else loader.load(spec)
         from raydt.runners import runner
 
-        out = runner(loaded.spec.mode)(loaded, view)
+        out = runner(loaded.spec.mode, handoff)(loaded, view)
         if loaded.spec.mode in ("train", "tune") and loaded.spec.serve_config is not None:
-            out = _then_serve(loaded, view, out)
+            out = _then_serve(loaded, view, out, handoff)
     except RaydtError as err:
         return results.error_result(err), err.exit_code
     except KeyboardInterrupt:
@@ -46,7 +50,9 @@ def execute(spec: SpecSource | loader.LoadedSpec, view: ProgressView | None = No
     return doc, results.exit_code(doc)
 
 
-def _then_serve(loaded: loader.LoadedSpec, view: ProgressView, out: dict[str, Any]) -> dict[str, Any]:
+def _then_serve(
+    loaded: loader.LoadedSpec, view: ProgressView, out: dict[str, Any], handoff: Handoff | None
+) -> dict[str, Any]:
     """A train or tune spec with serveConfig: once the run succeeded, deploy its best checkpoint."""
     if out.get("status") != results.SUCCESS or not out.get("checkpointPath"):
         out.setdefault("warnings", []).append("not served: the run did not succeed with a checkpoint")
@@ -54,7 +60,7 @@ def _then_serve(loaded: loader.LoadedSpec, view: ProgressView, out: dict[str, An
     from raydt.runners.serve import serve_checkpoint
 
     view.event(f"serving the best checkpoint {out['checkpointPath']}")
-    return serve_checkpoint(loaded, view, out["checkpointPath"], out)
+    return serve_checkpoint(loaded, view, out["checkpointPath"], out, handoff)
 
 
 def run(spec: SpecSource, *, quiet: bool = True) -> dict[str, Any]:
@@ -74,3 +80,47 @@ def resume(experiment_dir: str | Path, *, quiet: bool = True) -> dict[str, Any]:
     except RaydtError as err:
         return results.error_result(err)
     return run(spec, quiet=quiet)
+
+
+def serve_status(port: int | None = None) -> dict[str, Any]:
+    """The serve runs recorded on this machine (foreground or detached), optionally only ``port``'s:
+    pid, port, endpoint, alive, healthy and Ray Serve's replica counts (``raydt serve status``)."""
+    from raydt.serving import state
+
+    found = [e for e in state.entries() if port is None or e.get("port") == port]
+    return {"status": results.SUCCESS, "results": results.empty_results(), "mode": "serve", "deployments": found}
+
+
+def serve_shutdown(port: int | None = None) -> tuple[dict[str, Any], int]:
+    """Stop the recorded serve run (on ``port``, or the only one): (result, exit code); never raises."""
+    from raydt.errors import UsageError
+    from raydt.serving import state
+
+    found = serve_status(port)["deployments"]
+    if not found:
+        none = UsageError(f"no running serve run{'' if port is None else f' on port {port}'} is recorded")
+        return results.error_result(none), none.exit_code
+    if len(found) > 1:
+        ports = ", ".join(str(e.get("port")) for e in found)
+        many = UsageError(f"several serve runs (ports {ports}): pass --port")
+        return results.error_result(many), many.exit_code
+    entry = found[0]
+    stopped = state.stop(entry)
+    entry.update({"alive": not stopped, "healthy": False})
+    out = {"status": results.SUCCESS, "results": results.empty_results(), "mode": "serve", "stopped": [entry]}
+    return out, 0 if stopped else 1
+
+
+def run_detached(spec: str | Path, *, quiet: bool = True, err: Any = None) -> tuple[dict[str, Any], int]:
+    """Start a spec that serves (mode serve, or serveConfig on train/tune) as a background process and
+    return its result once the endpoint answers (``raydt run --detach``); ``err`` gets its live view."""
+    from raydt.errors import UsageError
+    from raydt.serving import detach
+
+    try:
+        loaded = loader.load(spec)
+        if loaded.spec.serve_config is None:
+            raise UsageError("--detach applies to specs that serve (mode serve, or serveConfig on train/tune)")
+    except RaydtError as error:
+        return results.error_result(error), error.exit_code
+    return detach.start(str(spec), loaded, quiet=quiet or err is None, err=err)

@@ -140,37 +140,15 @@ def _validate(source: str) -> int:
 def _detach(source: str, quiet: bool) -> int:
     """Start the run as a background process, relay its live view to stderr (unless ``quiet``) and print
     its JSON once the endpoint answers."""
-    from raydt.serving import detach
-    from raydt.spec import loader
-
-    try:
-        loaded = loader.load(source)
-        if loaded.spec.serve_config is None:
-            raise UsageError("--detach applies to specs that serve (mode serve, or serveConfig on train/tune)")
-    except RaydtError as err:
-        return _emit(results.error_result(err), err.exit_code, sys.stdout)
-    doc, code = detach.start(source, loaded, quiet=quiet, err=sys.stderr)
+    doc, code = api.run_detached(source, quiet=quiet, err=sys.stderr)
     return _emit(doc, code, sys.stdout)
 
 
 def _serve_command(action: str, port: int | None) -> int:
-    from raydt.serving import state
-
-    found = [e for e in state.entries() if port is None or e.get("port") == port]
-    base: dict[str, Any] = {"status": results.SUCCESS, "results": results.empty_results()}
     if action == "status":
-        return _emit({**base, "mode": "serve", "deployments": found}, EXIT_SUCCESS, sys.stdout)
-    if not found:
-        none = UsageError(f"no running serve run{'' if port is None else f' on port {port}'} is recorded")
-        return _emit(results.error_result(none), none.exit_code, sys.stdout)
-    if len(found) > 1:
-        ports = ", ".join(str(e.get("port")) for e in found)
-        many = UsageError(f"several serve runs (ports {ports}): pass --port")
-        return _emit(results.error_result(many), many.exit_code, sys.stdout)
-    entry = found[0]
-    stopped = state.stop(entry)
-    entry.update({"alive": not stopped, "healthy": False})
-    return _emit({**base, "mode": "serve", "stopped": [entry]}, EXIT_SUCCESS if stopped else 1, sys.stdout)
+        return _emit(api.serve_status(port), EXIT_SUCCESS, sys.stdout)
+    doc, code = api.serve_shutdown(port)
+    return _emit(doc, code, sys.stdout)
 
 
 def _cluster_spec(address: str | None) -> dict[str, Any]:
@@ -182,6 +160,7 @@ def _cluster_spec(address: str | None) -> dict[str, Any]:
 
 def _run(source: Any, *, quiet: bool) -> int:
     from raydt.progress import ProgressView
+    from raydt.runners import Handoff
     from raydt.spec import loader
 
     try:
@@ -197,21 +176,19 @@ def _run(source: Any, *, quiet: bool) -> int:
             _emit({**early, "logFile": str(log_file)}, EXIT_SUCCESS, out)
             emitted.append(True)
 
-        view.ready = ready
-        view.log_file = str(log_file)
         view.event(f"spec {loaded.origin}: mode {loaded.spec.mode}; Ray's own output goes to {log_file}")
-        result, code = api.execute(loaded, view)
+        result, code = api.execute(loaded, view, Handoff(ready, str(log_file)))
         result["logFile"] = str(log_file)
         view.event(f"done: {result['status']}")
         return code if emitted else _emit(result, code, out)
 
 
 def _log_path(loaded: Any) -> Path:
-    from raydt.plan import DEFAULT_STORAGE
+    from raydt.plan import storage_path
 
-    storage = loaded.spec.run_config.storage_path or DEFAULT_STORAGE
+    storage = storage_path(loaded.spec)
     name = loaded.spec.run_config.name or loaded.spec.mode
-    directory = Path(os.path.expanduser(storage)).resolve() / "logs"
+    directory = Path(storage) / "logs"
     try:
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as exc:  # the spec names a storage path that cannot be written: the spec's fault

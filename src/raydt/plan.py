@@ -15,6 +15,7 @@ from raydt import paths, space, trainer_ref
 from raydt.frameworks.common import RESERVED_KEY  # built-in loops' settings in their config; never in bestConfig
 from raydt.registry import FRAMEWORKS, FrameworkInfo
 from raydt.spec.loader import LoadedSpec
+from raydt.spec.model import Spec
 
 DEFAULT_STORAGE = "~/raydt_results"
 DEFAULT_NUM_SAMPLES = 10
@@ -104,6 +105,11 @@ def workers(loaded: LoadedSpec) -> WorkerPlan:
     )
 
 
+def storage_path(spec: Spec) -> str:
+    """Where the run's experiment (and the CLI's log folder) goes: ``runConfig.storagePath``, resolved once."""
+    return paths.output_dir(spec.run_config.storage_path or DEFAULT_STORAGE)
+
+
 def default_name(mode: str) -> str:
     """``raydt-<mode>-<timestamp>-<4 hex>``: two runs started in the same second are two experiments (a
     taken name would continue the other run, or be refused for a different spec)."""
@@ -151,7 +157,7 @@ def train(loaded: LoadedSpec) -> TrainPlan:
     elif ref is None and (resume_from or rc.checkpoint.frequency != 1):
         # raydt's own settings for its built-in loops travel under one reserved key
         loop_config[RESERVED_KEY] = {"checkpointFrequency": rc.checkpoint.frequency, "resumeFrom": resume_from}
-    storage = paths.output_dir(rc.storage_path or DEFAULT_STORAGE)
+    storage = storage_path(spec)
     return TrainPlan(
         mode=spec.mode,
         framework=info,

@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 import sys
 import time
-from collections.abc import Callable
 from typing import Any, TextIO
 
 _SKIP = {"training_iteration", "timestamp", "checkpoint_dir_name", "time_total_s"}
@@ -27,16 +26,11 @@ class ProgressView:
         self.throttle_s = 0.0  # > 0: at most one line per key (trial) in this many seconds, new bests aside
         self._last_line: dict[str, float] = {}
         self.held_back = 0  # report lines the throttle left out
-        #: set by the CLI: a long-running mode (serve) hands its result over as soon as it is ready
-        self.ready: Callable[[dict[str, Any]], None] | None = None
-        #: set by the CLI: where this run's log goes
-        self.log_file: str | None = None
 
     def __getstate__(self) -> dict[str, Any]:
         """Picklable (Ray Tune snapshots its callbacks): a copy is silent."""
         state = self.__dict__.copy()
         state["stream"] = None
-        state["ready"] = None
         return state
 
     @classmethod

@@ -8,7 +8,7 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-from raydt.errors import MetricNotReportedError, failure_code
+from raydt.errors import InterruptedRunError, MetricNotReportedError, NanMetricError, RunError, failure_code
 from raydt.plan import TunePlan
 from raydt.results import ERROR, PARTIAL, SUCCESS, clean_metrics, existing_dir, finite
 
@@ -176,7 +176,7 @@ def trial_row(result: Any, p: TunePlan, end: Ending) -> tuple[dict[str, Any], li
     elif not values and metric in user_metrics:
         row["status"] = "ERROR"
         row["error"] = {
-            "code": "NAN_METRIC",
+            "code": NanMetricError.code,
             "class": "NaN",
             "message": f"'{metric}' was reported but never as a finite number (the trial diverged)",
             "traceback": [],
@@ -274,7 +274,7 @@ def _without_best(
         del out["warnings"]
     out["status"] = ERROR
     if end.reason == INTERRUPTED:
-        out["error"] = {"code": "INTERRUPTED", "message": "interrupted before any result", "hint": _resume_hint(out)}
+        out["error"] = InterruptedRunError("interrupted before any result", hint=_resume_hint(out)).to_dict()
         return out
     metric = p.train.metric
     if out["results"]["completedTrials"] and metric not in reported:
@@ -285,7 +285,7 @@ def _without_best(
         err.details = {"experimentPath": out["experimentPath"], "reported": sorted(reported)}
         raise err
     failed = [r for r in rows if r["status"] == "ERROR"]
-    first = failed[0]["error"] if failed else {"code": "RUN_FAILED", "message": "no trial produced the metric"}
+    first = failed[0]["error"] if failed else {"code": RunError.code, "message": "no trial produced the metric"}
     out["error"] = {
         "code": first["code"],
         "message": f"all {len(rows)} trial(s) failed; first: {first.get('class', '')}: {first['message']}",

@@ -125,11 +125,11 @@ def test_the_api_validates_what_a_runner_returns(monkeypatch: pytest.MonkeyPatch
     def leaky(loaded: Any, view: Any) -> dict[str, Any]:
         return {"status": "success", "results": {"numTrials": 0, "completedTrials": 0}, "mode": "cluster", "extra": 1}
 
-    monkeypatch.setattr(raydt.runners, "runner", lambda mode: leaky)
+    monkeypatch.setattr(raydt.runners, "runner", lambda mode, handoff=None: leaky)
     out, code = api.execute({"mode": "cluster", "config": {}})
     assert code == 1 and out["status"] == "error" and out["error"]["code"] == "INTERNAL"
     assert out["error"]["details"]["problems"] == ["extra: Extra inputs are not permitted"]
-    monkeypatch.setattr(raydt.runners, "runner", lambda mode: lambda loaded, view: cluster.result(STATUS))
+    monkeypatch.setattr(raydt.runners, "runner", lambda mode, handoff=None: lambda loaded, view: cluster.result(STATUS))
     out, code = api.execute({"mode": "cluster", "config": {}})
     assert code == 0 and out["clusterStatus"] == STATUS
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from raydt.progress import ProgressView
@@ -11,7 +13,16 @@ from raydt.spec.loader import LoadedSpec
 Runner = Callable[[LoadedSpec, ProgressView], dict[str, Any]]
 
 
-def runner(mode: str) -> Runner:
+@dataclass(frozen=True)
+class Handoff:
+    """What a caller gives a run that does not end on its own (a serve run): ``ready`` gets the result as soon
+    as the endpoint answers (the CLI prints it then), and ``log_file`` is recorded for ``raydt serve status``."""
+
+    ready: Callable[[dict[str, Any]], None] | None = None
+    log_file: str | None = None
+
+
+def runner(mode: str, handoff: Handoff | None = None) -> Runner:
     """The runner for ``mode`` (imported lazily)."""
     if mode == "train":
         from raydt.runners.train import run_train
@@ -20,7 +31,7 @@ def runner(mode: str) -> Runner:
     if mode == "serve":
         from raydt.runners.serve import run_serve
 
-        return run_serve
+        return partial(run_serve, handoff=handoff or Handoff())
     if mode == "cluster":
         from raydt.runners.cluster import run_cluster
 

@@ -16,6 +16,7 @@ from raydt import plan, preflight, ray_session
 from raydt.errors import PortInUseError, RunError
 from raydt.progress import ProgressView
 from raydt.results import SUCCESS, empty_results
+from raydt.runners import Handoff
 from raydt.serving import state
 from raydt.spec.loader import LoadedSpec
 from raydt.spec.model import ReplicaRange, ServeConfig
@@ -48,7 +49,7 @@ def options(sc: ServeConfig, checkpoint: str, predictor: str | None = None) -> d
     }
 
 
-def run_serve(loaded: LoadedSpec, view: ProgressView) -> dict[str, Any]:
+def run_serve(loaded: LoadedSpec, view: ProgressView, handoff: Handoff | None = None) -> dict[str, Any]:
     """``mode: serve``: deploy the given checkpoint (or an experiment's best) until Ctrl-C / SIGTERM."""
     from raydt.serving.loading import best_checkpoint
 
@@ -57,10 +58,12 @@ def run_serve(loaded: LoadedSpec, view: ProgressView) -> dict[str, Any]:
     served = plan.serve(loaded)  # serveConfig's paths, resolved
     checkpoint = served.checkpoint_path or best_checkpoint(served.experiment_path or "")
     base = {"status": SUCCESS, "results": empty_results(), "mode": "serve"}
-    return serve_checkpoint(loaded, view, checkpoint, base)
+    return serve_checkpoint(loaded, view, checkpoint, base, handoff)
 
 
-def serve_checkpoint(loaded: LoadedSpec, view: ProgressView, checkpoint: str, base: dict[str, Any]) -> dict[str, Any]:
+def serve_checkpoint(
+    loaded: LoadedSpec, view: ProgressView, checkpoint: str, base: dict[str, Any], handoff: Handoff | None = None
+) -> dict[str, Any]:
     """Deploy ``checkpoint``, hand ``base`` plus the endpoint over once it answers, then serve until
     Ctrl-C / SIGTERM (a train or tune run with serveConfig ends here too)."""
     import ray
@@ -89,14 +92,15 @@ def serve_checkpoint(loaded: LoadedSpec, view: ProgressView, checkpoint: str, ba
         url = _deploy(sc, opts)
         out = served(base, checkpoint, status, url, opts, warnings)
         out["serve"]["replicas"] = replica_states()
-        if caller_owns_ray and view.ready is None:
+        handoff = handoff or Handoff()
+        if caller_owns_ray and handoff.ready is None:
             return out  # the Python API inside the caller's Ray: the deployment lives on there
         live = {"pid": os.getpid(), "port": sc.port, "endpoint": url, "mode": loaded.spec.mode}
-        live.update({"checkpointPath": checkpoint, "logFile": view.log_file, "replicas": out["serve"]["replicas"]})
+        live.update({"checkpointPath": checkpoint, "logFile": handoff.log_file, "replicas": out["serve"]["replicas"]})
         state_file = state.record(sc.port, live)
         try:
-            if view.ready is not None:
-                view.ready(out)
+            if handoff.ready is not None:
+                handoff.ready(out)
             view.event(f"serving at {url} (Ctrl-C to stop)")
             _wait_for_stop(lambda: state.record(sc.port, {**live, "replicas": replica_states()}))
         finally:
