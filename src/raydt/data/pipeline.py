@@ -78,6 +78,8 @@ class Prepared:
     info: dict[str, Any]  # JSON-ready: label, columns, classes, inputSize, rows, steps, pipelineFile
 
 
+# The steps of preparing data run in one order (read, split, check, fit, transform, materialize) and each
+# names the file or column it failed on; one function keeps that order visible, hence its length.
 def prepare(dc: DataConfig, base_dirs: tuple[Path, ...], builtin: bool, out_dir: str, view: Any = None) -> Prepared:
     """Read, check, split and preprocess ``dc``; raise ``DataError`` naming file and column on bad data."""
     import ray.data
@@ -225,6 +227,8 @@ def _not_empty(ds: Any, where: str, source: DataSource, base_dirs: tuple[Path, .
         )
 
 
+# Long for the same reason as prepare: label encoding, column checks and the features' concatenation in
+# the order Ray's preprocessors need them, each error naming its column.
 def _for_builtin(train: Any, val: Any, pipeline: Pipeline, dc: DataConfig) -> tuple[Any, Any]:
     """Every feature numeric and present, labels -> class indices, features -> one float32 vector."""
     from ray.data.preprocessors import Concatenator, LabelEncoder

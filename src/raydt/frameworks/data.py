@@ -109,3 +109,25 @@ def save_preprocessing(config: dict[str, Any], directory: str) -> None:
     info = data_info(config)
     if info is not None:
         shutil.copyfile(str(info["pipelineFile"]), os.path.join(directory, PIPELINE_FILE))
+
+
+def checkpoint_meta(
+    framework: str, model: str, data: Split, loop_config: dict[str, Any], **fields: Any
+) -> dict[str, Any]:
+    """A built-in checkpoint's ``raydt_meta.json``: framework, model module, the trainer's own ``fields``
+    (sizes, its hyperparameters as ``config``), classes and the data's preprocessing: what serving needs."""
+    return {
+        "framework": framework,
+        "model": model,
+        **fields,
+        "numClasses": data.num_classes,
+        **preprocessing_meta(data, loop_config),
+    }
+
+
+def write_checkpoint_files(directory: str, meta: dict[str, Any], config: dict[str, Any]) -> None:
+    """raydt's own files in a built-in checkpoint: the metadata and, with dataConfig, the fitted pipeline."""
+    from raydt.frameworks.checkpoint_format import write_meta
+
+    write_meta(directory, meta)
+    save_preprocessing(config, directory)

@@ -96,6 +96,7 @@ class Outcome:
         self.last_checkpoint = last_checkpoint
 
 
+# One Ray Train run from build to classified outcome (normal end, failure, Ctrl-C): 62 lines kept together.
 def fit(
     p: TrainPlan,
     adapter: frameworks.FrameworkAdapter,

@@ -25,7 +25,7 @@ def train_loop(config: dict[str, Any]) -> None:
     from ray.train.lightgbm import RayTrainReportCallback
 
     from raydt.frameworks.common import starting_checkpoint
-    from raydt.frameworks.data import breast_cancer, load, preprocessing_meta
+    from raydt.frameworks.data import breast_cancer, checkpoint_meta, load
 
     hp = INFO.hyperparameters(config)
     rounds = int(hp["num_boost_round"])
@@ -45,14 +45,14 @@ def train_loop(config: dict[str, Any]) -> None:
     done = booster.current_iteration() if booster is not None else 0
     if done >= rounds:
         return
-    meta = {
-        "framework": INFO.name,
-        "model": __name__,
-        "numFeatures": int(data.x_train.shape[1]),
-        "numClasses": data.num_classes,
-        **preprocessing_meta(data, config),
-        "config": {k: v for k, v in hp.items() if isinstance(v, int | float | str)},
-    }
+    meta = checkpoint_meta(
+        INFO.name,
+        __name__,
+        data,
+        config,
+        numFeatures=int(data.x_train.shape[1]),
+        config={k: v for k, v in hp.items() if isinstance(v, int | float | str)},
+    )
     lightgbm.train(
         lightgbm_params(hp, data.num_classes, int(config.get("seed", 0)), world),
         dtrain,
@@ -95,14 +95,12 @@ def _report_callback(config: dict[str, Any], meta: dict[str, Any], binary: bool)
     and the fitted dataConfig pipeline."""
     from ray.train.lightgbm import RayTrainReportCallback
 
-    from raydt.frameworks.checkpoint_format import write_meta
     from raydt.frameworks.common import checkpoint_every
-    from raydt.frameworks.data import save_preprocessing
+    from raydt.frameworks.data import write_checkpoint_files
     from raydt.ray_compat import report_callback_with_files
 
     def add_files(path: str) -> None:
-        write_meta(path, meta)
-        save_preprocessing(config, path)
+        write_checkpoint_files(path, meta, config)
 
     kind = "binary" if binary else "multi"
     return report_callback_with_files(

@@ -29,6 +29,22 @@ def build_model(input_size: int, hidden_size: int, num_classes: int) -> Any:
     )
 
 
+def _save(directory: str, model: Any, optimizer: Any, epoch: int, meta: dict[str, Any], config: dict[str, Any]) -> Any:
+    """Rank 0's checkpoint: model, optimizer and epoch in ``model.pt``, plus raydt's metadata files."""
+    import ray.train
+    import torch
+
+    from raydt.frameworks.data import write_checkpoint_files
+
+    inner = model.module if hasattr(model, "module") else model
+    state = {"model": inner.state_dict(), "optimizer": optimizer.state_dict(), "epoch": epoch}
+    torch.save(state, os.path.join(directory, MODEL_FILE))
+    write_checkpoint_files(directory, meta, config)
+    return ray.train.Checkpoint.from_directory(directory)
+
+
+# A per-worker loop reads top to bottom, as Ray Train's docs write one (data, model, resume, epochs,
+# report); its pieces only make sense in this order, hence its length.
 def train_loop(config: dict[str, Any]) -> None:
     """Ray Train per-worker loop."""
     import ray.train
@@ -36,9 +52,9 @@ def train_loop(config: dict[str, Any]) -> None:
     import torch
     from torch.utils.data import DataLoader, TensorDataset
 
-    from raydt.frameworks.checkpoint_format import FEATURES, write_meta
+    from raydt.frameworks.checkpoint_format import FEATURES
     from raydt.frameworks.common import checkpoint_every, due, starting_checkpoint
-    from raydt.frameworks.data import data_info, digits, load, preprocessing_meta, save_preprocessing
+    from raydt.frameworks.data import checkpoint_meta, data_info, digits, load
 
     hp = INFO.hyperparameters(config)
     lr, batch_size, epochs, hidden = float(hp["lr"]), int(hp["batchSize"]), int(hp["epochs"]), int(hp["hiddenSize"])
@@ -114,21 +130,14 @@ def train_loop(config: dict[str, Any]) -> None:
         with tempfile.TemporaryDirectory() as tmp:
             ckpt = None
             if context.get_world_rank() == 0 and due(epoch + 1, epochs, every):
-                inner = model.module if hasattr(model, "module") else model
-                torch.save(
-                    {"model": inner.state_dict(), "optimizer": optimizer.state_dict(), "epoch": epoch + 1},
-                    os.path.join(tmp, MODEL_FILE),
+                meta = checkpoint_meta(
+                    INFO.name,
+                    __name__,
+                    data,
+                    config,
+                    inputSize=input_size,
+                    hiddenSize=hidden,
+                    config={"lr": lr, "batchSize": batch_size, "epochs": epochs, "hiddenSize": hidden},
                 )
-                meta = {
-                    "framework": INFO.name,
-                    "model": __name__,
-                    "inputSize": input_size,
-                    "hiddenSize": hidden,
-                    "numClasses": data.num_classes,
-                    **preprocessing_meta(data, config),
-                    "config": {"lr": lr, "batchSize": batch_size, "epochs": epochs, "hiddenSize": hidden},
-                }
-                write_meta(tmp, meta)
-                save_preprocessing(config, tmp)
-                ckpt = ray.train.Checkpoint.from_directory(tmp)
+                ckpt = _save(tmp, model, optimizer, epoch + 1, meta, config)
             ray.train.report(metrics, checkpoint=ckpt)

@@ -31,15 +31,17 @@ def build_model(input_size: int, hidden_size: int, num_classes: int) -> Any:
     )
 
 
+# A per-worker loop reads top to bottom, as Ray Train's docs write one (data, model, resume, train,
+# report); its pieces only make sense in this order, hence its length.
 def train_loop(config: dict[str, Any]) -> None:
     """Ray Train per-worker loop."""
     import ray.train
     import tensorflow as tf
     import tf_keras as keras
 
-    from raydt.frameworks.checkpoint_format import read_meta, write_meta
+    from raydt.frameworks.checkpoint_format import read_meta
     from raydt.frameworks.common import checkpoint_every, due, starting_checkpoint
-    from raydt.frameworks.data import digits, load, preprocessing_meta, save_preprocessing
+    from raydt.frameworks.data import checkpoint_meta, digits, load, write_checkpoint_files
 
     hp = INFO.hyperparameters(config)
     lr, batch_size, epochs, hidden = float(hp["lr"]), int(hp["batchSize"]), int(hp["epochs"]), int(hp["hiddenSize"])
@@ -89,17 +91,16 @@ def train_loop(config: dict[str, Any]) -> None:
                 model.save_weights(os.path.join(tmp, WEIGHTS_FILE))  # every worker saves (collective op)
             ckpt = None
             if ctx.get_world_rank() == 0 and save:
-                meta = {
-                    "framework": INFO.name,
-                    "model": __name__,
-                    "epoch": epoch + 1,
-                    "inputSize": int(data.x_train.shape[1]),
-                    "hiddenSize": hidden,
-                    "numClasses": data.num_classes,
-                    **preprocessing_meta(data, config),
-                    "config": {"lr": lr, "batchSize": batch_size, "epochs": epochs, "hiddenSize": hidden},
-                }
-                write_meta(tmp, meta)
-                save_preprocessing(config, tmp)
+                meta = checkpoint_meta(
+                    INFO.name,
+                    __name__,
+                    data,
+                    config,
+                    epoch=epoch + 1,
+                    inputSize=int(data.x_train.shape[1]),
+                    hiddenSize=hidden,
+                    config={"lr": lr, "batchSize": batch_size, "epochs": epochs, "hiddenSize": hidden},
+                )
+                write_checkpoint_files(tmp, meta, config)
                 ckpt = ray.train.Checkpoint.from_directory(tmp)
             ray.train.report(metrics, checkpoint=ckpt)

@@ -14,15 +14,16 @@ from typing import Any
 from raydt.frameworks.xgboost import INFO
 
 
+# A per-worker loop reads top to bottom, as Ray Train's docs write one (data, model, resume, train,
+# report); its pieces only make sense in this order, hence its length.
 def train_loop(config: dict[str, Any]) -> None:
     """Ray Train per-worker loop."""
     import ray.train
     import xgboost
     from ray.train.xgboost import RayTrainReportCallback
 
-    from raydt.frameworks.checkpoint_format import write_meta
     from raydt.frameworks.common import checkpoint_every, starting_checkpoint
-    from raydt.frameworks.data import breast_cancer, load, preprocessing_meta, save_preprocessing
+    from raydt.frameworks.data import breast_cancer, checkpoint_meta, load, write_checkpoint_files
     from raydt.ray_compat import report_callback_with_files
 
     hp = INFO.hyperparameters(config)
@@ -57,18 +58,17 @@ def train_loop(config: dict[str, Any]) -> None:
     done = booster.num_boosted_rounds() if booster is not None else 0
     if done >= rounds:
         return
-    meta = {
-        "framework": INFO.name,
-        "model": __name__,
-        "numFeatures": int(data.x_train.shape[1]),
-        "numClasses": data.num_classes,
-        **preprocessing_meta(data, config),
-        "config": {k: config[k] for k in config if isinstance(config[k], int | float | str)},
-    }
+    meta = checkpoint_meta(
+        INFO.name,
+        __name__,
+        data,
+        config,
+        numFeatures=int(data.x_train.shape[1]),
+        config={k: config[k] for k in config if isinstance(config[k], int | float | str)},
+    )
 
     def add_files(path: str) -> None:
-        write_meta(path, meta)
-        save_preprocessing(config, path)
+        write_checkpoint_files(path, meta, config)
 
     xgboost.train(
         params,
