@@ -21,6 +21,26 @@ def validate(spec: SpecSource) -> Spec:
     return loader.load(spec).spec
 
 
+def k8s_manifests(
+    spec: SpecSource,
+    *,
+    cluster: bool = False,
+    namespace: str | None = None,
+    name: str | None = None,
+    image: str | None = None,
+    storage: str | None = None,
+    queue: str | None = None,
+) -> list[dict[str, Any]]:
+    """KubeRay manifests for a spec (``raydt k8s``): the ConfigMap with the spec the pods run, then a RayJob (or a
+    RayCluster with ``cluster=True``). The keywords are the command's flags (they win over ``k8sConfig``); ``storage``
+    is a URI or ``pvc:NAME``. Never imports Ray; raises ``SpecError`` (``OptionError`` when only options are wrong).
+    """
+    from raydt import k8s
+
+    flags = k8s.Flags(cluster=cluster, namespace=namespace, name=name, image=image, storage=storage, queue=queue)
+    return k8s.build(spec, flags).documents
+
+
 def execute(
     spec: SpecSource | loader.LoadedSpec, view: ProgressView | None = None, handoff: Handoff | None = None
 ) -> tuple[dict[str, Any], int]:

@@ -34,6 +34,8 @@ commands:
                       raydt resume ~/raydt_results/raydt-tune-20261122-061859
   cluster           show the Ray cluster's nodes and resources (mode: cluster)
                       raydt cluster --address 127.0.0.1:6379
+  k8s SPEC          write KubeRay YAML for the spec: a ConfigMap + a RayJob (or --cluster: a RayCluster)
+                      raydt k8s examples/train-default.yaml --storage s3://bucket/raydt --out job.yaml
 
 SPEC is a .json, .yaml or .yml file, or - for stdin. Exit codes: 0 success, 3 partial,
 1 error while running, 2 invalid spec or usage.
@@ -85,7 +87,20 @@ def build_parser() -> argparse.ArgumentParser:
     cluster = sub.add_parser("cluster", help="show the cluster's nodes and resources")
     cluster.add_argument("--address", help="Ray address (default: RAY_ADDRESS, else an embedded Ray)")
     cluster.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
+    _add_k8s(sub)
     return parser
+
+
+def _add_k8s(sub: Any) -> None:
+    k8s = sub.add_parser("k8s", help="write KubeRay manifests (YAML) for a spec; needs no cluster, imports no Ray")
+    k8s.add_argument("spec", help="spec file (.json/.yaml/.yml) or - for stdin")
+    k8s.add_argument("--cluster", action="store_true", help="a RayCluster that stays (default: a RayJob)")
+    k8s.add_argument("--namespace", help="namespace of every document (default: k8sConfig.namespace, else none)")
+    k8s.add_argument("--name", help="name of the RayJob/RayCluster (default: from runConfig.name)")
+    k8s.add_argument("--image", help="image of the Ray pods (default: rayproject/ray:<Ray>-py<XY>[-gpu])")
+    k8s.add_argument("--storage", help="URI (s3://...) or pvc:NAME every pod writes the experiment to")
+    k8s.add_argument("--queue", help="Kueue LocalQueue (the kueue.x-k8s.io/queue-name label)")
+    k8s.add_argument("--out", help="write the YAML to this file (default: stdout) and print a JSON summary")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -112,6 +127,8 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_SUCCESS
     if args.command == "validate":
         return _validate(args.spec)
+    if args.command == "k8s":
+        return _k8s(args)
     if args.command == "serve":
         return _serve_command(args.action, args.port)
     if args.command == "run" and args.detach:
@@ -134,6 +151,35 @@ def _validate(source: str) -> int:
     except RaydtError as err:
         return _emit(results.error_result(err), err.exit_code, sys.stdout)
     out = {"status": results.SUCCESS, "results": results.empty_results(), "valid": True, "mode": spec.mode}
+    return _emit(out, EXIT_SUCCESS, sys.stdout)
+
+
+def _k8s(args: argparse.Namespace) -> int:
+    """KubeRay YAML on stdout (or in --out, with a JSON summary on stdout); an error is JSON, as everywhere."""
+    from raydt import k8s
+    from raydt.errors import OptionError
+
+    flags = k8s.Flags(args.cluster, args.namespace, args.name, args.image, args.storage, args.queue)
+    try:
+        manifests = k8s.build(args.spec, flags)
+        text = k8s.render(manifests)
+        if args.out:
+            try:
+                Path(args.out).write_text(text, encoding="utf-8")
+            except OSError as exc:
+                issue = SpecIssue(
+                    "--out", f"cannot be written ({exc.strerror or exc})", args.out, "Pick a writable path."
+                )
+                raise OptionError([issue]) from None
+    except RaydtError as err:
+        return _emit(results.error_result(err), err.exit_code, sys.stdout)
+    if not args.out:
+        sys.stdout.write(text)
+        return EXIT_SUCCESS
+    out = {"status": results.SUCCESS, "results": results.empty_results(), "mode": manifests.mode}
+    out["manifests"] = {"file": str(Path(args.out).resolve()), "documents": manifests.names}
+    if manifests.notes:
+        out["warnings"] = list(manifests.notes)
     return _emit(out, EXIT_SUCCESS, sys.stdout)
 
 

@@ -3,7 +3,8 @@
     RaydtError                      exit 1, code INTERNAL       (a bug of raydt's)
     ├── SpecError                   exit 2, code SPEC_INVALID   (carries every SpecIssue found)
     │   ├── SpecFileError           exit 2, code SPEC_FILE      (missing, unreadable, unparsable)
-    │   └── DataError               exit 2, code DATA_INVALID   (dataConfig's data cannot feed training)
+    │   ├── DataError               exit 2, code DATA_INVALID   (dataConfig's data cannot feed training)
+    │   └── OptionError             exit 2, code USAGE          (a command-line option: issues at `--flag`)
     ├── UsageError                  exit 2, code USAGE          (bad command line)
     └── RunError                    exit 1, code RUN_FAILED
         ├── RayConnectionError      code RAY_CONNECTION
@@ -122,6 +123,15 @@ class DataError(SpecError):
     code = "DATA_INVALID"
     what = "invalid data"
     default_hint = "Fix the data or dataConfig as error.issues says; nothing has been trained yet."
+
+
+class OptionError(SpecError):
+    """A command-line option's value is invalid, alone or with the spec (``raydt k8s --storage``): reported like a
+    spec problem, each issue's path naming the option (``--image``)."""
+
+    code = "USAGE"
+    what = "invalid option"
+    default_hint = "Fix the options listed in error.issues; `raydt --help` describes each command's options."
 
 
 class UsageError(RaydtError):

@@ -19,8 +19,15 @@ SPEC_FILE = "raydt_spec.json"
 
 
 #: Keys that may differ between the stored spec and a run that continues it: they do not change what is
-#: trained (where the cluster and the folder are, whether to resume, how the result is served).
-MAY_DIFFER = ("runConfig.resume", "runConfig.name", "runConfig.storagePath", "config.address", "serveConfig")
+#: trained (where the cluster and the folder are, whether to resume, how the result is served, raydt k8s's options).
+MAY_DIFFER = (
+    "runConfig.resume",
+    "runConfig.name",
+    "runConfig.storagePath",
+    "config.address",
+    "serveConfig",
+    "k8sConfig",
+)
 
 
 def _stored_form(raw: dict[str, Any], name: str, storage_path: str, base_dirs: tuple[Path, ...]) -> dict[str, Any]:

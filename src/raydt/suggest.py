@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 
 
 def close_match(name: str, valid: list[str] | tuple[str, ...]) -> str | None:
@@ -16,3 +17,12 @@ def closest(name: str, valid: list[str] | tuple[str, ...]) -> str:
     match = close_match(name, valid)
     listed = ", ".join(valid)
     return f"did you mean '{match}'? Valid: {listed}." if match else f"Valid: {listed}."
+
+
+def dns_label(name: str, limit: int = 63, first: str = "a-z") -> str:
+    """The valid Kubernetes name closest to ``name``: lowercase, every run of other characters replaced by '-', at
+    most ``limit`` characters, starting with one of ``first`` (a DNS-1035 label: a letter) and ending with a letter
+    or digit; '' when nothing is left."""
+    fixed = re.sub("[^a-z0-9-]+", "-", name.lower())
+    fixed = re.sub(f"^[^{first}]+", "", fixed)[:limit]
+    return fixed.rstrip("-")

@@ -193,6 +193,15 @@ class Deployment(ResultModel):
     healthy: bool | None = opt("The endpoint answers /healthz.")
 
 
+class K8sManifests(ResultModel):
+    """What ``raydt k8s --out`` wrote."""
+
+    file: str = Field(description="The YAML file written (absolute).")
+    documents: list[str] = Field(
+        description="Its documents as Kind/name: the ConfigMap, then the RayJob or RayCluster."
+    )
+
+
 class Result(ResultModel):
     """The one JSON document raydt prints (CLI) or returns (``raydt.run``): the seed's output, then raydt's."""
 
@@ -239,3 +248,4 @@ class Result(ResultModel):
     )
     stopped: list[Deployment] | None = opt("raydt serve shutdown: the serve runs stopped.")
     valid: bool | None = opt("raydt validate: the spec is valid.")
+    manifests: K8sManifests | None = opt("raydt k8s --out: the file written and its documents (Kind/name).")

@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from pydantic import Field
 
 from raydt.registry import DEFAULT_SCHEDULER, DEFAULT_SEARCHER, FRAMEWORK_NAMES, SCHEDULERS, SEARCHERS, SEED_FRAMEWORKS
-from raydt.spec.resources import ClusterConfig as ClusterConfig  # re-exported: the model is read from here
+from raydt.spec.k8s import K8sConfig as K8sConfig  # re-exported: the model is read from here
+from raydt.spec.resources import ClusterConfig as ClusterConfig
 from raydt.spec.resources import Resources as Resources
 from raydt.spec.resources import ScalingConfig as ScalingConfig
 from raydt.spec.resources import WorkerRange as WorkerRange
@@ -290,3 +291,4 @@ class Spec(StrictModel):
     run_config: RunConfig = Field(default_factory=RunConfig)
     serve_config: ServeConfig | None = None
     data_config: DataConfig | None = None
+    k8s_config: K8sConfig | None = Field(None, alias="k8sConfig", description="raydt k8s only (raydt run ignores it).")

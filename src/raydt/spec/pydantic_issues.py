@@ -11,7 +11,7 @@ from pydantic.fields import FieldInfo
 
 from raydt.errors import SpecIssue
 from raydt.spec.model import Spec
-from raydt.suggest import closest
+from raydt.suggest import closest, dns_label
 
 #: Union members pydantic names in error locations -> (the container type that tells the branches apart,
 #: whether this is the branch for it): ``int | {min, max}`` by dict, ``str | [str, ...]`` by list.
@@ -61,6 +61,19 @@ def _name_hint(value: str) -> str:
     return f"e.g. '{fixed}' (other characters replaced by '-')."
 
 
+def _dns_hint(limit: int, first: str = "a-z") -> Callable[[str], str]:
+    def hint(value: str) -> str:
+        fixed = dns_label(value, limit, first)
+        return f"e.g. '{fixed}'." if fixed else ""
+
+    return hint
+
+
+_DNS_RULE = (
+    "lowercase letters, digits and '-', starting with a {} and ending with a letter or digit (at most {} characters)"
+)
+
+
 def _route_hint(value: str) -> str:
     return f"e.g. '/{_safe(value, 'A-Za-z0-9._~/-').lstrip('/-')}'."
 
@@ -71,6 +84,20 @@ _PATTERN_RULES: dict[str, tuple[str, Callable[[str], str]]] = {
         "must start with a letter or digit and hold only letters, digits, '.', '_' and '-' (at most 128 characters)",
         _name_hint,
     ),
+    "k8sConfig.name": ("must be a DNS-1035 label: " + _DNS_RULE.format("letter", 47), _dns_hint(47)),
+    "k8sConfig.namespace": (
+        "must be a DNS-1123 label: " + _DNS_RULE.format("letter or digit", 63),
+        _dns_hint(63, "a-z0-9"),
+    ),
+    "k8sConfig.queue": (
+        "must be a Kueue LocalQueue name: " + _DNS_RULE.format("letter or digit", 63),
+        _dns_hint(63, "a-z0-9"),
+    ),
+    "k8sConfig.serviceAccount": (
+        "must be a DNS-1123 subdomain: lowercase letters, digits, '-' and '.'",
+        _dns_hint(253, "a-z0-9"),
+    ),
+    "k8sConfig.head.memory": ("must be a Kubernetes quantity (e.g. 4Gi, 8G, 512Mi)", lambda value: "e.g. '4Gi'."),
     "serveConfig.routePrefix": (
         "must start with '/' and hold only letters, digits, '.', '_', '~', '/' and '-'",
         _route_hint,
