@@ -125,10 +125,15 @@ def serve_shutdown(port: int | None = None) -> tuple[dict[str, Any], int]:
         many = UsageError(f"several serve runs (ports {ports}): pass --port")
         return results.error_result(many), many.exit_code
     entry = found[0]
-    stopped = state.stop(entry)
-    entry.update({"alive": not stopped, "healthy": False})
+    if not state.stop(entry):
+        from raydt.errors import RunError
+
+        alive = RunError(f"the serve run (pid {entry.get('pid')}, port {entry.get('port')}) did not stop")
+        alive.details = {"deployment": entry}
+        return results.error_result(alive), alive.exit_code
+    entry.update({"alive": False, "healthy": False})
     out = {"status": results.SUCCESS, "results": results.empty_results(), "mode": "serve", "stopped": [entry]}
-    return out, 0 if stopped else 1
+    return out, 0
 
 
 def run_detached(spec: str | Path, *, quiet: bool = True, err: Any = None) -> tuple[dict[str, Any], int]:

@@ -230,9 +230,12 @@ def _run(source: Any, *, quiet: bool) -> int:
 
 
 def _log_path(loaded: Any) -> Path:
-    from raydt.plan import storage_path
+    from raydt.paths import is_remote
+    from raydt.plan import DEFAULT_STORAGE, storage_path
 
     storage = storage_path(loaded.spec)
+    if is_remote(storage):  # the log is this process's output: it stays on this machine
+        storage = os.path.expanduser(DEFAULT_STORAGE)
     name = loaded.spec.run_config.name or loaded.spec.mode
     directory = Path(storage) / "logs"
     try:

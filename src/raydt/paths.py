@@ -73,7 +73,10 @@ def expand(paths: list[str]) -> list[str]:
 
 
 def output_dir(value: str) -> str:
-    """A directory raydt writes (``runConfig.storagePath``): relative to the current directory."""
+    """A directory raydt writes (``runConfig.storagePath``): relative to the current directory; a URI
+    (``s3://``, ``gs://``, ...) is Ray's to write and stays as it is."""
+    if is_remote(value):
+        return value
     return str(Path(os.path.expanduser(value)).resolve())
 
 

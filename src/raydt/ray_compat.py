@@ -152,3 +152,24 @@ def report_callback_with_files(callback_cls: type[Any], add_files: Any, **option
                 ray.train.report(report_dict, checkpoint=ckpt)
 
     return WithFiles(**options)
+
+
+def trial_exception(trial: Any) -> BaseException | None:
+    """The exception a Tune trial failed with, as the driver recorded it a moment ago.
+
+    Why private: ``Trial.get_error()``/``get_pickled_error()`` read the trial's folder in storage, which
+    Tune syncs later (at a callback's ``on_trial_recover``/``on_trial_error`` it holds nothing, or an older
+    failure); ``Trial.handle_error`` writes the pickled exception to the driver's staging folder at once,
+    named by ``pickled_error_file``.
+    """
+    from ray import cloudpickle
+
+    path = getattr(trial, "pickled_error_file", None)
+    if not path:
+        return None
+    try:
+        with open(path, "rb") as fh:
+            exc = cloudpickle.load(fh)
+    except Exception:  # noqa: BLE001 - missing or unpicklable: the caller says what it knows
+        return None
+    return exc if isinstance(exc, BaseException) else None

@@ -66,6 +66,8 @@ def read_ledger(experiment_path: str) -> dict[str, Any] | None:
             data["retries"].setdefault(event["trial"], []).append({"code": event["code"], "error": event["error"]})
         elif event.get("event") in ("complete", "error"):
             data["ended"][event["trial"]] = event["event"]
+        elif event.get("event") == "goal":  # stopAt was reached (kept for a resumed search)
+            data["goal"] = True
     return data
 
 
@@ -128,11 +130,12 @@ class Ending:
 def ending(p: TunePlan, grid: Any, trial_ids: list[str], elapsed: float, goal_reached: bool) -> Ending:
     """Why the search ended: all trials done, stopAt's goal, the time budget, or an interruption (a stop
     signal cut trials off, or the search ended before creating every trial)."""
-    ledger = read_ledger(os.path.join(p.train.storage_path, p.train.name))
+    ledger = read_ledger(p.train.experiment_path)
     ended = frozenset(ledger.get("ended", {})) if ledger is not None else None
     statuses = _trial_statuses(grid) if ended is None else {}
     unfinished = frozenset(t for t, s in statuses.items() if s in ("RUNNING", "PENDING", "PAUSED"))
     budget_over = p.time_budget_s is not None and elapsed >= p.time_budget_s * 0.95
+    goal_reached = goal_reached or bool((ledger or {}).get("goal"))
     stopped = goal_reached or budget_over
     partial = Ending(ended, unfinished, stopped, "", {})
     cut = any(partial.cut(t) for t in trial_ids)

@@ -162,6 +162,13 @@ def test_stop_at_and_time_budget_name_the_reason_and_count_as_stopped_by_the_sea
     assert early.reason == tune_results.INTERRUPTED and not early.stopped_by_search
 
 
+def test_a_goal_recorded_in_the_ledger_ends_a_resumed_search_as_goal_reached(tmp_path: Path) -> None:
+    p = tune_plan(tmp_path)  # a resumed search cannot ask its restored stopper: the ledger says it
+    write_ledger(tmp_path, *done("a"), {"event": "goal"})
+    end = ending(p, FakeGrid([]), ["a", "b"], 1.0, goal_reached=False)
+    assert end.reason == tune_results.GOAL_REACHED and end.stopped_by_search and not end.cut("a")
+
+
 def test_without_a_ledger_tune_statuses_tell_which_trials_were_cut(tmp_path: Path) -> None:
     p = tune_plan(tmp_path)
     grid = FakeGrid([], statuses={"a": "TERMINATED", "b": "RUNNING"})

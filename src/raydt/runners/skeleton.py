@@ -66,11 +66,12 @@ def run(loaded: LoadedSpec, view: ProgressView, mode: Mode) -> dict[str, Any]:
         view.event(f"ray: {status['numNodes']} node(s), {status['totalCpu']:g} CPU, {status['totalGpu']:g} GPU")
         admission = mode.admit(status, view)
         preflight.check_storage(p.storage_path, p.shared_storage, status)
-        experiment.save_spec(p.experiment_path, loaded.raw, p.name, p.storage_path, base_dirs=loaded.base_dirs)
         # dataConfig: read and preprocessed once here (a search hands the same datasets to every trial)
         datasets, loop_config, data_info = data.attach(
             loaded, p.loop_config, p.trainer is None, p.experiment_path, view, status, admission.worker_cpus
         )
+        # stored once the data is good: a DATA_INVALID run has trained nothing and must not take the name
+        experiment.save_spec(p.experiment_path, loaded.raw, p.name, p.storage_path, base_dirs=loaded.base_dirs)
         out = mode.fit(dataclasses.replace(p, loop_config=loop_config), datasets, status)
     if data_info is not None:
         out["data"] = data_info

@@ -13,6 +13,7 @@ Three shapes, one per kind of trainer:
 from __future__ import annotations
 
 import copy
+import os
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -98,7 +99,7 @@ class TrialScope:
         os.environ.update(self.env)
 
 
-USER_ERROR_FILE = "raydt_user_error.pkl"
+USER_ERRORS_DIR = "raydt_user_errors"  # under the experiment: <trial id>.pkl
 
 
 class NoRepeat:
@@ -106,14 +107,16 @@ class NoRepeat:
 
     Tune retries a trial after any failure; a retry can fix a dead trial process or node, not an exception
     from the trainer, which would only repeat after minutes of training. The exception is kept in the
-    trial's directory, and a retry raises it again at once instead of training. Tune offers no public
-    hook to choose which trial failures are retried.
+    experiment directory (every node reaches it: storage is shared on a multi-node cluster) under the
+    trial's id, and a retry raises it again at once instead of training. A resumed search starts without
+    them (the user may have fixed the code). Tune offers no public hook to choose which failures to retry.
     """
 
-    def __enter__(self) -> None:
-        import os
+    def __init__(self, experiment_path: str) -> None:
+        self.folder = os.path.join(experiment_path, USER_ERRORS_DIR)
 
-        self.marker = os.path.join(ray.tune.get_context().get_trial_dir(), USER_ERROR_FILE)
+    def __enter__(self) -> None:
+        self.marker = os.path.join(self.folder, f"{ray.tune.get_context().get_trial_id()}.pkl")
         if os.path.exists(self.marker):
             from ray import cloudpickle
 
@@ -131,8 +134,12 @@ class NoRepeat:
             blob = cloudpickle.dumps(exc)
         except Exception:  # noqa: BLE001 - an exception that does not pickle: keep its text
             blob = cloudpickle.dumps(RuntimeError(f"{type(exc).__name__}: {exc}"))
-        with open(self.marker, "wb") as fh:
-            fh.write(blob)
+        try:
+            os.makedirs(self.folder, exist_ok=True)
+            with open(self.marker, "wb") as fh:
+                fh.write(blob)
+        except OSError:  # never let the bookkeeping hide the user's own exception
+            pass
 
 
 def _call(loop: Loop, config: dict[str, Any]) -> Any:
@@ -147,7 +154,7 @@ def _call(loop: Loop, config: dict[str, Any]) -> Any:
 
 
 def local_trial(
-    loop: FreshLoop, fixed: dict[str, Any], info: FrameworkInfo | None, env: dict[str, str]
+    loop: FreshLoop, fixed: dict[str, Any], info: FrameworkInfo | None, env: dict[str, str], experiment: str
 ) -> Callable[[dict[str, Any]], None]:
     """A Ray Train loop run inside the Tune trial (one worker); ``env`` is set before it imports anything."""
 
@@ -156,7 +163,7 @@ def local_trial(
 
         from raydt import ray_compat
 
-        with NoRepeat(), TrialScope():
+        with NoRepeat(experiment), TrialScope():
             os.environ.update(env)
             shards = {name: ds.iterator() for name, ds in datasets.items()} if datasets else None
             with ray_compat.train_api_in_tune_trial(ray.tune.get_context().get_trial_name(), shards):
@@ -165,11 +172,11 @@ def local_trial(
     return trial
 
 
-def tune_function(fn: FreshLoop, fixed: dict[str, Any]) -> Callable[[dict[str, Any]], None]:
+def tune_function(fn: FreshLoop, fixed: dict[str, Any], experiment: str) -> Callable[[dict[str, Any]], None]:
     """A user's Ray Tune function trainable, given fixed + sampled hyperparameters."""
 
     def trial(config: dict[str, Any]) -> None:
-        with NoRepeat(), TrialScope():
+        with NoRepeat(experiment), TrialScope():
             _call(fn.get(), merged_config(fixed, config, None))
 
     return trial
@@ -186,7 +193,7 @@ def distributed_trial(
     fixed = p.loop_config
 
     def trial(config: dict[str, Any], datasets: dict[str, Any] | None = None) -> None:
-        with NoRepeat():
+        with NoRepeat(p.experiment_path):
             _train_and_relay(p, trainer_class, loop, merged_config(fixed, config, info), datasets, worker_env)
 
     return trial
@@ -215,6 +222,8 @@ def _train_and_relay(
     from raydt.relay import RelayCallback, local_queue
 
     ray_compat.retry_system_failures_only()
+    # as in a train run: a worker group that cannot be scheduled within pendingTimeoutS ends the trial
+    os.environ["RAY_TRAIN_WORKER_GROUP_START_TIMEOUT_S"] = str(p.pending_timeout_s)
     context = ray.tune.get_context()
     queue = local_queue()  # on the trial's node: a lost worker node must not take the relay with it
     trainer = trainer_class(
@@ -228,6 +237,7 @@ def _train_and_relay(
             name=f"{context.get_experiment_name()}-{context.get_trial_id()}",
             storage_path=f"{p.experiment_path}/train_runs",
             keep_latest=1,
+            controller_failure_limit=0,
         ),
         **({"datasets": datasets, "dataset_config": dataset_config()} if datasets else {}),
     )
@@ -278,10 +288,10 @@ def build_trainable(
         by_value=p.trainer is not None and p.trainer.is_file,
     )
     if plan.kind == "tune":
-        fn = tune_function(fresh, p.loop_config)
+        fn = tune_function(fresh, p.loop_config, p.experiment_path)
         resources: dict[str, float] = dict(p.workers.resources)
     elif not plan.distributed:
-        fn = local_trial(fresh, p.loop_config, info, worker_env)
+        fn = local_trial(fresh, p.loop_config, info, worker_env, p.experiment_path)
         resources = dict(p.workers.resources)
     else:
         assert trainer_class is not None

@@ -224,12 +224,18 @@ def _fit(
     if t.resume == "auto" and tune.Tuner.can_restore(t.experiment_path):
         # same experiment again (raydt resume, or the same spec with runConfig.resume: auto): finished
         # trials are kept, unfinished and errored ones continue from their last checkpoint
+        import shutil
+
+        from raydt.runners.trials import USER_ERRORS_DIR
+
+        # the user may have fixed the code that raised: errored trials train again
+        shutil.rmtree(os.path.join(t.experiment_path, USER_ERRORS_DIR), ignore_errors=True)
         view.event(f"resuming the experiment in {t.experiment_path}")
         restored = tune.Tuner.restore(
             t.experiment_path, trainable=trainable, resume_errored=True, param_space=p.search_space.to_tune()
         )
         return (*_run(restored, p), False)
-    stopper = SearchStopper(t.metric, t.metric_mode, p.stop_at)
+    stopper = SearchStopper(t.metric, t.metric_mode, p.stop_at, t.experiment_path)
     callbacks = [
         ProgressCallback(view),
         PendingWatch(t.pending_timeout_s),

@@ -41,8 +41,7 @@ class TrialLedger(ray.tune.Callback):  # type: ignore[misc]
         self._append({"event": "error", "trial": trial.trial_id})
 
     def on_trial_recover(self, iteration: int, trials: list[Any], trial: Any, **_: Any) -> None:
-        error = _error_text(trial)
-        code = failure_code(RuntimeError(error))
+        code, error = _failure(trial)
         if code != "USER_CODE_ERROR":  # a trainer's exception is re-raised at once, not trained again (NoRepeat)
             self._append({"event": "retry", "trial": trial.trial_id, "code": code, "error": error})
 
@@ -51,14 +50,21 @@ class TrialLedger(ray.tune.Callback):  # type: ignore[misc]
             fh.write(json.dumps(event) + "\n")
 
 
-def _error_text(trial: Any) -> str:
-    """The last line of the trial's latest error (Tune writes it to the trial's error file)."""
-    try:
-        error = trial.get_error()
-    except Exception:  # noqa: BLE001 - no error file (yet): say what we know
-        error = None
-    lines = [ln for ln in str(error or "").splitlines() if ln.strip()]
-    return (lines[-1] if lines else "unknown error")[:300]
+def _failure(trial: Any) -> tuple[str, str]:
+    """(failure code, one-line text) of the trial's latest failure."""
+    from raydt.ray_compat import trial_exception
+
+    exc = trial_exception(trial)
+    if exc is None:
+        return "UNKNOWN", "unknown error"
+    inner: BaseException = exc
+    for attr in ("cause", "__cause__"):  # Ray's RayTaskError wraps the trainer's own exception
+        nxt = getattr(inner, attr, None)
+        if isinstance(nxt, BaseException):
+            inner = nxt
+    lines = [ln for ln in str(inner).splitlines() if ln.strip()]
+    text = f"{type(inner).__name__}: {lines[-1] if lines else ''}"[:300]
+    return failure_code(exc), text
 
 
 class SearchStopper(ray.tune.Stopper):  # type: ignore[misc]
@@ -69,9 +75,10 @@ class SearchStopper(ray.tune.Stopper):  # type: ignore[misc]
     metrics that were reported (Tune's own strict check is turned off for raydt's searches).
     """
 
-    def __init__(self, metric: str, mode: str, goal: float | None) -> None:
+    def __init__(self, metric: str, mode: str, goal: float | None, experiment_path: str | None = None) -> None:
         self.metric, self.mode, self.goal = metric, mode, goal
         self.reached = False
+        self.experiment_path = experiment_path  # the goal goes into the ledger: a resumed search reads it there
 
     def __call__(self, trial_id: str, result: dict[str, Any]) -> bool:
         reported = sorted(k for k in result if k not in TUNE_AUTO_KEYS)
@@ -79,8 +86,11 @@ class SearchStopper(ray.tune.Stopper):  # type: ignore[misc]
             raise RuntimeError(f"{METRIC_MARKER}{json.dumps(reported)}")
         value = result.get(self.metric)
         if self.goal is not None and isinstance(value, int | float):
-            if value <= self.goal if self.mode == "min" else value >= self.goal:
+            if not self.reached and (value <= self.goal if self.mode == "min" else value >= self.goal):
                 self.reached = True
+                if self.experiment_path:
+                    with open(os.path.join(self.experiment_path, LEDGER_FILE), "a", encoding="utf-8") as fh:
+                        fh.write(json.dumps({"event": "goal"}) + "\n")
         return self.reached
 
     def stop_all(self) -> bool:
@@ -154,11 +164,11 @@ class ProgressCallback(ray.tune.Callback):  # type: ignore[misc]
         )
 
     def on_trial_error(self, iteration: int, trials: list[Any], trial: Any, **_: Any) -> None:
-        self.view.event(f"trial {trial.trial_id} failed: {_error_text(trial)}")
+        self.view.event(f"trial {trial.trial_id} failed: {_failure(trial)[1]}")
 
     def on_trial_recover(self, iteration: int, trials: list[Any], trial: Any, **_: Any) -> None:
-        error = _error_text(trial)
-        if failure_code(RuntimeError(error)) != "USER_CODE_ERROR":
+        code, error = _failure(trial)
+        if code != "USER_CODE_ERROR":
             self.view.event(f"trial {trial.trial_id} failed and is retried from its last checkpoint: {error}")
 
     def on_trial_complete(self, iteration: int, trials: list[Any], trial: Any, **_: Any) -> None:
