@@ -7,7 +7,18 @@
 Importing raydt never imports Ray or an ML framework.
 """
 
-from raydt.api import k8s_manifests, resume, run, run_detached, serve_shutdown, serve_status, validate
+from raydt.api import (
+    cluster_down,
+    cluster_status,
+    cluster_up,
+    k8s_manifests,
+    resume,
+    run,
+    run_detached,
+    serve_shutdown,
+    serve_status,
+    validate,
+)
 from raydt.errors import RaydtError, RunError, SpecError
 
 __version__ = "0.1.0"
@@ -17,6 +28,9 @@ __all__ = [
     "RunError",
     "SpecError",
     "__version__",
+    "cluster_down",
+    "cluster_status",
+    "cluster_up",
     "k8s_manifests",
     "resume",
     "run",

@@ -149,3 +149,48 @@ def run_detached(spec: str | Path, *, quiet: bool = True, err: Any = None) -> tu
     except RaydtError as error:
         return results.error_result(error), error.exit_code
     return detach.start(str(spec), loaded, quiet=quiet or err is None, err=err)
+
+
+def cluster_up(
+    *,
+    cpus: float | None = None,
+    gpus: float | None = None,
+    memory: int | None = None,
+    resources: dict[str, float] | None = None,
+    workers: int = 0,
+    worker_cpus: float | None = None,
+    worker_gpus: float | None = None,
+    worker_resources: dict[str, float] | None = None,
+    host: str | None = None,
+    spec: SpecSource | None = None,
+) -> dict[str, Any]:
+    """Start a lasting local Ray cluster (``raydt cluster up``): a head plus ``workers`` worker raylets on
+    this machine, on 127.0.0.1 unless ``host`` says otherwise, with token authentication. Resources come from
+    the keywords, else ``spec``'s ``config.rayInit``. Returns the result (``lastingCluster``); never raises."""
+    flags = {"cpus": cpus, "gpus": gpus, "memory": memory, "resources": resources, "workers": workers,
+             "worker_cpus": worker_cpus, "worker_gpus": worker_gpus, "worker_resources": worker_resources,
+             "host": host}  # fmt: skip
+    from raydt.clusters import commands
+
+    return commands.up(flags, spec)[0]
+
+
+def cluster_down() -> dict[str, Any]:
+    """Stop the cluster ``cluster_up`` started: exactly its processes, by pid (``raydt cluster down``)."""
+    from raydt.clusters import commands
+
+    return commands.down()[0]
+
+
+def cluster_status(address: str | None = None, *, quiet: bool = True) -> dict[str, Any]:
+    """``mode: cluster`` (``raydt cluster status``): nodes and resources of ``address``, else RAY_ADDRESS,
+    else the cluster ``cluster_up`` started when it runs, else an embedded Ray."""
+    return run(cluster_spec(address), quiet=quiet)
+
+
+def cluster_spec(address: str | None) -> dict[str, Any]:
+    """The ``mode: cluster`` spec of ``raydt cluster [status] [--address]``."""
+    spec: dict[str, Any] = {"mode": "cluster", "config": {}}
+    if address:
+        spec["config"]["address"] = address
+    return spec

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
-from raydt import api, results
+from raydt import api, cli_cluster, results
 from raydt.errors import EXIT_SUCCESS, RaydtError, SpecError, SpecIssue, UsageError
 
 EXAMPLES = """\
@@ -32,8 +32,11 @@ commands:
                       raydt schema input
   resume DIR        continue an interrupted experiment (its experimentPath): finished trials stay
                       raydt resume ~/raydt_results/raydt-tune-20261122-061859
-  cluster           show the Ray cluster's nodes and resources (mode: cluster)
-                      raydt cluster --address 127.0.0.1:6379
+  cluster up        start a lasting local Ray cluster (127.0.0.1, token auth) that raydt run then uses
+                      raydt cluster up --cpus 2 --workers 1 --worker-cpus 1
+  cluster status    show the Ray cluster's nodes and resources (mode: cluster); plain `cluster` too
+                      raydt cluster status --address 127.0.0.1:6379
+  cluster down      stop the cluster `cluster up` started (its processes, by pid)
   k8s SPEC          write KubeRay YAML for the spec: a ConfigMap + a RayJob (or --cluster: a RayCluster)
                       raydt k8s examples/train-default.yaml --storage s3://bucket/raydt --out job.yaml
 
@@ -84,9 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
     resume = sub.add_parser("resume", help="continue an interrupted experiment")
     resume.add_argument("experiment", help="the experiment directory (experimentPath of a result)")
     resume.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
-    cluster = sub.add_parser("cluster", help="show the cluster's nodes and resources")
-    cluster.add_argument("--address", help="Ray address (default: RAY_ADDRESS, else an embedded Ray)")
-    cluster.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
+    cli_cluster.add_parser(sub)
     _add_k8s(sub)
     return parser
 
@@ -131,6 +132,10 @@ def main(argv: list[str] | None = None) -> int:
         return _k8s(args)
     if args.command == "serve":
         return _serve_command(args.action, args.port)
+    if args.command == "cluster":
+        done = cli_cluster.command(args)
+        if done is not None:
+            return _emit(*done, sys.stdout)
     if args.command == "run" and args.detach:
         return _detach(args.spec, args.quiet)
     if args.command == "resume":
@@ -141,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
         except RaydtError as err:
             return _emit(results.error_result(err), err.exit_code, sys.stdout)
     else:
-        source = args.spec if args.command == "run" else _cluster_spec(args.address)
+        source = args.spec if args.command == "run" else api.cluster_spec(args.address)
     return _run(source, quiet=args.quiet)
 
 
@@ -195,13 +200,6 @@ def _serve_command(action: str, port: int | None) -> int:
         return _emit(api.serve_status(port), EXIT_SUCCESS, sys.stdout)
     doc, code = api.serve_shutdown(port)
     return _emit(doc, code, sys.stdout)
-
-
-def _cluster_spec(address: str | None) -> dict[str, Any]:
-    spec: dict[str, Any] = {"mode": "cluster", "config": {}}
-    if address:
-        spec["config"]["address"] = address
-    return spec
 
 
 def _run(source: Any, *, quiet: bool) -> int:

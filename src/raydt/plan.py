@@ -119,8 +119,11 @@ def default_name(mode: str) -> str:
 
 
 def address(loaded: LoadedSpec) -> str | None:
-    """``config.address``, else ``RAY_ADDRESS``, else None (embedded local Ray)."""
-    return loaded.spec.config.address or os.environ.get("RAY_ADDRESS") or None
+    """``config.address`` (``local``: a fresh embedded Ray), else ``RAY_ADDRESS``, else the cluster
+    ``raydt cluster up`` started when it runs, else None (embedded local Ray)."""
+    from raydt.clusters import detect
+
+    return loaded.spec.config.address or os.environ.get("RAY_ADDRESS") or detect.running_address()
 
 
 def builtin_config(info: FrameworkInfo, given: dict[str, Any], epochs: int | None) -> dict[str, Any]:

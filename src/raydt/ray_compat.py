@@ -173,3 +173,17 @@ def trial_exception(trial: Any) -> BaseException | None:
     except Exception:  # noqa: BLE001 - missing or unpicklable: the caller says what it knows
         return None
     return exc if isinstance(exc, BaseException) else None
+
+
+def reload_auth_settings() -> None:
+    """Make this process read ``RAY_AUTH_MODE`` / ``RAY_AUTH_TOKEN_PATH`` again before it connects.
+
+    Why private: Ray reads its auth mode into a cached ``RayConfig`` and the token through a cached
+    ``AuthenticationTokenLoader`` the first time it needs them; a driver that has used Ray before (or
+    imported it) would keep presenting no token, or another cluster's, to a token-protected GCS. Ray's own
+    ``ray start`` path refreshes both the same way (``authentication_token_setup``).
+    """
+    from ray._raylet import AuthenticationTokenLoader, Config  # type: ignore[attr-defined]
+
+    Config.initialize("")
+    AuthenticationTokenLoader.instance().reset_cache()

@@ -13,11 +13,16 @@ from contextlib import contextmanager
 from typing import Any
 from urllib.parse import urlparse
 
+from raydt.clusters import detect
 from raydt.errors import RayConnectionError, SpecError, SpecIssue
 
 CONNECT_TIMEOUT_S = 3.0
 #: Ray Train's controller polls workers this often; Ray's default (2 s) makes every report block ~2 s.
 FAST_TRAIN_ENV = {"RAY_TRAIN_HEALTH_CHECK_INTERVAL_S": "0.2"}
+#: ``config.address: local``: a fresh embedded Ray even when a cluster runs (Ray's own meaning of "local").
+LOCAL = "local"
+#: The connection ``connect`` opened: its address and where it came from (``clusterStatus.address/source``).
+_CONNECTED: dict[str, Any] = {}
 
 
 def check_reachable(address: str) -> None:
@@ -69,10 +74,10 @@ def _init_kwargs(
         "log_to_driver": True,
         "configure_logging": True,
     }
-    if address is None:
+    if address is None or address == LOCAL:
         kwargs["include_dashboard"] = dashboard
-    else:
-        kwargs["address"] = address
+    if address is not None:
+        kwargs["address"] = address  # "local": a fresh embedded Ray, never an existing cluster
     kwargs.update(extra)
     runtime_env = dict(kwargs.get("runtime_env") or {})
     runtime_env["env_vars"] = {**FAST_TRAIN_ENV, **env_vars, **dict(runtime_env.get("env_vars") or {})}
@@ -108,17 +113,45 @@ def connect(
     for key, value in FAST_TRAIN_ENV.items():
         os.environ.setdefault(key, value)
     kwargs = _init_kwargs(address, ray_init or {}, dashboard, env_vars or {})
-    importer = _warm(warm)
-    try:
-        ray.init(**kwargs)
-    except (ConnectionError, TimeoutError, RuntimeError, ValueError) as exc:
-        raise RayConnectionError(f"could not connect to Ray at {address or 'a new local instance'}: {exc}") from None
-    finally:
-        importer.join()
-    try:
-        yield
-    finally:
-        ray.shutdown()
+    with detect.auth_env(address) as lasting:  # the lasting cluster's token, for this connection only
+        if lasting is not None:
+            from raydt import ray_compat
+
+            ray_compat.reload_auth_settings()  # the token of this cluster, for this connection
+        if lasting is not None and lasting.get("nodeIp"):
+            kwargs.setdefault("_node_ip_address", lasting["nodeIp"])  # the driver joins through the head's raylet
+        _CONNECTED.update(address=address, source=_source(address, lasting))
+        importer = _warm(warm)
+        try:
+            ray.init(**kwargs)
+        except (ConnectionError, TimeoutError, RuntimeError, ValueError) as exc:
+            where = address or "a new local instance"
+            raise RayConnectionError(f"could not connect to Ray at {where}: {exc}") from None
+        finally:
+            importer.join()
+        try:
+            yield
+        finally:
+            ray.shutdown()
+            _CONNECTED.clear()
+
+
+def describe(address: str | None) -> str:
+    """Where ``connect(address)`` goes, for the live view."""
+    if address is None:
+        return "an embedded local Ray"
+    if address == LOCAL:
+        return "a fresh embedded Ray (config.address: local)"
+    if detect.owner(address) is not None:
+        return f"the cluster `raydt cluster up` started at {address}"
+    return address
+
+
+def _source(address: str | None, lasting: dict[str, Any] | None) -> str:
+    """``clusterStatus.source``: where the cluster came from."""
+    if lasting is not None:
+        return detect.SOURCE_UP
+    return "embedded" if address is None or address == LOCAL else "address"
 
 
 def _warm(modules: tuple[str, ...]) -> threading.Thread:
@@ -227,4 +260,13 @@ def cluster_status(autoscaling: bool | None = None) -> dict[str, Any]:
         "rayVersion": ray.__version__,
         "nodes": nodes,
         "autoscaler": autoscaler(autoscaling),
+        **connection(),
     }
+
+
+def connection() -> dict[str, Any]:
+    """``clusterStatus.address`` and ``.source`` of the connection ``connect`` opened (none: nothing)."""
+    if not _CONNECTED:
+        return {}
+    address = _CONNECTED.get("address")
+    return {"address": address if address not in (None, LOCAL) else "embedded", "source": _CONNECTED["source"]}

@@ -106,3 +106,12 @@ def test_gbdt_report_callbacks_build_their_checkpoint_where_raydt_adds_files(mod
         assert callable(getattr(callback, name, None)), VERSION + f"{module}.RayTrainReportCallback.{name} is gone"
     params = inspect.signature(callback._save_and_report_checkpoint).parameters
     assert list(params)[1:] == ["report_dict", "model"], VERSION + f"_save_and_report_checkpoint{list(params)}"
+
+
+def test_auth_settings_can_be_reloaded() -> None:
+    from ray import _raylet
+
+    for name in ("AuthenticationTokenLoader", "Config"):
+        assert hasattr(_raylet, name), VERSION + f"ray._raylet.{name} is gone"
+    assert callable(getattr(_raylet.AuthenticationTokenLoader.instance(), "reset_cache", None)), VERSION + "reset_cache"
+    assert callable(getattr(_raylet.Config, "initialize", None)), VERSION + "Config.initialize"

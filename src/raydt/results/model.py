@@ -103,6 +103,11 @@ class ClusterStatus(ResultModel):
     total_memory_bytes: int | None = opt("Ray's 'memory' resource of all nodes, in bytes.")
     ray_version: str | None = opt("The Ray version of the driver.")
     address: str | None = opt("The address connected to, or 'embedded'.")
+    source: Literal["raydt cluster up", "address", "embedded"] | None = opt(
+        "Where the cluster came from: 'raydt cluster up' (the lasting local cluster, used when no address "
+        "is given and it runs), 'address' (config.address or RAY_ADDRESS), 'embedded' (a Ray of this run; "
+        "config.address: local forces one)."
+    )
     autoscaler: Autoscaler | None = Field(
         None,
         description="The cluster's autoscaler, or null when it cannot add nodes. Requests the current "
@@ -248,4 +253,9 @@ class Result(ResultModel):
     )
     stopped: list[Deployment] | None = opt("raydt serve shutdown: the serve runs stopped.")
     valid: bool | None = opt("raydt validate: the spec is valid.")
+    lasting_cluster: dict[str, Any] | None = opt(
+        "raydt cluster up/down: the lasting local cluster: id, address, dashboardUrl, tokenSource (where the "
+        "token is, never the token), head/worker resources, ports, headPid, processes [{pid, name}], "
+        "rayTempDir, recordFile, loopbackOnly, warnings; down adds stoppedPids and running: false."
+    )
     manifests: K8sManifests | None = opt("raydt k8s --out: the file written and its documents (Kind/name).")

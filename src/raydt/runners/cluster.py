@@ -13,10 +13,10 @@ from raydt.spec.loader import LoadedSpec
 def run_cluster(loaded: LoadedSpec, view: ProgressView) -> dict[str, Any]:
     """Cluster status: ``clusterStatus`` with per-node detail and available vs total resources."""
     address = plan.address(loaded)
-    view.event(f"connecting to {address or 'an embedded local Ray'}")
+    view.event(f"connecting to {ray_session.describe(address)}")
     with ray_session.connect(address, loaded.spec.config.ray_init):
         status = ray_session.cluster_status(loaded.spec.config.autoscaling)
-    status["address"] = address or "embedded"
+    status.update(ray_session.connection())  # address ("embedded" for none or "local") and source
     view.event(f"{status['numNodes']} node(s), {status['totalCpu']:g} CPU, {status['totalGpu']:g} GPU")
     return result(status)
 

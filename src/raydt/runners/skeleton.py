@@ -64,6 +64,7 @@ def run(loaded: LoadedSpec, view: ProgressView, mode: Mode) -> dict[str, Any]:
     with ray_session.connect(p.address, p.ray_init, dashboard=conn.dashboard, env_vars=conn.env_vars, warm=conn.warm):
         status = ray_session.cluster_status(p.autoscaling)
         view.event(f"ray: {status['numNodes']} node(s), {status['totalCpu']:g} CPU, {status['totalGpu']:g} GPU")
+        view.event(f"ray: using {ray_session.describe(p.address)}")
         admission = mode.admit(status, view)
         preflight.check_storage(p.storage_path, p.shared_storage, status)
         # dataConfig: read and preprocessed once here (a search hands the same datasets to every trial)
