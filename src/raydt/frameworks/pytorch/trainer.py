@@ -43,6 +43,40 @@ def _save(directory: str, model: Any, optimizer: Any, epoch: int, meta: dict[str
     return ray.train.Checkpoint.from_directory(directory)
 
 
+def _batches(loader: Any, info: dict[str, Any] | None, batch_size: int, device: Any) -> Any:
+    """One epoch of (x, y): the bundled data's loader, or this worker's Ray Data shard streamed."""
+    import ray.train
+    import torch
+
+    from raydt.frameworks.checkpoint_format import FEATURES
+
+    if loader is not None or info is None:
+        yield from loader or []
+        return
+    label = str(info["label"])
+    shard = ray.train.get_dataset_shard("train")
+    for batch in shard.iter_torch_batches(
+        batch_size=batch_size,
+        dtypes={FEATURES: torch.float32, label: torch.int64},
+        device=device,
+        local_shuffle_buffer_size=max(4 * batch_size, 256),
+    ):
+        yield batch[FEATURES].reshape(len(batch[label]), -1), batch[label]
+
+
+def _resume(checkpoint: Any, model: Any, optimizer: Any) -> int:
+    """Load model and optimizer from ``checkpoint`` (None: a fresh start); the epochs already trained."""
+    import torch
+
+    if checkpoint is None:
+        return 0
+    with checkpoint.as_directory() as ckpt_dir:
+        state = torch.load(os.path.join(ckpt_dir, MODEL_FILE), weights_only=False)
+    model.load_state_dict(state["model"])
+    optimizer.load_state_dict(state["optimizer"])
+    return int(state["epoch"])
+
+
 # A per-worker loop reads top to bottom, as Ray Train's docs write one (data, model, resume, epochs,
 # report); its pieces only make sense in this order, hence its length.
 def train_loop(config: dict[str, Any]) -> None:
@@ -52,7 +86,6 @@ def train_loop(config: dict[str, Any]) -> None:
     import torch
     from torch.utils.data import DataLoader, TensorDataset
 
-    from raydt.frameworks.checkpoint_format import FEATURES
     from raydt.frameworks.common import checkpoint_every, due, starting_checkpoint
     from raydt.frameworks.data import checkpoint_meta, data_info, digits, load
 
@@ -65,15 +98,8 @@ def train_loop(config: dict[str, Any]) -> None:
     input_size = int(info["inputSize"]) if info else data.x_train.shape[1]
     model = build_model(input_size, hidden, data.num_classes)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
-    start_epoch = 0
-    checkpoint = starting_checkpoint(config)
+    start_epoch = _resume(starting_checkpoint(config), model, optimizer)
     every = checkpoint_every(config)
-    if checkpoint is not None:
-        with checkpoint.as_directory() as ckpt_dir:
-            state = torch.load(os.path.join(ckpt_dir, MODEL_FILE), weights_only=False)
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        start_epoch = int(state["epoch"])
 
     model = ray.train.torch.prepare_model(model)
     device = ray.train.torch.get_device()
@@ -81,21 +107,6 @@ def train_loop(config: dict[str, Any]) -> None:
     if info is None:
         train_ds = TensorDataset(torch.from_numpy(data.x_train), torch.from_numpy(data.y_train))
         loader = ray.train.torch.prepare_data_loader(DataLoader(train_ds, batch_size=batch_size, shuffle=True))
-
-    def batches() -> Any:
-        """One epoch of (x, y): the bundled data's loader, or this worker's Ray Data shard streamed."""
-        if loader is not None or info is None:
-            yield from loader or []
-            return
-        label = str(info["label"])
-        shard = ray.train.get_dataset_shard("train")
-        for batch in shard.iter_torch_batches(
-            batch_size=batch_size,
-            dtypes={FEATURES: torch.float32, label: torch.int64},
-            device=device,
-            local_shuffle_buffer_size=max(4 * batch_size, 256),
-        ):
-            yield batch[FEATURES].reshape(len(batch[label]), -1), batch[label]
 
     x_val = torch.from_numpy(data.x_val).to(device)
     y_val = torch.from_numpy(data.y_val).to(device)
@@ -108,7 +119,7 @@ def train_loop(config: dict[str, Any]) -> None:
             sampler.set_epoch(epoch)
         model.train()
         total = torch.zeros(2, device=device)  # loss sum, sample count
-        for xb, yb in batches():
+        for xb, yb in _batches(loader, info, batch_size, device):
             optimizer.zero_grad()
             loss = loss_fn(model(xb), yb)
             loss.backward()
