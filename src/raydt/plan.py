@@ -128,9 +128,7 @@ def address(loaded: LoadedSpec) -> str | None:
 
 def builtin_config(info: FrameworkInfo, given: dict[str, Any], epochs: int | None) -> dict[str, Any]:
     """The built-in trainer's effective hyperparameters: defaults, then the spec (aliases folded in)."""
-    config = dict(info.builtin_params)
-    for key, value in given.items():
-        config[info.param_aliases.get(key, key)] = value
+    config = info.hyperparameters(given)
     if epochs is not None:
         config[info.epochs_param] = epochs
     return config

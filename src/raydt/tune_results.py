@@ -246,7 +246,7 @@ def _skeleton(p: TunePlan, rows: list[dict[str, Any]], elapsed: float, end: Endi
         "trainingTime": round(elapsed, 3),
         "mode": "tune",
         "framework": p.train.framework.name,
-        "experimentPath": os.path.join(p.train.storage_path, p.train.name),
+        "experimentPath": p.train.experiment_path,
         "numWorkers": p.train.workers.num_workers,
         "resourcesPerWorker": p.train.workers.resources,
         "trials": rows,
