@@ -57,14 +57,15 @@ def execute(
         out = runner(loaded.spec.mode, handoff)(loaded, view)
         if loaded.spec.mode in ("train", "tune") and loaded.spec.serve_config is not None:
             out = _then_serve(loaded, view, out, handoff)
-    except RaydtError as err:
-        return results.error_result(err), err.exit_code
+    except RaydtError as err:  # runConfig.report: the report of the failed run rides on the error
+        return results.error_result(err, reportPath=getattr(err, "report_path", None)), err.exit_code
     except KeyboardInterrupt:
         stop = InterruptedRunError("interrupted by the user (Ctrl-C)")
         return results.error_result(stop), stop.exit_code
     except Exception as exc:  # a bug of ours: still one JSON result, never a bare traceback
         bug = RaydtError(f"internal error: {type(exc).__name__}: {exc}")
         bug.details = {"traceback": traceback.format_exc().splitlines()[-15:]}
+        traceback.print_exc()  # the whole of it, into the run's log file (the CLI sends stderr there)
         return results.error_result(bug), bug.exit_code
     doc = results.finalize(out)
     return doc, results.exit_code(doc)

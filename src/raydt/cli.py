@@ -1,4 +1,5 @@
-"""The ``raydt`` command: run, validate, schema, cluster. One JSON document on stdout, progress on stderr.
+"""The ``raydt`` command: run, validate, schema, cluster, submit, jobs, k8s. One JSON document on stdout,
+progress on stderr.
 
 Exit codes: 0 success, 3 partial, 1 error while running, 2 invalid spec or usage.
 """
@@ -15,7 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
-from raydt import api, cli_cluster, results
+from raydt import api, cli_cluster, cli_jobs, cli_report, results
 from raydt.errors import EXIT_SUCCESS, RaydtError, SpecError, SpecIssue, UsageError
 
 EXAMPLES = """\
@@ -37,6 +38,13 @@ commands:
   cluster status    show the Ray cluster's nodes and resources (mode: cluster); plain `cluster` too
                       raydt cluster status --address 127.0.0.1:6379
   cluster down      stop the cluster `cluster up` started (its processes, by pid)
+  submit SPEC       submit a spec to a Ray cluster as a Ray Job (validated here first; the code's folder
+                    and raydt travel with it); --wait follows it and prints the run's result
+                      raydt submit examples/train-default.yaml --address http://127.0.0.1:8265 --wait
+  jobs ACTION       list | status JOB | logs JOB [--follow] | stop JOB | result JOB [--wait]
+                      raydt jobs logs raydt-train-20261201-101500-ab12-3f2a1c --follow
+  report DIR        an experiment's report: one self-contained HTML file (opens offline) and a PNG per figure
+                      raydt report ~/raydt_results/raydt-tune-20261122-061859 --out report.html
   k8s SPEC          write KubeRay YAML for the spec: a ConfigMap + a RayJob (or --cluster: a RayCluster)
                       raydt k8s examples/train-default.yaml --storage s3://bucket/raydt --out job.yaml
 
@@ -88,6 +96,8 @@ def build_parser() -> argparse.ArgumentParser:
     resume.add_argument("experiment", help="the experiment directory (experimentPath of a result)")
     resume.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
     cli_cluster.add_parser(sub)
+    cli_jobs.add_parsers(sub)
+    cli_report.add_parser(sub)
     _add_k8s(sub)
     return parser
 
@@ -132,6 +142,11 @@ def main(argv: list[str] | None = None) -> int:
         return _k8s(args)
     if args.command == "serve":
         return _serve_command(args.action, args.port)
+    if args.command == "report":
+        return _emit(*cli_report.command(args), sys.stdout)
+    if args.command in ("submit", "jobs"):
+        outcome = cli_jobs.submit(args) if args.command == "submit" else cli_jobs.jobs(args)
+        return EXIT_SUCCESS if outcome is None else _emit(*outcome, sys.stdout)
     if args.command == "cluster":
         done = cli_cluster.command(args)
         if done is not None:
@@ -147,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
             return _emit(results.error_result(err), err.exit_code, sys.stdout)
     else:
         source = args.spec if args.command == "run" else api.cluster_spec(args.address)
-    return _run(source, quiet=args.quiet)
+    return run_source(source, quiet=args.quiet)
 
 
 def _validate(source: str) -> int:
@@ -202,29 +217,40 @@ def _serve_command(action: str, port: int | None) -> int:
     return _emit(doc, code, sys.stdout)
 
 
-def _run(source: Any, *, quiet: bool) -> int:
+def run_source(source: Any, *, quiet: bool, result_prefix: str = "") -> int:
+    """``raydt run``: the live view on stderr (unless ``quiet``), Ray's output in the run's log file, the
+    result on stdout. ``result_prefix``: the result as one line after it (a Ray Job's entrypoint, whose
+    log is read back by ``raydt jobs result``)."""
     from raydt.progress import ProgressView
     from raydt.runners import Handoff
     from raydt.spec import loader
+
+    def emit(doc: dict[str, Any], code: int, stream: TextIO) -> int:
+        if not result_prefix:
+            return _emit(doc, code, stream)
+        doc, code = results.finalize_with_code(doc, code)
+        stream.write(result_prefix + json.dumps(doc, default=str) + "\n")
+        stream.flush()
+        return code
 
     try:
         loaded = loader.load(source)
         log_file = _log_path(loaded)
     except RaydtError as err:
-        return _emit(results.error_result(err), err.exit_code, sys.stdout)
+        return emit(results.error_result(err), err.exit_code, sys.stdout)
     with _quarantine(log_file) as (out, err_stream):
         view = ProgressView(None if quiet else err_stream)
         emitted: list[bool] = []
 
         def ready(early: dict[str, Any]) -> None:  # a serve run: the JSON goes out once the endpoint answers
-            _emit({**early, "logFile": str(log_file)}, EXIT_SUCCESS, out)
+            emit({**early, "logFile": str(log_file)}, EXIT_SUCCESS, out)
             emitted.append(True)
 
         view.event(f"spec {loaded.origin}: mode {loaded.spec.mode}; Ray's own output goes to {log_file}")
         result, code = api.execute(loaded, view, Handoff(ready, str(log_file)))
         result["logFile"] = str(log_file)
         view.event(f"done: {result['status']}")
-        return code if emitted else _emit(result, code, out)
+        return code if emitted else emit(result, code, out)
 
 
 def _log_path(loaded: Any) -> Path:

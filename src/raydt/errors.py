@@ -15,7 +15,10 @@
         ├── InfeasibleResourcesError code INFEASIBLE_RESOURCES
         ├── PendingTimeoutError     code PENDING_TIMEOUT
         ├── PortInUseError          code PORT_IN_USE
-        └── InterruptedRunError     code INTERRUPTED     (Ctrl-C before any result)
+        ├── InterruptedRunError     code INTERRUPTED     (Ctrl-C before any result)
+        └── JobsError               code JOBS_UNREACHABLE / JOBS_AUTH / NOT_RAY_DASHBOARD / JOB_NOT_FOUND /
+                                         JOB_FAILED / JOB_NO_RESULT (raydt submit, raydt jobs)
+        TrackingError (a RunError)  code TRACKING_UNREACHABLE / TRACKING_UNAVAILABLE (runConfig.tracking)
 
 Messages state the rule and the value received; ``hint`` says what to do about it.
 """
@@ -202,6 +205,22 @@ class InterruptedRunError(RunError):
 
     code = "INTERRUPTED"
     default_hint = "Run the same spec again (a named run continues where it stopped)."
+
+
+class JobsError(RunError):
+    """A Ray Jobs request failed: the dashboard cannot be reached, refuses the token, is not Ray's, or the
+    job failed / left no result. The specific ``code`` is given where it is raised."""
+
+    code = "JOBS_FAILED"
+    default_hint = "Check --address (the head's dashboard, http://HOST:8265) and the job's logs: raydt jobs logs JOB."
+
+
+class TrackingError(RunError):
+    """The experiment tracker (MLflow) cannot be used: its server does not answer before training starts
+    (TRACKING_UNREACHABLE), or MLflow is not installed or refuses the store (TRACKING_UNAVAILABLE)."""
+
+    code = "TRACKING_UNREACHABLE"
+    default_hint = "Start the tracking server or fix runConfig.tracking.mlflow.trackingUri (or MLFLOW_TRACKING_URI)."
 
 
 class InfeasibleResourcesError(RunError):

@@ -22,6 +22,7 @@ SPEC_FILE = "raydt_spec.json"
 #: trained (where the cluster and the folder are, whether to resume, how the result is served, raydt k8s's options).
 MAY_DIFFER = (
     "runConfig.resume",
+    "runConfig.report",
     "runConfig.name",
     "runConfig.storagePath",
     "config.address",
@@ -30,10 +31,18 @@ MAY_DIFFER = (
 )
 
 
+#: set by a Ray Job's entrypoint (``raydt.jobs.entry``): the job runs in Ray's copy of the submitted folder,
+#: whose path changes with every submission, so its spec is stored with the relative paths it was given and
+#: the same spec submitted again continues the same experiment (a changed file is still a changed folder)
+SUBMITTED_JOB: dict[str, bool] = {"active": False}
+
+
 def _stored_form(raw: dict[str, Any], name: str, storage_path: str, base_dirs: tuple[Path, ...]) -> dict[str, Any]:
     """The spec as the experiment directory keeps it: a JSON-clean copy with its paths, name and storage resolved
     (``base_dirs``: where its relative paths resolve; none: the current directory)."""
-    spec = paths.absolute_spec(json.loads(json.dumps(raw)), base_dirs)
+    spec: dict[str, Any] = json.loads(json.dumps(raw))
+    if not SUBMITTED_JOB.get("active"):
+        spec = paths.absolute_spec(spec, base_dirs)
     run = spec.setdefault("runConfig", {})
     run["name"], run["storagePath"] = name, storage_path
     return spec
@@ -98,7 +107,7 @@ def check_same_spec(
             stored = paths.absolute_spec(json.load(fh), base_dirs)
     except (OSError, ValueError, AttributeError):
         return
-    diffs = differences(stored, _stored_form(raw, name, storage_path, base_dirs))
+    diffs = differences(stored, paths.absolute_spec(_stored_form(raw, name, storage_path, base_dirs), base_dirs))
     if not diffs:
         return
     hint = (

@@ -31,6 +31,15 @@ def is_remote(path: str) -> bool:
     return "://" in path and not path.startswith("file://")
 
 
+def is_model_uri(value: str) -> bool:
+    """``models:/NAME@alias`` or ``models:/NAME/VERSION``: a model in MLflow's registry (as
+    ``serveConfig.checkpointPath``), fetched by ``raydt.tracking.models`` when served, not a path."""
+    return value.startswith(MODEL_URI_PREFIX)
+
+
+MODEL_URI_PREFIX = "models:/"
+
+
 def is_file_target(target: str) -> bool:
     """Whether the target of a 'target:function' reference names a file (else a dotted module)."""
     return target.endswith(".py") or "/" in target or "\\" in target

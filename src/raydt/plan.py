@@ -46,6 +46,34 @@ class WorkerPlan:
 
 
 @dataclass(frozen=True)
+class MlflowPlan:
+    """``runConfig.tracking.mlflow`` with MLflow's environment variables folded in (``raydt.tracking`` logs it)."""
+
+    tracking_uri: str | None  # None: a local sqlite store beside the experiment
+    experiment_name: str
+    run_name: str
+    tags: dict[str, str]
+    register_model: str | None = None
+    model_alias: str = "champion"
+
+
+def mlflow(spec: Spec, name: str) -> MlflowPlan | None:
+    """The MLflow settings of a run named ``name`` (None: no tracking): the spec, then MLFLOW_* variables."""
+    tracking = spec.run_config.tracking
+    m = tracking.mlflow if tracking is not None else None
+    if m is None:
+        return None
+    return MlflowPlan(
+        tracking_uri=m.tracking_uri or os.environ.get("MLFLOW_TRACKING_URI") or None,
+        experiment_name=m.experiment_name or os.environ.get("MLFLOW_EXPERIMENT_NAME") or "raydt",
+        run_name=m.run_name or name,
+        tags=dict(m.tags),
+        register_model=m.register_model,
+        model_alias=m.model_alias,
+    )
+
+
+@dataclass(frozen=True)
 class TrainPlan:
     """Everything a train run needs, resolved from the spec."""
 
@@ -66,9 +94,11 @@ class TrainPlan:
     resume: str = "auto"
     shared_storage: bool = False
     tensorboard: bool = False
+    report: bool = False  # runConfig.report: write the experiment report when the run ends
     pending_timeout_s: float = 600.0
     ray_init: dict[str, Any] = field(default_factory=dict)
     autoscaling: bool | None = None  # None: detect
+    tracking: MlflowPlan | None = None  # runConfig.tracking.mlflow
 
     @property
     def experiment_path(self) -> str:
@@ -159,6 +189,7 @@ def train(loaded: LoadedSpec) -> TrainPlan:
         # raydt's own settings for its built-in loops travel under one reserved key
         loop_config[RESERVED_KEY] = {"checkpointFrequency": rc.checkpoint.frequency, "resumeFrom": resume_from}
     storage = storage_path(spec)
+    name = rc.name or default_name(spec.mode)
     return TrainPlan(
         mode=spec.mode,
         framework=info,
@@ -167,7 +198,7 @@ def train(loaded: LoadedSpec) -> TrainPlan:
         loop_config=loop_config,
         metric=tc.metric or info.default_metric,
         metric_mode=tc.metric_mode or info.default_mode,
-        name=rc.name or default_name(spec.mode),
+        name=name,
         storage_path=storage,
         num_to_keep=rc.checkpoint.num_to_keep,
         address=address(loaded),
@@ -177,9 +208,11 @@ def train(loaded: LoadedSpec) -> TrainPlan:
         resume=rc.resume,
         shared_storage=rc.shared_storage,
         tensorboard=rc.tensorboard,
+        report=rc.report,
         pending_timeout_s=rc.pending_timeout_s,
         ray_init=dict(spec.config.ray_init),
         autoscaling=spec.config.autoscaling,
+        tracking=mlflow(spec, name),
     )
 
 
@@ -198,6 +231,8 @@ def serve(loaded: LoadedSpec) -> ServePlan:
     assert sc is not None
 
     def local(value: str | None) -> str | None:
+        if value and paths.is_model_uri(value):  # models:/NAME@alias: MLflow's, fetched when served
+            return value
         return str(paths.resolve(value, loaded.base_dirs)) if value else None
 
     predictor = paths.resolve_ref(sc.predictor_path, loaded.base_dirs) if sc.predictor_path else None

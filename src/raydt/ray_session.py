@@ -7,6 +7,7 @@ import logging
 import os
 import re
 import socket
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -164,7 +165,10 @@ def _warm(modules: tuple[str, ...]) -> threading.Thread:
             try:
                 importlib.import_module(name)
             except Exception:  # noqa: BLE001 - the caller's own import raises it with context
-                pass
+                import traceback
+
+                print(f"[raydt] warm import of {name} failed:", file=sys.stderr)
+                traceback.print_exc()  # into the run's log file: a second import may fail differently
 
     thread = threading.Thread(target=run, name="raydt-warm-imports", daemon=True)
     thread.start()

@@ -7,6 +7,8 @@ live view. Works the same on a remote cluster. Imports Ray: load only for a run.
 
 from __future__ import annotations
 
+import json
+import os
 import queue as stdlib_queue
 import threading
 import time
@@ -15,6 +17,7 @@ from typing import Any
 import ray.train
 from ray.util.queue import Queue
 
+from raydt.paths import is_remote
 from raydt.progress import ProgressView
 
 
@@ -59,10 +62,14 @@ class RelayCallback(ray.train.UserCallback):  # type: ignore[misc]
 
 
 class Relay:
-    """Driver side: owns the queue, drains it on a thread, keeps the history of reports."""
+    """Driver side: owns the queue, drains it on a thread, keeps the history of reports, and appends each
+    record to the experiment's train ledger (``raydt report`` draws the run from it: Ray Train keeps only the
+    metrics of the checkpoints it keeps)."""
 
-    def __init__(self, view: ProgressView) -> None:
+    def __init__(self, view: ProgressView, experiment_path: str | None = None) -> None:
         self.view = view
+        self.ledger = _ledger(experiment_path)
+        self._write({"event": "start", "time": time.time()})
         self.queue = local_queue()
         self.history: list[dict[str, Any]] = []
         self.worker_errors: list[dict[str, Any]] = []
@@ -84,7 +91,18 @@ class Relay:
                 return
             self._take(item)
 
+    def _write(self, item: dict[str, Any]) -> None:
+        """Append ``item`` to the ledger; the ledger serves reports only, it never fails the training."""
+        if self.ledger is None:
+            return
+        try:
+            with open(self.ledger, "a", encoding="utf-8") as fh:
+                fh.write(json.dumps({"event": "report", **item}, default=str) + "\n")
+        except (OSError, TypeError, ValueError):
+            pass
+
     def _take(self, item: dict[str, Any]) -> None:
+        self._write(item)
         if item.get("event") == "worker_error":
             self.worker_errors.append(item)
             self.view.event(f"worker failure: {item['errors']}")
@@ -108,3 +126,16 @@ class Relay:
             self.queue.shutdown(force=True)
         except Exception:
             pass
+
+
+def _ledger(experiment_path: str | None) -> str | None:
+    """The train ledger's file in a local experiment directory (None: no ledger, or the storage is a URI)."""
+    if not experiment_path or is_remote(experiment_path):
+        return None
+    from raydt.report.load import TRAIN_LEDGER
+
+    try:
+        os.makedirs(experiment_path, exist_ok=True)
+    except OSError:
+        return None
+    return os.path.join(experiment_path, TRAIN_LEDGER)

@@ -39,6 +39,13 @@ def ray_cli() -> str:
     return found
 
 
+def head_python() -> str:
+    """The interpreter the cluster's processes run (the one beside the ``ray`` command): a Ray Job's
+    entrypoint must name it, since the job's shell finds whatever ``python`` is first on PATH."""
+    beside = Path(sys.executable).parent / "ray"
+    return sys.executable if beside.exists() else "python"
+
+
 def _env(cluster_id: str, ray_tmp: str, token_file: Path, loopback_only: bool) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in ("RAY_ADDRESS", "RAY_AUTH_TOKEN")}
     env.update(
@@ -147,7 +154,7 @@ def up(options: UpOptions) -> dict[str, Any]:
         "dashboardUrl": f"http://{host}:{head_ports['dashboard']}", "tokenFile": str(token_file),
         "tokenSource": f"file {token_file} (RAY_AUTH_TOKEN_PATH)", "startedAt": time.time(),
         "head": options.head.describe(), "workers": options.workers, "worker": options.worker.describe(),
-        "ports": dict(head_ports), "headPid": 0, "pids": [],
+        "ports": dict(head_ports), "headPid": 0, "pids": [], "python": head_python(),
     }  # fmt: skip
     try:
         flags, ports = _node_flags(head_ip, options.head)
@@ -156,7 +163,10 @@ def up(options: UpOptions) -> dict[str, Any]:
         worker_env = {**env, "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "1"}  # `ray start --address` refuses 0
         for index in range(1, options.workers + 1):
             flags, _ports = _node_flags(node_ip(host, index), options.worker)
-            _ray_start([f"--address={address}", *flags], worker_env, folder / "ray-start.log")
+            # a temp dir per raylet, as on separate machines: two runtime-env agents sharing one would unpack
+            # a job's working_dir into the same folder, one deleting it under the other's running driver
+            own_tmp = f"--temp-dir={ray_tmp}/w{index}"
+            _ray_start([f"--address={address}", own_tmp, *flags], worker_env, folder / "ray-start.log")
     except BaseException:
         procs.stop(procs.tagged(cluster_id), cluster_id)
         _remove_files(rec)
@@ -202,7 +212,7 @@ def down() -> dict[str, Any]:
 def public(rec: dict[str, Any]) -> dict[str, Any]:
     """What the JSON shows of a record (never the token itself: only where it is)."""
     keys = ("id", "address", "dashboardUrl", "tokenSource", "head", "workers", "worker", "ports", "headPid",
-            "processes", "rayTempDir", "startedAt", "warnings")  # fmt: skip
+            "processes", "rayTempDir", "startedAt", "warnings", "python")  # fmt: skip
     out = {k: rec[k] for k in keys if k in rec}
     out["recordFile"] = str(state.record_path())
     out["loopbackOnly"] = rec.get("host") == LOOPBACK

@@ -159,6 +159,38 @@ class ErrorInfo(ResultModel):
     )
 
 
+class RegisteredModel(ResultModel):
+    """The model version registered from the best checkpoint (runConfig.tracking.mlflow.registerModel)."""
+
+    name: str = Field(description="The registered model.")
+    version: int = Field(description="The new version.")
+    alias: str = Field(description="The alias pointing at it (modelAlias).")
+    uri: str = Field(description="models:/NAME@ALIAS: serve it with serveConfig.checkpointPath.")
+
+
+class MlflowInfo(ResultModel):
+    """Where the run was logged in MLflow."""
+
+    tracking_uri: str = Field(description="The tracking URI logged to.")
+    experiment_name: str = Field(description="The MLflow experiment.")
+    experiment_id: str | None = opt("Its id.")
+    run_id: str | None = opt("The run (tune: the parent run of the search).")
+    run_name: str | None = opt("Its name.")
+    local_store: str | None = opt(
+        "The local sqlite file used when no trackingUri (nor MLFLOW_TRACKING_URI) was given; view it with "
+        "`mlflow ui --backend-store-uri sqlite:///<localStore>`."
+    )
+    nested_runs: int | None = opt("Tune mode: nested runs, one per trial.")
+    best_run_id: str | None = opt("Tune mode: the best trial's nested run (tagged raydt.best).")
+    registered_model: RegisteredModel | None = opt("The model version registered from the best checkpoint.")
+
+
+class TrackingInfo(ResultModel):
+    """runConfig.tracking: where the run was logged."""
+
+    mlflow: MlflowInfo | None = opt("MLflow.")
+
+
 class ElasticWorkers(ResultModel):
     """The worker range of an elastic train run."""
 
@@ -207,6 +239,38 @@ class K8sManifests(ResultModel):
     )
 
 
+JobStatus = Literal["PENDING", "RUNNING", "STOPPED", "SUCCEEDED", "FAILED"]
+
+
+class JobRow(ResultModel):
+    """One Ray Job as ``raydt jobs list`` / ``status`` show it."""
+
+    job_id: str = Field(description="The submission id (raydt submit prints it).")
+    status: JobStatus = Field(description="Ray's job status.")
+    message: str | None = opt("Ray's message about the status.")
+    entrypoint: str | None = opt("The command the job runs.")
+    start_time: Number | None = opt("Seconds since the epoch.")
+    end_time: Number | None = opt("Seconds since the epoch (ended jobs).")
+    run_name: str | None = opt("runConfig.name of the submitted spec (raydt's jobs).")
+    mode: str | None = opt("The submitted spec's mode (raydt's jobs).")
+
+
+class Submission(ResultModel):
+    """What ``raydt submit`` sent with the job."""
+
+    run_name: str = Field(description="runConfig.name the run has on the cluster (set here when not given).")
+    working_dir: str | None = opt("The folder sent as Ray's runtime_env working_dir (none: built-in code only).")
+    files: int = Field(description="Files in it after the excludes.")
+    bytes: int = Field(description="Their size before compression.")
+    excludes: list[str] = Field(description="Patterns left out (Ray also skips what .gitignore lists).")
+    py_modules: list[str] = Field(description="raydt's package folder when it was sent (--no-ship-raydt: none).")
+    entrypoint: str = Field(description="The job's entrypoint command.")
+    entrypoint_resources: dict[str, Number] = Field(description="CPU and GPU the driver process takes.")
+    address: str = Field(description="The dashboard the job went to.")
+    token_source: str = Field(description="Where the auth token came from (never the token), or none.")
+    cluster_ray_version: str = Field(description="The cluster's Ray version.")
+
+
 class Result(ResultModel):
     """The one JSON document raydt prints (CLI) or returns (``raydt.run``): the seed's output, then raydt's."""
 
@@ -227,6 +291,11 @@ class Result(ResultModel):
     framework: str | None = opt("trainConfig.framework of the run.")
     experiment_path: str | None = opt("Ray's experiment directory (run snapshot, checkpoints).")
     log_file: str | None = opt("Ray's and the trainer's own output for this run (CLI only).")
+    report_path: str | None = opt(
+        "The experiment report (runConfig.report, raydt report): one self-contained HTML file; its figures are "
+        "also PNGs beside it (reportFigures)."
+    )
+    report_figures: list[str] | None = opt("raydt report: the PNG of each figure (absolute paths).")
     num_workers: int | None = opt("Training workers per run.")
     elastic_workers: ElasticWorkers | None = opt("{min, max} of an elastic run.")
     resources_per_worker: dict[str, Number] | None = opt("Effective Ray resources per worker.")
@@ -239,6 +308,10 @@ class Result(ResultModel):
         "steps (with the columns each applied to), classes, numClasses, inputSize, rows {train, validation}, "
         "columns handed to Ray Train, pipelineFile (the fitted transform, copied into every checkpoint), "
         "materialized, prepareSeconds.",
+    )
+    tracking: TrackingInfo | None = opt(
+        "runConfig.tracking: where the run was logged (MLflow: trackingUri, experiment, runId, localStore, "
+        "nestedRuns, registeredModel); what could not be logged is in warnings."
     )
     endpoint: str | None = opt("mode serve: the served model's base URL (POST {endpoint}/predict).")
     serve: ServeInfo | None = opt(
@@ -256,6 +329,13 @@ class Result(ResultModel):
     lasting_cluster: dict[str, Any] | None = opt(
         "raydt cluster up/down: the lasting local cluster: id, address, dashboardUrl, tokenSource (where the "
         "token is, never the token), head/worker resources, ports, headPid, processes [{pid, name}], "
-        "rayTempDir, recordFile, loopbackOnly, warnings; down adds stoppedPids and running: false."
+        "rayTempDir, recordFile, loopbackOnly, python (the interpreter its processes run), warnings; down "
+        " adds stoppedPids and running: false."
     )
+    job_id: str | None = opt("raydt submit / jobs: the Ray Job's submission id.")
+    address: str | None = opt("raydt submit / jobs: the Ray dashboard the job was sent to.")
+    job_status: JobStatus | None = opt("raydt submit / jobs: Ray's status of the job when this was written.")
+    job: JobRow | None = opt("raydt jobs status: the job.")
+    jobs: list[JobRow] | None = opt("raydt jobs list: the cluster's submitted jobs, oldest first.")
+    submission: Submission | None = opt("raydt submit: what travelled with the job.")
     manifests: K8sManifests | None = opt("raydt k8s --out: the file written and its documents (Kind/name).")

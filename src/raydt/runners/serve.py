@@ -12,7 +12,7 @@ import urllib.request
 from collections.abc import Callable
 from typing import Any
 
-from raydt import plan, preflight, ray_session
+from raydt import paths, plan, preflight, ray_session
 from raydt.errors import PortInUseError, RunError
 from raydt.progress import ProgressView
 from raydt.results import SUCCESS, empty_results
@@ -57,6 +57,12 @@ def run_serve(loaded: LoadedSpec, view: ProgressView, handoff: Handoff | None = 
     assert sc is not None  # checked by validation
     served = plan.serve(loaded)  # serveConfig's paths, resolved
     checkpoint = served.checkpoint_path or best_checkpoint(served.experiment_path or "")
+    if paths.is_model_uri(checkpoint):  # models:/NAME@alias: the registered version, downloaded once
+        from raydt.tracking import models
+
+        mlflow = loaded.spec.run_config.tracking.mlflow if loaded.spec.run_config.tracking else None
+        view.event(f"serve: fetching {checkpoint} from the MLflow registry")
+        checkpoint = models.fetch(checkpoint, mlflow.tracking_uri if mlflow else None)
     base = {"status": SUCCESS, "results": empty_results(), "mode": "serve"}
     return serve_checkpoint(loaded, view, checkpoint, base, handoff)
 

@@ -12,7 +12,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from raydt import data, experiment, preflight, ray_session
+from raydt import data, experiment, preflight, ray_session, tracking
 from raydt.plan import TrainPlan
 from raydt.progress import ProgressView
 from raydt.spec.loader import LoadedSpec
@@ -56,9 +56,20 @@ class Mode(Protocol):
 
 
 def run(loaded: LoadedSpec, view: ProgressView, mode: Mode) -> dict[str, Any]:
-    """Run ``mode`` through the shared steps and return its result."""
+    """Run ``mode`` through the shared steps and return its result; with ``runConfig.report``, the report is
+    written once the run ended, however it ended (``report.hook``)."""
+    p = mode.train_plan
+    if p.report:
+        from raydt.report.hook import reported
+
+        return reported(p.experiment_path, view, lambda: _steps(loaded, view, mode))
+    return _steps(loaded, view, mode)
+
+
+def _steps(loaded: LoadedSpec, view: ProgressView, mode: Mode) -> dict[str, Any]:
     p = mode.train_plan
     experiment.check_new(p.experiment_path, p.resume, loaded.raw, p.name, p.storage_path, base_dirs=loaded.base_dirs)
+    tracking.check(p)  # runConfig.tracking: an unreachable MLflow server fails now, before Ray starts
     view.event(mode.describe())
     conn = mode.connection()
     with ray_session.connect(p.address, p.ray_init, dashboard=conn.dashboard, env_vars=conn.env_vars, warm=conn.warm):

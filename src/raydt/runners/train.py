@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from raydt import data, frameworks, plan, preflight, trainer_ref
+from raydt import data, frameworks, plan, preflight, tracking, trainer_ref
 from raydt.errors import (
     FAILURE_HINTS,
     InterruptedRunError,
@@ -63,7 +63,13 @@ class TrainMode:
         return skeleton.Admission((waiting,) if waiting else (), w.num_workers * w.resources.get("CPU", 0.0))
 
     def fit(self, p: TrainPlan, datasets: dict[str, Any] | None, status: dict[str, Any]) -> dict[str, Any]:
-        return result(p, fit(p, self.adapter, self.loop, self.view, datasets), status)
+        tracker = tracking.start(p, self.view)  # runConfig.tracking: MLflow, logged from this driver
+        try:
+            out = result(p, fit(p, self.adapter, self.loop, self.view, datasets, tracker), status)
+        except BaseException as exc:
+            tracking.failed(tracker, exc)
+            raise
+        return tracking.finish(tracker, out)
 
 
 def user_loop(ref: trainer_ref.TrainerRef) -> Callable[..., Any]:
@@ -103,6 +109,7 @@ def fit(
     loop: Callable[..., Any],
     view: ProgressView,
     datasets: dict[str, Any] | None = None,
+    tracker: Any = None,
 ) -> Outcome:
     """Build the Ray trainer, run it with the relay attached, and classify failures."""
     import os
@@ -116,7 +123,9 @@ def fit(
     from raydt import ray_compat
 
     ray_compat.retry_system_failures_only()  # an exception from the trainer is not retried
-    relay = Relay(view)
+    relay = Relay(view, p.experiment_path)  # also the train ledger raydt report reads
+    if tracker is not None:
+        tracker.follow(relay)  # each report to MLflow once, as the relay brings it
     view.watch(
         p.metric,
         p.metric_mode,

@@ -9,7 +9,7 @@ import os
 import time
 from typing import Any
 
-from raydt import frameworks, plan, preflight, ray_config
+from raydt import frameworks, plan, preflight, ray_config, tracking
 from raydt.errors import (
     InfeasibleResourcesError,
     MetricNotReportedError,
@@ -77,11 +77,16 @@ class TuneMode:
 
         assert self.conc is not None  # admit ran first
         p = dataclasses.replace(self.p, train=train)
-        grid, elapsed, goal_reached = _fit(p, self.adapter, self.loop, self.view, self.conc, datasets)
-        out = summarize(p, grid, elapsed, goal_reached)
+        tracker = tracking.start(p, self.view)  # runConfig.tracking: a parent MLflow run, a nested run per trial
+        try:
+            grid, elapsed, goal_reached = _fit(p, self.adapter, self.loop, self.view, self.conc, datasets, tracker)
+            out = summarize(p, grid, elapsed, goal_reached)
+        except BaseException as exc:
+            tracking.failed(tracker, exc)
+            raise
         out["clusterStatus"] = status
         out["maxConcurrentTrials"] = self.conc.running
-        return out
+        return tracking.finish(tracker, out)
 
 
 #: The live view shows at most one result line per trial in this many seconds (new bests always).
@@ -203,7 +208,13 @@ def _load(target: str) -> Any:
 
 
 def _fit(
-    p: TunePlan, adapter: Any, loop: Any, view: ProgressView, conc: Concurrency, datasets: dict[str, Any] | None
+    p: TunePlan,
+    adapter: Any,
+    loop: Any,
+    view: ProgressView,
+    conc: Concurrency,
+    datasets: dict[str, Any] | None,
+    tracker: Any = None,
 ) -> tuple[Any, float, bool]:
     """Run (or resume) the search: the ResultGrid, seconds taken, and whether stopAt's goal was reached."""
     from ray import tune
@@ -216,6 +227,7 @@ def _fit(
     )
     t = p.train
     ProgressCallback.active_view = view
+    tracked = tracker.callbacks() if tracker is not None else []  # also sets the tracker a restored search uses
     # Tune's automatic loggers would add TensorBoard's (seconds to import, a file per trial); raydt passes
     # the CSV and JSON loggers its results need, and TensorBoard's only when asked for.
     os.environ["TUNE_DISABLE_AUTO_CALLBACK_LOGGERS"] = "1"
@@ -241,6 +253,7 @@ def _fit(
         PendingWatch(t.pending_timeout_s),
         TrialLedger(t.experiment_path),
         *_loggers(t.tensorboard),
+        *tracked,
     ]
     run_config = ray_config.tune_run(t, p.max_failures_per_trial, stopper, callbacks)
     tuner = tune.Tuner(

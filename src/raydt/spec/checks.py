@@ -76,6 +76,8 @@ def _check_serve(spec: Spec, base_dirs: tuple[Path, ...], wait: Waiting) -> list
                 )
             )
     for key, value in sources:
+        if key == "checkpointPath" and value and paths.is_model_uri(value):
+            continue  # an MLflow registered model (models:/NAME@alias), fetched when served
         if value and not paths.resolve(value, base_dirs).is_dir():
             issues.append(SpecIssue(f"serveConfig.{key}", "must be an existing directory", value, ""))
     if isinstance(sc.num_replicas, ReplicaRange) and sc.num_replicas.min > sc.num_replicas.max:

@@ -137,6 +137,41 @@ class CheckpointSpec(StrictModel):
     )
 
 
+class MlflowSpec(StrictModel):
+    """``runConfig.tracking.mlflow``: log to MLflow (train: one run; tune: a parent run, a nested run per trial)."""
+
+    tracking_uri: str | None = Field(
+        None,
+        min_length=1,
+        description="MLflow tracking URI (http(s)://host:port, sqlite:///file.db, databricks, ...). Default: "
+        "MLFLOW_TRACKING_URI, else a local store beside the experiment (sqlite:///<experimentPath>/mlflow.db).",
+    )
+    experiment_name: str | None = Field(
+        None, min_length=1, description="MLflow experiment (default: MLFLOW_EXPERIMENT_NAME, else 'raydt')."
+    )
+    run_name: str | None = Field(
+        None, min_length=1, description="Name of the run (tune: of the parent run). Default: runConfig.name."
+    )
+    tags: dict[str, str] = Field(default_factory=dict, description="Tags set on the run (tune: on every run).")
+    register_model: str | None = Field(
+        None,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,255}$",
+        description="Register the best checkpoint as a new version of this registered model, with the alias "
+        "modelAlias (serve it with serveConfig.checkpointPath: models:/NAME@ALIAS).",
+    )
+    model_alias: str = Field(
+        "champion",
+        pattern=r"^[A-Za-z_][A-Za-z0-9_-]{0,254}$",
+        description="The alias the registered version gets (MLflow aliases, not the deprecated stages).",
+    )
+
+
+class TrackingSpec(StrictModel):
+    """``runConfig.tracking``: experiment trackers the run logs to."""
+
+    mlflow: MlflowSpec | None = Field(None, description="MLflow tracking ({} for every default).")
+
+
 class RunConfig(StrictModel):
     """``runConfig``: naming and storage of the run (Ray's RunConfig)."""
 
@@ -169,6 +204,15 @@ class RunConfig(StrictModel):
         False,
         description="Also write TensorBoard event files per trial (Ray Tune's TBXLoggerCallback). Off by "
         "default: importing tensorboardX alone costs seconds; CSV and JSON results are always written.",
+    )
+    report: bool = Field(
+        False,
+        description="Write the experiment report when the run ends (also a failed or interrupted one): one "
+        "self-contained HTML file and a PNG per figure in <experimentPath>/report/ (result.reportPath); the same "
+        "as `raydt report EXPERIMENT_DIR`. A report that cannot be written is a warning, never a failed run.",
+    )
+    tracking: TrackingSpec | None = Field(
+        None, description="Experiment tracking: {mlflow: {trackingUri, experimentName, runName, tags, registerModel}}."
     )
 
 

@@ -1,0 +1,28 @@
+"""Experiment reports (``raydt report DIR``, ``runConfig.report``): one self-contained HTML file and a PNG per figure.
+
+    load.py        the experiment directory, read back (trials, ledgers, checkpoints, the stored spec)
+    summary.py     the outcome at the top and the environment
+    importance.py  hyperparameter importance (Optuna's fANOVA over the finished trials)
+    series.py      the data of each figure, once
+    figures.py     the interactive figures (Plotly)          pngs.py   the same figures as PNGs (Matplotlib)
+    page.py        the HTML file, everything inlined           build.py  write(): all of the above
+    hook.py        the report at the end of a run: never fails the run
+
+Importing this package imports no plotting library: ``build`` does, when a report is written.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from raydt.report.build import Written
+
+__all__ = ["write"]
+
+
+def write(experiment_dir: Any, out: Any = None, result: dict[str, Any] | None = None) -> Written:
+    """Write the report of ``experiment_dir`` (``build.write``)."""
+    from raydt.report.build import write as _write
+
+    return _write(experiment_dir, out, result)

@@ -1,0 +1,86 @@
+"""Before Ray starts: MLflow is installed, the tracking URI is one MLflow understands, and its store answers.
+
+A run whose tracking cannot work fails here, in about a second, instead of after training; once training runs,
+tracking failures are only warnings (``sink``).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from urllib.parse import urlparse
+
+from raydt.errors import MissingDependencyError, SpecError, SpecIssue, TrackingError
+from raydt.plan import TrainPlan
+from raydt.tracking import client
+from raydt.tracking.sink import one_line
+
+#: URI schemes of MLflow's tracking stores (``databricks`` may also be written bare).
+SCHEMES = ("http", "https", "sqlite", "postgresql", "mysql", "mssql", "file", "databricks", "databricks-uc", "uc")
+URI_PATH = "runConfig.tracking.mlflow.trackingUri"
+#: The probe asks once, briefly: a server that does not answer now will not be waited for.
+PROBE_ENV = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0", "MLFLOW_HTTP_REQUEST_TIMEOUT": "10"}
+
+
+def check(p: TrainPlan) -> None:
+    """Raise when ``p``'s tracking cannot work (nothing to check without ``runConfig.tracking``)."""
+    if p.tracking is None:
+        return
+    if importlib.util.find_spec("mlflow") is None:
+        raise MissingDependencyError(
+            "runConfig.tracking.mlflow needs the 'mlflow' package, which is not installed",
+            hint="pip install 'ray-distributed-trainer[tracking]' (or pip install 'mlflow>=3').",
+        )
+    t = client.target(p)
+    if t.local_store:  # raydt's own sqlite file, created in the experiment directory when the run starts
+        return
+    source = " (from MLFLOW_TRACKING_URI)" if os.environ.get("MLFLOW_TRACKING_URI") == t.uri else ""
+    scheme = urlparse(t.uri).scheme or t.uri
+    if scheme not in SCHEMES:
+        raise SpecError(
+            [
+                SpecIssue(
+                    URI_PATH,
+                    f"is not a URI MLflow can track to{source}: scheme '{scheme}' is none of {', '.join(SCHEMES)}",
+                    t.uri,
+                    "E.g. http://127.0.0.1:5000 (mlflow server) or sqlite:////abs/path/mlflow.db; leave it out for "
+                    "a local store in the experiment directory.",
+                )
+            ]
+        )
+    with _env(PROBE_ENV):
+        try:
+            probe = client.make(t.uri)
+            probe.search_experiments(max_results=1)
+            if p.tracking.register_model:
+                probe.search_registered_models(max_results=1)
+        except Exception as exc:  # noqa: BLE001 - whatever MLflow raises, the run cannot be tracked
+            remote = scheme in ("http", "https")
+            raise TrackingError(
+                f"the MLflow tracking {'server' if remote else 'store'} at {t.uri}{source} "
+                f"{'does not answer' if remote else 'cannot be used'}: {one_line(exc)}",
+                hint=(
+                    "Start it (e.g. mlflow server --host 127.0.0.1 --port 5000), check the address, or leave "
+                    f"{URI_PATH} out to log to a local sqlite store in the experiment directory."
+                    if remote
+                    else f"Fix {URI_PATH} (a sqlite:///ABSOLUTE/PATH.db, a database or a server URI)."
+                ),
+                code="TRACKING_UNREACHABLE" if remote else "TRACKING_UNAVAILABLE",
+            ) from None
+
+
+@contextmanager
+def _env(values: dict[str, str]) -> Iterator[None]:
+    """Set ``values`` in the environment for the block (MLflow reads them per request), unless the user set them."""
+    before = {k: os.environ.get(k) for k in values}
+    for key, value in values.items():
+        if before[key] is None:
+            os.environ[key] = value
+    try:
+        yield
+    finally:
+        for key, old in before.items():
+            if old is None:
+                os.environ.pop(key, None)
