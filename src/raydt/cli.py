@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
-from raydt import api, cli_cluster, cli_jobs, cli_report, results
+from raydt import api, cli_cluster, cli_diagnose, cli_jobs, cli_mcp, cli_report, results
 from raydt.errors import EXIT_SUCCESS, RaydtError, SpecError, SpecIssue, UsageError
 
 EXAMPLES = """\
@@ -45,8 +45,15 @@ commands:
                       raydt jobs logs raydt-train-20261201-101500-ab12-3f2a1c --follow
   report DIR        an experiment's report: one self-contained HTML file (opens offline) and a PNG per figure
                       raydt report ~/raydt_results/raydt-tune-20261122-061859 --out report.html
+  doctor [SPEC]     check the environment (and a spec; a cluster with --address); exit 1 when a check fails
+                      raydt doctor examples/train-default.yaml --address 127.0.0.1:6379
+  explain PATH      why a run failed: root causes with evidence (file, line) and fixes, across trials
+                      raydt explain ~/raydt_results/raydt-tune-20261122-061859
   k8s SPEC          write KubeRay YAML for the spec: a ConfigMap + a RayJob (or --cluster: a RayCluster)
                       raydt k8s examples/train-default.yaml --storage s3://bucket/raydt --out job.yaml
+  mcp               serve raydt to AI agents over the Model Context Protocol: stdio, or --http --port P
+                    (127.0.0.1); tools validate_spec, run (background, a runId), get_run, cancel_run, ...
+  skill             print raydt's agent skill file (SKILL.md)
 
 SPEC is a .json, .yaml or .yml file, or - for stdin. Exit codes: 0 success, 3 partial,
 1 error while running, 2 invalid spec or usage.
@@ -98,6 +105,8 @@ def build_parser() -> argparse.ArgumentParser:
     cli_cluster.add_parser(sub)
     cli_jobs.add_parsers(sub)
     cli_report.add_parser(sub)
+    cli_diagnose.add_parser(sub)
+    cli_mcp.add_parser(sub)
     _add_k8s(sub)
     return parser
 
@@ -131,10 +140,7 @@ def main(argv: list[str] | None = None) -> int:
         build_parser().print_help(sys.stderr)
         return _emit(results.error_result(UsageError("no command given")), 2, sys.stdout)
     if args.command == "schema":
-        from raydt.spec import schemas
-
-        doc = schemas.input_schema() if args.kind == "input" else schemas.output_schema()
-        print(json.dumps(doc, indent=2))
+        print(json.dumps(schema_document(args.kind), indent=2))
         return EXIT_SUCCESS
     if args.command == "validate":
         return _validate(args.spec)
@@ -144,6 +150,11 @@ def main(argv: list[str] | None = None) -> int:
         return _serve_command(args.action, args.port)
     if args.command == "report":
         return _emit(*cli_report.command(args), sys.stdout)
+    if args.command in ("doctor", "explain"):
+        return _emit(*cli_diagnose.command(args), sys.stdout)
+    if args.command in ("mcp", "skill"):
+        failed = cli_mcp.command(args, schema_document)
+        return EXIT_SUCCESS if failed is None else _emit(*failed, sys.stdout)
     if args.command in ("submit", "jobs"):
         outcome = cli_jobs.submit(args) if args.command == "submit" else cli_jobs.jobs(args)
         return EXIT_SUCCESS if outcome is None else _emit(*outcome, sys.stdout)
@@ -163,6 +174,14 @@ def main(argv: list[str] | None = None) -> int:
     else:
         source = args.spec if args.command == "run" else api.cluster_spec(args.address)
     return run_source(source, quiet=args.quiet)
+
+
+def schema_document(kind: str) -> dict[str, Any]:
+    """``raydt schema KIND``: the spec's JSON Schema (input) or the result's (output); the MCP server's
+    get_schema and schema resources print the same."""
+    from raydt.spec import schemas
+
+    return schemas.input_schema() if kind == "input" else schemas.output_schema()
 
 
 def _validate(source: str) -> int:
@@ -239,17 +258,21 @@ def run_source(source: Any, *, quiet: bool, result_prefix: str = "") -> int:
     except RaydtError as err:
         return emit(results.error_result(err), err.exit_code, sys.stdout)
     with _quarantine(log_file) as (out, err_stream):
-        view = ProgressView(None if quiet else err_stream)
+        view = ProgressView.open(None if quiet else err_stream)  # a table on a terminal, else the line log
         emitted: list[bool] = []
 
         def ready(early: dict[str, Any]) -> None:  # a serve run: the JSON goes out once the endpoint answers
+            view.finish()  # the table stops redrawing before the JSON reaches a terminal it may share
             emit({**early, "logFile": str(log_file)}, EXIT_SUCCESS, out)
             emitted.append(True)
 
-        view.event(f"spec {loaded.origin}: mode {loaded.spec.mode}; Ray's own output goes to {log_file}")
-        result, code = api.execute(loaded, view, Handoff(ready, str(log_file)))
-        result["logFile"] = str(log_file)
-        view.event(f"done: {result['status']}")
+        try:
+            view.event(f"spec {loaded.origin}: mode {loaded.spec.mode}; Ray's own output goes to {log_file}")
+            result, code = api.execute(loaded, view, Handoff(ready, str(log_file)))
+            result["logFile"] = str(log_file)
+            view.event(f"done: {result['status']}")
+        finally:  # Ctrl-C or an error too: the terminal gets its cursor back and keeps the last table
+            view.finish()
         return code if emitted else emit(result, code, out)
 
 

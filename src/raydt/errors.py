@@ -19,6 +19,7 @@
         └── JobsError               code JOBS_UNREACHABLE / JOBS_AUTH / NOT_RAY_DASHBOARD / JOB_NOT_FOUND /
                                          JOB_FAILED / JOB_NO_RESULT (raydt submit, raydt jobs)
         TrackingError (a RunError)  code TRACKING_UNREACHABLE / TRACKING_UNAVAILABLE (runConfig.tracking)
+        NotReadyError (a RunError)  code ENVIRONMENT_NOT_READY (raydt doctor: a check failed)
 
 Messages state the rule and the value received; ``hint`` says what to do about it.
 """
@@ -227,6 +228,13 @@ class InfeasibleResourcesError(RunError):
     """The spec asks for more than the cluster can ever provide."""
 
     code = "INFEASIBLE_RESOURCES"
+
+
+class NotReadyError(RunError):
+    """``raydt doctor``: at least one check failed, so this environment cannot run what was asked."""
+
+    code = "ENVIRONMENT_NOT_READY"
+    default_hint = "Fix what each failed check's `fix` says (result.checks), then run raydt doctor again."
 
 
 def _short(value: Any, limit: int = 80) -> str:

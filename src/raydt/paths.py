@@ -1,6 +1,7 @@
 """The one resolver for every local path a spec names. Never imports Ray.
 
-The rule, for every path a run *reads* (``trainConfig.trainerPath`` and ``resumeFromCheckpoint``,
+The rule, for every path a run *reads* (``trainConfig.trainerPath``, ``model``, ``data``, ``loss``, ``metrics``
+and ``resumeFromCheckpoint``,
 ``serveConfig.checkpointPath``/``experimentPath``/``predictorPath``, ``dataConfig`` paths and ``mapBatches``
 files): ``~`` expands; an absolute path is taken as it is; a relative one resolves against the first of the
 spec's base directories where it exists (the current directory, then the spec file's folder; for a glob,
@@ -94,7 +95,10 @@ def absolute_spec(raw: dict[str, Any], base_dirs: tuple[Path, ...]) -> dict[str,
     the spec means the same files wherever it is loaded again."""
     spec = copy.deepcopy(raw)
     tc = _section(spec, "trainConfig")
-    _update(tc, "trainerPath", lambda v: resolve_ref(v, base_dirs))
+    for key in ("trainerPath", "model", "data", "loss"):  # loss: a built-in name stays as it is
+        _update(tc, key, lambda v: resolve_ref(v, base_dirs))
+    if isinstance(tc.get("metrics"), list):
+        tc["metrics"] = [resolve_ref(m, base_dirs) if isinstance(m, str) else m for m in tc["metrics"]]
     _update(tc, "resumeFromCheckpoint", lambda v: str(resolve(v, base_dirs)))
     sc = _section(spec, "serveConfig")
     _update(sc, "predictorPath", lambda v: resolve_ref(v, base_dirs))

@@ -13,9 +13,13 @@ from typing import Any
 
 from raydt import paths, space, trainer_ref
 from raydt.frameworks.common import RESERVED_KEY  # built-in loops' settings in their config; never in bestConfig
+from raydt.frameworks.pytorch.user.settings import user_model_defaults, user_model_settings
 from raydt.registry import FRAMEWORKS, FrameworkInfo
+from raydt.search.settings import SearchSettings, settings
 from raydt.spec.loader import LoadedSpec
 from raydt.spec.model import Spec
+from raydt.tracking.settings import MlflowPlan as MlflowPlan  # re-exported: plans are read from here
+from raydt.tracking.settings import mlflow as mlflow
 
 DEFAULT_STORAGE = "~/raydt_results"
 DEFAULT_NUM_SAMPLES = 10
@@ -43,34 +47,6 @@ class WorkerPlan:
     def total(self) -> dict[str, float]:
         """What all workers together reserve."""
         return {k: v * self.num_workers for k, v in self.resources.items() if v}
-
-
-@dataclass(frozen=True)
-class MlflowPlan:
-    """``runConfig.tracking.mlflow`` with MLflow's environment variables folded in (``raydt.tracking`` logs it)."""
-
-    tracking_uri: str | None  # None: a local sqlite store beside the experiment
-    experiment_name: str
-    run_name: str
-    tags: dict[str, str]
-    register_model: str | None = None
-    model_alias: str = "champion"
-
-
-def mlflow(spec: Spec, name: str) -> MlflowPlan | None:
-    """The MLflow settings of a run named ``name`` (None: no tracking): the spec, then MLFLOW_* variables."""
-    tracking = spec.run_config.tracking
-    m = tracking.mlflow if tracking is not None else None
-    if m is None:
-        return None
-    return MlflowPlan(
-        tracking_uri=m.tracking_uri or os.environ.get("MLFLOW_TRACKING_URI") or None,
-        experiment_name=m.experiment_name or os.environ.get("MLFLOW_EXPERIMENT_NAME") or "raydt",
-        run_name=m.run_name or name,
-        tags=dict(m.tags),
-        register_model=m.register_model,
-        model_alias=m.model_alias,
-    )
 
 
 @dataclass(frozen=True)
@@ -177,6 +153,10 @@ def train(loaded: LoadedSpec) -> TrainPlan:
         loop_config = dict(tc.train_loop_config)
         if tc.epochs is not None:
             loop_config["epochs"] = tc.epochs
+    elif tc.model is not None:  # the user's model in raydt's loop: its keys' defaults, then the spec
+        loop_config = {**user_model_defaults(), **tc.train_loop_config}
+        if tc.epochs is not None:
+            loop_config["epochs"] = tc.epochs
     else:
         loop_config = builtin_config(info, tc.train_loop_config, tc.epochs)
     rc = spec.run_config
@@ -185,9 +165,11 @@ def train(loaded: LoadedSpec) -> TrainPlan:
         resume_from = str(paths.resolve(tc.resume_from_checkpoint, loaded.base_dirs))
     if ref is not None and resume_from:
         loop_config["resumeFromCheckpoint"] = resume_from
-    elif ref is None and (resume_from or rc.checkpoint.frequency != 1):
+    elif ref is None and (resume_from or rc.checkpoint.frequency != 1 or tc.model is not None):
         # raydt's own settings for its built-in loops travel under one reserved key
         loop_config[RESERVED_KEY] = {"checkpointFrequency": rc.checkpoint.frequency, "resumeFrom": resume_from}
+        if tc.model is not None:  # trainConfig.model, data, loss, metrics: references resolved once, here
+            loop_config[RESERVED_KEY]["userModel"] = user_model_settings(spec, info, loaded.base_dirs)
     storage = storage_path(spec)
     name = rc.name or default_name(spec.mode)
     return TrainPlan(
@@ -258,6 +240,7 @@ class TunePlan:
     seed: int | None
     max_failures_per_trial: int = 2
     reuse_actors: bool | None = None  # None: on unless trials are distributed
+    search: SearchSettings = field(default_factory=SearchSettings)  # raydt.search: objectives, constraints, ...
 
     @property
     def reuse(self) -> bool:
@@ -284,16 +267,15 @@ def tune(loaded: LoadedSpec) -> TunePlan:
     if base.trainer is None:  # built-in: searched keys are not fixed
         searched = {info.param_aliases.get(k, k) for k in search.members}
         fixed = {k: v for k, v in fixed.items() if k not in searched}
-    base = _replace(
-        base,
-        loop_config=fixed,
-        metric=tc.metric or info.default_metric,
-        metric_mode=tc.mode or info.default_mode,
-    )
-    sched = tc.scheduler or DEFAULT_SCHEDULER
+    search_settings = settings(tc, info.default_metric, info.default_mode, loaded.base_dirs)
+    objectives = search_settings.objectives
+    base = _replace(base, loop_config=fixed, metric=objectives[0].metric, metric_mode=objectives[0].mode)
+    sched = tc.scheduler or ("fifo" if len(objectives) > 1 else DEFAULT_SCHEDULER)  # ASHA ranks by one metric
     types = search.domain_types()
     if tc.search_algorithm:
         algo, reason = tc.search_algorithm, "searchAlgorithm given in the spec"
+    elif len(objectives) > 1 or tc.warm_start is not None:
+        algo, reason = "optuna", "several objectives or a warm start: an Optuna study takes them"
     elif SCHEDULERS[sched].population_based:
         algo, reason = "random", f"'{sched}' explores by mutation: random sampling for the initial population"
     elif "grid" in types:
@@ -328,6 +310,7 @@ def tune(loaded: LoadedSpec) -> TunePlan:
         seed=tc.seed,
         max_failures_per_trial=tc.max_failures_per_trial,
         reuse_actors=tc.reuse_actors,
+        search=search_settings,
     )
 
 

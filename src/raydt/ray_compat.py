@@ -113,6 +113,16 @@ def trial_statuses(grid: Any) -> dict[str, str]:
     return {t.trial_id: t.status for t in getattr(analysis, "trials", None) or []}
 
 
+def optuna_trial(searcher: Any, trial_id: str) -> Any:
+    """The Optuna trial an ``OptunaSearch`` asked for Tune's trial ``trial_id`` (None: none).
+
+    Why private: ``OptunaSearch`` keeps its Optuna trials in ``_ot_trials`` and has no accessor; raydt sets a
+    trial's constraint values on it (Optuna's public ``Trial.set_constraint``) just before the searcher tells
+    the study its objectives, which is when Optuna's samplers read them.
+    """
+    return getattr(searcher, "_ot_trials", {}).get(trial_id)
+
+
 def autoscaler_v1_report() -> bytes | None:
     """The v1 autoscaler monitor's status report in the GCS (None: none).
 

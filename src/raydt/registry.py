@@ -46,6 +46,7 @@ class SchedulerInfo:
     pauses_trials: bool = False
     modules: tuple[str, ...] = ()
     extra: str = "tune"
+    ranks_by_one_metric: bool = True  # compares trials on one metric: refused for a multi-objective search
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,9 @@ class SearcherInfo:
     seed_arg: str | None = None
     modules: tuple[str, ...] = ()
     extra: str = "tune"
+    #: raydt.search: takes several objectives and an earlier search's trials (raydt builds its study)
+    several_objectives: bool = False
+    conditional: bool = True  # samples a choice whose values are branches with domains of their own
 
 
 _TIME_ATTR = Option("time_attr", "str")  # the result field that measures progress (default training_iteration)
@@ -132,7 +136,9 @@ SCHEDULERS: dict[str, SchedulerInfo] = {
         modules=("GPy",),
         extra="pb2",
     ),
-    "fifo": SchedulerInfo("fifo", "ray.tune.schedulers:FIFOScheduler", {}, "runs every trial to its end"),
+    "fifo": SchedulerInfo(
+        "fifo", "ray.tune.schedulers:FIFOScheduler", {}, "runs every trial to its end", ranks_by_one_metric=False
+    ),
 }
 
 _MODEL_UNSUPPORTED = frozenset({"grid"})
@@ -142,11 +148,12 @@ SEARCHERS: dict[str, SearcherInfo] = {
         "optuna",
         "ray.tune.search.optuna:OptunaSearch",
         {},
-        "Optuna's TPE sampler (the default)",
+        "Optuna's TPE sampler (the default; the one for several objectives and warm starts)",
         model_based=True,
         unsupported_domains=_MODEL_UNSUPPORTED | {"normal", "qnormal"},
         seed_arg="seed",
         modules=("optuna",),
+        several_objectives=True,
     ),
     "hyperopt": SearcherInfo(
         "hyperopt",
@@ -176,6 +183,7 @@ SEARCHERS: dict[str, SearcherInfo] = {
         seed_arg="seed",
         modules=("hpbandster", "ConfigSpace"),
         extra="bohb",
+        conditional=False,
     ),
 }
 

@@ -7,6 +7,10 @@ object is a *group* of nested hyperparameters (``{"optimizer": {"lr": {...}}}``)
 Every integer type treats ``max`` as inclusive (Ray's own ``randint`` and ``lograndint`` exclude it, and
 ``qrandint`` excludes it only for q=1: ``IntRange.to_tune`` hides those differences); floats sample [min, max].
 
+A ``choice`` value that holds domains is a *branch* (a ``Group`` among ``Categorical.values``): a conditional
+space, where only the chosen branch's keys are sampled; inside a branch only an object whose ``type`` names a
+domain is one (``{"type": "adam"}`` stays a constant, as it always was in a choice value).
+
 ``parse`` reads the JSON once into a tree (``Group`` of ``Domain``, ``Constant`` and nested ``Group`` nodes)
 through the allow-list ``DOMAINS``; the plan, the runners and validation work on that tree. Each domain class
 knows its keys, bounds, Ray Tune translation (``to_tune``, importing Ray Tune only when called) and mutation.
@@ -113,7 +117,8 @@ class Normal(Domain):
 
 @dataclass(frozen=True)
 class Categorical(Domain):
-    """choice (one of values) and grid (every one of values: Ray's grid search)."""
+    """choice (one of values) and grid (every one of values: Ray's grid search). A choice value that holds
+    domains is a *branch* (a ``Group``): a conditional space, where only the chosen branch's keys are sampled."""
 
     values: tuple[Any, ...]
     KIND: ClassVar[str] = "categorical"
@@ -122,13 +127,18 @@ class Categorical(Domain):
     def mutable(self) -> bool:
         return self.type != "grid"
 
+    @property
+    def conditional(self) -> bool:
+        return any(isinstance(v, Group) for v in self.values)
+
     def to_tune(self) -> Any:
         from ray import tune
 
-        return tune.grid_search(list(self.values)) if self.type == "grid" else tune.choice(list(self.values))
+        values = [v.to_tune() if isinstance(v, Group) else v for v in self.values]
+        return tune.grid_search(values) if self.type == "grid" else tune.choice(values)
 
     def to_json(self) -> dict[str, Any]:
-        return {"type": self.type, "values": list(self.values)}
+        return {"type": self.type, "values": [v.to_json() if isinstance(v, Group) else v for v in self.values]}
 
 
 @dataclass(frozen=True)
@@ -156,7 +166,7 @@ DOMAINS: dict[str, DomainType] = {
     "lograndint": DomainType(IntRange, ("min", "max"), "int in [min, max], log scale, max inclusive", log=True),
     "normal": DomainType(Normal, ("mean", "sd"), "float ~ N(mean, sd)"),
     "qnormal": DomainType(Normal, ("mean", "sd", "q"), "float ~ N(mean, sd) rounded to a multiple of q"),
-    "choice": DomainType(Categorical, ("values",), "one of values"),
+    "choice": DomainType(Categorical, ("values",), "one of values (an object holding domains is a branch)"),
     "grid": DomainType(Categorical, ("values",), "every one of values (grid search over this key)"),
 }
 
@@ -204,8 +214,22 @@ class Group:
         return [(key, node) for key, node in self.leaves() if not isinstance(node, Constant)]
 
     def domain_types(self) -> set[str]:
-        """The domain types the space uses (refused ones included)."""
-        return {node.type for _, node in self.domains()}
+        """The domain types the space uses, inside branches too (refused ones included)."""
+        return {node.type for _, node in self.walk()}
+
+    def walk(self, prefix: str = "") -> Iterator[tuple[str, Domain | Refused]]:
+        """(path, domain) of every domain, depth first, into branches (``key.values[i].member``)."""
+        for key, node in self.domains():
+            yield f"{prefix}{key}", node
+            if isinstance(node, Categorical):
+                for i, value in enumerate(node.values):
+                    if isinstance(value, Group):
+                        yield from value.walk(f"{prefix}{key}.values[{i}].")
+
+    @property
+    def conditional(self) -> bool:
+        """Whether a choice holds branches with domains of their own."""
+        return any(isinstance(node, Categorical) and node.conditional for _, node in self.walk())
 
     @property
     def has_mutable(self) -> bool:
@@ -261,16 +285,31 @@ def is_domain(value: Any) -> bool:
     return isinstance(value, dict) and isinstance(value.get("type"), str)
 
 
-def parse(raw: Mapping[str, Any], check: Check | None = None, path: str = "") -> Group:
+def is_branch_domain(value: Any) -> bool:
+    """Inside a choice value (a branch) only an object whose ``type`` names a domain is one: ``{"type": "adam"}``
+    stays a constant there, as it always was in a choice value."""
+    return isinstance(value, dict) and isinstance(value.get("type"), str) and value["type"] in DOMAINS
+
+
+def holds_domain(value: Any) -> bool:
+    """Whether a choice value holds a domain anywhere (then it is a branch of a conditional space)."""
+    if is_branch_domain(value):
+        return True
+    items = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
+    return any(holds_domain(item) for item in items)
+
+
+def parse(raw: Mapping[str, Any], check: Check | None = None, path: str = "", branch: bool = False) -> Group:
     """The typed tree of a search space. Without ``check`` (a validated spec) every domain must be buildable
-    (``domain`` raises ValueError otherwise); with it, a domain ``check`` refuses becomes a ``Refused`` node."""
+    (``domain`` raises ValueError otherwise); with it, a domain ``check`` refuses becomes a ``Refused`` node.
+    ``branch``: ``raw`` is a choice value (``is_branch_domain`` tells its domains)."""
     members: dict[str, Node] = {}
     for key, value in raw.items():
         at = f"{path}.{key}" if path else str(key)
-        if is_domain(value):
+        if is_branch_domain(value) if branch else is_domain(value):
             members[key] = domain(value) if check is None or check(value, at) else Refused(value["type"], value)
-        elif isinstance(value, dict):
-            members[key] = parse(value, check, at)
+        elif isinstance(value, dict) and (not branch or holds_domain(value)):
+            members[key] = parse(value, check, at, branch)
         else:
             members[key] = Constant(value)
     return Group(members)
@@ -286,8 +325,15 @@ def domain(raw: Mapping[str, Any]) -> Domain:
     given = set(raw) - {"type"}
     if given != set(info.keys):
         raise ValueError(f"a '{name}' domain has the keys {', '.join(info.keys)} (got {', '.join(sorted(given))})")
-    values = {key: tuple(raw[key]) if key == "values" else raw[key] for key in info.keys}
+    values = {key: _values(raw[key], name) if key == "values" else raw[key] for key in info.keys}
     return info.cls(name, **values)
+
+
+def _values(raw: list[Any], name: str) -> tuple[Any, ...]:
+    """A choice's values, each value that holds domains parsed as a branch."""
+    if name != "choice":
+        return tuple(raw)
+    return tuple(parse(v, branch=True) if isinstance(v, dict) and holds_domain(v) else v for v in raw)
 
 
 def _tune(node: Node) -> Any:

@@ -40,54 +40,65 @@ class TrainerRef:
         return f"{self.target}:{self.function}"
 
 
-def parse(value: str, base_dirs: tuple[Path, ...] = ()) -> TrainerRef | SpecIssue:
+def parse(value: str, base_dirs: tuple[Path, ...] = (), field: str = FIELD) -> TrainerRef | SpecIssue:
     """Split ``value`` into target and function; a file target is resolved by ``paths.resolve`` (a relative
-    one against the current directory, then the spec file's directory: the first where the file exists)."""
+    one against the current directory, then the spec file's directory: the first where the file exists).
+    ``field``: the spec path problems are reported at (the same references name models, data and losses)."""
     target, sep, function = value.rpartition(":")
     if not sep or not target or not function.isidentifier():
-        return SpecIssue(FIELD, "must be 'target:function'", value, HINT)
+        return SpecIssue(field, "must be 'target:function'", value, HINT)
     ref = TrainerRef(target, function)
     if ref.is_file:
         ref = TrainerRef(str(paths.resolve(target, base_dirs)), function)
     elif not all(part.isidentifier() for part in target.split(".")):
-        return SpecIssue(FIELD, "module name must be dotted identifiers", value, HINT)
+        return SpecIssue(field, "module name must be dotted identifiers", value, HINT)
     return ref
 
 
 def check(ref: TrainerRef, raw: str) -> SpecIssue | None:
     """Check that the function exists and takes at most one positional argument, without running it."""
+    found = definition(ref, raw, FIELD)
+    if isinstance(found, ast.ClassDef):
+        return SpecIssue(FIELD, f"'{ref.function}' is a class, not a function", raw, HINT)
+    if isinstance(found, ast.FunctionDef | ast.AsyncFunctionDef):
+        return _check_signature(found, raw)
+    return found
+
+
+Definition = ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef
+
+
+def definition(ref: TrainerRef, raw: str, field: str) -> Definition | SpecIssue | None:
+    """The top-level ``def`` or ``class`` that ``ref`` names, read with ``ast`` (never run); None when it is
+    bound dynamically or the module is compiled (checked when loaded); a SpecIssue at ``field`` otherwise."""
     if ref.is_file:
         path = Path(ref.target)
         if not path.exists():
-            return SpecIssue(FIELD, "file does not exist", raw, f"No file at {path}.")
+            return SpecIssue(field, "file does not exist", raw, f"No file at {path}.")
         if not path.is_file():
-            return SpecIssue(FIELD, "must name a Python file, not a directory", raw, HINT)
+            return SpecIssue(field, "must name a Python file, not a directory", raw, HINT)
     else:
         try:
             spec = importlib.util.find_spec(ref.target)
         except (ImportError, ValueError) as exc:
-            return SpecIssue(FIELD, f"module cannot be found ({exc})", raw, "Is it on PYTHONPATH?")
+            return SpecIssue(field, f"module cannot be found ({exc})", raw, "Is it on PYTHONPATH?")
         if spec is None:
-            return SpecIssue(FIELD, "module cannot be found", raw, "Is it installed or on PYTHONPATH?")
+            return SpecIssue(field, "module cannot be found", raw, "Is it installed or on PYTHONPATH?")
         if spec.origin is None or not spec.origin.endswith(".py"):
             return None  # compiled or namespace module: checked when loaded
         path = Path(spec.origin)
     try:
         tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
     except (OSError, UnicodeDecodeError) as exc:
-        return SpecIssue(FIELD, f"file cannot be read ({exc})", raw)
+        return SpecIssue(field, f"file cannot be read ({exc})", raw)
     except SyntaxError as exc:
-        return SpecIssue(FIELD, f"file has a syntax error at line {exc.lineno}: {exc.msg}", raw)
-    return _check_function(tree, ref, raw)
-
-
-def _check_function(tree: ast.Module, ref: TrainerRef, raw: str) -> SpecIssue | None:
+        return SpecIssue(field, f"file has a syntax error at line {exc.lineno}: {exc.msg}", raw)
     names: list[str] = []
     for node in tree.body:
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
             names.append(node.name)
             if node.name == ref.function:
-                return _check_signature(node, raw)
+                return node
         elif isinstance(node, ast.Assign | ast.AnnAssign | ast.ImportFrom | ast.Import):
             assigned = _assigned_names(node)
             names.extend(assigned)
@@ -95,7 +106,7 @@ def _check_function(tree: ast.Module, ref: TrainerRef, raw: str) -> SpecIssue | 
                 return None  # bound dynamically: checked when loaded
     listed = ", ".join(n for n in names if not n.startswith("_")) or "none"
     return SpecIssue(
-        FIELD, f"function '{ref.function}' is not defined in {ref.target}", raw, f"Top-level names: {listed}."
+        field, f"function '{ref.function}' is not defined in {ref.target}", raw, f"Top-level names: {listed}."
     )
 
 
@@ -126,8 +137,9 @@ def _check_signature(node: ast.FunctionDef | ast.AsyncFunctionDef, raw: str) -> 
     return None
 
 
-def load(ref: TrainerRef) -> Callable[..., Any]:
-    """Import the referenced function; errors raised by the user's code become ``UserCodeError``."""
+def load(ref: TrainerRef, one_argument: bool = True) -> Callable[..., Any]:
+    """Import the referenced function (``one_argument``: it must take one argument or none; a model class or
+    a loss need not); errors raised by the user's code become ``UserCodeError``."""
     try:
         if ref.is_file:
             path = Path(ref.target)
@@ -149,6 +161,8 @@ def load(ref: TrainerRef) -> Callable[..., Any]:
     fn = getattr(module, ref.function, None)
     if not callable(fn):
         raise UserCodeError(f"'{ref}' is not a callable function", hint=HINT)
+    if not one_argument:
+        return fn  # type: ignore[no-any-return]
     try:
         params = [
             p

@@ -3,72 +3,25 @@ the search ended. Ray-free: it reads the ResultGrid's public attributes and rayd
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from typing import Any
 
 from raydt.errors import InterruptedRunError, MetricNotReportedError, NanMetricError, RunError, failure_code
+from raydt.ledger import LEDGER_FILE as LEDGER_FILE  # re-exported: the report and the watchers read them here
+from raydt.ledger import TUNE_AUTO_KEYS as TUNE_AUTO_KEYS
+from raydt.ledger import read_ledger as read_ledger
 from raydt.plan import TunePlan
 from raydt.results import ERROR, PARTIAL, SUCCESS, clean_metrics, existing_dir, finite
 
-#: written by runners.tune_watch.TrialLedger, one JSON line per event. Not ".json": Ray Tune copies an
-#: experiment's .json/.pkl files to its staging folder on restore and back at every sync, which would
-#: put an old copy over the events written since.
-LEDGER_FILE = "raydt_trials.jsonl"
-
-#: Keys Ray Tune adds to every result (kept out of the live view and of per-trial metrics).
-TUNE_AUTO_KEYS = frozenset(
-    {
-        "done",
-        "training_iteration",
-        "trial_id",
-        "date",
-        "timestamp",
-        "time_this_iter_s",
-        "time_total_s",
-        "pid",
-        "hostname",
-        "node_ip",
-        "config",
-        "time_since_restore",
-        "iterations_since_restore",
-        "checkpoint_dir_name",
-        "experiment_tag",
-        "should_checkpoint",
-    }
-)
-
 #: results.endReason values
-ALL_TRIALS_DONE, GOAL_REACHED, TIME_BUDGET, INTERRUPTED = (
+ALL_TRIALS_DONE, GOAL_REACHED, TIME_BUDGET, INTERRUPTED, MAX_FAILED = (
     "ALL_TRIALS_DONE",
     "GOAL_REACHED",
     "TIME_BUDGET",
     "INTERRUPTED",
+    "MAX_FAILED_TRIALS",
 )
-
-
-def read_ledger(experiment_path: str) -> dict[str, Any] | None:
-    """How each trial ended, {"ended": {id: "complete" | "error"}, "retries": {id: [{code, error}]}}
-    (None: a search started before raydt kept a ledger)."""
-    try:
-        with open(os.path.join(experiment_path, LEDGER_FILE), encoding="utf-8") as fh:
-            lines = fh.read().splitlines()
-    except OSError:
-        return None
-    data: dict[str, Any] = {"ended": {}, "retries": {}}
-    for line in lines:
-        try:
-            event = json.loads(line)
-        except ValueError:  # a line cut off by a crash
-            continue
-        if event.get("event") == "retry":
-            data["retries"].setdefault(event["trial"], []).append({"code": event["code"], "error": event["error"]})
-        elif event.get("event") in ("complete", "error"):
-            data["ended"][event["trial"]] = event["event"]
-        elif event.get("event") == "goal":  # stopAt was reached (kept for a resumed search)
-            data["goal"] = True
-    return data
 
 
 def _cause(error: BaseException) -> tuple[str, str]:
@@ -136,11 +89,14 @@ def ending(p: TunePlan, grid: Any, trial_ids: list[str], elapsed: float, goal_re
     unfinished = frozenset(t for t, s in statuses.items() if s in ("RUNNING", "PENDING", "PAUSED"))
     budget_over = p.time_budget_s is not None and elapsed >= p.time_budget_s * 0.95
     goal_reached = goal_reached or bool((ledger or {}).get("goal"))
-    stopped = goal_reached or budget_over
+    max_failed = bool((ledger or {}).get("maxFailed"))
+    stopped = goal_reached or budget_over or max_failed
     partial = Ending(ended, unfinished, stopped, "", {})
     cut = any(partial.cut(t) for t in trial_ids)
     if goal_reached:
         reason = GOAL_REACHED
+    elif max_failed:
+        reason = MAX_FAILED
     elif budget_over:
         reason = TIME_BUDGET
     elif cut or len(trial_ids) < expected_trials(p):
@@ -192,20 +148,19 @@ def summarize(p: TunePlan, grid: Any, elapsed: float, goal_reached: bool = False
     results = list(grid)
     ids = [(r.metrics or {}).get("trial_id") or os.path.basename(r.path or "") for r in results]
     end = ending(p, grid, ids, elapsed, goal_reached)
-    rows, best, reported = [], None, set()
-    sign = 1.0 if p.train.metric_mode == "min" else -1.0
+    from raydt.search.outcome import choose
+
+    rows, reported = [], set()
     for result in results:
-        row, values, seen = trial_row(result, p, end)
+        row, _, seen = trial_row(result, p, end)
         reported |= seen
         rows.append(row)
-        if values and row["status"] != "ERROR":
-            value = row["bestMetric"]
-            if best is None or sign * value < sign * best[0]:
-                best = (value, result, row)
     out = _skeleton(p, rows, elapsed, end)
-    if best is None:
-        return _without_best(out, p, rows, reported, end)
-    value, result, row = best
+    choice = choose(p, rows)  # feasible trials, the Pareto front of several objectives, the one reported as best
+    out["results"].update(choice.extra)
+    if choice.index is None or choice.value is None:
+        return _no_feasible(out, p) if choice.usable else _without_best(out, p, rows, reported, end)
+    value, result, row = choice.value, results[choice.index], rows[choice.index]
     failed = out["results"]["failedTrials"]
     out["status"] = PARTIAL if failed or end.reason == INTERRUPTED else SUCCESS
     out["results"].update(
@@ -253,6 +208,10 @@ def _skeleton(p: TunePlan, rows: list[dict[str, Any]], elapsed: float, end: Endi
         "warnings": [],
     }
     retries = [{"trialId": trial, **entry} for trial, entries in sorted(end.retries.items()) for entry in entries]
+    if end.reason == MAX_FAILED:
+        out["warnings"].append(
+            f"the search ended once {p.search.max_failed_trials} trial(s) had failed (tuneConfig.maxFailedTrials)"
+        )
     if retries:  # failures a retry can fix (a dead trial process or node); a trainer's exception is not retried
         out["results"]["retries"] = retries
     if end.reason == INTERRUPTED:
@@ -262,6 +221,22 @@ def _skeleton(p: TunePlan, rows: list[dict[str, Any]], elapsed: float, end: Endi
             f"interrupted: the search was stopped (Ctrl-C or a stop signal) with {left} trial(s) unfinished or "
             f"not started. {_resume_hint(out)}"
         )
+    return out
+
+
+def _no_feasible(out: dict[str, Any], p: TunePlan) -> dict[str, Any]:
+    """Trials produced the metric but none met the constraints: partial, with the constraints in the message."""
+    rules = ", ".join(c.describe() for c in p.search.constraints)
+    out["status"] = PARTIAL
+    out["error"] = {
+        "code": "NO_FEASIBLE_TRIAL",
+        "message": f"no trial met tuneConfig.constraints ({rules}) in its last report; "
+        f"{out['results']['numTrials']} trial(s) ran",
+        "hint": "Relax the constraints, widen the search space, or run more samples (trials[].lastMetrics "
+        "shows each trial's values).",
+    }
+    if not out["warnings"]:
+        del out["warnings"]
     return out
 
 

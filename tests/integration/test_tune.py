@@ -127,9 +127,10 @@ def test_failing_trials_give_partial_with_exit_code_3(tmp_path: Path) -> None:
 
 
 def test_two_worker_distributed_trials(shared_ray: None, tmp_path: Path) -> None:
+    # 2 workers x 1 CPU on the 2 CPUs of the shared Ray: the trial's own process asks for no CPU beside them
     spec = {
         "mode": "tune",
-        "config": {"numWorkers": 2, "resourcesPerWorker": {"cpu": 0.5}},
+        "config": {"numWorkers": 2, "resourcesPerWorker": {"cpu": 1}},
         "trainConfig": {"epochs": 2},
         "tuneConfig": {
             "searchSpace": {"lr": {"type": "grid", "values": [0.01, 0.003]}},

@@ -191,8 +191,8 @@ def test_tune_group_holds_max_concurrent_trials_times_workers_per_trial(tmp_path
     cm, job = docs(spec)
     group = workers(job)
     assert group["replicas"] == 3  # one pod per trial running at once
-    # each pod holds the trial's 2 workers and its own process (0.01 CPU each worker, as the tune runner counts)
-    assert container(group)["resources"]["limits"]["cpu"] == "2020m"
+    # each pod holds the trial's 2 workers; the trial's own process asks for no CPU
+    assert container(group)["resources"]["limits"]["cpu"] == "2"
     ray_cpus = int(group["rayStartParams"]["num-cpus"])
     per_pod = (ray_cpus - sizing.TRIAL_DRIVER_CPU * 2) // 1  # the tune runner's capacity formula
     assert per_pod * group["replicas"] // 2 == 3
@@ -209,14 +209,15 @@ def test_single_worker_trials_default_to_a_few_pods_and_say_so() -> None:
     assert any("maxConcurrentTrials is not set" in n for n in built.notes)
 
 
-def test_trial_driver_cpu_is_the_tune_runners() -> None:
+def test_a_trial_driver_holds_no_cpu_in_the_runner_or_the_pods() -> None:
     tree = ast.parse((ROOT / "src/raydt/runners/trials.py").read_text())
-    values = [
-        n.value.value
+    driver = [
+        ast.literal_eval(n.value)
         for n in ast.walk(tree)
-        if isinstance(n, ast.Assign) and any(getattr(t, "id", "") == "TRIAL_DRIVER_CPU" for t in n.targets)
+        if isinstance(n, ast.Assign) and any(getattr(t, "id", "") == "TRIAL_DRIVER" for t in n.targets)
     ]
-    assert values == [sizing.TRIAL_DRIVER_CPU]
+    assert len(driver) == 1 and "CPU" not in driver[0] and driver[0]["memory"] > 0
+    assert sizing.TRIAL_DRIVER_CPU == 0.0
 
 
 def test_quantities() -> None:

@@ -137,3 +137,16 @@ def test_a_spec_stored_with_relative_paths_still_compares_equal(project: Path, t
     stored = {**raw, "runConfig": {"name": "old", "storagePath": str(tmp_path)}}
     (folder / experiment.SPEC_FILE).write_text(json.dumps(stored))  # written by a raydt before paths.absolute_spec
     experiment.check_same_spec(str(folder), raw, "old", str(tmp_path), base_dirs=(Path.cwd(), project))
+
+
+def test_absolute_spec_resolves_a_user_models_code_and_keeps_builtin_loss_names(tmp_path: Path) -> None:
+    raw = {
+        "mode": "train",
+        "trainConfig": {"model": "models.py:Net", "data": "data.py:load", "loss": "mse",
+                        "metrics": ["metrics.py:mae", "metrics.py:r2"]},
+    }  # fmt: skip
+    spec = paths.absolute_spec(raw, (tmp_path,))["trainConfig"]
+    assert spec["model"] == f"{tmp_path / 'models.py'}:Net" and spec["data"] == f"{tmp_path / 'data.py'}:load"
+    assert spec["loss"] == "mse"  # a built-in name, not a file
+    assert spec["metrics"] == [f"{tmp_path / 'metrics.py'}:mae", f"{tmp_path / 'metrics.py'}:r2"]
+    assert raw["trainConfig"]["model"] == "models.py:Net"  # the given spec is left as it was

@@ -115,3 +115,16 @@ def test_auth_settings_can_be_reloaded() -> None:
         assert hasattr(_raylet, name), VERSION + f"ray._raylet.{name} is gone"
     assert callable(getattr(_raylet.AuthenticationTokenLoader.instance(), "reset_cache", None)), VERSION + "reset_cache"
     assert callable(getattr(_raylet.Config, "initialize", None)), VERSION + "Config.initialize"
+
+
+def test_optuna_search_keeps_the_optuna_trial_of_each_tune_trial() -> None:
+    optuna = pytest.importorskip("optuna")
+    from ray.tune.search.optuna import OptunaSearch
+
+    from raydt import ray_compat
+
+    searcher = OptunaSearch(space={"x": optuna.distributions.FloatDistribution(0, 1)}, metric="m", mode="min")
+    searcher.suggest("t1")
+    trial = ray_compat.optuna_trial(searcher, "t1")
+    assert isinstance(trial, optuna.trial.Trial), VERSION + "OptunaSearch._ot_trials holds no optuna Trial"
+    assert ray_compat.optuna_trial(searcher, "nope") is None

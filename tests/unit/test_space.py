@@ -116,27 +116,65 @@ NESTED = {"type": "uniform", "min": 1, "max": 2}
 
 
 @pytest.mark.parametrize(
-    ("domain", "path"),
+    ("domain", "path", "rule"),
     [
-        (
-            {"type": "choice", "values": [{"activation": "relu", "mult": NESTED}, {"activation": "tanh"}]},
-            "values[0].mult",
-        ),
-        ({"type": "grid", "values": [1, NESTED]}, "values[1]"),
+        ({"type": "grid", "values": [1, NESTED]}, "values[1]", "a grid value cannot hold a search domain"),
+        ({"type": "grid", "values": [{"a": NESTED}]}, "values[0].a", "a grid value cannot hold a search domain"),
+        ({"type": "choice", "values": [1, NESTED]}, "values[1]", "a choice value cannot itself be a search domain"),
         (
             {"type": "choice", "values": [[{"a": {"deep": {"type": "choice", "values": [1, 2]}}}]]},
-            "values[0][0].a.deep",
+            "values[0]",
+            "a domain inside a list in a choice value is never sampled",
         ),
+        ({"type": "choice", "values": [{"a": 1}, {}]}, "values[1]", "must not be an empty object (an empty branch)"),
     ],
 )
-def test_a_domain_inside_a_choice_value_is_refused_at_its_path(domain: dict[str, Any], path: str) -> None:
+def test_domains_a_value_would_pass_unsampled_are_refused_at_their_path(
+    domain: dict[str, Any], path: str, rule: str
+) -> None:
     issues = space_checks.check({"act": domain})
     found = [i for i in issues if i.path == f"tuneConfig.searchSpace.act.{path}"]
     assert len(found) == 1, [str(i) for i in issues]
-    kind = domain["type"]
-    assert f"a {kind} value cannot hold a search domain" in found[0].rule
-    assert "conditional search spaces are not supported yet" in found[0].rule
-    assert "separate key" in found[0].hint and "combinations" in found[0].hint
+    assert rule in found[0].rule
+
+
+CONDITIONAL = {
+    "type": "choice",
+    "values": [
+        {"name": "sgd", "momentum": {"type": "uniform", "min": 0.0, "max": 0.9}},
+        {"name": "adam", "beta1": {"type": "uniform", "min": 0.8, "max": 0.99}, "opts": {"eps": 1e-8}},
+        "plain",
+    ],
+}
+
+
+def test_a_choice_of_branches_is_a_conditional_space_that_round_trips() -> None:
+    assert space_checks.check({"optimizer": CONDITIONAL}) == []
+    tree = space.parse({"optimizer": CONDITIONAL, "lr": {"type": "loguniform", "min": 1e-4, "max": 1e-1}})
+    assert tree.conditional and not space.parse({"lr": NESTED}).conditional
+    assert [path for path, _ in tree.walk()] == [
+        "optimizer",
+        "optimizer.values[0].momentum",
+        "optimizer.values[1].beta1",
+        "lr",
+    ]
+    assert tree.to_json()["optimizer"] == CONDITIONAL  # constants in a branch stay constants
+
+
+def test_every_branch_is_validated_at_its_exact_path() -> None:
+    broken = {
+        "type": "choice",
+        "values": [
+            {"name": "sgd", "momentum": {"type": "uniform", "min": 1.0, "max": 0.0}},
+            {"name": "adam", "beta1": {"type": "uniform", "min": 0.8}},
+            {"name": "x", "n": {"type": "lograndint", "min": 0, "max": 4}},
+        ],
+    }
+    paths = {i.path: i.rule for i in space_checks.check({"optimizer": broken})}
+    base = "tuneConfig.searchSpace.optimizer.values"
+    assert paths[f"{base}[0].momentum.min"] == "must be < max"
+    assert "is required" in paths[f"{base}[1].beta1.max"]
+    assert "log scale" in paths[f"{base}[2].n.min"]
 
 
 def test_choice_values_that_are_plain_objects_stay_constants() -> None:

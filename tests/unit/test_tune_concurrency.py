@@ -48,8 +48,10 @@ def test_asking_for_more_than_fits_is_said() -> None:
 
 def test_distributed_trials_with_brackets_stay_capped_and_say_why() -> None:
     conc = _concurrency(tune_plan("hyperband", workers=2, cpu=0.5), TWO_CPUS)
-    assert conc.cap_creation and conc.running == 1
+    assert conc.cap_creation and conc.running == 2  # 2 x 0.5 CPU per trial: two trials on 2 CPUs
     assert any("outside Tune's resource accounting" in n for n in conc.notes)
+    whole = _concurrency(tune_plan("hyperband", workers=2, cpu=1), TWO_CPUS)
+    assert whole.running == 1  # 2 x 1 CPU: one trial, its own process holding no CPU beside the workers
 
 
 def test_an_explicit_cap_with_pbt_shrinks_the_population_and_says_so() -> None:

@@ -4,7 +4,8 @@ Imports no Ray.
 
 The rules (README "Ray Jobs"):
 - ``working_dir`` is ``--working-dir``, else the deepest folder holding every code file the spec names
-  (``trainConfig.trainerPath``, ``serveConfig.predictorPath``, ``mapBatches`` files); a spec with only
+  (``trainConfig.trainerPath``/``model``/``data``/``loss``/``metrics``, ``serveConfig.predictorPath``,
+  ``mapBatches`` files); a spec with only
   built-in code sends none. Excluded: ``DEFAULT_EXCLUDES`` and ``--exclude`` patterns (Ray also skips what
   ``.gitignore`` lists); at most ``--max-upload-mb`` (default 100 MiB, Ray's own ceiling is 512 MiB),
   measured before anything is sent.
@@ -145,7 +146,8 @@ def code_files(spec: dict[str, Any]) -> list[Path]:
     """The user's code files the (absolute) spec names."""
     from raydt.registry import MAP_KEYS
 
-    refs = [_get(spec, "trainConfig", "trainerPath"), _get(spec, "serveConfig", "predictorPath")]
+    refs = [_get(spec, "trainConfig", key) for key in ("trainerPath", "model", "data", "loss")]
+    refs += [*(_get(spec, "trainConfig", "metrics") or []), _get(spec, "serveConfig", "predictorPath")]
     steps = _get(spec, "dataConfig", "preprocess")
     for step in steps if isinstance(steps, list) else []:
         refs += [step.get(k) for k in MAP_KEYS] if isinstance(step, dict) else []
@@ -248,7 +250,11 @@ def _relocate(spec: dict[str, Any], work: Path | None, warnings: list[str], same
 def _walk_paths(spec: dict[str, Any], move: Any) -> None:
     from raydt.registry import MAP_KEYS
 
-    for section, key in (("trainConfig", "trainerPath"), ("trainConfig", "resumeFromCheckpoint"),
+    metrics = _get(spec, "trainConfig", "metrics")
+    if isinstance(metrics, list):
+        spec["trainConfig"]["metrics"] = [move(m) if isinstance(m, str) else m for m in metrics]
+    for section, key in (("trainConfig", "trainerPath"), ("trainConfig", "model"), ("trainConfig", "data"),
+                         ("trainConfig", "loss"), ("trainConfig", "resumeFromCheckpoint"),
                          ("serveConfig", "predictorPath"), ("serveConfig", "checkpointPath"),
                          ("serveConfig", "experimentPath")):  # fmt: skip
         part = spec.get(section)

@@ -14,12 +14,14 @@ from typing import Any, Literal
 
 from pydantic import ConfigDict, Field
 
+from raydt.results.diagnosis import Cause, Check
 from raydt.results.fields import Number, ResultModel, opt
+from raydt.results.search import PARETO_HELP, ParetoMember
 
 Status = Literal["success", "error", "partial"]
 SUCCESS, ERROR, PARTIAL = "success", "error", "partial"
 TrialStatus = Literal["TERMINATED", "ERROR", "INTERRUPTED"]
-EndReason = Literal["ALL_TRIALS_DONE", "GOAL_REACHED", "TIME_BUDGET", "INTERRUPTED"]
+EndReason = Literal["ALL_TRIALS_DONE", "GOAL_REACHED", "TIME_BUDGET", "INTERRUPTED", "MAX_FAILED_TRIALS"]
 
 
 class Retry(ResultModel):
@@ -53,7 +55,7 @@ class Results(ResultModel):
     )
     end_reason: EndReason | None = opt(
         "Why the search ended: every trial ran, tuneConfig.stopAt was reached, "
-        "tuneConfig.timeBudgetS was spent, or it was interrupted.",
+        "tuneConfig.timeBudgetS was spent, it was interrupted, or tuneConfig.maxFailedTrials trials failed.",
     )
     best_trial_id: str | None = opt("The trial bestMetric comes from.")
     best_trial_status: Literal["TERMINATED", "INTERRUPTED"] | None = opt(
@@ -66,6 +68,9 @@ class Results(ResultModel):
     search_algorithm: str | None = opt("The searcher that ran (registry name).")
     scheduler: str | None = opt("The scheduler that ran (registry name).")
     search_choice: str | None = opt("Why that searcher/scheduler.")
+    pareto_front: list[ParetoMember] | None = opt(PARETO_HELP)
+    feasible_trials: int | None = opt("tuneConfig.constraints: trials whose last report met every constraint.")
+    warm_started_trials: int | None = opt("tuneConfig.warmStart: earlier trials given to the searcher (not run).")
 
 
 class Autoscaler(ResultModel):
@@ -339,3 +344,6 @@ class Result(ResultModel):
     jobs: list[JobRow] | None = opt("raydt jobs list: the cluster's submitted jobs, oldest first.")
     submission: Submission | None = opt("raydt submit: what travelled with the job.")
     manifests: K8sManifests | None = opt("raydt k8s --out: the file written and its documents (Kind/name).")
+    checks: list[Check] | None = opt("raydt doctor: the checks (name, status ok|warn|fail, found, fix).")
+    causes: list[Cause] | None = opt("raydt explain: root causes, most likely first, with evidence (file, line).")
+    sources: list[str] | None = opt("raydt explain: the files read (result, logs, error.txt, ledger).")

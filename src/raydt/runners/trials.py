@@ -296,11 +296,13 @@ def build_trainable(
     else:
         assert trainer_class is not None
         fn = distributed_trial(loop, p, info, trainer_class, worker_env)
-        resources = {"CPU": TRIAL_DRIVER_CPU}
+        resources = dict(TRIAL_DRIVER)
     if datasets is not None:
         fn = ray.tune.with_parameters(fn, datasets=datasets)
-    return ray.tune.with_resources(fn, {k: v for k, v in resources.items() if v} or {"CPU": TRIAL_DRIVER_CPU})
+    return ray.tune.with_resources(fn, {k: v for k, v in resources.items() if v} or dict(TRIAL_DRIVER))
 
 
-#: A distributed trial's own process only waits on its workers: it holds a sliver of a CPU.
-TRIAL_DRIVER_CPU = 0.01
+#: A distributed trial's own process only waits on its workers: it asks for no CPU (its workers' CPUs are what
+#: counts: 2 workers x 1 CPU run on 2 CPUs), only for a little of Ray's ``memory`` resource, which every node
+#: has plenty of, so that Tune still counts and places it.
+TRIAL_DRIVER = {"memory": 67_108_864}  # 64 MiB

@@ -21,7 +21,7 @@ from raydt.errors import (
 from raydt.plan import TrainPlan, TunePlan
 from raydt.progress import ProgressView
 from raydt.registry import SCHEDULERS, SEARCHERS
-from raydt.runners import skeleton
+from raydt.runners import skeleton, tune_algos
 from raydt.runners.train import user_loop
 from raydt.spec.loader import LoadedSpec
 
@@ -30,14 +30,18 @@ def run_tune(loaded: LoadedSpec, view: ProgressView) -> dict[str, Any]:
     """Run ``loaded`` as a Ray Tune search."""
     p = plan.tune(loaded)
     _check_modules(p)
-    return skeleton.run(loaded, view, TuneMode(p, view))
+    from raydt.search.optuna_study import Seeded, seed
+
+    seeded = seed(p) if p.searcher == "optuna" else Seeded()  # before Ray starts: a bad warm start fails at once
+    return skeleton.run(loaded, view, TuneMode(p, view, seeded))
 
 
 class TuneMode:
     """``mode: tune`` in the run skeleton: a Ray Tune search whose trials train."""
 
-    def __init__(self, p: TunePlan, view: ProgressView) -> None:
+    def __init__(self, p: TunePlan, view: ProgressView, seeded: Any = None) -> None:
         self.p = p
+        self.seeded = seeded  # raydt.search.optuna_study.Seeded: the study an Optuna search starts from
         self.train_plan = p.train
         self.view = view
         self.adapter = frameworks.adapter(p.train.framework)
@@ -68,7 +72,16 @@ class TuneMode:
         view.event(f"running up to {conc.running} trial(s) at once{exist}")
         # a Tune function may report every few milliseconds: one line per trial every 2 s, new bests always
         unit = "iter" if p.kind == "tune" else p.train.framework.iteration_name
-        view.watch(p.train.metric, p.train.metric_mode, unit=unit, throttle_s=TRIAL_LINE_S)
+        from raydt.tune_results import expected_trials
+
+        view.watch(
+            p.train.metric,
+            p.train.metric_mode,
+            unit=unit,
+            throttle_s=TRIAL_LINE_S,
+            total_trials=expected_trials(p),  # numSamples and timeBudgetS: the terminal table's ETA
+            budget_s=p.time_budget_s,
+        )
         w = p.train.workers
         return skeleton.Admission(conc.notes, conc.running * w.num_workers * w.resources.get("CPU", 0.0))
 
@@ -79,8 +92,11 @@ class TuneMode:
         p = dataclasses.replace(self.p, train=train)
         tracker = tracking.start(p, self.view)  # runConfig.tracking: a parent MLflow run, a nested run per trial
         try:
-            grid, elapsed, goal_reached = _fit(p, self.adapter, self.loop, self.view, self.conc, datasets, tracker)
+            grid, elapsed, goal_reached = _fit(
+                p, self.adapter, self.loop, self.view, self.conc, datasets, tracker, self.seeded
+            )
             out = summarize(p, grid, elapsed, goal_reached)
+            tune_algos.add_seeded(out, p, self.seeded)
         except BaseException as exc:
             tracking.failed(tracker, exc)
             raise
@@ -133,9 +149,8 @@ def _concurrency(p: TunePlan, status: dict[str, Any]) -> Concurrency:
     workers = p.train.workers
     if p.distributed:
         waiting = preflight.admit(workers, status, p.train.pending_timeout_s)
-        # each trial's own process holds a sliver of CPU on some node beside its workers
-        nodes = [dict(n, cpu=max(0.0, n["cpu"] - 0.01 * workers.num_workers)) for n in status["nodes"]]
-        capacity = preflight.max_workers(workers.resources, {**status, "nodes": nodes}) // workers.num_workers
+        # each trial's own process asks for no CPU (runners.trials.TRIAL_DRIVER): the workers are what counts
+        capacity = preflight.max_workers(workers.resources, status) // workers.num_workers
     else:
         single = plan.WorkerPlan(1, workers.use_gpu, workers.resources)
         waiting = preflight.admit(single, status, p.train.pending_timeout_s)
@@ -147,9 +162,8 @@ def _concurrency(p: TunePlan, status: dict[str, Any]) -> Concurrency:
         return Concurrency(running, p.max_concurrent is not None or not population, tuple(notes))
     if capacity < 1:
         raise InfeasibleResourcesError(
-            f"one trial needs {workers.num_workers} worker(s) x {workers.resources} plus its own process "
-            f"(0.01 CPU); the cluster cannot hold that",
-            hint="Lower config.resourcesPerWorker.cpu (e.g. 0.99 or 0.5) or config.numWorkers.",
+            f"one trial needs {workers.num_workers} worker(s) x {workers.resources}; the cluster cannot hold that",
+            hint="Lower config.resourcesPerWorker or config.numWorkers, or add nodes.",
         )
     if p.max_concurrent is not None and p.max_concurrent > capacity:
         notes.append(
@@ -160,8 +174,8 @@ def _concurrency(p: TunePlan, status: dict[str, Any]) -> Concurrency:
     if not population:
         return Concurrency(running, True, tuple(notes))
     if p.distributed:
-        # a distributed trial's own process holds 0.01 CPU: Tune's resource accounting cannot gate its
-        # worker group, so creation stays capped (Ray's advice for Train inside Tune)
+        # a distributed trial's worker group is outside Tune's resource accounting (the trial's own process
+        # asks for no CPU), so creation stays capped (Ray's advice for Train inside Tune)
         notes.append(
             f"'{p.scheduler}' with distributed trials: only {running} trial(s) exist at once (their worker "
             f"groups are outside Tune's resource accounting), so its brackets/population hold {running} trial(s)"
@@ -177,36 +191,6 @@ def _concurrency(p: TunePlan, status: dict[str, Any]) -> Concurrency:
     return Concurrency(running, False, tuple(notes))
 
 
-def _scheduler(p: TunePlan) -> Any:
-    if p.searcher == "bohb" and p.scheduler == "hyperband":
-        from ray.tune.schedulers import HyperBandForBOHB
-
-        return HyperBandForBOHB(**p.scheduler_options)
-    cls = _load(SCHEDULERS[p.scheduler].target)
-    options = dict(p.scheduler_options)
-    if p.scheduler == "pbt":
-        options["hyperparam_mutations"] = p.search_space.mutations()
-    if p.scheduler == "pb2":
-        options["hyperparam_bounds"] = p.search_space.bounds()
-    return cls(**options)
-
-
-def _searcher(p: TunePlan, conc: Concurrency) -> Any:
-    info = SEARCHERS[p.searcher]
-    cls = _load(info.target)
-    options = dict(p.searcher_options)
-    if p.searcher == "random":  # a SearchGenerator ignores TuneConfig.max_concurrent_trials
-        options["max_concurrent"] = conc.running if conc.cap_creation else 0
-    if p.seed is not None and info.seed_arg:
-        options[info.seed_arg] = p.seed
-    return cls(**options)
-
-
-def _load(target: str) -> Any:
-    module, _, name = target.partition(":")
-    return getattr(importlib.import_module(module), name)
-
-
 def _fit(
     p: TunePlan,
     adapter: Any,
@@ -215,12 +199,13 @@ def _fit(
     conc: Concurrency,
     datasets: dict[str, Any] | None,
     tracker: Any = None,
+    seeded: Any = None,
 ) -> tuple[Any, float, bool]:
     """Run (or resume) the search: the ResultGrid, seconds taken, and whether stopAt's goal was reached."""
     from ray import tune
 
     from raydt.runners.trials import build_trainable
-    from raydt.runners.tune_watch import PendingWatch, ProgressCallback, SearchStopper, TrialLedger
+    from raydt.runners.tune_watch import FailedTrials, PendingWatch, ProgressCallback, SearchStopper, TrialLedger
 
     trainable = build_trainable(
         p, loop, adapter.trainer_class() if p.distributed else None, adapter.worker_env(), datasets
@@ -244,12 +229,22 @@ def _fit(
         shutil.rmtree(os.path.join(t.experiment_path, USER_ERRORS_DIR), ignore_errors=True)
         view.event(f"resuming the experiment in {t.experiment_path}")
         restored = tune.Tuner.restore(
-            t.experiment_path, trainable=trainable, resume_errored=True, param_space=p.search_space.to_tune()
+            t.experiment_path, trainable=trainable, resume_errored=True, param_space=tune_algos.param_space(p)
         )
         return (*_run(restored, p), False)
-    stopper = SearchStopper(t.metric, t.metric_mode, p.stop_at, t.experiment_path)
+    stopper = SearchStopper(
+        t.metric,
+        t.metric_mode,
+        p.stop_at,
+        t.experiment_path,
+        also=tuple(p.search.required_metrics),
+        max_iterations=p.search.max_iterations_per_trial,
+        trial_stop=p.search.trial_stop,
+        max_failed=p.search.max_failed_trials,
+    )
     callbacks = [
         ProgressCallback(view),
+        FailedTrials(stopper),
         PendingWatch(t.pending_timeout_s),
         TrialLedger(t.experiment_path),
         *_loggers(t.tensorboard),
@@ -258,13 +253,13 @@ def _fit(
     run_config = ray_config.tune_run(t, p.max_failures_per_trial, stopper, callbacks)
     tuner = tune.Tuner(
         trainable,
-        param_space=p.search_space.to_tune(),
+        param_space=tune_algos.param_space(p),
         tune_config=tune.TuneConfig(
             metric=t.metric,
             mode=t.metric_mode,
             num_samples=p.num_samples,
-            scheduler=_scheduler(p),
-            search_alg=_searcher(p, conc),
+            scheduler=tune_algos.scheduler(p),
+            search_alg=tune_algos.searcher(p, conc.running if conc.cap_creation else 0, seeded),
             max_concurrent_trials=conc.running if conc.cap_creation and p.searcher != "random" else None,
             time_budget_s=p.time_budget_s,
             reuse_actors=p.reuse,
@@ -297,10 +292,11 @@ def _run(tuner: Any, p: TunePlan) -> tuple[Any, float]:
 
         reported = reported_in(exc)
         if reported is not None:
+            missing = [m for m in p.search.required_metrics if m not in reported] or [p.train.metric]
             err = MetricNotReportedError(
-                f"metric '{p.train.metric}' is not in the trial's results; it reported: "
+                f"metric '{missing[0]}' is not in the trial's results; it reported: "
                 f"{', '.join(reported) or '(nothing)'}",
-                hint="Set tuneConfig.metric to one of the reported metrics, or report it from the trainer.",
+                hint="Set tuneConfig.metric (and constraints) to reported metrics, or report them from the trainer.",
             )
             err.details = {"reported": reported, "experimentPath": p.train.experiment_path}
             raise err from None

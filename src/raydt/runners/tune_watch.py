@@ -68,33 +68,73 @@ def _failure(trial: Any) -> tuple[str, str]:
 
 
 class SearchStopper(ray.tune.Stopper):  # type: ignore[misc]
-    """Checks every result for ``metric`` and stops the whole search once ``goal`` (stopAt) is reached.
+    """Checks every result for ``metric`` (and ``also``: more objectives, constrained metrics), stops a trial at
+    ``max_iterations`` or a ``trial_stop`` threshold (Ray's stop dict: value >= threshold), and the whole search
+    once ``goal`` (stopAt) is reached or ``max_failed`` trials failed (``FailedTrials`` counts them).
 
     A stopper sees each result before the scheduler and the searcher do (Optuna's searcher raises a bare
     KeyError on a result without its metric), so a missing metric ends the search here, at once, with the
     metrics that were reported (Tune's own strict check is turned off for raydt's searches).
     """
 
-    def __init__(self, metric: str, mode: str, goal: float | None, experiment_path: str | None = None) -> None:
+    def __init__(
+        self,
+        metric: str,
+        mode: str,
+        goal: float | None,
+        experiment_path: str | None = None,
+        *,
+        also: tuple[str, ...] = (),
+        max_iterations: int | None = None,
+        trial_stop: dict[str, float] | None = None,
+        max_failed: int | None = None,
+    ) -> None:
         self.metric, self.mode, self.goal = metric, mode, goal
+        self.metrics = (metric, *(m for m in also if m != metric))
+        self.max_iterations, self.trial_stop, self.max_failed = max_iterations, dict(trial_stop or {}), max_failed
         self.reached = False
+        self.failed = 0
         self.experiment_path = experiment_path  # the goal goes into the ledger: a resumed search reads it there
 
     def __call__(self, trial_id: str, result: dict[str, Any]) -> bool:
         reported = sorted(k for k in result if k not in TUNE_AUTO_KEYS)
-        if reported and self.metric not in result:
+        if reported and any(m not in result for m in self.metrics):
             raise RuntimeError(f"{METRIC_MARKER}{json.dumps(reported)}")
         value = result.get(self.metric)
         if self.goal is not None and isinstance(value, int | float):
             if not self.reached and (value <= self.goal if self.mode == "min" else value >= self.goal):
                 self.reached = True
-                if self.experiment_path:
-                    with open(os.path.join(self.experiment_path, LEDGER_FILE), "a", encoding="utf-8") as fh:
-                        fh.write(json.dumps({"event": "goal"}) + "\n")
-        return self.reached
+                self._note("goal")
+        return self.reached or self._trial_done(result)
+
+    def _trial_done(self, result: dict[str, Any]) -> bool:
+        if self.max_iterations is not None and result.get("training_iteration", 0) >= self.max_iterations:
+            return True
+        return any(isinstance(result.get(k), int | float) and result[k] >= v for k, v in self.trial_stop.items())
+
+    def trial_failed(self) -> None:
+        """One more trial failed (``FailedTrials``): the search ends once ``max_failed`` did."""
+        self.failed += 1
+        if self.max_failed is not None and self.failed == self.max_failed:
+            self._note("maxFailed")
+
+    def _note(self, event: str) -> None:
+        if self.experiment_path:
+            with open(os.path.join(self.experiment_path, LEDGER_FILE), "a", encoding="utf-8") as fh:
+                fh.write(json.dumps({"event": event}) + "\n")
 
     def stop_all(self) -> bool:
-        return self.reached
+        return self.reached or (self.max_failed is not None and self.failed >= self.max_failed)
+
+
+class FailedTrials(ray.tune.Callback):  # type: ignore[misc]
+    """Tells the search's stopper of every failed trial (tuneConfig.maxFailedTrials)."""
+
+    def __init__(self, stopper: SearchStopper) -> None:
+        self.stopper = stopper
+
+    def on_trial_error(self, iteration: int, trials: list[Any], trial: Any, **_: Any) -> None:
+        self.stopper.trial_failed()
 
 
 def reported_in(error: BaseException) -> list[str] | None:
@@ -162,6 +202,9 @@ class ProgressCallback(ray.tune.Callback):  # type: ignore[misc]
             prefix=f"trial {trial.trial_id} ({done} done, {running} running) ",
             key=trial.trial_id,
         )
+
+    def on_step_end(self, iteration: int, trials: list[Any], **_: Any) -> None:
+        self.view.trials(trials)  # the terminal table reads the trials' states when it draws (O(1) here)
 
     def on_trial_error(self, iteration: int, trials: list[Any], trial: Any, **_: Any) -> None:
         self.view.event(f"trial {trial.trial_id} failed: {_failure(trial)[1]}")

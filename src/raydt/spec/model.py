@@ -19,6 +19,13 @@ from raydt.spec.resources import ClusterConfig as ClusterConfig
 from raydt.spec.resources import Resources as Resources
 from raydt.spec.resources import ScalingConfig as ScalingConfig
 from raydt.spec.resources import WorkerRange as WorkerRange
+from raydt.spec.run_model import CheckpointSpec as CheckpointSpec  # re-exported: the model is read from here
+from raydt.spec.run_model import MlflowSpec as MlflowSpec
+from raydt.spec.run_model import RunConfig as RunConfig
+from raydt.spec.run_model import TrackingSpec as TrackingSpec
+from raydt.spec.search_model import ConstraintSpec as ConstraintSpec  # re-exported: the model is read from here
+from raydt.spec.search_model import SearchKeys
+from raydt.spec.search_model import WarmStartSpec as WarmStartSpec
 from raydt.spec.strict import MAX_RESOURCE, StrictModel
 
 Mode = Literal["train", "tune", "cluster", "serve"]
@@ -79,9 +86,37 @@ class TrainConfig(StrictModel):
         "finds its path in config['resumeFromCheckpoint']).",
     )
     metric_mode: MetricMode | None = Field(None, description="'min' or 'max' (default: the framework's).")
+    model: str | None = Field(
+        None,
+        min_length=1,
+        description="framework pytorch: your model, trained by raydt's own distributed loop (no Ray code). "
+        "'models.py:build_model' (a function taking the config dict, returning an nn.Module) or "
+        "'models.py:Net' (an nn.Module class: its keyword arguments are taken from trainLoopConfig/searchSpace "
+        "by name). The loop's keys: lr, batchSize, epochs, optimizer (adam|adamw|sgd), weightDecay, momentum, "
+        "gradClip, accumulate, schedule (none|cosine|step|onecycle), warmupEpochs, patience, precision "
+        "(fp32|bf16; fp16 on GPU), seed. Needs trainConfig.data.",
+    )
+    data: str | None = Field(
+        None,
+        min_length=1,
+        description="With trainConfig.model: 'data.py:load_data', a function (taking the config dict, or "
+        "nothing) returning (train, validation) torch Datasets or {'train': ..., 'validation': ...}. Each worker "
+        "reads its own part of train (a DistributedSampler).",
+    )
+    loss: str | None = Field(
+        None,
+        min_length=1,
+        description="With trainConfig.model: cross_entropy (default; reports val_accuracy), bce (on logits; "
+        "reports val_accuracy), mse, l1, huber, or 'losses.py:fn' (fn(outputs, targets) -> scalar tensor).",
+    )
+    metrics: list[Annotated[str, Field(min_length=1)]] = Field(
+        default_factory=list,
+        description="With trainConfig.model: 'metrics.py:fn' functions fn(outputs, targets) -> float, computed on "
+        "the whole validation set each epoch and reported under the function's name.",
+    )
 
 
-class TuneConfig(StrictModel):
+class TuneConfig(SearchKeys):
     """``tuneConfig``: the hyperparameter search (mode: tune)."""
 
     search_space: dict[str, Any] = Field(
@@ -96,8 +131,15 @@ class TuneConfig(StrictModel):
         description="Samples to draw (default 10; 1 when the space has grid values). Ray repeats the whole "
         "grid for every sample: trials = numSamples x grid points.",
     )
-    metric: str | None = Field(None, min_length=1, description="Metric to optimise (default: the framework's).")
-    mode: MetricMode | None = Field(None, description="'min' or 'max' (default: the framework's).")
+    metric: str | Annotated[list[Annotated[str, Field(min_length=1)]], Field(min_length=1)] | None = Field(
+        None,
+        min_length=1,
+        description="Metric to optimise (default: the framework's), or a list of metrics: a multi-objective "
+        "search (Optuna) whose result carries results.paretoFront.",
+    )
+    mode: MetricMode | list[MetricMode] | None = Field(
+        None, description="'min' or 'max' (default: the framework's); a list, one per metric, with a metric list."
+    )
     scheduler_config: dict[str, Any] = Field(default_factory=dict, description="Scheduler options, camelCase.")
     search_algorithm: str | None = Field(None, description=SEARCHER_HELP)
     search_algorithm_config: dict[str, Any] = Field(default_factory=dict, description="Searcher options.")
@@ -115,104 +157,6 @@ class TuneConfig(StrictModel):
         description="Run successive trials in the same Ray actor (Ray Tune's reuse_actors): far cheaper small "
         "trials. Each trial still gets a fresh copy of the trainer's module state, environment and RNG seeds. "
         "Default: on for trials that run in their own process (1 worker), off for distributed trials.",
-    )
-
-
-class CheckpointSpec(StrictModel):
-    """``runConfig.checkpoint``: which checkpoints Ray keeps."""
-
-    num_to_keep: int | None = Field(
-        2,
-        ge=1,
-        le=10_000,
-        description="Best checkpoints kept, ranked by scoreAttribute; null keeps all. Leave it out with pbt/pb2 "
-        "(they keep every checkpoint).",
-    )
-    score_attribute: str | None = Field(
-        None, min_length=1, description="Metric that ranks checkpoints (default: the run's metric)."
-    )
-    score_order: MetricMode | None = Field(None, description="'min' or 'max' (default: the run's mode).")
-    frequency: int = Field(
-        1, ge=1, le=1_000_000, description="Built-in trainers: checkpoint every N epochs (and at the last one)."
-    )
-
-
-class MlflowSpec(StrictModel):
-    """``runConfig.tracking.mlflow``: log to MLflow (train: one run; tune: a parent run, a nested run per trial)."""
-
-    tracking_uri: str | None = Field(
-        None,
-        min_length=1,
-        description="MLflow tracking URI (http(s)://host:port, sqlite:///file.db, databricks, ...). Default: "
-        "MLFLOW_TRACKING_URI, else a local store beside the experiment (sqlite:///<experimentPath>/mlflow.db).",
-    )
-    experiment_name: str | None = Field(
-        None, min_length=1, description="MLflow experiment (default: MLFLOW_EXPERIMENT_NAME, else 'raydt')."
-    )
-    run_name: str | None = Field(
-        None, min_length=1, description="Name of the run (tune: of the parent run). Default: runConfig.name."
-    )
-    tags: dict[str, str] = Field(default_factory=dict, description="Tags set on the run (tune: on every run).")
-    register_model: str | None = Field(
-        None,
-        pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,255}$",
-        description="Register the best checkpoint as a new version of this registered model, with the alias "
-        "modelAlias (serve it with serveConfig.checkpointPath: models:/NAME@ALIAS).",
-    )
-    model_alias: str = Field(
-        "champion",
-        pattern=r"^[A-Za-z_][A-Za-z0-9_-]{0,254}$",
-        description="The alias the registered version gets (MLflow aliases, not the deprecated stages).",
-    )
-
-
-class TrackingSpec(StrictModel):
-    """``runConfig.tracking``: experiment trackers the run logs to."""
-
-    mlflow: MlflowSpec | None = Field(None, description="MLflow tracking ({} for every default).")
-
-
-class RunConfig(StrictModel):
-    """``runConfig``: naming and storage of the run (Ray's RunConfig)."""
-
-    name: str | None = Field(
-        None,
-        pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$",
-        description="Experiment name (default: raydt-<mode>-<timestamp>).",
-    )
-    storage_path: str | None = Field(
-        None, min_length=1, description="Where experiments are stored (default: ~/raydt_results)."
-    )
-    checkpoint: CheckpointSpec = Field(default_factory=lambda: CheckpointSpec())
-    max_failures: int = Field(
-        2, ge=0, le=1000, description="Ray Train: worker-group restarts from the last checkpoint before failing."
-    )
-    shared_storage: bool = Field(
-        False,
-        description="storagePath is a filesystem every node mounts (NFS...): allows a local path on a "
-        "multi-node cluster. URIs (s3://, gs://, ...) are always shared.",
-    )
-    pending_timeout_s: float = Field(
-        600, gt=0, le=1e7, description="Fail a run whose training workers stay unschedulable this long."
-    )
-    resume: Literal["auto", "never"] = Field(
-        "auto",
-        description="'auto': an experiment of the same name under storagePath is resumed (finished trials are "
-        "not run again); 'never': such an experiment is an error.",
-    )
-    tensorboard: bool = Field(
-        False,
-        description="Also write TensorBoard event files per trial (Ray Tune's TBXLoggerCallback). Off by "
-        "default: importing tensorboardX alone costs seconds; CSV and JSON results are always written.",
-    )
-    report: bool = Field(
-        False,
-        description="Write the experiment report when the run ends (also a failed or interrupted one): one "
-        "self-contained HTML file and a PNG per figure in <experimentPath>/report/ (result.reportPath); the same "
-        "as `raydt report EXPERIMENT_DIR`. A report that cannot be written is a warning, never a failed run.",
-    )
-    tracking: TrackingSpec | None = Field(
-        None, description="Experiment tracking: {mlflow: {trackingUri, experimentName, runName, tags, registerModel}}."
     )
 
 

@@ -22,6 +22,8 @@ _UNION_TAGS: dict[str, tuple[type, bool]] = {
     "ReplicaRange": (dict, True),
     "str": (list, False),
     "list[constrained-str]": (list, True),
+    "literal['min','max']": (list, False),  # tuneConfig.mode: one mode, or one per metric
+    "list[literal['min','max']]": (list, True),
 }
 
 _COMPARISONS = (

@@ -63,7 +63,7 @@ def check_domain(domain: dict[str, Any], path: str) -> list[SpecIssue]:
             issues.append(SpecIssue(f"{path}.values", "must be a non-empty list", values))
             return issues
         for i, value in enumerate(values):
-            issues += _nested_domains(value, f"{path}.values[{i}]", name)
+            issues += _check_value(value, f"{path}.values[{i}]", name)
         return issues
     return issues + _check_numbers(domain, name, path)
 
@@ -94,23 +94,56 @@ def _check_numbers(domain: dict[str, Any], name: str, path: str) -> list[SpecIss
     return issues
 
 
-def _nested_domains(value: Any, path: str, owner: str) -> list[SpecIssue]:
-    """A choice/grid value is passed to the trial as it is: a domain inside it would never be sampled.
+def _check_value(value: Any, path: str, owner: str) -> list[SpecIssue]:
+    """One choice/grid value: a constant, or (choice only) a branch whose own domains are checked here."""
+    if value == {}:
+        return [SpecIssue(path, f"a {owner} value must not be an empty object (an empty branch)", value)]
+    if (
+        owner == "choice"
+        and isinstance(value, dict)
+        and not space.is_branch_domain(value)
+        and space.holds_domain(value)
+    ):
+        issues: list[SpecIssue] = []
 
-    Inside a value only an object whose ``type`` names a domain counts as one, so that constants such as
-    ``{"type": "adam"}`` stay constants."""
-    if isinstance(value, dict) and isinstance(value.get("type"), str) and value["type"] in DOMAINS:
+        def usable(domain: Mapping[str, Any], at: str) -> bool:
+            found = check_domain(dict(domain), at)
+            issues.extend(found)
+            return not found
+
+        space.parse(value, usable, path, branch=True)
+        return issues + _nested_domains(value, path, owner)
+    return _nested_domains(value, path, owner)
+
+
+def _nested_domains(value: Any, path: str, owner: str, top: bool = True) -> list[SpecIssue]:
+    """Domains a value would pass to the trial unsampled: a value that is itself a domain, a domain inside a
+    list, any domain inside a grid value. Inside a value only an object whose ``type`` names a domain counts
+    as one, so that constants such as ``{"type": "adam"}`` stay constants."""
+    if space.is_branch_domain(value):
+        if owner == "choice" and not top:
+            return []  # a branch's own domain: checked by _check_value
+        rule = (
+            "a choice value cannot itself be a search domain"
+            if owner == "choice"
+            else "a grid value cannot hold a search domain (grid values are run as they are)"
+        )
+        hint = (
+            "Wrap it in a branch object, e.g. {name: a, lr: {type: uniform, ...}}: only the chosen branch's "
+            "keys are sampled."
+            if owner == "choice"
+            else "Use a choice for a conditional space (its values may be branches with their own domains)."
+        )
+        return [SpecIssue(path, rule, value, hint)]
+    if isinstance(value, dict):
+        return [i for key, item in value.items() for i in _nested_domains(item, f"{path}.{key}", owner, False)]
+    if isinstance(value, list) and space.holds_domain(value):
         return [
             SpecIssue(
                 path,
-                f"a {owner} value cannot hold a search domain (conditional search spaces are not supported yet)",
+                f"a domain inside a list in a {owner} value is never sampled",
                 value,
-                "Make the searched part a separate key of tuneConfig.searchSpace, or list the concrete "
-                "combinations as values (plain objects, e.g. {activation: relu, mult: 1.5}).",
+                "Give the searched part a key of its own in the branch object.",
             )
         ]
-    if isinstance(value, dict):
-        return [issue for key, item in value.items() for issue in _nested_domains(item, f"{path}.{key}", owner)]
-    if isinstance(value, list):
-        return [issue for i, item in enumerate(value) for issue in _nested_domains(item, f"{path}[{i}]", owner)]
     return []

@@ -10,6 +10,7 @@ from raydt import trainer_ref
 from raydt.errors import SpecIssue
 from raydt.registry import FRAMEWORKS, FrameworkInfo
 from raydt.space import Categorical, Constant, Group, Node, Refused
+from raydt.spec import user_model_checks
 from raydt.spec.model import Spec
 from raydt.spec.waiting import Waiting
 from raydt.suggest import closest
@@ -22,15 +23,22 @@ def builtin_info(spec: Spec, wait: Waiting, *dependants: str) -> FrameworkInfo |
     trainerPath is broken (each of ``dependants``, the paths of the checks that need it, then waits)."""
     waiting = [wait.waits(d, "trainConfig.framework", "trainConfig.trainerPath") for d in dependants]
     tc = spec.train_config
-    return None if any(waiting) or tc.trainer_path is not None else FRAMEWORKS.get(tc.framework)
+    user = tc.trainer_path is not None or tc.model is not None  # trainConfig.model: user_model_checks' rules
+    return None if any(waiting) or user else FRAMEWORKS.get(tc.framework)
 
 
 def check_trainer(spec: Spec, base_dirs: tuple[Path, ...], wait: Waiting) -> list[SpecIssue]:
-    """trainConfig's trainer: the user's trainerPath, or the built-in trainer's parameters and metric."""
+    """trainConfig's trainer: the user's trainerPath, the user's model (trainConfig.model) for raydt's loop, or
+    the built-in trainer's parameters and metric."""
     tc = spec.train_config
+    model_issues = user_model_checks.check(spec, base_dirs, wait)
+    if tc.model is not None:
+        return model_issues
     if tc.trainer_path is not None:
         problem = check_trainer_path(tc.trainer_path, base_dirs)
-        return [problem] if problem else []
+        return model_issues + ([problem] if problem else [])
+    if model_issues:
+        return model_issues
     if tc.framework not in FRAMEWORKS:
         supported = f"Supported now: {', '.join(FRAMEWORKS)}."
         return [

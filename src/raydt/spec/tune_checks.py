@@ -15,7 +15,7 @@ from raydt import trainer_ref
 from raydt.errors import SpecIssue
 from raydt.registry import DEFAULT_SCHEDULER, SCHEDULERS, SEARCHERS, Option
 from raydt.space import Group
-from raydt.spec import space_checks
+from raydt.spec import search_checks, space_checks
 from raydt.spec.model import Spec
 from raydt.spec.trainer_checks import builtin_info, builtin_metric, check_builtin_space
 from raydt.spec.waiting import Waiting
@@ -50,11 +50,25 @@ def check(spec: Spec, base_dirs: tuple[Path, ...], wait: Waiting | None = None) 
             )
     issues += _check_pairs(spec, tree, sched, algo, wait)
     issues += _check_function_trainable(spec, base_dirs, wait)
+    issues += search_checks.check(tc, tree, sched, algo, base_dirs)
     given = [path for path, value in ((SPACE, tc.search_space), ("tuneConfig.metric", tc.metric)) if value]
     info = builtin_info(spec, wait, *given)
     if info is not None:
         issues += check_builtin_space(info, tree, spec.train_config.train_loop_config)
-        issues += builtin_metric(info, tc.metric, "tuneConfig.metric")
+        issues += _builtin_metrics(info, spec)
+    return issues
+
+
+def _builtin_metrics(info: Any, spec: Spec) -> list[SpecIssue]:
+    """Objectives and constrained metrics a built-in trainer must report."""
+    tc = spec.tune_config
+    assert tc is not None
+    if not isinstance(tc.metric, list):
+        issues = builtin_metric(info, tc.metric, "tuneConfig.metric")
+    else:
+        issues = [i for n, m in enumerate(tc.metric) for i in builtin_metric(info, m, f"tuneConfig.metric[{n}]")]
+    for n, c in enumerate(tc.constraints):
+        issues += builtin_metric(info, c.metric, f"tuneConfig.constraints[{n}].metric")
     return issues
 
 

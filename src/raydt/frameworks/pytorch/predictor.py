@@ -14,8 +14,13 @@ from raydt.frameworks.pytorch.trainer import MODEL_FILE, build_model
 
 
 def load(checkpoint_dir: str, meta: dict[str, Any]) -> Callable[[np.ndarray], np.ndarray]:
-    """Preprocessed rows (float32) -> class probabilities."""
+    """Preprocessed rows (float32) -> class probabilities (a trainConfig.model classifier: ``user.predictor``)."""
     import torch
+
+    if "userModel" in meta:
+        from raydt.frameworks.pytorch.user.predictor import Predictor
+
+        return Predictor(checkpoint_dir).flat_probabilities
 
     model = build_model(int(meta["inputSize"]), int(meta["hiddenSize"]), int(meta["numClasses"]))
     state = torch.load(os.path.join(checkpoint_dir, MODEL_FILE), weights_only=False, map_location="cpu")

@@ -11,6 +11,7 @@ import os
 import tempfile
 from typing import Any
 
+from raydt.frameworks.common import RESERVED_KEY
 from raydt.frameworks.pytorch import INFO
 
 MODEL_FILE = "model.pt"  # torch.save({"model", "optimizer", "epoch"}) beside raydt_meta.json
@@ -80,7 +81,11 @@ def _resume(checkpoint: Any, model: Any, optimizer: Any) -> int:
 # A per-worker loop reads top to bottom, as Ray Train's docs write one (data, model, resume, epochs,
 # report); its pieces only make sense in this order, hence its length.
 def train_loop(config: dict[str, Any]) -> None:
-    """Ray Train per-worker loop."""
+    """Ray Train per-worker loop (with trainConfig.model: raydt's loop for the user's model, ``user.loop``)."""
+    if (config.get(RESERVED_KEY) or {}).get("userModel"):
+        from raydt.frameworks.pytorch.user.loop import train_loop as user_model_loop
+
+        return user_model_loop(config)
     import ray.train
     import ray.train.torch
     import torch

@@ -1,0 +1,55 @@
+"""``raydt doctor`` and ``raydt explain``: the environment checked before a run, a failed run explained after.
+
+- ``doctor(spec, address)``: checks (``checks``: name, status ok|warn|fail, found, fix) of this machine, of a
+  spec against it, and of a cluster; imports neither Ray nor a framework unless a spec or an address needs them.
+- ``explain(path)``: the root causes (``causes``) of a failed or partial run, from its result, logs, trials'
+  ``error.txt`` and the trial ledger, with evidence (file, line) and a fix, aggregated across trials.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from raydt import results
+from raydt.diagnose.checks import Check, summary
+from raydt.errors import EXIT_SUCCESS, UsageError
+
+
+def doctor(spec: str | None = None, address: str | None = None) -> tuple[dict[str, Any], list[Check], int]:
+    """(result document with ``checks``, the checks, exit code: 0 ok, 1 a check failed, 2 an unreadable spec)."""
+    from raydt.diagnose.doctor import run
+
+    return run(spec, address)
+
+
+def explain(path: str) -> tuple[dict[str, Any], int]:
+    """(result document with ``causes`` and ``sources``, exit code)."""
+    from raydt.diagnose.explain import causes
+    from raydt.diagnose.sources import find
+
+    target = Path(path).expanduser()
+    if not target.exists():
+        err = UsageError(f"raydt explain: {path} does not exist (give an experiment folder, a log file or a result)")
+        return results.error_result(err), err.exit_code
+    found = find(target.resolve())
+    error = (found.result or {}).get("error")
+    hints = {str(error["code"]): str(error.get("hint", ""))} if isinstance(error, dict) and "code" in error else {}
+    files = [found.result_file, *found.logs, *found.errors.values(), found.ledger]
+    read = [str(f) for f in files if f is not None] + sorted({str(p.parent) for p in found.ray_logs})
+    doc: dict[str, Any] = {
+        "status": results.SUCCESS,
+        "results": results.empty_results(),
+        "causes": causes(found, hints),
+        "sources": read,
+    }
+    if found.experiment is not None:
+        doc["experimentPath"] = str(found.experiment)
+    if found.logs:
+        doc["logFile"] = str(found.logs[0])
+    if not doc["causes"]:
+        doc["warnings"] = [f"no failure found in the {len(read)} file(s) read"]
+    return doc, EXIT_SUCCESS
+
+
+__all__ = ["Check", "doctor", "explain", "summary"]

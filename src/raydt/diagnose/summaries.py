@@ -1,0 +1,50 @@
+"""The sentence and the fix of one cause, with what its lines say: how many trials it ended, the memory Ray's
+OOM killer saw and on which node, the module the workers could not import."""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any
+
+_USED = re.compile(r"memory used=([\d.]+)\s*GB")
+_NODE = re.compile(r"Memory on the node \(IP: ([\w.:]+)")
+#: the actors that run the training loop: Ray Train's workers, a Tune function trainable
+_TRAINING_ACTORS = ("RayTrainWorker", "ImplicitFunc", "train_fn", "trainable")
+_MODULE = re.compile(r"No module named '([^']+)'")
+
+
+def detail(
+    code: str, label: str, hits: list[Any], ended: int, retried: int, total: int | None, fix: str
+) -> tuple[str, str]:
+    """(summary, fix) of a cause: ``ended``: units (trials, or the run) it ended; ``retried``: trials retried."""
+    texts = [h.raw or h.text for h in hits]
+    if total is not None and ended:
+        summary = f"{ended} of {total} trial(s) {label}"
+    elif total is None and ended:
+        summary = f"the run {label}"
+    elif retried:
+        summary = f"{retried} trial(s) {label} and were retried"
+    else:
+        summary = f"the logs also show that a process {label} ({len(hits)} line(s))"
+    if total is not None and ended and retried:
+        summary += f"; {retried} trial(s) were retried after it"
+    if code == "OUT_OF_MEMORY":
+        trainers = [t for t in texts if any(w in t for w in _TRAINING_ACTORS)]  # not Ray's own helper actors
+        used = [float(m) for t in trainers or texts for m in _USED.findall(t)]
+        nodes = sorted({m for t in texts for m in _NODE.findall(t)})
+        if nodes:
+            summary += f" on node {', '.join(nodes)}"
+        if used:
+            per = max(used)
+            summary += f"; memory per worker ~{per:.1f} GB"
+            fix = (
+                f"Set config.resourcesPerWorker.memoryGb: {math.ceil(per * 1.25)} so Ray places only what fits, "
+                f"or lower tuneConfig.maxConcurrentTrials. " + fix
+            )
+    if code == "MODULE_NOT_FOUND_ON_WORKERS":
+        modules = sorted({m for t in texts for m in _MODULE.findall(t)})
+        if modules:
+            summary += f" ({', '.join(modules)})"
+            fix = f"{', '.join(repr(m) for m in modules)} cannot be imported where the trainer runs. " + fix
+    return summary, fix

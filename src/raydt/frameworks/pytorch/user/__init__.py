@@ -1,0 +1,11 @@
+"""raydt's own loop for a user's plain PyTorch model (``trainConfig.model``, ``data``, ``loss``, ``metrics``):
+
+- ``code``: the user's pieces imported, called and checked (model by class keywords or function, datasets, loss);
+- ``loop``: the Ray Train per-worker loop (DDP, sampler, optimizer, precision, metrics, checkpoints, resume),
+  entered from the pytorch framework's ``trainer.train_loop`` when the config names a user model;
+- ``predictor``: serving its checkpoints
+  (``serveConfig.predictorPath: raydt.frameworks.pytorch.user.predictor:Predictor``).
+
+A sub-package, so the framework folder keeps the shape every framework has (``__init__``, ``trainer``,
+``predictor``).
+"""

@@ -1,0 +1,58 @@
+"""raydt's trial ledger of a search (``raydt_trials.jsonl``) and the keys Ray Tune adds to every result: read by
+the results, the report and a warm start (which validation checks), so this module imports nothing of raydt."""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+#: written by runners.tune_watch.TrialLedger, one JSON line per event. Not ".json": Ray Tune copies an
+#: experiment's .json/.pkl files to its staging folder on restore and back at every sync, which would
+#: put an old copy over the events written since.
+LEDGER_FILE = "raydt_trials.jsonl"
+
+#: Keys Ray Tune adds to every result (kept out of the live view and of per-trial metrics).
+TUNE_AUTO_KEYS = frozenset(
+    {
+        "done",
+        "training_iteration",
+        "trial_id",
+        "date",
+        "timestamp",
+        "time_this_iter_s",
+        "time_total_s",
+        "pid",
+        "hostname",
+        "node_ip",
+        "config",
+        "time_since_restore",
+        "iterations_since_restore",
+        "checkpoint_dir_name",
+        "experiment_tag",
+        "should_checkpoint",
+    }
+)
+
+
+def read_ledger(experiment_path: str) -> dict[str, Any] | None:
+    """How each trial ended, {"ended": {id: "complete" | "error"}, "retries": {id: [{code, error}]}}
+    (None: a search started before raydt kept a ledger)."""
+    try:
+        with open(os.path.join(experiment_path, LEDGER_FILE), encoding="utf-8") as fh:
+            lines = fh.read().splitlines()
+    except OSError:
+        return None
+    data: dict[str, Any] = {"ended": {}, "retries": {}}
+    for line in lines:
+        try:
+            event = json.loads(line)
+        except ValueError:  # a line cut off by a crash
+            continue
+        if event.get("event") == "retry":
+            data["retries"].setdefault(event["trial"], []).append({"code": event["code"], "error": event["error"]})
+        elif event.get("event") in ("complete", "error"):
+            data["ended"][event["trial"]] = event["event"]
+        elif event.get("event") in ("goal", "maxFailed"):  # stopAt reached, maxFailedTrials hit (kept for resume)
+            data[event["event"]] = True
+    return data

@@ -1,0 +1,282 @@
+"""The MCP tools: name, description (what an agent must know), argument model, handler. Independent of the
+MCP SDK: ``call`` returns (JSON document, is_error), the server only wraps it.
+
+Every document is one the CLI prints (``raydt validate``, ``raydt schema``, ``raydt run``'s result, ``raydt cluster
+status``, ``raydt submit``, ``raydt jobs status``), or the run document (``models.RunDocument``) whose ``result``
+is ``raydt run``'s. A bad argument or spec is the CLI's error document (code, message, hint, issues with path,
+rule, value, hint) with is_error true. Nothing here imports Ray: runs and cluster commands are CLI subprocesses.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from raydt import api, results
+from raydt.errors import OptionError, RaydtError, RunError, SpecIssue, UsageError
+from raydt.mcp import models
+from raydt.mcp.runs import Registry
+
+#: seconds a synchronous CLI tool (cluster_status, submit_job, job_status) may take
+CLI_TIMEOUT_S = 120.0
+
+_RUN_RULE = (
+    " One run at a time: while a run is running, run and resume_run are refused with error.code RUN_IN_PROGRESS "
+    "(its runId is in error.hint); poll get_run or cancel_run it first."
+)
+
+
+@dataclass(frozen=True)
+class Tool:
+    name: str
+    description: str
+    args: type[models.Args]
+    handler: Callable[[Toolbox, Any], dict[str, Any]]
+    output: str | None = None  # "result": raydt's output schema; "run": the run document's; None: none declared
+    takes_spec: bool = False
+
+
+#: ``raydt schema KIND``'s document: ``raydt.cli.schema_document``, handed over by the CLI (only the CLI imports the
+#: spec's schema module: see tests/unit/test_layers.py)
+Schemas = Callable[[str], dict[str, Any]]
+
+
+class Toolbox:
+    """The tools over one run registry."""
+
+    def __init__(self, registry: Registry | None = None, *, schema: Schemas) -> None:
+        self.registry = registry or Registry()
+        self.schema = schema
+
+    def call(self, name: str, arguments: dict[str, Any] | None) -> tuple[dict[str, Any], bool]:
+        """Run a tool: (document, is_error). Never raises: a bug of ours is an INTERNAL error document."""
+        tool = TOOLS.get(name)
+        try:
+            if tool is None:
+                raise UsageError(f"unknown tool {name!r}", hint=f"The tools: {', '.join(TOOLS)}.")
+            doc = tool.handler(self, _parse(tool.args, arguments or {}))
+        except RaydtError as err:
+            return results.error_result(err), True
+        except Exception as exc:  # the server survives its own bugs too
+            bug = RaydtError(f"internal error: {type(exc).__name__}: {exc}")
+            bug.details = {"traceback": traceback.format_exc().splitlines()[-15:]}
+            return results.error_result(bug), True
+        result = doc.get("result") if "runId" in doc else doc
+        failed = isinstance(result, dict) and result.get("status") == results.ERROR
+        return doc, failed and "runId" not in doc
+
+
+def _parse(model: type[models.Args], arguments: dict[str, Any]) -> Any:
+    try:
+        return model.model_validate(arguments)
+    except ValidationError as exc:
+        by_argument: dict[str, SpecIssue] = {}
+        for e in exc.errors():  # a union (spec: object | path) fails once per member: one issue per argument
+            where = str(e["loc"][0]) if e["loc"] else "<arguments>"
+            rule = (
+                e["msg"]
+                if where not in by_argument
+                else f"{by_argument[where].rule}, or {e['msg'][0].lower()}{e['msg'][1:]}"
+            )
+            by_argument[where] = SpecIssue(where, rule, e.get("input"), "The tool's input schema lists its arguments.")
+        raise OptionError(list(by_argument.values()), hint="Fix the arguments in error.issues.") from None
+
+
+def _spec_source(spec: dict[str, Any] | str) -> dict[str, Any] | str:
+    return spec if isinstance(spec, dict) else str(Path(spec).expanduser())
+
+
+def validate_spec(box: Toolbox, args: models.SpecArgs) -> dict[str, Any]:
+    spec = api.validate(_spec_source(args.spec))
+    return results.finalize(
+        {"status": results.SUCCESS, "results": results.empty_results(), "valid": True, "mode": spec.mode}
+    )
+
+
+def get_schema(box: Toolbox, args: models.SchemaArgs) -> dict[str, Any]:
+    return box.schema(args.kind)
+
+
+def run(box: Toolbox, args: models.SpecArgs) -> dict[str, Any]:
+    source = _spec_source(args.spec)
+    spec = api.validate(source)  # a bad spec is refused here, with every problem, before anything starts
+    if spec.mode == "serve" or spec.serve_config is not None:
+        raise UsageError(
+            "run: a spec that serves does not end, so it is not run over MCP",
+            hint="Start it with `raydt run SPEC --detach` and stop it with `raydt serve shutdown`.",
+        )
+    if isinstance(source, dict):
+        return box.registry.start("run", "", spec=source)
+    return box.registry.start("run", str(Path(source).resolve()))
+
+
+def get_run(box: Toolbox, args: models.GetRunArgs) -> dict[str, Any]:
+    """The run document (``waitS`` is the server's: it polls this and sends progress notifications)."""
+    return box.registry.document(args.run_id)
+
+
+def list_runs(box: Toolbox, args: models.Args) -> dict[str, Any]:
+    return {"runs": box.registry.documents()}
+
+
+def cancel_run(box: Toolbox, args: models.CancelArgs) -> dict[str, Any]:
+    return box.registry.cancel(args.run_id, args.timeout_s)
+
+
+def resume_run(box: Toolbox, args: models.ResumeArgs) -> dict[str, Any]:
+    from raydt import experiment
+
+    folder = Path(args.experiment_path).expanduser().resolve()
+    experiment.spec_for_resume(folder)  # not an experiment: the CLI's error, before anything starts
+    return box.registry.start("resume", str(folder))
+
+
+def cluster_status(box: Toolbox, args: models.AddressArgs) -> dict[str, Any]:
+    if args.address is None and box.registry.active() is not None:
+        busy = box.registry.active()
+        raise RunError(
+            "cluster_status without an address starts a Ray of its own, and a run is running",
+            code="RUN_IN_PROGRESS",
+            hint=f"Pass the address of the run's cluster, or wait for run {busy.run_id if busy else ''} to end.",
+        )
+    return _cli(box, ["cluster", "status", "-q", *_address(args)])
+
+
+def submit_job(box: Toolbox, args: models.SubmitArgs) -> dict[str, Any]:
+    source = _spec_source(args.spec)
+    if isinstance(source, dict):
+        api.validate(source)
+        folder = box.registry.folder.parent / "submitted"
+        folder.mkdir(parents=True, exist_ok=True)
+        text = json.dumps(source, indent=2, sort_keys=True)
+        path = folder / f"spec-{hashlib.sha256(text.encode()).hexdigest()[:12]}.json"
+        path.write_text(text, encoding="utf-8")
+        source = str(path)
+    return _cli(box, ["submit", source, *_address(args)])
+
+
+def job_status(box: Toolbox, args: models.JobArgs) -> dict[str, Any]:
+    return _cli(box, ["jobs", "status", args.job_id, *_address(args)])
+
+
+def _address(args: models.AddressArgs) -> list[str]:
+    return ["--address", args.address] if args.address else []
+
+
+def _cli(box: Toolbox, argv: list[str]) -> dict[str, Any]:
+    """A short CLI command as a subprocess (Ray stays out of the server): the JSON document it printed."""
+    try:
+        done = subprocess.run(
+            [*box.registry.cli, *argv], capture_output=True, timeout=CLI_TIMEOUT_S, cwd=box.registry.cwd,
+            stdin=subprocess.DEVNULL, check=False,
+        )  # fmt: skip
+    except subprocess.TimeoutExpired:
+        raise RunError(f"raydt {' '.join(argv)} did not answer within {CLI_TIMEOUT_S:g} s") from None
+    try:
+        doc = json.loads(done.stdout)
+    except ValueError:
+        err = RunError(f"raydt {' '.join(argv)} exited with code {done.returncode} without a JSON document")
+        err.details = {"stderrTail": done.stderr.decode(errors="replace").splitlines()[-20:]}
+        raise err from None
+    if not isinstance(doc, dict):
+        raise RunError(f"raydt {' '.join(argv)} printed {type(doc).__name__}, not a JSON object")
+    return doc
+
+
+_SPEC_NOTE = " `spec` is an object (raydt's input schema; get_schema prints it) or a spec file path."
+TOOLS: dict[str, Tool] = {
+    t.name: t
+    for t in (
+        Tool(
+            "validate_spec",
+            "Check a spec without starting Ray, as `raydt validate`: {status: success, valid: "
+            "true, mode}, or status error with error.code SPEC_INVALID / SPEC_FILE and error.issues (every "
+            "problem at once: path, rule, value, hint) and isError true." + _SPEC_NOTE,
+            models.SpecArgs,
+            validate_spec,
+            "result",
+            True,
+        ),
+        Tool(
+            "get_schema",
+            "The JSON Schema of a spec (kind input, the default) or of a result document (output), as `raydt schema`.",
+            models.SchemaArgs,
+            get_schema,
+        ),
+        Tool(
+            "run",
+            "Start a run of a train, tune or cluster spec in the background (`raydt run SPEC` as a "
+            "subprocess) and return at once with its runId and state running; then poll get_run (every few "
+            "seconds) for progress and, once state is no longer running, the result. The spec is validated "
+            "first: an invalid one is the validate_spec error, and nothing starts. Specs that serve are "
+            "refused (they never end)." + _RUN_RULE + _SPEC_NOTE,
+            models.SpecArgs,
+            run,
+            "run",
+            True,
+        ),
+        Tool(
+            "get_run",
+            "A run's state (running, succeeded, partial, failed, cancelled), live progress (trials "
+            "done/running/failed, best value of the metric so far, the last report's iteration and metrics; "
+            "elapsedS in seconds) and, once it ended, `result`: the JSON `raydt run` printed (status success | "
+            "partial | error, results, checkpointPath, error with code and hint). Answers at once, or with "
+            "waitS after at most that many seconds (sooner when the run ends), sending progress notifications.",
+            models.GetRunArgs,
+            get_run,
+            "run",
+        ),
+        Tool(
+            "list_runs",
+            "Every run this server's state folder knows, newest last, without their results (get_run has them).",
+            models.Args,
+            list_runs,
+        ),
+        Tool(
+            "cancel_run",
+            "Stop a run cleanly, as Ctrl-C does (SIGINT to its process): Ray Tune saves its "
+            "trials and the result is status partial with the finished trials (state cancelled); waits up to "
+            "timeoutS seconds (default 60), then forces it. A run that already ended is returned as it is. "
+            "The experimentPath of a cancelled tune run can be given to resume_run.",
+            models.CancelArgs,
+            cancel_run,
+            "run",
+        ),
+        Tool(
+            "resume_run",
+            "Continue an interrupted or partial experiment (`raydt resume DIR`) in the "
+            "background: finished trials stay, the others continue. Returns at once with a runId, as run." + _RUN_RULE,
+            models.ResumeArgs,
+            resume_run,
+            "run",
+        ),
+        Tool(
+            "cluster_status",
+            "The Ray cluster's nodes and resources (`raydt cluster status`): clusterStatus "
+            "with numNodes, totalCpu, totalGpu, nodes. Takes a few seconds; without an address and a lasting "
+            "cluster it starts a short-lived Ray, so it is refused (RUN_IN_PROGRESS) while a run is running.",
+            models.AddressArgs,
+            cluster_status,
+            "result",
+        ),
+        Tool(
+            "submit_job",
+            "Submit a spec to a running Ray cluster as a Ray Job (`raydt submit SPEC`): "
+            "validated here first; returns the job id at once. Needs the dashboard address "
+            "(http://host:8265) or a cluster `raydt cluster up` started." + _SPEC_NOTE,
+            models.SubmitArgs,
+            submit_job,
+            "result",
+            True,
+        ),
+        Tool("job_status", "A Ray Job's status (`raydt jobs status JOB`).", models.JobArgs, job_status, "result"),
+    )
+}

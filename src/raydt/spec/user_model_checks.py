@@ -1,0 +1,176 @@
+"""Rules of ``trainConfig.model`` (a user's PyTorch model trained by raydt's loop): the model, data, loss and
+metric references are read with ``ast`` (never run, never importing torch), a model class's keyword arguments
+are matched against trainLoopConfig and the search space, and the loop's own keys are checked by value."""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from raydt import trainer_ref
+from raydt.errors import SpecIssue
+from raydt.frameworks.pytorch import LOSSES, OPTIMIZERS, PRECISIONS, SCHEDULES, USER_PARAMS
+from raydt.spec.model import Spec
+from raydt.spec.waiting import Waiting
+from raydt.suggest import closest
+
+MODEL, DATA, LOSS, METRICS = "trainConfig.model", "trainConfig.data", "trainConfig.loss", "trainConfig.metrics"
+LOOP, SPACE = "trainConfig.trainLoopConfig", "tuneConfig.searchSpace"
+#: aliases a Tune trial folds into the built-in names (runners.trials.merged_config): a kwarg may use either
+USER_PREDICTOR = "raydt.frameworks.pytorch.user.predictor:Predictor"  # serves regression outputs as well
+ALIASES = {"batch_size": "batchSize", "hidden_size": "hiddenSize", "learning_rate": "lr"}
+
+
+@dataclass(frozen=True)
+class Signature:
+    """What a model class's constructor takes (None for a function model: it reads the config itself)."""
+
+    required: tuple[str, ...]
+    optional: tuple[str, ...]
+    any_keyword: bool  # **kwargs: every key is welcome
+
+
+def check(spec: Spec, base_dirs: tuple[Path, ...], wait: Waiting) -> list[SpecIssue]:
+    """Every problem of trainConfig.model and the keys that only make sense with it."""
+    tc = spec.train_config
+    if tc.model is None:
+        extras = [(DATA, tc.data), (LOSS, tc.loss), (METRICS, tc.metrics or None)]
+        return [SpecIssue(p, "needs trainConfig.model", v, "Name your model, or drop it.") for p, v in extras if v]
+    issues: list[SpecIssue] = []
+    if tc.framework != "pytorch" and not wait.waits(MODEL, "trainConfig.framework"):
+        hint = "Set trainConfig.framework to pytorch (Lightning and others are not supported yet)."
+        issues.append(SpecIssue(MODEL, f"is run by the pytorch framework, not '{tc.framework}'", tc.model, hint))
+    if tc.trainer_path is not None:
+        hint = "Give either your own Ray Train loop (trainerPath) or your model (model) for raydt's loop."
+        issues.append(SpecIssue(MODEL, "excludes trainConfig.trainerPath", tc.model, hint))
+    if tc.data is None:
+        issues.append(SpecIssue(DATA, "is required with trainConfig.model", None, "'data.py:load_data'."))
+    if spec.data_config is not None:
+        hint = "Return your Datasets from trainConfig.data instead."
+        issues.append(SpecIssue("dataConfig", "is not read by raydt's loop for trainConfig.model yet", None, hint))
+    found = _definition(tc.model, MODEL, base_dirs, issues)
+    signature = _model_signature(found, tc.model, issues)
+    if tc.data is not None:
+        _function(_definition(tc.data, DATA, base_dirs, issues), tc.data, DATA, 1, issues)
+    if tc.loss is not None and tc.loss not in LOSSES:
+        if ":" in tc.loss:
+            _function(_definition(tc.loss, LOSS, base_dirs, issues), tc.loss, LOSS, 2, issues)
+        else:
+            issues.append(SpecIssue(LOSS, "is not a known loss", tc.loss, closest(tc.loss, [*LOSSES, "file.py:fn"])))
+    for n, ref in enumerate(tc.metrics):
+        path = f"{METRICS}[{n}]"
+        _function(_definition(ref, path, base_dirs, issues), ref, path, 2, issues)
+    sc = spec.serve_config
+    if sc is not None and sc.predictor_path is None and tc.loss is not None and not LOSSES.get(tc.loss, ("", 0))[1]:
+        rule = "is required to serve a regression (or custom-loss) model: the built-in predictor answers class labels"
+        issues.append(SpecIssue("serveConfig.predictorPath", rule, None, f"Set it to '{USER_PREDICTOR}'."))
+    use_gpu = spec.config.use_gpu if tc.scaling_config.use_gpu is None else tc.scaling_config.use_gpu
+    for key, value in tc.train_loop_config.items():
+        issues += _key(f"{LOOP}.{key}", key, value, signature, bool(use_gpu))
+    space = spec.tune_config.search_space if spec.mode == "tune" and spec.tune_config is not None else {}
+    for key, node in space.items():
+        issues += _searched(f"{SPACE}.{key}", key, node, signature, bool(use_gpu))
+    if signature is not None:
+        given = {ALIASES.get(k, k) for k in [*tc.train_loop_config, *space]}
+        missing = [k for k in signature.required if ALIASES.get(k, k) not in given]
+        if missing:
+            rule = f"{tc.model.rpartition(':')[2]}() needs keyword argument(s) {', '.join(missing)}"
+            issues.append(SpecIssue(MODEL, rule, tc.model, f"Give them in {LOOP} or {SPACE}."))
+    return issues
+
+
+def _definition(raw: str, path: str, base_dirs: tuple[Path, ...], issues: list[SpecIssue]) -> Any:
+    """The ``def``/``class`` a reference names (None: unknown statically, or already reported)."""
+    ref = trainer_ref.parse(raw, base_dirs, field=path)
+    found = trainer_ref.definition(ref, raw, path) if isinstance(ref, trainer_ref.TrainerRef) else ref
+    if isinstance(found, SpecIssue):
+        issues.append(found)
+        return None
+    return found
+
+
+def _function(node: Any, raw: str, path: str, most: int, issues: list[SpecIssue]) -> None:
+    """A function reference: a plain ``def`` with at most ``most`` required positional arguments."""
+    if node is None:
+        return
+    if not isinstance(node, ast.FunctionDef):
+        kind = "a class" if isinstance(node, ast.ClassDef) else "async"
+        issues.append(SpecIssue(path, f"must name a plain function (it is {kind})", raw))
+        return
+    args = node.args
+    required = len(args.posonlyargs + args.args) - len(args.defaults)
+    if required > most:
+        want = {1: "(config) or ()", 2: "(outputs, targets)"}[most]
+        issues.append(SpecIssue(path, f"must take {want}; {node.name} requires {required} arguments", raw))
+
+
+def _model_signature(node: Any, raw: str, issues: list[SpecIssue]) -> Signature | None:
+    """A model class's constructor keywords; None for a function (checked like data: config or nothing)."""
+    if not isinstance(node, ast.ClassDef):
+        _function(node, raw, MODEL, 1, issues)
+        return None
+    init = next((n for n in node.body if isinstance(n, ast.FunctionDef) and n.name == "__init__"), None)
+    if init is None:
+        return None  # inherited constructor: checked when built
+    args = init.args
+    positional = [a.arg for a in args.posonlyargs + args.args][1:]  # after self
+    defaults = len(args.defaults)
+    required = positional[: len(positional) - defaults] if defaults else positional
+    required += [a.arg for a, d in zip(args.kwonlyargs, args.kw_defaults, strict=True) if d is None]
+    optional = [a for a in positional + [k.arg for k in args.kwonlyargs] if a not in required]
+    return Signature(tuple(required), tuple(optional), args.kwarg is not None)
+
+
+def _key(path: str, key: str, value: Any, sig: Signature | None, use_gpu: bool) -> list[SpecIssue]:
+    """A fixed trainLoopConfig key: one of the loop's (checked by value), else the model's."""
+    if key in USER_PARAMS or ALIASES.get(key) in USER_PARAMS:
+        return check_value(path, ALIASES.get(key, key), value, use_gpu)
+    if (
+        sig is None
+        or sig.any_keyword
+        or ALIASES.get(key, key) in {ALIASES.get(k, k) for k in sig.required + sig.optional}
+    ):
+        return []
+    valid = [*USER_PARAMS, *sig.required, *sig.optional]
+    rule = "is neither a key of raydt's loop nor a keyword argument of the model class"
+    return [SpecIssue(path, rule, key, closest(key, valid))]
+
+
+def _searched(path: str, key: str, node: Any, sig: Signature | None, use_gpu: bool) -> list[SpecIssue]:
+    """A searched key: known as a fixed one would be; a constant or choice of the loop's keys checked by value."""
+    issues = _key(path, key, None, sig, use_gpu) if key not in USER_PARAMS else []
+    if issues or key not in USER_PARAMS:
+        return issues
+    if not isinstance(node, dict):
+        return check_value(path, key, node, use_gpu)
+    values = node.get("values") if node.get("type") in ("choice", "grid") else None
+    if isinstance(values, list):
+        return [i for n, v in enumerate(values) for i in check_value(f"{path}.values[{n}]", key, v, use_gpu)]
+    return []
+
+
+def check_value(path: str, name: str, value: Any, use_gpu: bool) -> list[SpecIssue]:
+    """One of the loop's keys: its default's type; positive sizes and rates; a known optimizer, schedule, precision."""
+    if value is None:
+        return []
+    default = USER_PARAMS[name]
+    choices = {"optimizer": OPTIMIZERS, "schedule": SCHEDULES, "precision": PRECISIONS}.get(name)
+    if choices is not None:
+        if value not in choices:
+            return [SpecIssue(path, f"is not a known {name}", value, closest(str(value), choices))]
+        if value == "fp16" and not use_gpu:
+            hint = "fp16 autocast needs a GPU (config.useGpu: true); on CPU use bf16."
+            return [SpecIssue(path, "fp16 needs GPU workers", value, hint)]
+        return []
+    want_int = isinstance(default, int)
+    ok = isinstance(value, int) if want_int else isinstance(value, int | float)
+    if isinstance(value, bool) or not ok:
+        return [
+            SpecIssue(path, f"must be {'an integer' if want_int else 'a number'}", value, f"Default is {default!r}.")
+        ]
+    positive = name in ("lr", "batchSize", "epochs", "accumulate")
+    if value < 0 or (positive and value == 0):
+        return [SpecIssue(path, f"must be {'> 0' if positive else '>= 0'}", value, f"Default is {default!r}.")]
+    return []

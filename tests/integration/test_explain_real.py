@@ -1,0 +1,140 @@
+"""raydt explain on failures produced for real on a lasting local cluster: a trial that runs out of memory, a
+trainer that reports an object Ray cannot serialize, one that imports a module only the driver has, a worker
+SIGKILLed. Each is explained from what the run left: its experiment folder, its log file, its saved result."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import FIXTURES, ROOT, assert_seed_output, run_cli
+from tests.integration.diagnose_helper import lasting_cluster
+
+pytestmark = pytest.mark.slow
+TRAINERS = FIXTURES / "explain_trainers.py"
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    with lasting_cluster(tmp_path_factory.mktemp("state"), "--cpus", "2") as found:
+        yield found
+
+
+def spec_file(tmp_path: Path, name: str, spec: dict[str, Any]) -> Path:
+    spec.setdefault("runConfig", {}).update(storagePath=str(tmp_path / "results"), name=name)
+    path = tmp_path / f"{name}.json"
+    path.write_text(json.dumps(spec))
+    return path
+
+
+def train(trainer: str, **loop: Any) -> dict[str, Any]:
+    return {"mode": "train", "config": {"numWorkers": 1},
+            "trainConfig": {"trainerPath": f"{TRAINERS}:{trainer}", "trainLoopConfig": loop, "metric": "loss"},
+            "runConfig": {"maxFailures": 0}}  # fmt: skip
+
+
+def explained(path: Path) -> list[dict[str, Any]]:
+    res = run_cli("explain", str(path))
+    assert res.code == 0, res.out
+    return list(res.out["causes"])
+
+
+def test_a_trial_out_of_memory_is_counted_among_the_trials(cluster: dict[str, Any], tmp_path: Path) -> None:
+    oom = {"trainerPath": f"{FIXTURES}/trainers.py:out_of_memory", "trainLoopConfig": {"only_lr": 0.5}}
+    spec = {"mode": "tune", "config": {"numWorkers": 1}, "trainConfig": oom,
+            "tuneConfig": {"searchSpace": {"lr": {"type": "grid", "values": [0.1, 0.5]}}, "metric": "loss",
+                           "mode": "min", "maxFailuresPerTrial": 0}}  # fmt: skip
+    run = run_cli("run", str(spec_file(tmp_path, "oom", spec)))
+    assert run.out["status"] == "partial" and run.out["clusterStatus"]["source"] == "raydt cluster up", run.out
+    first = explained(Path(run.out["experimentPath"]))[0]
+    assert first["code"] == "OUT_OF_MEMORY" and (first["trials"], first["totalTrials"]) == (1, 2), first
+    assert first["summary"].startswith("1 of 2 trial(s) ran out of memory")
+    ev = first["evidence"][0]
+    assert ev["file"].endswith("error.txt") and ev["text"] == "MemoryError"
+    assert Path(ev["file"]).read_text().splitlines()[ev["line"] - 1].strip() == "MemoryError"
+
+
+def test_an_unpicklable_report_is_a_pickling_error(cluster: dict[str, Any], tmp_path: Path) -> None:
+    run = run_cli("run", str(spec_file(tmp_path, "pickle", train("unpicklable"))))
+    assert run.out["status"] == "error", run.out
+    saved = tmp_path / "result.json"
+    saved.write_text(run.stdout)
+    first = explained(saved)[0]
+    assert first["code"] == "PICKLING_ERROR", first
+    assert any("pickle" in ev["text"].lower() or "serializ" in ev["text"].lower() for ev in first["evidence"])
+
+
+def test_a_module_only_the_driver_has_is_missing_on_the_workers(cluster: dict[str, Any], tmp_path: Path) -> None:
+    helper = tmp_path / "driver_only"
+    helper.mkdir()
+    (helper / "raydt_driver_only_helper.py").write_text("VALUE = 1\n")
+    path = spec_file(tmp_path, "modules", train("imports_driver_only_module"))
+    env = {**os.environ, "PYTHONPATH": str(helper)}
+    proc = subprocess.run([sys.executable, "-m", "raydt", "run", str(path)], capture_output=True, text=True,
+                          timeout=300, cwd=ROOT, env=env)  # fmt: skip
+    out = json.loads(proc.stdout)
+    assert_seed_output(out)
+    assert out["status"] == "error", out
+    first = explained(Path(out["logFile"]))[0]
+    assert first["code"] == "MODULE_NOT_FOUND_ON_WORKERS" and "raydt_driver_only_helper" in first["summary"], first
+    log_lines = Path(out["logFile"]).read_text().splitlines()
+    assert all("raydt_driver_only_helper" in log_lines[ev["line"] - 1] for ev in first["evidence"])
+
+
+def test_a_sigkilled_worker_is_worker_died(cluster: dict[str, Any], tmp_path: Path) -> None:
+    pid_file = tmp_path / "worker.pid"
+    path = spec_file(tmp_path, "killed", train("waits_to_be_killed", pidFile=str(pid_file)))
+    proc = subprocess.Popen([sys.executable, "-m", "raydt", "run", str(path)], stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL, text=True, cwd=ROOT, start_new_session=True)  # fmt: skip
+    try:
+        deadline = time.monotonic() + 120
+        while not pid_file.exists() or not pid_file.read_text():
+            assert time.monotonic() < deadline and proc.poll() is None, "the trainer never started"
+            time.sleep(0.2)
+        os.kill(int(pid_file.read_text()), signal.SIGKILL)
+        stdout, _ = proc.communicate(timeout=180)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=30)
+    out = json.loads(stdout)
+    assert out["status"] == "error" and out["error"]["code"] == "WORKER_DIED", out
+    experiment = tmp_path / "results" / "killed"  # the folder: its log file is found beside it
+    assert (experiment / "raydt_spec.json").is_file()
+    causes = explained(experiment)
+    assert causes[0]["code"] == "WORKER_DIED" and causes[0]["summary"].startswith("the run lost a worker"), causes
+    assert any(ev["file"].endswith(".log") for ev in causes[0]["evidence"])
+
+
+def test_rays_memory_monitor_killing_a_worker_is_out_of_memory(cluster: dict[str, Any], tmp_path: Path) -> None:
+    """An embedded Ray of its own (config.address: local) whose memory monitor kills just above what the machine
+    uses now; the worker grows in 64 MiB steps until it is killed."""
+    meminfo = {ln.split(":")[0]: int(ln.split()[1]) for ln in Path("/proc/meminfo").read_text().splitlines()}
+    used = 1 - meminfo["MemAvailable"] / meminfo["MemTotal"]
+    spec = train("hogs_memory", steps=128)  # up to 8 GiB: killed well before, at about 2.5 GB more than now
+    spec["config"].update(address="local", rayInit={"num_cpus": 1})
+    path = spec_file(tmp_path, "hog", spec)
+    env = {
+        **os.environ,
+        "RAY_memory_usage_threshold": f"{min(used + 0.1, 0.95):.3f}",
+        "RAY_memory_monitor_refresh_ms": "200",
+    }
+    proc = subprocess.run([sys.executable, "-m", "raydt", "run", str(path)], capture_output=True, text=True,
+                          timeout=300, cwd=ROOT, env=env)  # fmt: skip
+    out = json.loads(proc.stdout)
+    assert out["status"] == "error" and out["error"]["code"] == "OUT_OF_MEMORY", out
+    saved = tmp_path / "result.json"
+    saved.write_text(proc.stdout)
+    first = explained(saved)[0]
+    assert first["code"] == "OUT_OF_MEMORY" and "memory per worker ~" in first["summary"], first
+    assert "config.resourcesPerWorker.memoryGb:" in first["fix"]
+    assert any("running low on memory" in ev["text"] for ev in first["evidence"])

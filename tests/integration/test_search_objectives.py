@@ -1,0 +1,178 @@
+"""raydt.search on a real local Ray (one per session): two objectives and their front, constraints, conditional
+spaces with Optuna and random, warm starts and given points, stopping rules. Tiny Tune functions, seconds each."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import raydt
+from raydt.search.objectives import Objective, pareto_front, vector
+from tests.conftest import ROOT
+
+pytestmark = pytest.mark.slow
+
+FUNCS = f"{ROOT}/tests/fixtures/search_functions.py"
+X = {"x": {"type": "uniform", "min": 0.0, "max": 1.0}}
+
+
+def spec(tmp_path: Path, fn: str, space: dict[str, Any], name: str = "s", **tc: Any) -> dict[str, Any]:
+    return {
+        "mode": "tune",
+        "config": {"numWorkers": 1, "resourcesPerWorker": {"cpu": 1}},
+        "trainConfig": {"trainerPath": f"{FUNCS}:{fn}"},
+        "tuneConfig": {"searchSpace": space, "seed": 3, **tc},
+        "runConfig": {"storagePath": str(tmp_path), "name": name},
+    }
+
+
+def test_two_objectives_front_matches_brute_force_over_the_finished_trials(shared_ray: None, tmp_path: Path) -> None:
+    out = raydt.run(spec(tmp_path, "trade_off", X, metric=["loss", "gap"], mode=["min", "min"], numSamples=8))
+    assert out["status"] == "success", out
+    r = out["results"]
+    assert (r["searchAlgorithm"], r["scheduler"], r["numTrials"]) == ("optuna", "fifo", 8)
+    objectives = [Objective("loss", "min"), Objective("gap", "min")]
+    points = [vector(objectives, t["lastMetrics"]) for t in out["trials"]]
+    expected = [out["trials"][i]["trialId"] for i in pareto_front([p for p in points if p is not None])]
+    assert sorted(m["trialId"] for m in r["paretoFront"]) == sorted(expected)
+    best = min(r["paretoFront"], key=lambda m: m["values"]["loss"])
+    assert r["bestTrialId"] == best["trialId"] and r["bestMetric"] == best["values"]["loss"]
+
+
+def test_constraints_exclude_the_unconstrained_optimum(shared_ray: None, tmp_path: Path) -> None:
+    out = raydt.run(
+        spec(
+            tmp_path,
+            "trade_off",
+            X,
+            metric="loss",
+            mode="min",
+            numSamples=8,
+            scheduler="fifo",
+            constraints=[{"metric": "ms", "max": 0.25}],
+        )
+    )
+    assert out["status"] == "success", out
+    r = out["results"]
+    feasible = [t for t in out["trials"] if t["lastMetrics"]["ms"] <= 0.25]
+    assert r["feasibleTrials"] == len(feasible) >= 1
+    assert r["bestConfig"]["x"] >= 0.5  # the unconstrained optimum (x near 0) is infeasible
+    assert r["bestMetric"] == min(t["lastMetrics"]["loss"] for t in feasible)
+    lowest = min(out["trials"], key=lambda t: t["lastMetrics"]["loss"])
+    assert lowest["lastMetrics"]["ms"] > 0.25 or lowest["trialId"] == r["bestTrialId"]
+
+
+def test_no_feasible_trial_ends_partial(shared_ray: None, tmp_path: Path) -> None:
+    out = raydt.run(
+        spec(
+            tmp_path,
+            "trade_off",
+            X,
+            metric="loss",
+            numSamples=2,
+            scheduler="fifo",
+            constraints=[{"metric": "ms", "min": 5}],
+        )
+    )
+    assert out["status"] == "partial" and out["error"]["code"] == "NO_FEASIBLE_TRIAL", out
+    assert out["results"]["feasibleTrials"] == 0
+
+
+CONDITIONAL = {
+    "lr": {"type": "uniform", "min": 0.0, "max": 0.01},
+    "optimizer": {
+        "type": "choice",
+        "values": [
+            {"name": "sgd", "momentum": {"type": "uniform", "min": 0.0, "max": 0.9}},
+            {"name": "adam", "beta1": {"type": "uniform", "min": 0.8, "max": 0.99}, "extra": {"eps": 1e-8}},
+        ],
+    },
+}
+
+
+@pytest.mark.parametrize("algo", ["optuna", "random", "hyperopt"])
+def test_conditional_trials_never_see_the_other_branch(shared_ray: None, tmp_path: Path, algo: str) -> None:
+    out = raydt.run(
+        spec(tmp_path, "conditional", CONDITIONAL, metric="score", numSamples=8, scheduler="fifo", searchAlgorithm=algo)
+    )
+    assert out["status"] == "success", out  # the trainer raises when it sees the other branch's keys
+    seen = {t["config"]["optimizer"]["name"] for t in out["trials"]}
+    assert seen == {"sgd", "adam"}, out["trials"]
+    best = out["results"]["bestConfig"]["optimizer"]
+    assert set(best) == ({"name", "momentum"} if best["name"] == "sgd" else {"name", "beta1", "extra"})
+
+
+def test_warm_start_seeds_optuna_and_points_run_first(shared_ray: None, tmp_path: Path) -> None:
+    cold = raydt.run(spec(tmp_path, "trade_off", X, name="cold", metric="loss", numSamples=4, scheduler="fifo"))
+    assert cold["status"] == "success", cold
+    wider = {**X, "y": {"type": "uniform", "min": 0.0, "max": 1.0}}
+    warm = raydt.run(
+        spec(
+            tmp_path,
+            "trade_off",
+            wider,
+            name="warm",
+            metric="loss",
+            numSamples=2,
+            scheduler="fifo",
+            warmStart={"experimentPath": cold["experimentPath"]},
+            pointsToEvaluate=[{"x": 0.123, "y": 0.5}],
+            maxConcurrentTrials=1,
+        )
+    )
+    assert warm["status"] == "success", warm
+    assert warm["results"]["warmStartedTrials"] == 4 and warm["results"]["numTrials"] == 2
+    assert {"x": 0.123, "y": 0.5} in [t["config"] for t in warm["trials"]]
+
+
+def test_a_trial_that_never_stops_is_cut_at_max_iterations(shared_ray: None, tmp_path: Path) -> None:
+    out = raydt.run(
+        spec(
+            tmp_path,
+            "forever",
+            {"k": {"type": "choice", "values": [1, 2]}},
+            metric="score",
+            numSamples=2,
+            scheduler="fifo",
+            maxIterationsPerTrial=3,
+        )
+    )
+    assert out["status"] == "success", out
+    assert [t["iterations"] for t in out["trials"]] == [3, 3]
+    stop = raydt.run(
+        spec(
+            tmp_path,
+            "forever",
+            {"k": {"type": "choice", "values": [1]}},
+            name="t2",
+            metric="score",
+            numSamples=1,
+            scheduler="fifo",
+            stop={"step": 5},
+        )
+    )
+    assert stop["trials"][0]["iterations"] == 5
+
+
+def test_max_failed_trials_ends_the_search_partial_with_what_finished(shared_ray: None, tmp_path: Path) -> None:
+    points = [{"x": 0.1}, {"x": 0.9}, {"x": 0.8}, {"x": 0.2}]
+    out = raydt.run(
+        spec(
+            tmp_path,
+            "fails_above",
+            X,
+            metric="loss",
+            numSamples=6,
+            scheduler="fifo",
+            maxFailedTrials=2,
+            maxConcurrentTrials=1,
+            maxFailuresPerTrial=0,
+            pointsToEvaluate=points,
+        )
+    )
+    r = out["results"]
+    assert (out["status"], r["endReason"]) == ("partial", "MAX_FAILED_TRIALS"), out
+    assert r["failedTrials"] == 2 and r["bestConfig"] == {"x": 0.1}
+    assert r["numTrials"] < 6

@@ -1,0 +1,226 @@
+"""trainConfig.model on a real local Ray: a plain PyTorch model and dataset (files that exist only in tmp_path,
+written as a PyTorch user writes them) trained by raydt's loop on 2 DDP workers, restarted after a killed worker,
+tuned, and its checkpoint served by the user-model predictor."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import raydt
+from tests.integration.serve_helper import Server
+
+pytestmark = pytest.mark.slow
+
+ROWS, VAL_ROWS = 320, 80
+
+MODELS = """
+import torch
+from torch import nn
+
+
+class Net(nn.Module):
+    def __init__(self, hidden=16, features=8):
+        super().__init__()
+        self.net = nn.Sequential(nn.Linear(features, hidden), nn.ReLU(), nn.Linear(hidden, 2))
+
+    def forward(self, x):
+        return self.net(x)
+"""
+
+# The dataset writes which rows each DDP rank read (one file per process): the test's window on the sampler.
+# With KILL set, rank 1 kills its own process once in its second epoch, the first time only (a marker file).
+# (A worker that dies within Ray Train's poll interval of a report loses that report, and its checkpoint with it:
+# the restart then starts one checkpoint earlier. Ray's semantics, not the loop's: the kill waits past it.)
+DATA = """
+import os
+import signal
+import time
+
+import torch
+import torch.distributed as dist
+from torch.utils.data import Dataset
+
+SEEN = {seen!r}
+KILL = {kill!r}
+
+
+class Rows(Dataset):
+    def __init__(self, x, y, name):
+        self.x, self.y, self.name, self.reads = x, y, name, 0
+
+    def __len__(self):
+        return len(self.x)
+
+    def __getitem__(self, i):
+        rank = dist.get_rank() if dist.is_initialized() else 0
+        if self.name == "train":
+            self.reads += 1
+            with open(os.path.join(SEEN, f"rank{{rank}}-{{os.getpid()}}.txt"), "a") as fh:
+                fh.write(f"{{i}}\\n")
+            marker = os.path.join(SEEN, "killed")
+            if KILL and rank == 1 and self.reads > len(self.x) // 2 + 5 and not os.path.exists(marker):
+                open(marker, "w").close()
+                time.sleep(3)  # past Ray Train's poll (2 s): epoch 1's report is registered, as in any real run
+                os.kill(os.getpid(), signal.SIGKILL)
+        return self.x[i], self.y[i]
+
+
+def load_data(config):
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn({rows} + {val_rows}, 8, generator=g)
+    y = (x[:, 0] + x[:, 1] > 0).long()
+    return Rows(x[:{rows}], y[:{rows}], "train"), Rows(x[{rows}:], y[{rows}:], "validation")
+"""
+
+
+def _files(tmp_path: Path, name: str, kill: bool = False) -> tuple[Path, Path]:
+    code = tmp_path / f"code-{name}"
+    seen = tmp_path / f"seen-{name}"
+    code.mkdir()
+    seen.mkdir()
+    (code / "models.py").write_text(textwrap.dedent(MODELS))
+    data = DATA.format(seen=str(seen), kill=kill, rows=ROWS, val_rows=VAL_ROWS)
+    (code / "data.py").write_text(textwrap.dedent(data))
+    return code, seen
+
+
+def _spec(tmp_path: Path, code: Path, name: str, mode: str = "train", **loop: Any) -> dict[str, Any]:
+    return {
+        "mode": mode,
+        "config": {"numWorkers": 2, "resourcesPerWorker": {"cpu": 1}},
+        "trainConfig": {
+            "model": f"{code}/models.py:Net",
+            "data": f"{code}/data.py:load_data",
+            "loss": "cross_entropy",
+            "trainLoopConfig": {"lr": 0.05, "batchSize": 16, "hidden": 16, **loop},
+        },
+        "runConfig": {"storagePath": str(tmp_path / "results"), "name": name, "maxFailures": 2},
+    }
+
+
+def _reads(seen: Path) -> dict[int, list[list[int]]]:
+    """Rows each rank read, per process, oldest process first."""
+    out: dict[int, list[list[int]]] = {}
+    for f in sorted(seen.glob("rank*.txt"), key=lambda f: f.stat().st_mtime):
+        rank = int(f.name.split("-")[0].removeprefix("rank"))
+        out.setdefault(rank, []).append([int(v) for v in f.read_text().split()])
+    return out
+
+
+def _ledger(experiment: str) -> list[dict[str, Any]]:
+    lines = (Path(experiment) / "raydt_train.jsonl").read_text().splitlines()
+    return [json.loads(line) for line in lines if line.strip()]
+
+
+@pytest.fixture(scope="module")
+def trained(shared_ray: None, tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], Path]:
+    """One 2-worker run of 2 epochs: its result and the folder of per-rank reads."""
+    tmp_path = tmp_path_factory.mktemp("ddp")
+    code, seen = _files(tmp_path, "ddp")
+    return raydt.run(_spec(tmp_path, code, "ddp", epochs=2)), seen
+
+
+def test_two_ddp_workers_train_the_user_model_and_checkpoint_it(trained: tuple[dict[str, Any], Path]) -> None:
+    out, seen = trained
+    assert out["status"] == "success", out
+    r = out["results"]
+    assert r["iterations"] == 2 and r["finalMetrics"]["epoch"] == 2
+    for key in ("train_loss", "val_loss", "val_accuracy"):
+        assert key in r["finalMetrics"], r["finalMetrics"]
+    assert r["finalMetrics"]["val_accuracy"] > 0.8  # it learns x0 + x1 > 0
+    assert r["bestConfig"]["hidden"] == 16 and r["bestConfig"]["optimizer"] == "adam"
+
+    # DDP really split the data: 2 ranks, each read half of train per epoch, disjoint within an epoch
+    reads = _reads(seen)
+    assert sorted(reads) == [0, 1]
+    per_rank = [sum(len(p) for p in reads[rank]) for rank in (0, 1)]
+    assert per_rank == [ROWS, ROWS]  # 2 epochs x ROWS/2 rows each
+    first = [set(reads[rank][0][: ROWS // 2]) for rank in (0, 1)]
+    assert not first[0] & first[1] and len(first[0] | first[1]) == ROWS
+
+    # The checkpoint loads into the user's model, and the predictor answers as the model does
+    import torch
+
+    from raydt.frameworks.pytorch.user.predictor import Predictor
+
+    ckpt = Path(out["checkpointPath"])
+    meta = json.loads((ckpt / "raydt_meta.json").read_text())
+    assert meta["framework"] == "pytorch" and meta["task"] == "classification" and meta["inputShape"] == [8]
+    state = torch.load(ckpt / "model.pt", weights_only=False)
+    assert state["epoch"] == 2 and "optimizer" in state and "rng" in state
+    predictor = Predictor(str(ckpt))
+    x = torch.randn(16, 8, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        expected = predictor.model(x).argmax(dim=1).tolist()
+    assert predictor.predict(x.tolist()) == expected
+    assert sum(p == int(a + b > 0) for p, (a, b) in zip(expected, x[:, :2].tolist(), strict=True)) >= 12
+
+
+def test_a_killed_worker_resumes_from_the_last_epoch_with_none_retrained(shared_ray: None, tmp_path: Path) -> None:
+    code, seen = _files(tmp_path, "kill", kill=True)
+    out = raydt.run(_spec(tmp_path, code, "kill", epochs=3))
+    assert out["status"] == "success", out
+    assert (seen / "killed").exists() and out["restarts"] == 1
+    epochs = [row["metrics"]["epoch"] for row in _ledger(out["experimentPath"]) if "metrics" in row]
+    assert epochs == [1, 2, 3], epochs  # epoch 1 reported once: the restart resumed from its checkpoint
+    # one restart: each rank ran in 2 processes, and the new ones read epochs 2 and 3 only (ROWS/2 rows an epoch)
+    counts = {rank: [len(p) for p in procs] for rank, procs in _reads(seen).items()}
+    ledger = [{k: row.get(k) for k in ("event", "metrics", "checkpoint")} for row in _ledger(out["experimentPath"])]
+    assert sorted(counts) == [0, 1] and all(len(c) == 2 and c[-1] == ROWS for c in counts.values()), (counts, ledger)
+
+
+def test_tune_searches_lr_and_the_models_width(shared_ray: None, tmp_path: Path) -> None:
+    code, _ = _files(tmp_path, "tune")
+    spec = _spec(tmp_path, code, "tune", mode="tune", epochs=2, precision="bf16")  # bf16 autocast on CPU
+    spec["config"] = {"numWorkers": 1, "resourcesPerWorker": {"cpu": 1}}
+    del spec["trainConfig"]["trainLoopConfig"]["hidden"]
+    del spec["trainConfig"]["trainLoopConfig"]["lr"]
+    spec["tuneConfig"] = {
+        "numSamples": 2,
+        "searchAlgorithm": "random",
+        "metric": "val_accuracy",
+        "mode": "max",
+        "seed": 0,
+        "searchSpace": {
+            "lr": {"type": "loguniform", "min": 0.005, "max": 0.05},
+            "hidden": {"type": "choice", "values": [4, 32]},
+        },
+    }
+    out = raydt.run(spec)
+    assert out["status"] == "success", out
+    r = out["results"]
+    assert r["numTrials"] == 2 and r["completedTrials"] == 2
+    assert r["bestConfig"]["hidden"] in (4, 32) and 0.005 <= r["bestConfig"]["lr"] <= 0.05
+    assert r["bestMetric"] > 0.7
+    meta = json.loads((Path(out["checkpointPath"]) / "raydt_meta.json").read_text())
+    assert meta["config"]["hidden"] == r["bestConfig"]["hidden"]  # the trial's width is what was saved
+    assert meta["config"]["precision"] == "bf16"
+
+
+def test_serve_answers_as_the_trained_model(
+    trained: tuple[dict[str, Any], Path], tmp_path: Path, servers: list[Server]
+) -> None:
+    import torch
+
+    from raydt.frameworks.pytorch.user.predictor import Predictor
+
+    out, _ = trained
+    server = Server(tmp_path, {"experimentPath": out["experimentPath"]})  # no predictorPath: raydt's own
+    servers.append(server)
+    assert server.out["status"] == "success" and server.out["checkpointPath"] == out["checkpointPath"]
+    code, meta = server.call("/metadata")
+    assert code == 200 and meta["inputShape"] == [None, 8] and meta["numClasses"] == 2
+    x = torch.randn(20, 8, generator=torch.Generator().manual_seed(2))
+    code, body = server.call("/predict", {"instances": x.tolist(), "probabilities": True})
+    assert code == 200, body
+    direct = Predictor(out["checkpointPath"])
+    assert body["predictions"] == direct.predict(x.tolist())
+    expected = direct.predict_proba(x[:1].tolist())[0]
+    assert all(abs(a - b) < 1e-5 for a, b in zip(body["probabilities"][0], expected, strict=True))
+    code, body = server.call("/predict", {"instances": [[1.0, 2.0]]})
+    assert code == 400 and "8 numbers" in body["error"]
