@@ -247,3 +247,21 @@ def test_submit_job_and_job_status_are_the_clis_documents(tmp_path: Path) -> Non
     assert is_error and invalid["error"]["code"] == "SPEC_INVALID"  # validated here: nothing contacted
     for doc in (submitted, status, invalid):
         assert_seed_output(doc)
+
+
+def test_doctor_explain_and_report_are_the_clis_documents(tmp_path: Path) -> None:
+    import shutil
+
+    box = Toolbox(schema=schema_document, registry=Registry(tmp_path / "runs", cwd=ROOT))
+    checked, _ = box.call("doctor", {})
+    names = {c["name"] for c in checked["checks"]}
+    assert {"python", "ray"} <= {n.split(" ")[0] for n in names}, names  # the machine checks, no Ray started
+    assert all(c["status"] in ("ok", "warn", "fail") for c in checked["checks"])
+    log = tmp_path / "oom.log"  # a real log of Ray's memory monitor killing a training worker
+    shutil.copy(ROOT / "tests/fixtures/explain/ray_oom_killer.log", log)
+    explained, is_error = box.call("explain", {"path": str(log)})
+    assert not is_error and explained["causes"][0]["code"] == "OUT_OF_MEMORY", explained
+    missing, is_error = box.call("report", {"experimentPath": str(tmp_path / "nothing-here")})
+    assert is_error and missing["error"]["code"] == "SPEC_FILE", missing
+    for doc in (checked, explained, missing):
+        assert_seed_output(doc)

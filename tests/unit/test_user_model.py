@@ -311,3 +311,26 @@ def test_serving_a_regression_model_in_the_run_needs_the_user_predictor() -> Non
     assert any(i.startswith("serveConfig.predictorPath:") and "user.predictor:Predictor" in i for i in found), found
     s["serveConfig"] = {"predictorPath": "raydt.frameworks.pytorch.user.predictor:Predictor"}
     load(s)
+
+
+def test_serve_picks_the_user_model_predictor_for_a_regression_checkpoint(tmp_path: Path) -> None:
+    import torch
+
+    from raydt.frameworks.checkpoint_format import write_meta
+    from raydt.frameworks.pytorch.trainer import MODEL_FILE
+    from raydt.frameworks.pytorch.user.checkpoint import meta
+    from raydt.frameworks.pytorch.user.code import build_model
+    from raydt.serving.loading import make_predictor
+
+    config = {"hidden": 4}
+    model = build_model(f"{MODELS}:build_regressor", config)
+    refs = {"model": f"{MODELS}:build_regressor", "data": f"{DATA}:diabetes", "loss": "mse", "metrics": []}
+    torch.save({"model": model.state_dict()}, os.path.join(tmp_path, MODEL_FILE))
+    write_meta(str(tmp_path), meta(refs, config, torch.zeros(10), 1, False))
+    served = make_predictor({"checkpoint": str(tmp_path), "framework": "pytorch"})  # no predictorPath
+    rows = torch.randn(2, 10)
+    with torch.no_grad():
+        expected = model(rows)
+    answer = served.predict(rows.tolist())
+    got = answer["predictions"] if isinstance(answer, dict) else answer
+    assert torch.allclose(torch.tensor(got, dtype=torch.float32).reshape(expected.shape), expected, atol=1e-5)

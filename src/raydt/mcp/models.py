@@ -65,6 +65,23 @@ class SubmitArgs(SpecArgs, AddressArgs):
     pass
 
 
+class DoctorArgs(AddressArgs):
+    spec: dict[str, Any] | str | None = Field(
+        None, description="Optional: a spec (object or file path) to check this environment against."
+    )
+
+
+class ExplainArgs(Args):
+    path: str = Field(description="A failed or partial run: its experimentPath, its logFile, or a saved result JSON.")
+
+
+class ReportArgs(Args):
+    experiment_path: str = Field(
+        alias="experimentPath", description="The experiment folder (a result's experimentPath)."
+    )
+    out: str | None = Field(None, description="Where to write the HTML (default: <experimentPath>/report/).")
+
+
 class JobArgs(AddressArgs):
     job_id: str = Field(alias="jobId", description="The Ray Job's id (submit_job's jobId).")
 

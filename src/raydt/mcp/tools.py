@@ -150,17 +150,36 @@ def cluster_status(box: Toolbox, args: models.AddressArgs) -> dict[str, Any]:
     return _cli(box, ["cluster", "status", "-q", *_address(args)])
 
 
-def submit_job(box: Toolbox, args: models.SubmitArgs) -> dict[str, Any]:
-    source = _spec_source(args.spec)
-    if isinstance(source, dict):
+def _spec_file(box: Toolbox, spec: dict[str, Any] | str, *, validate: bool = True) -> str:
+    """A spec argument as a file the CLI reads (an object is validated here first, then written once)."""
+    source = _spec_source(spec)
+    if isinstance(source, str):
+        return source
+    if validate:
         api.validate(source)
-        folder = box.registry.folder.parent / "submitted"
-        folder.mkdir(parents=True, exist_ok=True)
-        text = json.dumps(source, indent=2, sort_keys=True)
-        path = folder / f"spec-{hashlib.sha256(text.encode()).hexdigest()[:12]}.json"
-        path.write_text(text, encoding="utf-8")
-        source = str(path)
-    return _cli(box, ["submit", source, *_address(args)])
+    folder = box.registry.folder.parent / "submitted"
+    folder.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(source, indent=2, sort_keys=True)
+    path = folder / f"spec-{hashlib.sha256(text.encode()).hexdigest()[:12]}.json"
+    path.write_text(text, encoding="utf-8")
+    return str(path)
+
+
+def submit_job(box: Toolbox, args: models.SubmitArgs) -> dict[str, Any]:
+    return _cli(box, ["submit", _spec_file(box, args.spec), *_address(args)])
+
+
+def doctor(box: Toolbox, args: models.DoctorArgs) -> dict[str, Any]:
+    spec = [_spec_file(box, args.spec, validate=False)] if args.spec is not None else []  # doctor reports it
+    return _cli(box, ["doctor", "-q", *_address(args), *spec])
+
+
+def explain(box: Toolbox, args: models.ExplainArgs) -> dict[str, Any]:
+    return _cli(box, ["explain", args.path])
+
+
+def report(box: Toolbox, args: models.ReportArgs) -> dict[str, Any]:
+    return _cli(box, ["report", args.experiment_path, *(["--out", args.out] if args.out else [])])
 
 
 def job_status(box: Toolbox, args: models.JobArgs) -> dict[str, Any]:
@@ -278,5 +297,33 @@ TOOLS: dict[str, Tool] = {
             True,
         ),
         Tool("job_status", "A Ray Job's status (`raydt jobs status JOB`).", models.JobArgs, job_status, "result"),
+        Tool(
+            "doctor",
+            "Check this environment (and, given a spec, whether it can run that spec), as `raydt doctor`: "
+            "checks [{name, status ok|warn|fail, found, fix}] — versions (on every node of a cluster), GPUs, "
+            "/dev/shm, storage free and writable, ports, token auth, an exposed dashboard, the spec's extras. "
+            "status error (isError) when a check fails; starts no Ray without an address or cluster.",
+            models.DoctorArgs,
+            doctor,
+            "result",
+            True,
+        ),
+        Tool(
+            "explain",
+            "Why a run failed or ended partial, as `raydt explain`: causes ordered by likelihood, each with "
+            "code (OUT_OF_MEMORY, WORKER_DIED, PICKLING_ERROR, MODULE_NOT_FOUND_ON_WORKERS, ...), summary across "
+            "trials, fix and evidence (file, line, text). Reads files only; takes seconds.",
+            models.ExplainArgs,
+            explain,
+            "result",
+        ),
+        Tool(
+            "report",
+            "Write the experiment report, as `raydt report`: one self-contained HTML file and a PNG per "
+            "figure; the document carries reportPath (the HTML's path on the server's machine) and reportFigures.",
+            models.ReportArgs,
+            report,
+            "result",
+        ),
     )
 }

@@ -17,7 +17,20 @@ def make_predictor(options: dict[str, Any]) -> Any:
 
     if options.get("predictorPath"):
         return UserPredictor(options["predictorPath"], options["checkpoint"], options.get("framework"))
+    if _user_regressor(options["checkpoint"]):  # its answers are outputs, not class labels: the user-model predictor
+        return UserPredictor(USER_MODEL_PREDICTOR, options["checkpoint"], options.get("framework"))
     return BuiltinPredictor(options["checkpoint"])
+
+
+#: serves a trainConfig.model checkpoint whose loss is not a classification one (mse, l1, huber, a function)
+USER_MODEL_PREDICTOR = "raydt.frameworks.pytorch.user.predictor:Predictor"
+
+
+def _user_regressor(checkpoint: str) -> bool:
+    from raydt.frameworks.checkpoint_format import read_meta
+
+    meta = read_meta(checkpoint)
+    return meta is not None and "userModel" in meta and meta.get("task") != "classification"
 
 
 def ranking(experiment: str) -> tuple[str, str, str]:
