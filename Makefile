@@ -24,11 +24,12 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/mypy
-	$(BIN)/pytest -q -m "not slow"
+	@# the fast tier on both cores (no Ray in it); the slow tier stays serial: one Ray workload at a time
+	$(BIN)/pytest -q -m "not slow" -n 2
 	$(BIN)/pytest -q -m slow
 
 test-fast: $(STAMP)
-	$(BIN)/pytest -q -m "not slow"
+	$(BIN)/pytest -q -m "not slow" -n 2
 
 test-slow: $(STAMP)
 	$(BIN)/pytest -q -m slow
