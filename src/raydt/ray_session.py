@@ -54,7 +54,9 @@ def _init_kwargs(
 
     import ray
 
-    valid = set(inspect.signature(ray.init).parameters) - {"address", "kwargs"}
+    # _memory (Ray's 'memory' resource of the node, as `ray start --memory` and `raydt cluster up` take it)
+    # is one of ray.init's documented **kwargs
+    valid = set(inspect.signature(ray.init).parameters) - {"address", "kwargs"} | {"_memory"}
     unknown = sorted(set(extra) - valid)
     if unknown:
         from raydt.suggest import closest

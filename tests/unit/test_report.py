@@ -176,3 +176,14 @@ def test_run_config_report_is_in_the_input_schema() -> None:
 
     described = json.dumps(schemas.input_schema())
     assert '"report"' in described and "self-contained HTML" in described
+
+
+def test_a_search_of_several_objectives_is_read_by_its_first_metric_without_its_result(tmp_path: Path) -> None:
+    from raydt.report.load import read
+
+    exp = synthesize_tune(tmp_path, trials=4, iterations=3)
+    spec = json.loads((exp / "raydt_spec.json").read_text())
+    spec["tuneConfig"].update(metric=["val_loss", "latency_ms"], mode=["min", "max"])
+    (exp / "raydt_spec.json").write_text(json.dumps(spec))
+    found = read(exp)  # no result document: the spec's lists are all there is
+    assert (found.metric, found.metric_mode) == ("val_loss", "min")

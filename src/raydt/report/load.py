@@ -128,8 +128,8 @@ def _metric(spec: dict[str, Any], mode: str, result: dict[str, Any] | None) -> t
         return str(given["metric"]), str(given.get("metricMode") or "min")
     if mode == "tune":
         tc = spec.get("tuneConfig") or {}
-        if tc.get("metric"):
-            return str(tc["metric"]), str(tc.get("mode") or "min")
+        if tc.get("metric"):  # several objectives (lists): the first, as the search's result names it
+            return str(_first(tc["metric"])), str(_first(tc.get("mode")) or "min")
     tc = spec.get("trainConfig") or {}
     if tc.get("metric"):
         return str(tc["metric"]), str(tc.get("metricMode") or "min")
@@ -137,6 +137,10 @@ def _metric(spec: dict[str, Any], mode: str, result: dict[str, Any] | None) -> t
 
     info = FRAMEWORKS.get(str(tc.get("framework") or "pytorch"))
     return (info.default_metric, info.default_mode) if info else ("loss", "min")
+
+
+def _first(value: Any) -> Any:
+    return value[0] if isinstance(value, list) and value else value
 
 
 def _lines(path: Path) -> list[dict[str, Any]]:

@@ -306,7 +306,7 @@ class Result(ResultModel):
     resources_per_worker: dict[str, Number] | None = opt("Effective Ray resources per worker.")
     worker_failures: int | None = opt("Worker failures seen during the run.")
     restarts: int | None = opt("Worker-group restarts from the latest checkpoint (train mode).")
-    max_concurrent_trials: int | None = opt("Trials run at once (tune mode).")
+    max_concurrent_trials: int | None = opt("Trials run at once (tune mode); lowered if trials outgrew the memory.")
     trials: list[TrialRow] | None = opt("Tune mode: one row per trial.")
     data: dict[str, Any] | None = opt(
         "dataConfig runs: what Ray Data prepared (once, before training): label, rawColumns, "

@@ -9,9 +9,8 @@ import os
 import time
 from typing import Any
 
-from raydt import frameworks, plan, preflight, ray_config, tracking
+from raydt import frameworks, plan, ray_config, tracking
 from raydt.errors import (
-    InfeasibleResourcesError,
     MetricNotReportedError,
     MissingDependencyError,
     PendingTimeoutError,
@@ -22,6 +21,7 @@ from raydt.plan import TrainPlan, TunePlan
 from raydt.progress import ProgressView
 from raydt.registry import SCHEDULERS, SEARCHERS
 from raydt.runners import skeleton, tune_algos
+from raydt.runners.concurrency import Concurrency, plan_concurrency
 from raydt.runners.train import user_loop
 from raydt.spec.loader import LoadedSpec
 
@@ -43,6 +43,7 @@ class TuneMode:
         self.p = p
         self.seeded = seeded  # raydt.search.optuna_study.Seeded: the study an Optuna search starts from
         self.train_plan = p.train
+        self.search_space = p.search_space  # the one-batch probe of a user model tries typical values of it
         self.view = view
         self.adapter = frameworks.adapter(p.train.framework)
         self.loop = self.adapter.builtin_loop() if p.train.trainer is None else user_loop(p.train.trainer)
@@ -65,7 +66,7 @@ class TuneMode:
 
     def admit(self, status: dict[str, Any], view: ProgressView) -> skeleton.Admission:
         p = self.p
-        conc = self.conc = _concurrency(p, status)
+        conc = self.conc = plan_concurrency(p, status)
         for note in conc.notes:
             view.event(note)
         exist = "" if conc.cap_creation else f" (all {p.num_samples} sample(s) exist, paused or pending)"
@@ -90,18 +91,23 @@ class TuneMode:
 
         assert self.conc is not None  # admit ran first
         p = dataclasses.replace(self.p, train=train)
+        from raydt.runners.tune_memory import guard_for
+
+        guard = guard_for(p, self.conc, status, self.view)  # fewer trials at once if they outgrow the memory
         tracker = tracking.start(p, self.view)  # runConfig.tracking: a parent MLflow run, a nested run per trial
         try:
             grid, elapsed, goal_reached = _fit(
-                p, self.adapter, self.loop, self.view, self.conc, datasets, tracker, self.seeded
+                p, self.adapter, self.loop, self.view, self.conc, datasets, tracker, self.seeded, guard
             )
             out = summarize(p, grid, elapsed, goal_reached)
             tune_algos.add_seeded(out, p, self.seeded)
+            if guard is not None and guard.notes:
+                out["warnings"] = [*out.get("warnings", []), *guard.notes]
         except BaseException as exc:
             tracking.failed(tracker, exc)
             raise
         out["clusterStatus"] = status
-        out["maxConcurrentTrials"] = self.conc.running
+        out["maxConcurrentTrials"] = guard.cap if guard is not None else self.conc.running
         return tracking.finish(tracker, out)
 
 
@@ -130,67 +136,6 @@ def _check_modules(p: TunePlan) -> None:
             )
 
 
-@dataclasses.dataclass(frozen=True)
-class Concurrency:
-    """How many trials run at once, and whether trial *creation* is capped too."""
-
-    running: int  # trials that fit at once (or fewer, when maxConcurrentTrials asks so)
-    cap_creation: bool  # True: Tune creates no more trials than ``running`` (Ray's max_concurrent_trials)
-    notes: tuple[str, ...] = ()  # warnings for the result and the live view
-
-
-def _concurrency(p: TunePlan, status: dict[str, Any]) -> Concurrency:
-    """Trials that fit at once, and warnings (an autoscaler must add nodes first; a lowered cap).
-
-    A trial that can never fit is an error now, not a silent wait. Schedulers that keep a population or
-    brackets (pbt, pb2, hyperband) need every sample to exist, pending or paused, while only what fits
-    runs: there Tune's resource accounting alone gates the running trials and creation is not capped.
-    """
-    workers = p.train.workers
-    if p.distributed:
-        waiting = preflight.admit(workers, status, p.train.pending_timeout_s)
-        # each trial's own process asks for no CPU (runners.trials.TRIAL_DRIVER): the workers are what counts
-        capacity = preflight.max_workers(workers.resources, status) // workers.num_workers
-    else:
-        single = plan.WorkerPlan(1, workers.use_gpu, workers.resources)
-        waiting = preflight.admit(single, status, p.train.pending_timeout_s)
-        capacity = preflight.max_workers(workers.resources, status)
-    notes = [waiting] if waiting else []
-    population = SCHEDULERS[p.scheduler].pauses_trials
-    if status.get("autoscaler"):  # new nodes raise the capacity; Tune starts trials as they fit
-        running = max(1, min(p.max_concurrent or p.num_samples, p.num_samples))
-        return Concurrency(running, p.max_concurrent is not None or not population, tuple(notes))
-    if capacity < 1:
-        raise InfeasibleResourcesError(
-            f"one trial needs {workers.num_workers} worker(s) x {workers.resources}; the cluster cannot hold that",
-            hint="Lower config.resourcesPerWorker or config.numWorkers, or add nodes.",
-        )
-    if p.max_concurrent is not None and p.max_concurrent > capacity:
-        notes.append(
-            f"tuneConfig.maxConcurrentTrials is {p.max_concurrent} but only {capacity} trial(s) fit in the cluster "
-            f"at once ({workers.num_workers} worker(s) x {workers.resources} each): running {capacity} at a time"
-        )
-    running = max(1, min(p.max_concurrent or capacity, capacity, p.num_samples))
-    if not population:
-        return Concurrency(running, True, tuple(notes))
-    if p.distributed:
-        # a distributed trial's worker group is outside Tune's resource accounting (the trial's own process
-        # asks for no CPU), so creation stays capped (Ray's advice for Train inside Tune)
-        notes.append(
-            f"'{p.scheduler}' with distributed trials: only {running} trial(s) exist at once (their worker "
-            f"groups are outside Tune's resource accounting), so its brackets/population hold {running} trial(s)"
-        )
-        return Concurrency(running, True, tuple(notes))
-    if p.max_concurrent is not None:
-        notes.append(
-            f"tuneConfig.maxConcurrentTrials ({p.max_concurrent}) caps the trials alive at once, paused ones "
-            f"included: '{p.scheduler}' works on a population of {running}; leave it out to let all "
-            f"{p.num_samples} samples exist while {capacity} run"
-        )
-        return Concurrency(running, True, tuple(notes))
-    return Concurrency(running, False, tuple(notes))
-
-
 def _fit(
     p: TunePlan,
     adapter: Any,
@@ -200,6 +145,7 @@ def _fit(
     datasets: dict[str, Any] | None,
     tracker: Any = None,
     seeded: Any = None,
+    guard: Any = None,
 ) -> tuple[Any, float, bool]:
     """Run (or resume) the search: the ResultGrid, seconds taken, and whether stopAt's goal was reached."""
     from ray import tune
@@ -242,7 +188,9 @@ def _fit(
         trial_stop=p.search.trial_stop,
         max_failed=p.search.max_failed_trials,
     )
+    alg = tune_algos.searcher(p, conc.running if conc.cap_creation else 0, seeded)
     callbacks = [
+        *([guard] if guard is not None else []),  # first: it may lower the cap before Tune starts more trials
         ProgressCallback(view),
         FailedTrials(stopper),
         PendingWatch(t.pending_timeout_s),
@@ -259,8 +207,7 @@ def _fit(
             mode=t.metric_mode,
             num_samples=p.num_samples,
             scheduler=tune_algos.scheduler(p),
-            search_alg=tune_algos.searcher(p, conc.running if conc.cap_creation else 0, seeded),
-            max_concurrent_trials=conc.running if conc.cap_creation and p.searcher != "random" else None,
+            search_alg=guard.attach(alg) if guard is not None else alg,
             time_budget_s=p.time_budget_s,
             reuse_actors=p.reuse,
         ),

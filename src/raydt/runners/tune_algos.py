@@ -37,8 +37,21 @@ def param_space(p: TunePlan) -> dict[str, Any]:
     return {} if p.searcher == "optuna" else p.search_space.to_tune()
 
 
-def searcher(p: TunePlan, random_cap: int, seeded: Any = None) -> Any:
-    """``random_cap``: trials the random searcher creates at once (0: no cap; it ignores Tune's own cap)."""
+def searcher(p: TunePlan, cap: int, seeded: Any = None) -> Any:
+    """``cap``: trials the searcher starts at once (0: no cap). The cap is an attribute ``max_concurrent``
+    of the object returned (a ConcurrencyLimiter, or the random searcher's own), which
+    ``runners.tune_memory`` lowers while the search runs."""
+    if p.searcher == "random":  # a SearchGenerator: it takes the cap itself, and Tune's wrapper ignores it
+        return _searcher(p, seeded, {"max_concurrent": cap})
+    found = _searcher(p, seeded, {})
+    if not cap:
+        return found
+    from ray.tune.search import ConcurrencyLimiter
+
+    return ConcurrencyLimiter(found, max_concurrent=cap)  # what TuneConfig.max_concurrent_trials would make
+
+
+def _searcher(p: TunePlan, seeded: Any, extra: dict[str, Any]) -> Any:
     if p.searcher == "optuna":
         return optuna_searcher(p, seeded)
     info = SEARCHERS[p.searcher]
@@ -46,8 +59,7 @@ def searcher(p: TunePlan, random_cap: int, seeded: Any = None) -> Any:
     options = dict(p.searcher_options)
     if p.search.points_to_evaluate:
         options["points_to_evaluate"] = [dict(point) for point in p.search.points_to_evaluate]
-    if p.searcher == "random":  # a SearchGenerator ignores TuneConfig.max_concurrent_trials
-        options["max_concurrent"] = random_cap
+    options.update(extra)
     if p.seed is not None and info.seed_arg:
         options[info.seed_arg] = p.seed
     return cls(**options)
