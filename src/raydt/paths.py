@@ -84,10 +84,10 @@ def expand(paths: list[str]) -> list[str]:
 
 def output_dir(value: str) -> str:
     """A directory raydt writes (``runConfig.storagePath``): relative to the current directory; a URI
-    (``s3://``, ``gs://``, ...) is Ray's to write and stays as it is."""
+    (``s3://``, ``gs://``, ...) is Ray's to write and stays as it is; ``file:///x`` is the local path ``/x``."""
     if is_remote(value):
         return value
-    return str(Path(os.path.expanduser(value)).resolve())
+    return str(Path(os.path.expanduser(value.removeprefix("file://"))).resolve())
 
 
 def absolute_spec(raw: dict[str, Any], base_dirs: tuple[Path, ...]) -> dict[str, Any]:
@@ -95,7 +95,7 @@ def absolute_spec(raw: dict[str, Any], base_dirs: tuple[Path, ...]) -> dict[str,
     the spec means the same files wherever it is loaded again."""
     spec = copy.deepcopy(raw)
     tc = _section(spec, "trainConfig")
-    for key in ("trainerPath", "model", "data", "loss"):  # loss: a built-in name stays as it is
+    for key in ("trainerPath", "model", "data", "loss", "postprocess"):  # loss: a built-in name stays as it is
         _update(tc, key, lambda v: resolve_ref(v, base_dirs))
     if isinstance(tc.get("metrics"), list):
         tc["metrics"] = [resolve_ref(m, base_dirs) if isinstance(m, str) else m for m in tc["metrics"]]
@@ -115,6 +115,33 @@ def absolute_spec(raw: dict[str, Any], base_dirs: tuple[Path, ...]) -> dict[str,
         for key in MAP_KEYS if isinstance(step, dict) else ():
             _update(step, key, lambda v: resolve_ref(v, base_dirs))
     return spec
+
+
+def code_files(spec: dict[str, Any]) -> list[Path]:
+    """The user's code files an absolute spec (``absolute_spec``) names: what a Ray Job ships and what workers
+    must be able to import beside (a trainer's ``import helper``)."""
+    tc, sc, dc = _get(spec, "trainConfig"), _get(spec, "serveConfig"), _get(spec, "dataConfig")
+    refs = [tc.get(key) for key in ("trainerPath", "model", "data", "loss", "postprocess")]
+    refs += [*(tc.get("metrics") or []), sc.get("predictorPath")]
+    steps = dc.get("preprocess")
+    for step in steps if isinstance(steps, list) else []:
+        refs += [step.get(k) for k in MAP_KEYS] if isinstance(step, dict) else []
+    files = []
+    for ref in refs:
+        target = ref.rpartition(":")[0] if isinstance(ref, str) else ""
+        if target and is_file_target(target):
+            files.append(Path(target))
+    return files
+
+
+def code_folders(raw: dict[str, Any], base_dirs: tuple[Path, ...]) -> list[str]:
+    """The folders of the spec's code files, each once, in order."""
+    return list(dict.fromkeys(str(f.parent) for f in code_files(absolute_spec(raw, base_dirs))))
+
+
+def _get(spec: dict[str, Any], key: str) -> dict[str, Any]:
+    value = spec.get(key)
+    return value if isinstance(value, dict) else {}
 
 
 def _section(spec: dict[str, Any], key: str) -> dict[str, Any]:

@@ -154,7 +154,9 @@ def train(loaded: LoadedSpec) -> TrainPlan:
         if tc.epochs is not None:
             loop_config["epochs"] = tc.epochs
     elif tc.model is not None:  # the user's model in raydt's loop: its keys' defaults, then the spec
-        loop_config = {**user_model_defaults(), **tc.train_loop_config}
+        # pytorch: raydt's own loop's keys; a framework with no built-in model (lightning) declares its loop's
+        defaults = user_model_defaults() if info.name == "pytorch" else info.hyperparameters({})
+        loop_config = {**defaults, **tc.train_loop_config}
         if tc.epochs is not None:
             loop_config["epochs"] = tc.epochs
     else:

@@ -139,6 +139,16 @@ def connect(
             _CONNECTED.clear()
 
 
+def code_env(folders: list[str]) -> dict[str, str]:
+    """``PYTHONPATH`` for the workers: the folders of the user's code files first, so that a trainer's
+    ``import helper`` of a sibling module works on every worker as under ``python trainer.py`` (Ray itself adds
+    only the driver's working directory). On a node where a folder does not exist it is skipped by Python;
+    for such clusters ``raydt submit`` ships the folder."""
+    if not folders:
+        return {}
+    return {"PYTHONPATH": os.pathsep.join([*folders, *filter(None, [os.environ.get("PYTHONPATH")])])}
+
+
 def describe(address: str | None) -> str:
     """Where ``connect(address)`` goes, for the live view."""
     if address is None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from raydt.frameworks import lightgbm, pytorch, tensorflow, xgboost
+from raydt.frameworks import lightgbm, lightning, pytorch, tensorflow, xgboost
 from raydt.frameworks.base import FrameworkInfo as FrameworkInfo  # re-exported: plan, checks and runners read it here
 
 #: The frameworks the seed's input schema names; `trainConfig.framework` accepts these and the registry's others.
@@ -16,7 +16,7 @@ SEED_FRAMEWORKS: tuple[str, ...] = ("pytorch", "tensorflow", "xgboost")
 
 #: One line per framework; its package (raydt/frameworks/<name>/) holds everything else about it.
 FRAMEWORKS: dict[str, FrameworkInfo] = {
-    info.name: info for info in (pytorch.INFO, xgboost.INFO, tensorflow.INFO, lightgbm.INFO)
+    info.name: info for info in (pytorch.INFO, xgboost.INFO, tensorflow.INFO, lightgbm.INFO, lightning.INFO)
 }
 
 #: `trainConfig.framework`'s enum: the seed's values in its order, then raydt's extensions.

@@ -34,3 +34,37 @@ def lasting_cluster(state: Path, *flags: str) -> Iterator[dict[str, Any]]:
                     os.kill(pid, signal.SIGKILL)
                 except OSError:
                     pass
+
+
+@contextmanager
+def extra_raylet(ip: str, env: dict[str, str]) -> Iterator[None]:
+    """One more raylet (``ray start --address``, 0 CPUs) joined to the running ``raydt cluster up`` cluster, with
+    ``env`` added to its environment (its workers inherit it): a node set up differently from the others.
+    It carries the cluster's tag (``cluster down`` would stop it too) and is stopped by pid when the block ends."""
+    import subprocess
+    import sys
+    import time
+
+    from raydt.clusters import state
+
+    rec = state.read()
+    assert rec is not None, "no raydt cluster up cluster is recorded"
+    before = set(procs.tagged(rec["id"]))
+    full = {**os.environ, procs.TAG: rec["id"], "RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN_PATH": rec["tokenFile"],
+            "RAY_TMPDIR": rec["rayTempDir"], "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "1", **env}  # fmt: skip
+    full.pop("RAY_ADDRESS", None)
+    ray_cli = str(Path(sys.executable).parent / "ray")
+    args = [ray_cli, "start", "--disable-usage-stats", f"--address={rec['address']}", f"--node-ip-address={ip}",
+            "--num-cpus=0", f"--temp-dir={rec['rayTempDir']}/extra"]  # fmt: skip
+    proc = subprocess.run(args, env=full, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    time.sleep(2)  # the node registers with the GCS
+    started = sorted(set(procs.tagged(rec["id"])) - before)
+    try:
+        yield
+    finally:
+        for pid in started:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass

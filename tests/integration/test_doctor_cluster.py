@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import run_cli
-from tests.integration.diagnose_helper import lasting_cluster
+from tests.integration.diagnose_helper import extra_raylet, lasting_cluster
 
 pytestmark = pytest.mark.slow
 
@@ -28,10 +28,10 @@ def checks(doc: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {c["name"]: c for c in doc["checks"]}
 
 
-def spec_path(tmp_path: Path, shared: bool, side: float) -> str:
+def spec_path(tmp_path: Path, shared: bool, side: float, storage: str | None = None, framework: str = "pytorch") -> str:
     spec = {"mode": "train", "config": {"numWorkers": 1, "resourcesPerWorker": {"cpu": 1, "custom": {"side": side}}},
-            "trainConfig": {"framework": "pytorch", "epochs": 1},
-            "runConfig": {"storagePath": str(tmp_path / "results"), "sharedStorage": shared}}  # fmt: skip
+            "trainConfig": {"framework": framework, "epochs": 1},
+            "runConfig": {"storagePath": storage or str(tmp_path / "results"), "sharedStorage": shared}}  # fmt: skip
     path = tmp_path / "spec.json"
     path.write_text(json.dumps(spec))
     return str(path)
@@ -68,3 +68,33 @@ def test_shared_storage_is_seen_by_every_node_and_the_running_cluster_is_found(
     assert found["storage (nodes)"]["status"] == "ok" and "every node (2)" in found["storage (nodes)"]["found"]
     assert found["resources"]["status"] == "ok" and res.code == 0, res.out
     assert not list((tmp_path / "results").glob(".raydt-doctor-*"))  # the marker is removed
+
+
+def test_a_storage_uri_is_resolved_on_every_node(cluster: dict[str, Any], tmp_path: Path) -> None:
+    res = run_cli("doctor", "--address", cluster["address"], spec_path(tmp_path, False, 1, f"file://{tmp_path}"))
+    found = checks(res.out)
+    assert found["storage (nodes)"]["status"] == "ok", found["storage (nodes)"]
+    assert "resolves on the driver and every node (2): LocalFileSystem" in found["storage (nodes)"]["found"]
+    assert found["storage (shared folder)"]["status"] == "ok" and res.code == 0, res.out
+    res = run_cli("doctor", "--address", cluster["address"], spec_path(tmp_path, False, 1, "nosuchfs://bucket/runs"))
+    bad = checks(res.out)["storage (nodes)"]
+    assert res.code == 1 and bad["status"] == "fail", res.out
+    assert "does not resolve on the driver: ArrowInvalid: Unrecognized filesystem type" in bad["found"], bad
+    assert bad["found"].count("Unrecognized filesystem type") == 3 and "s3://" in bad["fix"], bad  # driver, 2 nodes
+
+
+def test_a_node_whose_framework_differs_fails_the_versions_check(cluster: dict[str, Any], tmp_path: Path) -> None:
+    """Last in this module: a third raylet whose workers import a stub xgboost 0.0.1 (PYTHONPATH)."""
+    import xgboost
+
+    stub = tmp_path / "stub" / "xgboost"
+    stub.mkdir(parents=True)
+    (stub / "__init__.py").write_text("__version__ = '0.0.1'\n")
+    with extra_raylet("127.0.0.9", {"PYTHONPATH": str(stub.parent)}):
+        res = run_cli("doctor", "--address", cluster["address"], spec_path(tmp_path, True, 1, framework="xgboost"))
+    versions = checks(res.out)["versions"]
+    assert res.code == 1 and versions["status"] == "fail", res.out
+    want = "xgboost (imported): 0.0.1 on node "
+    assert want in versions["found"] and "(127.0.0.9); " in versions["found"], versions
+    assert f"{xgboost.__version__} on driver, node " in versions["found"], versions
+    assert "ray:" not in versions["found"]  # metadata agrees: only the imported module differs

@@ -1,6 +1,7 @@
 """raydt explain on failures produced for real on a lasting local cluster: a trial that runs out of memory, a
 trainer that reports an object Ray cannot serialize, one that imports a module only the driver has, a worker
-SIGKILLed. Each is explained from what the run left: its experiment folder, its log file, its saved result."""
+SIGKILLed, a gloo rank that skips a collective, an object store with nowhere to spill. Each is explained from what
+the run left: its experiment folder, its log file, its saved result."""
 
 from __future__ import annotations
 
@@ -77,7 +78,10 @@ def test_a_module_only_the_driver_has_is_missing_on_the_workers(cluster: dict[st
     helper = tmp_path / "driver_only"
     helper.mkdir()
     (helper / "raydt_driver_only_helper.py").write_text("VALUE = 1\n")
-    path = spec_file(tmp_path, "modules", train("imports_driver_only_module"))
+    spec = train("imports_driver_only_module")
+    # the workers' PYTHONPATH as other nodes would have it: raydt otherwise hands them the driver's
+    spec["config"]["rayInit"] = {"runtime_env": {"env_vars": {"PYTHONPATH": str(tmp_path / "elsewhere")}}}
+    path = spec_file(tmp_path, "modules", spec)
     env = {**os.environ, "PYTHONPATH": str(helper)}
     proc = subprocess.run([sys.executable, "-m", "raydt", "run", str(path)], capture_output=True, text=True,
                           timeout=300, cwd=ROOT, env=env)  # fmt: skip
@@ -115,6 +119,20 @@ def test_a_sigkilled_worker_is_worker_died(cluster: dict[str, Any], tmp_path: Pa
     assert any(ev["file"].endswith(".log") for ev in causes[0]["evidence"])
 
 
+def test_a_rank_that_skips_a_collective_is_a_collective_timeout(cluster: dict[str, Any], tmp_path: Path) -> None:
+    """Two gloo ranks with a 3 s group timeout: rank 0 all-reduces, rank 1 never joins; gloo's own timeout."""
+    spec = train("skips_a_collective", timeoutS=3, sleepS=30)
+    spec["config"]["numWorkers"] = 2
+    run = run_cli("run", str(spec_file(tmp_path, "gloo", spec)))
+    assert run.out["status"] == "error", run.out
+    first = explained(tmp_path / "results" / "gloo")[0]  # the experiment folder: its log file is found beside it
+    assert first["code"] == "COLLECTIVE_TIMEOUT" and first["summary"].endswith("after waiting 3000 ms"), first
+    assert "same collective calls" in first["fix"]
+    ev = first["evidence"][0]
+    assert ev["file"] == run.out["logFile"] and "Timed out waiting 3000ms" in ev["text"], first["evidence"]
+    assert "Timed out waiting 3000ms" in Path(ev["file"]).read_text().splitlines()[ev["line"] - 1]
+
+
 def test_rays_memory_monitor_killing_a_worker_is_out_of_memory(cluster: dict[str, Any], tmp_path: Path) -> None:
     """An embedded Ray of its own (config.address: local) whose memory monitor kills just above what the machine
     uses now; the worker grows in 64 MiB steps until it is killed."""
@@ -138,3 +156,26 @@ def test_rays_memory_monitor_killing_a_worker_is_out_of_memory(cluster: dict[str
     assert first["code"] == "OUT_OF_MEMORY" and "memory per worker ~" in first["summary"], first
     assert "config.resourcesPerWorker.memoryGb:" in first["fix"]
     assert any("running low on memory" in ev["text"] for ev in first["evidence"])
+
+
+def test_an_object_store_with_nowhere_to_spill_is_object_store_full(cluster: dict[str, Any], tmp_path: Path) -> None:
+    """An embedded Ray of its own with an 80 MiB object store that counts its disk as full
+    (RAY_local_fs_capacity_threshold=0: nothing can be spilled); the trainer ray.puts 16 MiB arrays until
+    Ray refuses one with OutOfDiskError."""
+    spec = train("fills_the_object_store", puts=32)
+    spec["config"].update(address="local", rayInit={"num_cpus": 1, "object_store_memory": 80 << 20})
+    path = spec_file(tmp_path, "store", spec)
+    env = {**os.environ, "RAY_local_fs_capacity_threshold": "0"}
+    proc = subprocess.run([sys.executable, "-m", "raydt", "run", str(path)], capture_output=True, text=True,
+                          timeout=300, cwd=ROOT, env=env)  # fmt: skip
+    out = json.loads(proc.stdout)
+    assert out["status"] == "error" and "OutOfDiskError" in out["error"]["message"], out
+    saved = tmp_path / "result.json"
+    saved.write_text(proc.stdout)
+    first = explained(saved)[0]
+    assert first["code"] == "OBJECT_STORE_FULL" and "OutOfDiskError" in first["summary"], first
+    assert "object_store_memory" in first["fix"] and "RAY_local_fs_capacity_threshold" in first["fix"]
+    files = {ev["file"] for ev in first["evidence"]}
+    assert str(saved) in files and out["logFile"] in files, first["evidence"]  # the result and Ray's output
+    log = Path(out["logFile"]).read_text().splitlines()
+    assert any("OutOfDiskError" in log[ev["line"] - 1] for ev in first["evidence"] if ev["file"] == out["logFile"])

@@ -262,3 +262,27 @@ def test_checkpoint_frequency_and_resume_from_checkpoint(shared_ray: None, tmp_p
     assert resumed["status"] == "success", resumed
     assert resumed["results"]["iterations"] == 6 - out["results"]["bestMetrics"]["epoch"]  # only the rest
     assert resumed["results"]["finalMetrics"]["epoch"] == 6
+
+
+def test_a_file_trainer_imports_its_sibling_module_on_the_workers_from_any_directory(tmp_path: Path) -> None:
+    """`import helper` beside the trainer works on the workers as under `python trainer.py`, also when raydt runs
+    from another directory (Ray itself adds only the driver's working directory to the workers' path)."""
+    code = tmp_path / "code"
+    code.mkdir()
+    (code / "helper_for_raydt_test.py").write_text("def value():\n    return 42.0\n")
+    (code / "trainer.py").write_text(
+        "import ray.train\nimport helper_for_raydt_test\n\n\n"
+        "def train(config):\n    ray.train.report({'loss': helper_for_raydt_test.value()})\n"
+    )
+    spec = {
+        "mode": "train",
+        "config": {"numWorkers": 1},
+        "trainConfig": {"trainerPath": "code/trainer.py:train", "metric": "loss"},
+        "runConfig": {"storagePath": str(tmp_path / "out")},
+    }
+    (tmp_path / "spec.json").write_text(json.dumps(spec))
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    res = run_cli("run", str(tmp_path / "spec.json"), "--quiet", cwd=elsewhere)
+    assert res.out["status"] == "success", res.out
+    assert res.out["results"]["bestMetric"] == 42.0

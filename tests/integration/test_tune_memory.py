@@ -94,7 +94,5 @@ def test_a_distributed_trial_counts_its_ray_train_workers(tmp_path: Path) -> Non
     notes = [w for w in out.get("warnings", []) if "nodes' memory" in w]
     found = re.search(r"used up to ([\d.]+) GB", notes[0]) if notes else None
     assert found, out.get("warnings")
-    assert (
-        float(found.group(1)) * 1e9 > 2 * 300e6
-    )  # both workers counted
+    assert float(found.group(1)) * 1e9 > 2 * 300e6  # both workers counted
     assert out["maxConcurrentTrials"] == 1

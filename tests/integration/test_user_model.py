@@ -32,7 +32,8 @@ class Net(nn.Module):
         return self.net(x)
 """
 
-# The dataset writes which rows each DDP rank read (one file per process): the test's window on the sampler.
+# The dataset writes which rows each DDP rank read (one file per process): the test's window on the sampler
+# (the driver's one-batch probe, outside any process group, is not recorded).
 # With KILL set, rank 1 kills its own process once in its second epoch, the first time only (a marker file).
 # (A worker that dies within Ray Train's poll interval of a report loses that report, and its checkpoint with it:
 # the restart then starts one checkpoint earlier. Ray's semantics, not the loop's: the kill waits past it.)
@@ -57,7 +58,9 @@ class Rows(Dataset):
         return len(self.x)
 
     def __getitem__(self, i):
-        rank = dist.get_rank() if dist.is_initialized() else 0
+        if not dist.is_initialized():  # raydt's one-batch probe in the driver, before the workers start
+            return self.x[i], self.y[i]
+        rank = dist.get_rank()
         if self.name == "train":
             self.reads += 1
             with open(os.path.join(SEEN, f"rank{{rank}}-{{os.getpid()}}.txt"), "a") as fh:
@@ -224,3 +227,111 @@ def test_serve_answers_as_the_trained_model(
     assert all(abs(a - b) < 1e-5 for a, b in zip(body["probabilities"][0], expected, strict=True))
     code, body = server.call("/predict", {"instances": [[1.0, 2.0]]})
     assert code == 400 and "8 numbers" in body["error"]
+
+
+# FSDP: the same model, which records (once per rank) the class FSDP2's fully_shard gave it; and a postprocess that
+# mode serve answers with (saved with the checkpoint by trainConfig.postprocess).
+SHARDED = """
+import os
+
+import torch.distributed as dist
+from torch import nn
+
+SEEN = {seen!r}
+
+
+class Net(nn.Module):
+    def __init__(self, hidden=16, features=8):
+        super().__init__()
+        self.net = nn.Sequential(nn.Linear(features, hidden), nn.ReLU(), nn.Linear(hidden, 2))
+
+    def forward(self, x):
+        if dist.is_initialized():
+            with open(os.path.join(SEEN, f"class-rank{{dist.get_rank()}}.txt"), "w") as fh:
+                fh.write(type(self).__name__)
+        return self.net(x)
+
+
+def postprocess(outputs, instances):
+    probs = outputs.softmax(dim=1)
+    return [{{"label": int(p.argmax()), "p": round(float(p.max()), 6), "n": len(x)}} for p, x in zip(probs, instances)]
+"""
+
+
+@pytest.fixture(scope="module")
+def sharded(shared_ray: None, tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], Path]:
+    """One 2-worker FSDP run of 2 epochs (with gradient clipping, which FSDP's sharded gradients must support)."""
+    tmp_path = tmp_path_factory.mktemp("fsdp")
+    code, seen = _files(tmp_path, "fsdp")
+    (code / "sharded.py").write_text(textwrap.dedent(SHARDED.format(seen=str(seen))))
+    spec = _spec(tmp_path, code, "fsdp", epochs=2, gradClip=1.0)
+    spec["trainConfig"].update(
+        model=f"{code}/sharded.py:Net", strategy="fsdp", postprocess=f"{code}/sharded.py:postprocess"
+    )
+    return raydt.run(spec), seen
+
+
+def test_fsdp_shards_the_model_over_two_workers_and_saves_its_full_state(sharded: tuple[dict[str, Any], Path]) -> None:
+    import torch
+
+    out, seen = sharded
+    assert out["status"] == "success", out
+    assert [(seen / f"class-rank{r}.txt").read_text() for r in (0, 1)] == ["FSDPNet", "FSDPNet"]  # fully_shard's
+    losses = [row["metrics"]["train_loss"] for row in _ledger(out["experimentPath"]) if "metrics" in row]
+    assert len(losses) == 2 and losses[1] < losses[0], losses
+    assert out["results"]["finalMetrics"]["val_accuracy"] > 0.8
+    # the checkpoint holds the full state, under the plain model's names: it loads into an unwrapped Net
+    state = torch.load(Path(out["checkpointPath"]) / "model.pt", weights_only=False)
+    assert {k: tuple(v.shape) for k, v in state["model"].items()} == {
+        "net.0.weight": (16, 8),
+        "net.0.bias": (16,),
+        "net.2.weight": (2, 16),
+        "net.2.bias": (2,),
+    }
+    moments = state["optimizer"]["state"]["net.0.weight"]["exp_avg"]  # Adam's state gathered too, not a shard
+    assert tuple(moments.shape) == (16, 8) and state["epoch"] == 2
+
+
+def test_serve_answers_with_the_users_postprocess(
+    sharded: tuple[dict[str, Any], Path], tmp_path: Path, servers: list[Server]
+) -> None:
+    import torch
+
+    from raydt.frameworks.pytorch.user.predictor import Predictor
+
+    out, _ = sharded
+    server = Server(tmp_path, {"checkpointPath": out["checkpointPath"]})  # no predictorPath: the checkpoint says
+    servers.append(server)
+    assert server.out["status"] == "success", server.out
+    x = torch.randn(6, 8, generator=torch.Generator().manual_seed(3))
+    code, body = server.call("/predict", {"instances": x.tolist()})
+    assert code == 200, body
+    direct = Predictor(out["checkpointPath"])
+    with torch.no_grad():
+        labels = direct.model(x).argmax(dim=1).tolist()
+    assert [p["label"] for p in body["predictions"]] == labels and {p["n"] for p in body["predictions"]} == {8}
+    assert all(0.5 <= p["p"] <= 1 for p in body["predictions"])
+
+
+def test_the_user_model_reads_dataconfig_shards_and_serves_raw_rows(shared_ray: None, tmp_path: Path) -> None:
+    """dataConfig (Ray Data) instead of trainConfig.data: each worker trains on its shard of a CSV whose label is
+    a string; the checkpoint carries the fitted pipeline, so the built-in predictor answers raw rows with labels."""
+    import numpy as np
+
+    from raydt.serving.loading import make_predictor
+
+    code, _ = _files(tmp_path, "data")
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(400, 8)).round(4)
+    labels = np.where(x[:, 0] + x[:, 1] > 0, "up", "down")
+    rows = [",".join([*map(str, r), lab]) for r, lab in zip(x.tolist(), labels, strict=True)]
+    (tmp_path / "rows.csv").write_text("\n".join([",".join([*"abcdefgh", "direction"]), *rows]) + "\n")
+    spec = _spec(tmp_path, code, "data", epochs=2)
+    del spec["trainConfig"]["data"]
+    spec["dataConfig"] = {"train": {"format": "csv", "paths": str(tmp_path / "rows.csv"), "label": "direction"}}
+    out = raydt.run(spec)
+    assert out["status"] == "success", out
+    assert out["results"]["finalMetrics"]["val_accuracy"] > 0.8, out["results"]["finalMetrics"]
+    predictor = make_predictor({"checkpoint": out["checkpointPath"]})  # the built-in one: pipeline, then labels
+    answer = predictor.predict(predictor.rows(x[:50].tolist()))["predictions"]
+    assert set(answer) <= {"up", "down"} and sum(a == b for a, b in zip(answer, labels[:50], strict=True)) >= 40

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from raydt.diagnose import cluster, host
+from raydt.diagnose import host, nodes
 from raydt.diagnose import spec_checks as sc
 from raydt.plan import WorkerPlan
 from tests.conftest import ROOT, assert_seed_output, free_port
@@ -145,9 +145,33 @@ def test_a_dashboard_beyond_loopback_is_the_shadowray_warning() -> None:
 def test_versions_that_differ_between_nodes_fail_naming_them() -> None:
     driver = {"python": "3.11.7", "versions": {"ray": "2.60.0", "torch": "2.13.0"}}
     rows = {"a" * 40: driver, "b" * 40: {"python": "3.11.7", "versions": {"ray": "2.59.1", "torch": "2.13.0"}}}
-    check = cluster.versions_check(rows, driver)
-    assert check.status == "fail" and "ray: 2.59.1 on bbbbbbbb; 2.60.0 on driver, aaaaaaaa" in check.found
-    assert cluster.versions_check({"a" * 40: driver}, driver).status == "ok"
+    check = nodes.versions_check(rows, driver)
+    assert check.status == "fail" and "ray: 2.59.1 on node bbbbbbbb; 2.60.0 on driver, node aaaaaaaa" in check.found
+    assert nodes.versions_check({"a" * 40: driver}, driver).status == "ok"
+
+
+def test_a_module_imported_differently_on_one_node_fails_naming_the_node_and_both_versions() -> None:
+    driver = {"python": "3.11.7", "versions": {"ray": "2.60.0"}, "modules": {"xgboost": "3.2.0"}}
+    stub = {**driver, "modules": {"xgboost": "0.0.1"}, "address": "127.0.0.9"}
+    gone = {**driver, "modules": {"xgboost": None}, "address": "127.0.0.8"}
+    check = nodes.versions_check({"a" * 40: {**driver, "address": "127.0.0.2"}, "b" * 40: stub}, driver)
+    assert check.status == "fail", check
+    assert "xgboost (imported): 0.0.1 on node bbbbbbbb (127.0.0.9); 3.2.0 on driver, node aaaaaaaa" in check.found
+    missing = nodes.versions_check({"c" * 40: gone}, driver)
+    assert "not importable on node cccccccc (127.0.0.8)" in missing.found
+    assert "xgboost 3.2.0 on every node" in nodes.versions_check({"a" * 40: driver}, driver).found
+
+
+def test_a_storage_uri_is_resolved_as_ray_train_resolves_it(tmp_path: Path) -> None:
+    local = nodes.resolve_uri(f"file://{tmp_path}")
+    assert local == {"ok": True, "filesystem": "LocalFileSystem", "type": "Directory"}
+    unknown = nodes.resolve_uri("nosuchfs://bucket/runs")
+    assert not unknown["ok"] and "Unrecognized filesystem type" in unknown["error"]
+    rows = {"a" * 40: {"storage": local, "address": "127.0.0.2"}, "b" * 40: {"storage": unknown, "address": "x"}}
+    check = nodes.uri_storage_check("nosuchfs://bucket/runs", rows, {"storage": local})
+    assert check.status == "fail" and "on node bbbbbbbb (x): ArrowInvalid" in check.found and "s3://" in check.fix
+    fine = nodes.uri_storage_check(f"file://{tmp_path}", {"a" * 40: rows["a" * 40]}, {"storage": local})
+    assert fine.status == "ok" and "LocalFileSystem, path directory" in fine.found
 
 
 @pytest.mark.parametrize(("line", "build"), [("cuda: Optional[str] = '12.4'", "12.4"), ("cuda = None", "")])

@@ -34,6 +34,12 @@ LINES = [
         "ray.exceptions.ObjectStoreFullError: Failed to put object 00ffff in object store because it is full.",
         "OBJECT_STORE_FULL",
     ),
+    (
+        "An unexpected internal error occurred while the IO worker was spilling objects: [Errno 28] No space left "
+        "on device",
+        "OBJECT_STORE_FULL",
+    ),
+    ("ray.exceptions.OutOfDiskError: Local disk is full", "OBJECT_STORE_FULL"),
     ("TypeError: cannot pickle '_thread.lock' object", "PICKLING_ERROR"),
     ("_pickle.PicklingError: Could not serialize the put value <generator object f at 0x7f>", "PICKLING_ERROR"),
     ("ModuleNotFoundError: No module named 'raydt_missing_helper'", "MODULE_NOT_FOUND_ON_WORKERS"),
@@ -258,13 +264,16 @@ def test_a_saved_search_result_points_at_the_lines_of_its_failed_trials(tmp_path
         ("worker_killed.log", "WORKER_DIED", "The actor died unexpectedly"),
         ("pickling.log", "PICKLING_ERROR", "TypeError: cannot pickle '_thread.lock' object"),
         ("module_missing.log", "MODULE_NOT_FOUND_ON_WORKERS", "No module named 'raydt_driver_only_helper'"),
+        ("gloo_timeout.log", "COLLECTIVE_TIMEOUT", "Timed out waiting 3000ms for recv operation"),
+        ("object_store_full.log", "OBJECT_STORE_FULL", "ray.exceptions.OutOfDiskError: Local disk is full"),
     ],
 )
 def test_real_logs_of_failed_train_runs(tmp_path: Path, captured: str, code: str, needle: str) -> None:
     """Captured from ``raydt run`` (Ray 2.60, Train V2, a lasting local cluster; tests/integration/
     test_explain_real.py makes them): a worker SIGKILLed with maxFailures 0 (Ray's text names the "OOM killer"
     as a possible cause, which must not make it an OUT_OF_MEMORY), a report holding a lock, an import only the
-    driver's PYTHONPATH satisfies."""
+    driver's PYTHONPATH satisfies, a gloo rank left alone in an all-reduce (3 s group timeout), ray.put into an
+    80 MiB object store whose disk counts as full."""
     log = tmp_path / captured
     shutil.copy(CAPTURED / captured, log)
     causes = causes_of(log)

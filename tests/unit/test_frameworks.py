@@ -67,6 +67,7 @@ def test_iteration_names_and_the_lightgbm_entry() -> None:
         "tensorflow": "epoch",
         "xgboost": "round",
         "lightgbm": "round",
+        "lightning": "epoch",
     }
     info = FRAMEWORKS["lightgbm"]
     assert info.trainer_class == "ray.train.lightgbm:LightGBMTrainer" and info.extra == "lightgbm"

@@ -150,3 +150,10 @@ def test_absolute_spec_resolves_a_user_models_code_and_keeps_builtin_loss_names(
     assert spec["loss"] == "mse"  # a built-in name, not a file
     assert spec["metrics"] == [f"{tmp_path / 'metrics.py'}:mae", f"{tmp_path / 'metrics.py'}:r2"]
     assert raw["trainConfig"]["model"] == "models.py:Net"  # the given spec is left as it was
+
+
+def test_storage_paths_keep_uris_and_read_file_uris_as_local_paths(tmp_path: Path) -> None:
+    from raydt.paths import output_dir
+
+    assert output_dir("s3://bucket/runs") == "s3://bucket/runs"  # Ray's to write
+    assert output_dir(f"file://{tmp_path}/runs") == str(tmp_path / "runs")  # not <cwd>/file:/...

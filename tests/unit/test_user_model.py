@@ -31,7 +31,7 @@ def issues(s: dict[str, Any]) -> list[str]:
 
 
 def test_the_examples_validate_and_plan_with_the_loops_defaults() -> None:
-    for name in ("spec.yaml", "tune.yaml", "cnn.yaml", "regression.yaml"):
+    for name in ("spec.yaml", "tune.yaml", "cnn.yaml", "regression.yaml", "fsdp.yaml"):
         load(EXAMPLE / name)
     p = plan.train(load(spec(trainLoopConfig={"hidden": 32, "optimizer": "sgd"}, epochs=3)))
     assert p.trainer is None  # the pytorch framework's loop runs, and hands over to user.loop
@@ -39,6 +39,7 @@ def test_the_examples_validate_and_plan_with_the_loops_defaults() -> None:
     assert refs == {
         **{"model": f"{MODELS}:MLP", "data": f"{DATA}:digits_flat", "loss": "cross_entropy", "metrics": []},
         **{"metric": "val_loss", "mode": "min"},  # what early stopping (patience) watches
+        "strategy": "ddp",
     }
     t = load(EXAMPLE / "tune.yaml")
     assert plan.tune(t).train.loop_config[RESERVED_KEY]["userModel"]["metric"] == "val_accuracy"
@@ -334,3 +335,14 @@ def test_serve_picks_the_user_model_predictor_for_a_regression_checkpoint(tmp_pa
     answer = served.predict(rows.tolist())
     got = answer["predictions"] if isinstance(answer, dict) else answer
     assert torch.allclose(torch.tensor(got, dtype=torch.float32).reshape(expected.shape), expected, atol=1e-5)
+
+
+def test_the_model_reads_either_its_datasets_or_dataconfig(tmp_path: Path) -> None:
+    csv = tmp_path / "rows.csv"
+    csv.write_text("a,b,label\n1,2,x\n3,4,y\n")
+    with_ray_data = {**spec(data=None), "dataConfig": {"train": {"format": "csv", "paths": str(csv), "label": "label"}}}
+    p = plan.train(load(with_ray_data))
+    assert p.loop_config[RESERVED_KEY]["userModel"]["data"] == ""  # the loop reads this worker's Ray Data shard
+    both = {**spec(), "dataConfig": with_ray_data["dataConfig"]}
+    assert any("trainConfig.data: excludes dataConfig" in i for i in issues(both))
+    assert any("is required with trainConfig.model (or dataConfig)" in i for i in issues(spec(data=None)))

@@ -10,75 +10,11 @@ from typing import Any
 
 from raydt.diagnose.checks import Check, fail, ok, warn
 from raydt.diagnose.host import PACKAGES, dashboard_check
+from raydt.diagnose.nodes import node_report, per_node, resolve_uri, uri_storage_check, versions_check, who
 from raydt.plan import WorkerPlan
 
-NODE_TIMEOUT_S = 60.0
-
-
-def node_report(marker: str | None, packages: tuple[str, ...]) -> dict[str, Any]:
-    """What one node has (runs on that node): versions read from metadata, and whether it sees ``marker``."""
-    import importlib.metadata
-    import os
-    import platform
-    import socket
-
-    versions: dict[str, str | None] = {}
-    for dist in packages:
-        try:
-            versions[dist] = importlib.metadata.version(dist)
-        except importlib.metadata.PackageNotFoundError:
-            versions[dist] = None
-    row: dict[str, Any] = {"host": socket.gethostname(), "python": platform.python_version(), "versions": versions}
-    if marker is not None:
-        folder = os.path.dirname(marker)
-        row["seesMarker"] = os.path.exists(marker)
-        row["canWrite"] = os.access(folder, os.W_OK)
-    return row
-
-
-def per_node(marker: str | None) -> dict[str, dict[str, Any]]:
-    """``node_report`` on every live node: node id -> its row (or {"error": ...})."""
-    import ray
-    from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
-
-    task = ray.remote(num_cpus=0, max_retries=0)(node_report)
-    refs = {}
-    for node in ray.nodes():
-        if node.get("Alive"):
-            strategy = NodeAffinitySchedulingStrategy(node["NodeID"], soft=False)
-            refs[node["NodeID"]] = task.options(scheduling_strategy=strategy).remote(marker, PACKAGES)
-    out: dict[str, dict[str, Any]] = {}
-    for node_id, ref in refs.items():
-        try:
-            out[node_id] = ray.get(ref, timeout=NODE_TIMEOUT_S)
-        except Exception as exc:  # noqa: BLE001 - a node that cannot answer is itself a finding
-            out[node_id] = {"error": f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"}
-    return out
-
-
-def versions_check(rows: dict[str, dict[str, Any]], driver: dict[str, Any]) -> Check:
-    """Python and every package version must be the same on each node and the driver (Ray requires it)."""
-    differ: list[str] = []
-    keys = ["python", *PACKAGES]
-    for key in keys:
-        seen: dict[str, list[str]] = {}
-        for who, row in [("driver", driver), *[(n[:8], r) for n, r in rows.items() if "error" not in r]]:
-            value = row["python"] if key == "python" else row["versions"].get(key)
-            seen.setdefault(str(value), []).append(who)
-        if len(seen) > 1:
-            differ.append(f"{key}: " + "; ".join(f"{v} on {', '.join(w)}" for v, w in sorted(seen.items())))
-    failed = [f"node {n[:8]}: {r['error']}" for n, r in rows.items() if "error" in r]
-    found = f"{len(rows)} node(s): python {driver['python']}, ray {driver['versions'].get('ray')}"
-    if differ:
-        return fail(
-            "versions",
-            "differ across nodes: " + " | ".join(differ),
-            "Install the same Python and package versions on every node and the driver (one image, or "
-            "one pinned requirements file); Ray refuses or misbehaves otherwise.",
-        )
-    if failed:
-        return warn("versions", f"{found}; could not ask " + "; ".join(failed), "Check those nodes' raylet logs.")
-    return ok("versions", found + " on every node")
+#: a storage service that does not answer (an s3:// bucket without network fails in ~6 s)
+URI_TIMEOUT_S = 30.0
 
 
 def auth_check(dashboard_url: str | None) -> Check:
@@ -110,7 +46,8 @@ def auth_check(dashboard_url: str | None) -> Check:
 
 def storage_checks(storage: str, shared: bool, status: dict[str, Any]) -> list[Check]:
     """A multi-node cluster needs storage every node reaches: a local path without sharedStorage fails at once
-    (preflight's rule); with sharedStorage, a marker written here must be visible from every node."""
+    (preflight's rule); a URI must resolve on every node (pyarrow's filesystem for it, the service reached);
+    a local path with sharedStorage (or a file:// URI) must show a marker written here on every node."""
     from raydt.errors import SpecError
     from raydt.preflight import check_storage
 
@@ -119,33 +56,44 @@ def storage_checks(storage: str, shared: bool, status: dict[str, Any]) -> list[C
     except SpecError as err:
         issue = err.issues[0]
         return [fail("storage (nodes)", f"{storage} {issue.rule}", issue.hint)]
-    if status["numNodes"] <= 1 or "://" in storage:
+    if status["numNodes"] <= 1:
         return [ok("storage (nodes)", f"{status['numNodes']} node(s); {storage}")]
+    checks: list[Check] = []
+    if "://" in storage:
+        driver = {"storage": resolve_uri(storage)}
+        checks.append(uri_storage_check(storage, per_node(None, uri=storage, timeout=URI_TIMEOUT_S), driver))
+        if not storage.startswith("file://") or checks[-1].status == "fail":
+            return checks
+        return [*checks, _marker_check(storage[len("file://") :], "storage (shared folder)")]
+    return [_marker_check(storage, "storage (nodes)")]
+
+
+def _marker_check(storage: str, name: str) -> Check:
+    """Write a marker in ``storage`` here and ask every node whether it sees it (a shared folder shows it)."""
     marker = Path(storage) / f".raydt-doctor-{secrets.token_hex(4)}"
     try:
         marker.parent.mkdir(parents=True, exist_ok=True)
         marker.write_text("raydt doctor\n")
     except OSError as exc:
-        return [fail("storage (nodes)", f"cannot write {marker}: {exc}", "Fix runConfig.storagePath.")]
+        return fail(name, f"cannot write {marker}: {exc}", "Fix runConfig.storagePath.")
     try:
         rows = per_node(str(marker))
     finally:
         marker.unlink(missing_ok=True)
-    blind = [n[:8] for n, r in rows.items() if not r.get("seesMarker") or not r.get("canWrite")]
+    blind = [who(n, r) for n, r in rows.items() if not r.get("seesMarker") or not r.get("canWrite")]
     if blind:
-        return [
-            fail(
-                "storage (nodes)",
-                f"node(s) {', '.join(blind)} do not see {storage} (a file written here "
-                "was missing there, or the folder is read-only)",
-                "Mount the same shared filesystem at that path on every node, or use a URI (s3://...).",
-            )
-        ]
-    return [ok("storage (nodes)", f"every node ({len(rows)}) sees and can write {storage}")]
+        return fail(
+            name,
+            f"{', '.join(blind)} do(es) not see {storage} (a file written here was missing there, or the "
+            "folder is read-only)",
+            "Mount the same shared filesystem at that path on every node, or use a URI (s3://...).",
+        )
+    return ok(name, f"every node ({len(rows)}) sees and can write {storage}")
 
 
 def cluster_checks(address: str, workers: WorkerPlan | None, spec_bits: dict[str, Any]) -> list[Check]:
-    """Connect to ``address`` and check it; ``spec_bits``: storage, shared, pendingTimeoutS, useGpu (or empty)."""
+    """Connect to ``address`` and check it; ``spec_bits``: storage, shared, pendingTimeoutS, useGpu, modules (the
+    spec's modules -> the version the driver imports, None if it cannot), or empty."""
     import ray
 
     from raydt import ray_session
@@ -157,7 +105,9 @@ def cluster_checks(address: str, workers: WorkerPlan | None, spec_bits: dict[str
             status = ray_session.cluster_status()
             url = ray.init(ignore_reinit_error=True).address_info.get("webui_url")  # Ray's documented way
             driver = node_report(None, PACKAGES)
-            checks = [_cluster_found(address, status), versions_check(per_node(None), driver)]
+            driver["modules"] = dict(spec_bits.get("modules") or {})  # the spec's, as the import probe found them
+            rows = per_node(None, tuple(driver["modules"]))
+            checks = [_cluster_found(address, status), versions_check(rows, driver)]
             checks += [
                 auth_check(url),
                 dashboard_check(str(url), "the cluster's", "dashboard (cluster)")

@@ -48,7 +48,9 @@ def _spec_checks(loaded: Any, address: str | None) -> list[Check]:
     needed = sc.needed_modules(loaded, plan)
     probe = sc.import_probe(list(needed))
     checks += sc.extras_checks(needed, probe, bool(plan and plan.workers.use_gpu))
-    storage = plan.storage_path if plan else plans.storage_path(spec)
+    raw = spec.run_config.storage_path
+    # a URI as written (paths resolve file:// as a local path); else the resolved folder
+    storage = raw if raw and "://" in raw else plan.storage_path if plan else plans.storage_path(spec)
     checks.append(sc.storage_check(storage))
     if spec.serve_config is not None:
         checks.append(sc.port_check(spec.serve_config.host, spec.serve_config.port))
@@ -61,6 +63,7 @@ def _spec_checks(loaded: Any, address: str | None) -> list[Check]:
             "shared": spec.run_config.shared_storage,
             "useGpu": bool(plan and plan.workers.use_gpu),
             "pendingTimeoutS": spec.run_config.pending_timeout_s,
+            "modules": {m: row.get("version") if row.get("ok") else None for m, row in probe.items()},
         }
         checks += cluster_checks(target, plan.workers if plan else None, bits)
     elif plan is not None:

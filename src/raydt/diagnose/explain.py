@@ -125,7 +125,8 @@ def _result_units(doc: dict[str, Any], path: Path, unit: Any) -> None:
             u.add(Hit(str(err["code"]), str(path), _line_of(lines, head, at, after=at - 1), head[:300]))
     error = doc.get("error")
     if isinstance(error, dict) and error.get("code"):
-        at = _line_of(lines, '"code"', 1)
+        top = next((i for i, ln in enumerate(lines, 1) if ln.startswith('  "error": {')), 0)  # the run's, indented
+        at = next((i for i, ln in enumerate(lines, 1) if i > top and '"code":' in ln), 1) if top else 1
         u = unit(RUN)
         u.add(Hit(str(error["code"]), str(path), at, f"{error['code']}: {str(error.get('message'))[:280]}"))
         details = error.get("details") or {}

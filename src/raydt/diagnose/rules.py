@@ -69,6 +69,7 @@ RULES: tuple[Rule, ...] = (
             r"ObjectStoreFull",
             r"OutOfDiskError",
             r"Local disk is full",
+            r"while the IO worker was spilling objects",  # the spill folder full (ENOSPC) before OutOfDiskError
         ),
         "Give Ray a larger object store (config.rayInit.object_store_memory; in a container a larger /dev/shm), "
         "put fewer or smaller objects (pass data through Ray Data or files rather than one huge ray.put), and "

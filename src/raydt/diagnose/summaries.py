@@ -12,6 +12,9 @@ _NODE = re.compile(r"Memory on the node \(IP: ([\w.:]+)")
 #: the actors that run the training loop: Ray Train's workers, a Tune function trainable
 _TRAINING_ACTORS = ("RayTrainWorker", "ImplicitFunc", "train_fn", "trainable")
 _MODULE = re.compile(r"No module named '([^']+)'")
+_DISK_FULL = ("OutOfDiskError", "Local disk is full")
+#: gloo's "Timed out waiting 3000ms for recv operation", NCCL's watchdog "ran for 600030 milliseconds"
+_WAITED = re.compile(r"Timed out waiting (\d+)\s*ms|ran for (\d+) milliseconds")
 
 
 def detail(
@@ -47,4 +50,20 @@ def detail(
         if modules:
             summary += f" ({', '.join(modules)})"
             fix = f"{', '.join(repr(m) for m in modules)} cannot be imported where the trainer runs. " + fix
+    if code == "OBJECT_STORE_FULL" and any(w in t for t in texts for w in _DISK_FULL):
+        summary += " and the disk it spills to counts as full (OutOfDiskError)"
+        fix = (
+            "Ray could neither keep the object in memory nor spill it: free disk where Ray spills (its temp dir, "
+            "or object_spilling_config's directory; Ray stops at RAY_local_fs_capacity_threshold, 95% by "
+            "default). " + fix
+        )
+    if code == "COLLECTIVE_TIMEOUT":
+        waited = sorted({int(a or b) for t in texts for a, b in _WAITED.findall(t)})
+        if waited:
+            summary += f" after waiting {waited[-1]} ms"
+            fix = (
+                f"A rank waited {waited[-1]} ms in a collective another rank never joined: every rank must make "
+                "the same collective calls in the same order (no rank-dependent early exit, skipped step or "
+                "uneven batch count). " + fix
+            )
     return summary, fix

@@ -50,6 +50,9 @@ class FrameworkInfo:
     distributed: bool = True  # more than one training worker: config.numWorkers > 1
     trial_shapes: tuple[TrialShape, ...] = TRIAL_SHAPES  # what a Tune trial may run
     serves_builtin: bool = True  # raydt's predictor serves its built-in checkpoints (predictor.py)
+    #: "module:function(loop_config, search_space)" run in the driver before Ray starts: checks of the user's
+    #: own code that need the framework but no cluster (e.g. one batch through a user model); "" for none
+    probe: str = ""
     description: str = ""
 
     def hyperparameters(self, given: Mapping[str, Any]) -> dict[str, Any]:
@@ -87,6 +90,12 @@ class FrameworkAdapter:
     def worker_env(self) -> dict[str, str]:
         """Environment variables every training worker needs (set before the framework imports)."""
         return dict(self.info.worker_env)
+
+    def probe(self, loop_config: dict[str, Any], search_space: Any = None) -> None:
+        """The framework's checks of the user's code before Ray starts (``FrameworkInfo.probe``), if any."""
+        if self.info.probe:
+            module, _, name = self.info.probe.partition(":")
+            getattr(importlib.import_module(module), name)(loop_config, search_space)
 
     def load_model(self, checkpoint_dir: str, meta: dict[str, Any]) -> Callable[[Any], Any]:
         """A built-in checkpoint's model: preprocessed rows (float32 array) -> class probabilities

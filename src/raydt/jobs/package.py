@@ -86,7 +86,7 @@ def build(source: Any, opts: Options, lasting: dict[str, Any] | None) -> Package
     _check_storage(rc)
     run_name = str(rc.get("name") or default_name(mode))
     rc["name"] = run_name
-    code = code_files(spec)
+    code = paths.code_files(spec)
     work = _working_dir(opts.working_dir, code)
     size = measure(work, opts) if work else {"files": 0, "bytes": 0}
     _relocate(spec, work, warnings, lasting is not None)
@@ -140,23 +140,6 @@ def _check_storage(rc: dict[str, Any]) -> None:
             "Give an absolute path on the cluster (shared by every node), a URI (s3://...), or leave it out "
             "for ~/raydt_results on the head.",
         )])  # fmt: skip
-
-
-def code_files(spec: dict[str, Any]) -> list[Path]:
-    """The user's code files the (absolute) spec names."""
-    from raydt.registry import MAP_KEYS
-
-    refs = [_get(spec, "trainConfig", key) for key in ("trainerPath", "model", "data", "loss")]
-    refs += [*(_get(spec, "trainConfig", "metrics") or []), _get(spec, "serveConfig", "predictorPath")]
-    steps = _get(spec, "dataConfig", "preprocess")
-    for step in steps if isinstance(steps, list) else []:
-        refs += [step.get(k) for k in MAP_KEYS] if isinstance(step, dict) else []
-    files = []
-    for ref in refs:
-        target = ref.rpartition(":")[0] if isinstance(ref, str) else ""
-        if target and paths.is_file_target(target):
-            files.append(Path(target))
-    return files
 
 
 def _get(spec: dict[str, Any], section: str, key: str) -> Any:
@@ -254,9 +237,9 @@ def _walk_paths(spec: dict[str, Any], move: Any) -> None:
     if isinstance(metrics, list):
         spec["trainConfig"]["metrics"] = [move(m) if isinstance(m, str) else m for m in metrics]
     for section, key in (("trainConfig", "trainerPath"), ("trainConfig", "model"), ("trainConfig", "data"),
-                         ("trainConfig", "loss"), ("trainConfig", "resumeFromCheckpoint"),
-                         ("serveConfig", "predictorPath"), ("serveConfig", "checkpointPath"),
-                         ("serveConfig", "experimentPath")):  # fmt: skip
+                         ("trainConfig", "loss"), ("trainConfig", "postprocess"),
+                         ("trainConfig", "resumeFromCheckpoint"), ("serveConfig", "predictorPath"),
+                         ("serveConfig", "checkpointPath"), ("serveConfig", "experimentPath")):  # fmt: skip
         part = spec.get(section)
         if isinstance(part, dict) and isinstance(part.get(key), str):
             part[key] = move(part[key])

@@ -12,7 +12,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from raydt import data, experiment, preflight, ray_session, tracking
+from raydt import data, experiment, frameworks, paths, preflight, ray_session, tracking
 from raydt.plan import TrainPlan
 from raydt.progress import ProgressView
 from raydt.spec.loader import LoadedSpec
@@ -70,9 +70,12 @@ def _steps(loaded: LoadedSpec, view: ProgressView, mode: Mode) -> dict[str, Any]
     p = mode.train_plan
     experiment.check_new(p.experiment_path, p.resume, loaded.raw, p.name, p.storage_path, base_dirs=loaded.base_dirs)
     tracking.check(p)  # runConfig.tracking: an unreachable MLflow server fails now, before Ray starts
+    # the user's code checked where it runs fast (e.g. trainConfig.model: one batch on CPU), before Ray starts
+    frameworks.adapter(p.framework).probe(p.loop_config, getattr(mode, "search_space", None))
     view.event(mode.describe())
     conn = mode.connection()
-    with ray_session.connect(p.address, p.ray_init, dashboard=conn.dashboard, env_vars=conn.env_vars, warm=conn.warm):
+    env = {**ray_session.code_env(paths.code_folders(loaded.raw, loaded.base_dirs)), **conn.env_vars}
+    with ray_session.connect(p.address, p.ray_init, dashboard=conn.dashboard, env_vars=env, warm=conn.warm):
         status = ray_session.cluster_status(p.autoscaling)
         view.event(f"ray: {status['numNodes']} node(s), {status['totalCpu']:g} CPU, {status['totalGpu']:g} GPU")
         view.event(f"ray: using {ray_session.describe(p.address)}")

@@ -17,20 +17,24 @@ def make_predictor(options: dict[str, Any]) -> Any:
 
     if options.get("predictorPath"):
         return UserPredictor(options["predictorPath"], options["checkpoint"], options.get("framework"))
-    if _user_regressor(options["checkpoint"]):  # its answers are outputs, not class labels: the user-model predictor
+    if _answers_itself(options["checkpoint"]):  # outputs or postprocess's answers, not class labels
         return UserPredictor(USER_MODEL_PREDICTOR, options["checkpoint"], options.get("framework"))
     return BuiltinPredictor(options["checkpoint"])
 
 
-#: serves a trainConfig.model checkpoint whose loss is not a classification one (mse, l1, huber, a function)
+#: serves a trainConfig.model checkpoint whose loss is not a classification one (mse, l1, huber, a function), or
+#: that names a trainConfig.postprocess
 USER_MODEL_PREDICTOR = "raydt.frameworks.pytorch.user.predictor:Predictor"
 
 
-def _user_regressor(checkpoint: str) -> bool:
+def _answers_itself(checkpoint: str) -> bool:
+    """A user-model checkpoint whose answers are not the built-in predictor's class labels."""
     from raydt.frameworks.checkpoint_format import read_meta
 
     meta = read_meta(checkpoint)
-    return meta is not None and "userModel" in meta and meta.get("task") != "classification"
+    if meta is None or "userModel" not in meta:
+        return False
+    return meta.get("task") != "classification" or bool(meta["userModel"].get("postprocess"))
 
 
 def ranking(experiment: str) -> tuple[str, str, str]:

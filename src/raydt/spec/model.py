@@ -94,14 +94,19 @@ class TrainConfig(StrictModel):
         "'models.py:Net' (an nn.Module class: its keyword arguments are taken from trainLoopConfig/searchSpace "
         "by name). The loop's keys: lr, batchSize, epochs, optimizer (adam|adamw|sgd), weightDecay, momentum, "
         "gradClip, accumulate, schedule (none|cosine|step|onecycle), warmupEpochs, patience, precision "
-        "(fp32|bf16; fp16 on GPU), seed. Needs trainConfig.data.",
+        "(fp32|bf16; fp16 on GPU), seed. Needs trainConfig.data or dataConfig. framework lightning (required "
+        "there): your "
+        "LightningModule (class or function, as above), run by Lightning's Trainer under Ray Train "
+        "(RayDDPStrategy); the loop's keys: epochs, batchSize, gradClip, accumulate, patience, precision, seed.",
     )
     data: str | None = Field(
         None,
         min_length=1,
         description="With trainConfig.model: 'data.py:load_data', a function (taking the config dict, or "
         "nothing) returning (train, validation) torch Datasets or {'train': ..., 'validation': ...}. Each worker "
-        "reads its own part of train (a DistributedSampler).",
+        "reads its own part of train (a DistributedSampler); or leave it out and give dataConfig (Ray Data: the "
+        "model gets its features vector and the label's class index). framework lightning: optional (default: "
+        "the module's own dataloaders), and may return a LightningDataModule.",
     )
     loss: str | None = Field(
         None,
@@ -113,6 +118,19 @@ class TrainConfig(StrictModel):
         default_factory=list,
         description="With trainConfig.model: 'metrics.py:fn' functions fn(outputs, targets) -> float, computed on "
         "the whole validation set each epoch and reported under the function's name.",
+    )
+    strategy: Literal["ddp", "fsdp"] | None = Field(
+        None,
+        description="With trainConfig.model: ddp (default; DistributedDataParallel through Ray Train's "
+        "prepare_model) or fsdp (PyTorch's FSDP2 fully_shard: parameters, gradients and optimizer state sharded "
+        "across the workers; runs on CPU over gloo too). Checkpoints hold the full state either way.",
+    )
+    postprocess: str | None = Field(
+        None,
+        min_length=1,
+        description="With trainConfig.model: 'predict.py:postprocess', fn(outputs, instances) (or fn(outputs)) "
+        "-> one prediction per instance: what mode serve answers instead of class labels or raw outputs "
+        "(outputs: the model's output tensor for the request's instances). Saved with the checkpoint.",
     )
 
 

@@ -10,7 +10,7 @@ from raydt import trainer_ref
 from raydt.errors import SpecIssue
 from raydt.registry import FRAMEWORKS, FrameworkInfo
 from raydt.space import Categorical, Constant, Group, Node, Refused
-from raydt.spec import user_model_checks
+from raydt.spec import lightning_checks, user_model_checks
 from raydt.spec.model import Spec
 from raydt.spec.waiting import Waiting
 from raydt.suggest import closest
@@ -31,6 +31,8 @@ def check_trainer(spec: Spec, base_dirs: tuple[Path, ...], wait: Waiting) -> lis
     """trainConfig's trainer: the user's trainerPath, the user's model (trainConfig.model) for raydt's loop, or
     the built-in trainer's parameters and metric."""
     tc = spec.train_config
+    if tc.framework == lightning_checks.FRAMEWORK and tc.trainer_path is None:  # the user's LightningModule
+        return lightning_checks.check(spec, base_dirs, wait)
     model_issues = user_model_checks.check(spec, base_dirs, wait)
     if tc.model is not None:
         return model_issues

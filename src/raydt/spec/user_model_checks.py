@@ -17,6 +17,7 @@ from raydt.spec.waiting import Waiting
 from raydt.suggest import closest
 
 MODEL, DATA, LOSS, METRICS = "trainConfig.model", "trainConfig.data", "trainConfig.loss", "trainConfig.metrics"
+STRATEGY, POSTPROCESS = "trainConfig.strategy", "trainConfig.postprocess"
 LOOP, SPACE = "trainConfig.trainLoopConfig", "tuneConfig.searchSpace"
 #: aliases a Tune trial folds into the built-in names (runners.trials.merged_config): a kwarg may use either
 USER_PREDICTOR = "raydt.frameworks.pytorch.user.predictor:Predictor"  # serves regression outputs as well
@@ -37,19 +38,21 @@ def check(spec: Spec, base_dirs: tuple[Path, ...], wait: Waiting) -> list[SpecIs
     tc = spec.train_config
     if tc.model is None:
         extras = [(DATA, tc.data), (LOSS, tc.loss), (METRICS, tc.metrics or None)]
+        extras += [(STRATEGY, tc.strategy), (POSTPROCESS, tc.postprocess)]
         return [SpecIssue(p, "needs trainConfig.model", v, "Name your model, or drop it.") for p, v in extras if v]
     issues: list[SpecIssue] = []
     if tc.framework != "pytorch" and not wait.waits(MODEL, "trainConfig.framework"):
-        hint = "Set trainConfig.framework to pytorch (Lightning and others are not supported yet)."
+        hint = "Set trainConfig.framework to pytorch (or lightning for a LightningModule)."
         issues.append(SpecIssue(MODEL, f"is run by the pytorch framework, not '{tc.framework}'", tc.model, hint))
     if tc.trainer_path is not None:
         hint = "Give either your own Ray Train loop (trainerPath) or your model (model) for raydt's loop."
         issues.append(SpecIssue(MODEL, "excludes trainConfig.trainerPath", tc.model, hint))
-    if tc.data is None:
-        issues.append(SpecIssue(DATA, "is required with trainConfig.model", None, "'data.py:load_data'."))
-    if spec.data_config is not None:
-        hint = "Return your Datasets from trainConfig.data instead."
-        issues.append(SpecIssue("dataConfig", "is not read by raydt's loop for trainConfig.model yet", None, hint))
+    if tc.data is None and spec.data_config is None:
+        hint = "'data.py:load_data' (torch Datasets), or dataConfig (Ray Data)."
+        issues.append(SpecIssue(DATA, "is required with trainConfig.model (or dataConfig)", None, hint))
+    if tc.data is not None and spec.data_config is not None:
+        hint = "Give either trainConfig.data (your torch Datasets) or dataConfig (Ray Data), not both."
+        issues.append(SpecIssue(DATA, "excludes dataConfig", tc.data, hint))
     found = _definition(tc.model, MODEL, base_dirs, issues)
     signature = _model_signature(found, tc.model, issues)
     if tc.data is not None:
@@ -62,6 +65,9 @@ def check(spec: Spec, base_dirs: tuple[Path, ...], wait: Waiting) -> list[SpecIs
     for n, ref in enumerate(tc.metrics):
         path = f"{METRICS}[{n}]"
         _function(_definition(ref, path, base_dirs, issues), ref, path, 2, issues)
+    if tc.postprocess is not None:
+        found_post = _definition(tc.postprocess, POSTPROCESS, base_dirs, issues)
+        _function(found_post, tc.postprocess, POSTPROCESS, 2, issues, want="(outputs, instances) or (outputs)")
     sc = spec.serve_config
     if sc is not None and sc.predictor_path is None and tc.loss is not None and not LOSSES.get(tc.loss, ("", 0))[1]:
         rule = "is required to serve a regression (or custom-loss) model: the built-in predictor answers class labels"
@@ -91,8 +97,9 @@ def _definition(raw: str, path: str, base_dirs: tuple[Path, ...], issues: list[S
     return found
 
 
-def _function(node: Any, raw: str, path: str, most: int, issues: list[SpecIssue]) -> None:
-    """A function reference: a plain ``def`` with at most ``most`` required positional arguments."""
+def _function(node: Any, raw: str, path: str, most: int, issues: list[SpecIssue], want: str = "") -> None:
+    """A function reference: a plain ``def`` with at most ``most`` required positional arguments (``want``: how
+    the message names the arguments it is called with)."""
     if node is None:
         return
     if not isinstance(node, ast.FunctionDef):
@@ -102,7 +109,7 @@ def _function(node: Any, raw: str, path: str, most: int, issues: list[SpecIssue]
     args = node.args
     required = len(args.posonlyargs + args.args) - len(args.defaults)
     if required > most:
-        want = {1: "(config) or ()", 2: "(outputs, targets)"}[most]
+        want = want or {1: "(config) or ()", 2: "(outputs, targets)"}[most]
         issues.append(SpecIssue(path, f"must take {want}; {node.name} requires {required} arguments", raw))
 
 

@@ -21,6 +21,7 @@ INFO = FrameworkInfo(
     builtin_params={"lr": 0.01, "batchSize": 32, "epochs": 5, "hiddenSize": 64},
     param_aliases={"batch_size": "batchSize", "hidden_size": "hiddenSize", "learning_rate": "lr"},
     iteration_name="epoch",
+    probe="raydt.frameworks.pytorch.user.probe:check",  # a user model's one batch before Ray starts
     description="Ray Train TorchTrainer (DDP); built-in: MLP on scikit-learn's digits",
 )
 

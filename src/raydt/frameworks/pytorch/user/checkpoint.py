@@ -6,15 +6,18 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from raydt.frameworks.checkpoint_format import PIPELINE_FILE
 from raydt.frameworks.common import RESERVED_KEY
 from raydt.frameworks.pytorch.user.optim import Optimizing
 
 MODEL_FILE = "model.pt"  # the built-in trainer's name too (trainer.MODEL_FILE): one layout for both
 LOOP_MODULE = "raydt.frameworks.pytorch.user.loop"  # raydt_meta.json's "model": what wrote the checkpoint
+DATA_KEYS = ("label", "rawColumns", "classes", "steps")  # dataConfig's, as the built-in checkpoints keep them
 
 
-def save(directory: str, model: Any, opt: Optimizing, progress: dict[str, Any], meta: dict[str, Any]) -> Any:
-    """Rank 0's checkpoint (``progress``: epoch, and early stopping's best and stale count)."""
+def save(directory: str, states: dict[str, Any], progress: dict[str, Any], meta: dict[str, Any]) -> Any:
+    """Rank 0's checkpoint of ``states`` (``strategy.states``: model, optimizer, schedule, scaler) and
+    ``progress`` (epoch, and early stopping's best and stale count)."""
     import random
 
     import numpy as np
@@ -23,17 +26,16 @@ def save(directory: str, model: Any, opt: Optimizing, progress: dict[str, Any], 
 
     from raydt.frameworks.checkpoint_format import write_meta
 
-    inner = model.module if hasattr(model, "module") else model
     rng = {"torch": torch.get_rng_state(), "numpy": np.random.get_state(), "python": random.getstate()}
-    state = {"model": inner.state_dict(), **opt.state(), **progress, "rng": rng}
+    state = {**states, **progress, "rng": rng}
     torch.save(state, os.path.join(directory, MODEL_FILE))
     write_meta(directory, meta)
     return ray.train.Checkpoint.from_directory(directory)
 
 
 def resume(checkpoint: Any, model: Any, opt: Optimizing) -> dict[str, Any]:
-    """Model, optimizer, schedule, scaler and RNG state from ``checkpoint``; the progress saved with them
-    (``{"epoch": 0}`` for a fresh start)."""
+    """Model (as prepared: DDP, or FSDP's shards), optimizer, schedule, scaler and RNG state from ``checkpoint``;
+    the progress saved with them (``{"epoch": 0}`` for a fresh start)."""
     import random
 
     import numpy as np
@@ -41,10 +43,11 @@ def resume(checkpoint: Any, model: Any, opt: Optimizing) -> dict[str, Any]:
 
     if checkpoint is None:
         return {"epoch": 0}
+    from raydt.frameworks.pytorch.user import strategy
+
     with checkpoint.as_directory() as ckpt_dir:
         state = torch.load(os.path.join(ckpt_dir, MODEL_FILE), weights_only=False, map_location="cpu")
-    model.load_state_dict(state["model"])
-    opt.load(state)
+    strategy.load(model, opt, state)
     rng = state.get("rng")
     if rng:
         torch.set_rng_state(rng["torch"])
@@ -59,6 +62,8 @@ def meta(
     """``raydt_meta.json`` of a user-model checkpoint: what serving needs to rebuild and feed the model.
     A classifier also gets the built-in predictor's keys (``inputSize``: the flattened row, ``numClasses``), so
     ``mode: serve`` answers class labels without a predictorPath; ``outputs``: the model's output width."""
+    from raydt.frameworks.data import data_info
+
     out: dict[str, Any] = {
         "framework": "pytorch",
         "model": LOOP_MODULE,
@@ -70,11 +75,15 @@ def meta(
     }
     if classification:
         out.update(inputSize=int(sample.numel()), numClasses=2 if refs.get("loss") == "bce" else outputs)
+    info = data_info(config)
+    if info is not None:  # dataConfig: the built-in predictor applies the fitted pipeline to raw rows, then labels
+        out.update(preprocessing={"pipeline": PIPELINE_FILE}, data={k: info.get(k) for k in DATA_KEYS})
     return out
 
 
 def output_width(model: Any, sample: Any) -> int:
-    """The model's output width for one row (the plain module, so no collective runs on rank 0 alone)."""
+    """The model's output width for one row (DDP: the plain module, no collective; FSDP: a collective forward,
+    so every rank calls it)."""
     import torch
 
     inner = model.module if hasattr(model, "module") else model

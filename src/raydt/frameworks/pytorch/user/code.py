@@ -113,6 +113,32 @@ def correct(outputs: Any, targets: Any, loss: str) -> tuple[Any, int]:
     return ((outputs > 0) == (targets > 0.5)).sum(), targets.numel()
 
 
+def postprocess(ref_text: str, outputs: Any, instances: list[Any]) -> list[Any]:
+    """The user's ``postprocess(outputs, instances)`` (or ``(outputs)``) at serving: one JSON-ready prediction
+    per instance (a tensor or array becomes lists)."""
+    fn = load(ref_text)
+    out = _call(ref_text, fn, *((outputs, instances) if _positional(fn) >= 2 else (outputs,)))
+    out = out.tolist() if hasattr(out, "tolist") else out
+    if not isinstance(out, list | tuple) or len(out) != len(instances):
+        got = f"{len(out)} items" if isinstance(out, list | tuple) else type(out).__name__
+        raise UserCodeError(
+            f"trainConfig.postprocess '{ref_text}' returned {got} for {len(instances)} instances",
+            hint="Return one prediction per instance (a list, tensor or array of that length).",
+        )
+    return [v.tolist() if hasattr(v, "tolist") else v for v in out]
+
+
+def _positional(fn: Callable[..., Any]) -> int:
+    """How many positional arguments ``fn`` accepts (many: ``*args``)."""
+    try:
+        params = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):
+        return 2
+    if any(p.kind is p.VAR_POSITIONAL for p in params):
+        return 2
+    return sum(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) for p in params)
+
+
 def _takes_argument(fn: Callable[..., Any]) -> bool:
     try:
         params = inspect.signature(fn).parameters.values()

@@ -1,12 +1,13 @@
-"""raydt's per-worker loop for a user's own PyTorch model (``trainConfig.model`` + ``trainConfig.data``).
+"""raydt's per-worker loop for a user's own PyTorch model (``trainConfig.model`` + ``trainConfig.data`` or
+``dataConfig``).
 
 The user writes no Ray code: this loop does what a hand-written Ray Train loop does. Every worker builds the
-model and the datasets, wraps them with ``prepare_model`` (DDP on the worker's device) and
-``prepare_data_loader`` (a DistributedSampler: each worker reads its own part of train, and of validation),
-trains with the loss and optimizer the spec names, reduces the metrics across workers, and reports
-``epoch``, ``train_loss``, ``val_loss`` (plus ``val_accuracy`` for classification losses and the user's metric
-functions) every epoch with a checkpoint written by rank 0. After a worker failure (or with
-``resumeFromCheckpoint``) it resumes from the latest checkpoint: no epoch is trained twice.
+model and its loaders (``feed``: the user's Datasets under a DistributedSampler, or its Ray Data shard), wraps
+the model for ``trainConfig.strategy`` (``strategy``: DDP through ``prepare_model``, or FSDP2), trains with the
+loss and optimizer the spec names, reduces the metrics across workers, and reports ``epoch``, ``train_loss``,
+``val_loss`` (plus ``val_accuracy`` for classification losses and the user's metric functions) every epoch with
+a checkpoint written by rank 0. After a worker failure (or with ``resumeFromCheckpoint``) it resumes from the
+latest checkpoint: no epoch is trained twice.
 
 Optimizer, LR schedule and scaler: ``optim``; what a checkpoint holds: ``checkpoint``; serving it: ``predictor``.
 With ``patience`` the run ends after that many epochs without a better metric (the run's metric, reduced the
@@ -15,6 +16,7 @@ same on every worker, so every worker stops at the same epoch).
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
 from typing import Any
 
@@ -36,8 +38,10 @@ def _autocast(device: Any, precision: str) -> Any:
 
     if precision == "fp16" and device.type != "cuda":
         raise ValueError("precision fp16 needs GPU workers (autocast on CPU supports bf16 only)")
+    if precision == "fp32":  # no autocast context at all: a disabled one still costs a few µs a step
+        return contextlib.nullcontext()
     dtype = torch.bfloat16 if precision == "bf16" else torch.float16
-    return torch.autocast(device_type=device.type, dtype=dtype, enabled=precision != "fp32")
+    return torch.autocast(device_type=device.type, dtype=dtype)
 
 
 def _step_loss(model: Any, xb: Any, yb: Any, loss_fn: Any, loss_name: str) -> tuple[Any, Any]:
@@ -77,7 +81,7 @@ def train_epoch(model: Any, loader: Any, opt: Optimizing, loss_fn: Any, hp: dict
         row = xb[0].detach().cpu() if row is None else row
         with _autocast(device, str(hp["precision"])):
             _, loss = _step_loss(model, xb, yb, loss_fn, loss_name)
-        opt.scaler.scale(loss / accumulate).backward()
+        opt.scaler.scale(loss if accumulate == 1 else loss / accumulate).backward()  # no extra autograd node
         pending += 1
         if pending == accumulate:
             _step(model, opt, clip)
@@ -189,10 +193,10 @@ def train_loop(config: dict[str, Any]) -> None:
     import ray.train
     import ray.train.torch
     import torch
-    from torch.utils.data import DataLoader
 
     from raydt.frameworks.common import checkpoint_every, due, starting_checkpoint
-    from raydt.frameworks.pytorch.user import checkpoint, optim
+    from raydt.frameworks.data import save_preprocessing
+    from raydt.frameworks.pytorch.user import checkpoint, feed, optim, strategy
     from raydt.frameworks.pytorch.user import code as user_code
 
     refs: dict[str, Any] = config[RESERVED_KEY]["userModel"]
@@ -201,35 +205,36 @@ def train_loop(config: dict[str, Any]) -> None:
     torch.manual_seed(seed)
     np.random.seed(seed)
     random.seed(seed)
-    train_ds, val_ds = user_code.load_data(refs["data"], config)
+    train_loader, val_loader = feed.loaders(refs, config, int(hp["batchSize"]))  # Datasets, or dataConfig's shards
     model = user_code.build_model(refs["model"], config)
     loss_fn, classification = user_code.make_loss(refs["loss"])
     metrics = [user_code.load(ref) for ref in refs.get("metrics") or []]
-    batch = int(hp["batchSize"])
-    train_loader = ray.train.torch.prepare_data_loader(DataLoader(train_ds, batch_size=batch, shuffle=True))
-    val_loader = ray.train.torch.prepare_data_loader(DataLoader(val_ds, batch_size=batch, shuffle=False))
     device = ray.train.torch.get_device()
+    model = strategy.prepare(model, str(refs.get("strategy") or "ddp"))  # FSDP's parameters are new: then opt
     opt = optim.build(hp, model.parameters(), steps_per_epoch(train_loader, int(hp["accumulate"])), device.type)
-    model = ray.train.torch.prepare_model(model)  # moved to the device first: the optimizer state follows it
-    progress = checkpoint.resume(starting_checkpoint(config), getattr(model, "module", model), opt)
+    progress = checkpoint.resume(starting_checkpoint(config), model, opt)
     stop = EarlyStop(int(hp["patience"]), refs.get("metric", "val_loss"), refs.get("mode", "min"), progress)
     epochs, every = int(hp["epochs"]), checkpoint_every(config)
     context = ray.train.get_context()
+    sample, width = None, 0  # one input row (its shape and dtype are what serving expects), the output width
     for epoch in range(int(progress["epoch"]), epochs):
         sampler: Any = getattr(train_loader, "sampler", None)
         if hasattr(sampler, "set_epoch"):
             sampler.set_epoch(epoch)
-        train_loss, sample = train_epoch(model, train_loader, opt, loss_fn, hp)
+        train_loss, row = train_epoch(model, train_loader, opt, loss_fn, hp)
         report = {"epoch": epoch + 1, "train_loss": train_loss}
         report.update(evaluate(model, val_loader, loss_fn, hp, classification, metrics))
         ended = stop.update(report)
         with tempfile.TemporaryDirectory() as tmp:
             ckpt = None
-            if context.get_world_rank() == 0 and (ended or due(epoch + 1, epochs, every)):
-                state = {"epoch": epoch + 1, "best": stop.best, "stale": stop.stale}
-                width = checkpoint.output_width(model, sample)
-                about = checkpoint.meta(refs, config, sample, width, classification)
-                ckpt = checkpoint.save(tmp, model, opt, state, about)
+            if ended or due(epoch + 1, epochs, every):  # every rank: under FSDP a forward and a gather are collectives
+                sample, width = (row, checkpoint.output_width(model, row)) if sample is None else (sample, width)
+                states = strategy.states(model, opt)
+                if context.get_world_rank() == 0:
+                    state = {"epoch": epoch + 1, "best": stop.best, "stale": stop.stale}
+                    about = checkpoint.meta(refs, config, sample, width, classification)
+                    save_preprocessing(config, tmp)  # dataConfig: its fitted pipeline, for serving raw rows
+                    ckpt = checkpoint.save(tmp, states, state, about)
             ray.train.report(report, checkpoint=ckpt)
         if ended:
             return

@@ -23,7 +23,9 @@ class Optimizing:
         return out
 
     def load(self, state: dict[str, Any]) -> None:
-        self.optimizer.load_state_dict(state["optimizer"])
+        """What ``state`` holds (FSDP's optimizer state is loaded by ``strategy.load`` instead)."""
+        if "optimizer" in state:
+            self.optimizer.load_state_dict(state["optimizer"])
         if "scaler" in state:
             self.scaler.load_state_dict(state["scaler"])
         if self.scheduler is not None and "scheduler" in state:

@@ -4,7 +4,8 @@
 A predictor class in ``serveConfig.predictorPath``'s shape (``Predictor(checkpoint_dir).predict(instances)``):
 ``predictorPath: raydt.frameworks.pytorch.user.predictor:Predictor``. Instances are nested lists (each of the
 saved input shape) or objects ``{"x": nested list}``, converted to tensors of the saved dtype. Classification
-answers class indices (``predict_proba``: softmax, or sigmoid for bce); regression answers the outputs.
+answers class indices (``predict_proba``: softmax, or sigmoid for bce); regression answers the outputs; with
+``trainConfig.postprocess`` its function's answer (``fn(outputs, instances)``) is the prediction instead.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ class Predictor:
         self.model.eval()
         self.shape = tuple(meta["inputShape"])
         self.dtype = getattr(torch, str(meta["inputDtype"]))
+        self.postprocess: str | None = meta["userModel"].get("postprocess")  # trainConfig.postprocess
 
     def metadata(self) -> dict[str, Any]:
         return {
@@ -43,6 +45,7 @@ class Predictor:
             "inputDtype": self.meta["inputDtype"],
             "task": self.meta["task"],
             "trainedWith": self.meta["config"],
+            **({"postprocess": self.postprocess} if self.postprocess else {}),
         }
 
     def tensor(self, instances: list[Any]) -> Any:
@@ -66,6 +69,10 @@ class Predictor:
 
     def predict(self, instances: list[Any]) -> list[Any]:
         out = self.outputs(instances)
+        if self.postprocess:
+            from raydt.frameworks.pytorch.user.code import postprocess
+
+            return postprocess(self.postprocess, out, instances)
         if self.meta["task"] != "classification":
             return [row.squeeze(-1).tolist() if row.dim() and row.shape[-1] == 1 else row.tolist() for row in out]
         if self.loss == "bce":

@@ -20,9 +20,9 @@ def user_model_defaults() -> dict[str, Any]:
 
 
 def user_model_settings(spec: Spec, info: FrameworkInfo, base_dirs: tuple[Path, ...]) -> dict[str, Any]:
-    """``{model, data, loss, metrics, metric, mode}``: ``file.py:name`` references with their files absolute
-    (loss names and module references as given), and the metric (and mode) ``patience`` watches: the search's
-    in tune mode (its first objective), else the run's."""
+    """``{model, data, loss, metrics, metric, mode, strategy[, postprocess]}``: ``file.py:name`` references with
+    their files absolute (loss names and module references as given), and the metric (and mode) ``patience``
+    watches: the search's in tune mode (its first objective), else the run's."""
     tc = spec.train_config
 
     def one(value: str) -> str:
@@ -31,11 +31,15 @@ def user_model_settings(spec: Spec, info: FrameworkInfo, base_dirs: tuple[Path, 
     tune = spec.tune_config if spec.mode == "tune" else None
     metric: Any = (tune.metric if tune else None) or tc.metric or info.default_metric
     mode: Any = (tune.mode if tune else None) or tc.metric_mode or info.default_mode
-    return {
+    out = {
         "model": one(tc.model or ""),
         "data": one(tc.data or ""),
         "loss": one(tc.loss or "cross_entropy"),
         "metrics": [one(m) for m in tc.metrics],
         "metric": metric[0] if isinstance(metric, list) else metric,
         "mode": mode[0] if isinstance(mode, list) else mode,
+        "strategy": tc.strategy or "ddp",
     }
+    if tc.postprocess:  # saved with the checkpoint (raydt_meta.json's userModel): mode serve calls it
+        out["postprocess"] = one(tc.postprocess)
+    return out
