@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 import raydt
+from tests.integration import user_model_helper as helper
 from tests.integration.serve_helper import Server
 
 pytestmark = pytest.mark.slow
@@ -143,20 +144,6 @@ def _spec(tmp_path: Path, code: Path, name: str, mode: str = "train", **loop: An
     }
 
 
-def _reads(seen: Path) -> dict[int, list[list[int]]]:
-    """Rows each rank read, per process, oldest process first."""
-    out: dict[int, list[list[int]]] = {}
-    for f in sorted(seen.glob("rank*.txt"), key=lambda f: f.stat().st_mtime):
-        rank = int(f.name.split("-")[0].removeprefix("rank"))
-        out.setdefault(rank, []).append([int(v) for v in f.read_text().split()])
-    return out
-
-
-def _ledger(experiment: str) -> list[dict[str, Any]]:
-    lines = (Path(experiment) / "raydt_train.jsonl").read_text().splitlines()
-    return [json.loads(line) for line in lines if line.strip()]
-
-
 @pytest.fixture(scope="module")
 def trained(shared_ray: None, tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], Path]:
     """One 2-worker run of 3 epochs whose rank 1 is SIGKILLed in epoch 2: its result and the per-rank reads."""
@@ -175,11 +162,11 @@ def test_two_workers_train_the_module_and_resume_a_killed_worker(trained: tuple[
     assert r["finalMetrics"]["val_accuracy"] > 0.85  # it learns x0 + x1 > 0
     assert r["bestConfig"]["hidden"] == 16 and "optimizer" not in r["bestConfig"]  # no PyTorch-loop defaults
 
-    epochs = [row["metrics"]["epoch"] for row in _ledger(out["experimentPath"]) if "metrics" in row]
+    epochs = [row["metrics"]["epoch"] for row in helper.ledger(out["experimentPath"]) if "metrics" in row]
     assert epochs == [1, 2, 3], epochs  # epoch 1 reported once: the restart resumed from its checkpoint
     # DDP split the data: each rank read ROWS/2 rows an epoch, disjoint from the other's in epoch 1; after the
     # restart each rank's new process read epochs 2 and 3 only (Lightning's ckpt_path: no epoch trained twice)
-    reads = _reads(seen)
+    reads = helper.reads(seen)
     assert sorted(reads) == [0, 1] and all(len(procs) == 2 for procs in reads.values()), reads.keys()
     first = [set(reads[rank][0][: ROWS // 2]) for rank in (0, 1)]
     assert not first[0] & first[1] and len(first[0] | first[1]) == ROWS
@@ -205,9 +192,9 @@ def test_a_new_run_continues_from_the_lightning_checkpoint(
     spec["trainConfig"]["resumeFromCheckpoint"] = out["checkpointPath"]
     more = raydt.run(spec)
     assert more["status"] == "success", more
-    epochs = [row["metrics"]["epoch"] for row in _ledger(more["experimentPath"]) if "metrics" in row]
+    epochs = [row["metrics"]["epoch"] for row in helper.ledger(more["experimentPath"]) if "metrics" in row]
     assert epochs == list(range(saved + 1, 5)), (saved, epochs)  # Trainer.fit(ckpt_path=...) went on from there
-    assert [len(p) for p in _reads(seen)[0]] == [ROWS * (4 - saved)]  # only those epochs read, by the one worker
+    assert [len(p) for p in helper.reads(seen)[0]] == [ROWS * (4 - saved)]  # only those epochs read, by the one worker
     assert more["results"]["finalMetrics"]["val_accuracy"] > 0.85
 
 

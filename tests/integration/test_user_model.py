@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 import raydt
+from tests.integration import user_model_helper as helper
 from tests.integration.serve_helper import Server
 
 pytestmark = pytest.mark.slow
@@ -106,20 +107,6 @@ def _spec(tmp_path: Path, code: Path, name: str, mode: str = "train", **loop: An
     }
 
 
-def _reads(seen: Path) -> dict[int, list[list[int]]]:
-    """Rows each rank read, per process, oldest process first."""
-    out: dict[int, list[list[int]]] = {}
-    for f in sorted(seen.glob("rank*.txt"), key=lambda f: f.stat().st_mtime):
-        rank = int(f.name.split("-")[0].removeprefix("rank"))
-        out.setdefault(rank, []).append([int(v) for v in f.read_text().split()])
-    return out
-
-
-def _ledger(experiment: str) -> list[dict[str, Any]]:
-    lines = (Path(experiment) / "raydt_train.jsonl").read_text().splitlines()
-    return [json.loads(line) for line in lines if line.strip()]
-
-
 @pytest.fixture(scope="module")
 def trained(shared_ray: None, tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], Path]:
     """One 2-worker run of 2 epochs: its result and the folder of per-rank reads."""
@@ -139,7 +126,7 @@ def test_two_ddp_workers_train_the_user_model_and_checkpoint_it(trained: tuple[d
     assert r["bestConfig"]["hidden"] == 16 and r["bestConfig"]["optimizer"] == "adam"
 
     # DDP really split the data: 2 ranks, each read half of train per epoch, disjoint within an epoch
-    reads = _reads(seen)
+    reads = helper.reads(seen)
     assert sorted(reads) == [0, 1]
     per_rank = [sum(len(p) for p in reads[rank]) for rank in (0, 1)]
     assert per_rank == [ROWS, ROWS]  # 2 epochs x ROWS/2 rows each
@@ -169,11 +156,12 @@ def test_a_killed_worker_resumes_from_the_last_epoch_with_none_retrained(shared_
     out = raydt.run(_spec(tmp_path, code, "kill", epochs=3))
     assert out["status"] == "success", out
     assert (seen / "killed").exists() and out["restarts"] == 1
-    epochs = [row["metrics"]["epoch"] for row in _ledger(out["experimentPath"]) if "metrics" in row]
+    epochs = [row["metrics"]["epoch"] for row in helper.ledger(out["experimentPath"]) if "metrics" in row]
     assert epochs == [1, 2, 3], epochs  # epoch 1 reported once: the restart resumed from its checkpoint
     # one restart: each rank ran in 2 processes, and the new ones read epochs 2 and 3 only (ROWS/2 rows an epoch)
-    counts = {rank: [len(p) for p in procs] for rank, procs in _reads(seen).items()}
-    ledger = [{k: row.get(k) for k in ("event", "metrics", "checkpoint")} for row in _ledger(out["experimentPath"])]
+    counts = {rank: [len(p) for p in procs] for rank, procs in helper.reads(seen).items()}
+    rows = helper.ledger(out["experimentPath"])
+    ledger = [{k: row.get(k) for k in ("event", "metrics", "checkpoint")} for row in rows]
     assert sorted(counts) == [0, 1] and all(len(c) == 2 and c[-1] == ROWS for c in counts.values()), (counts, ledger)
 
 
@@ -277,7 +265,7 @@ def test_fsdp_shards_the_model_over_two_workers_and_saves_its_full_state(sharded
     out, seen = sharded
     assert out["status"] == "success", out
     assert [(seen / f"class-rank{r}.txt").read_text() for r in (0, 1)] == ["FSDPNet", "FSDPNet"]  # fully_shard's
-    losses = [row["metrics"]["train_loss"] for row in _ledger(out["experimentPath"]) if "metrics" in row]
+    losses = [row["metrics"]["train_loss"] for row in helper.ledger(out["experimentPath"]) if "metrics" in row]
     assert len(losses) == 2 and losses[1] < losses[0], losses
     assert out["results"]["finalMetrics"]["val_accuracy"] > 0.8
     # the checkpoint holds the full state, under the plain model's names: it loads into an unwrapped Net

@@ -45,27 +45,12 @@ def load_data(ref_text: str, config: dict[str, Any]) -> tuple[Any, Any, Any]:
 
     from raydt.frameworks.pytorch.user import code
 
-    fn = code.load(ref_text)
-    out = code._call(ref_text, fn, *([code.model_config(config)] if code._takes_argument(fn) else []))
+    out = code.call_data(ref_text, config)
     if isinstance(out, pl.LightningDataModule):
         return out, None, None
-    if isinstance(out, dict):
-        out = (out.get("train"), out.get("validation", out.get("val")))
-    if not isinstance(out, tuple | list) or len(out) != 2:
-        raise UserCodeError(
-            f"trainConfig.data '{ref_text}' returned {type(out).__name__}; expected a LightningDataModule or "
-            "(train, validation) Datasets",
-            hint="Return a lightning.pytorch.LightningDataModule, two torch Datasets, or {'train', 'validation'}.",
-        )
-    for name, ds in zip(("train", "validation"), out, strict=True):
-        if not (hasattr(ds, "__getitem__") and hasattr(ds, "__len__")):
-            raise UserCodeError(
-                f"trainConfig.data '{ref_text}': its {name} part is {type(ds).__name__}, not a map-style Dataset",
-                hint="Return torch.utils.data.Dataset objects (with __len__ and __getitem__), e.g. TensorDataset.",
-            )
-        if len(ds) == 0:
-            raise UserCodeError(f"trainConfig.data '{ref_text}': its {name} dataset is empty", hint="Give it rows.")
-    return None, out[0], out[1]
+    expected = "a LightningDataModule or (train, validation) Datasets"
+    hint = "Return a lightning.pytorch.LightningDataModule, two torch Datasets, or {'train', 'validation'}."
+    return (None, *code.datasets(ref_text, out, expected, hint))
 
 
 def _takes_any_keyword(cls: type) -> bool:

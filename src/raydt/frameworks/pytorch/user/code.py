@@ -60,14 +60,23 @@ def build_model(ref_text: str, config: dict[str, Any]) -> Any:
 def load_data(ref_text: str, config: dict[str, Any]) -> tuple[Any, Any]:
     """(train, validation) Datasets from the user's function: a pair or {'train', 'validation'|'val'}, each
     a non-empty map-style Dataset."""
+    return datasets(ref_text, call_data(ref_text, config))
+
+
+def call_data(ref_text: str, config: dict[str, Any]) -> Any:
+    """What the user's data function returns (given the model's config when it takes an argument)."""
     fn = load(ref_text)
-    out = _call(ref_text, fn, *([model_config(config)] if _takes_argument(fn) else []))
+    return _call(ref_text, fn, *([model_config(config)] if _takes_argument(fn) else []))
+
+
+def datasets(ref_text: str, out: Any, expected: str = "(train, validation)", hint: str = "") -> tuple[Any, Any]:
+    """``out`` of a data function checked as (train, validation) non-empty map-style Datasets (a pair or a dict)."""
     if isinstance(out, dict):
         out = (out.get("train"), out.get("validation", out.get("val")))
     if not isinstance(out, tuple | list) or len(out) != 2:
         raise UserCodeError(
-            f"trainConfig.data '{ref_text}' returned {type(out).__name__}; expected (train, validation)",
-            hint="Return two torch Datasets, or {'train': ..., 'validation': ...}.",
+            f"trainConfig.data '{ref_text}' returned {type(out).__name__}; expected {expected}",
+            hint=hint or "Return two torch Datasets, or {'train': ..., 'validation': ...}.",
         )
     for name, ds in zip(("train", "validation"), out, strict=True):
         if not (hasattr(ds, "__getitem__") and hasattr(ds, "__len__")):
