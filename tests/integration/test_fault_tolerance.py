@@ -259,6 +259,11 @@ def test_workers_pending_past_the_timeout_end_the_run(shared_ray: None, tmp_path
         assert time.monotonic() - start < 90
         assert out["status"] == "error" and out["error"]["code"] == "PENDING_TIMEOUT", out
         assert "pendingTimeoutS" in out["error"]["message"]
+        (tmp_path / "result.json").write_text(json.dumps(out))  # raydt explain on what the user got back
+        explained = run_cli("explain", str(tmp_path / "result.json"))
+        first = explained.out["causes"][0]
+        assert explained.code == 0 and first["code"] == "PENDING_TIMEOUT", explained.out
+        assert first["evidence"][0]["file"] == str(tmp_path / "result.json") and first["fix"], first
     finally:
         ray.kill(hog)
 

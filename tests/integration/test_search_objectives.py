@@ -39,6 +39,7 @@ def test_two_objectives_front_matches_brute_force_over_the_finished_trials(share
     assert sorted(m["trialId"] for m in r["paretoFront"]) == sorted(expected)
     best = min(r["paretoFront"], key=lambda m: m["values"]["loss"])
     assert r["bestTrialId"] == best["trialId"] and r["bestMetric"] == best["values"]["loss"]
+    assert float((Path(out["checkpointPath"]) / "x.txt").read_text()) == r["bestConfig"]["x"]  # that trial's
 
 
 def test_constraints_exclude_the_unconstrained_optimum(shared_ray: None, tmp_path: Path) -> None:

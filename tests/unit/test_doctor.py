@@ -67,6 +67,27 @@ def test_a_framework_that_fails_to_import_fails_the_check_and_names_the_extra(tm
     assert by_name(doc)["gpu"]["found"].endswith("torch not installed")  # the stub has no version.py
 
 
+@pytest.mark.skipif(host.gpu_devices() > 0, reason="the failures of a machine without GPUs")
+def test_a_gpu_spec_on_a_cpu_machine_and_a_broken_searcher_fail_with_their_fixes(tmp_path: Path) -> None:
+    stub = tmp_path / "shadow" / "optuna"
+    stub.mkdir(parents=True)
+    (stub / "__init__.py").write_text("raise ImportError('optuna is broken here (test stub)')\n")
+    space = {"lr": {"type": "loguniform", "min": 0.001, "max": 0.1}}
+    tune = {"searchAlgorithm": "optuna", "numSamples": 2, "searchSpace": space}
+    body = {"mode": "tune", "config": {"useGpu": True}, "tuneConfig": tune, "runConfig": {"storagePath": str(tmp_path)}}
+    spec = tmp_path / "spec.json"
+    spec.write_text(json.dumps(body))
+    code, doc, err = doctor(str(spec), env={"PYTHONPATH": str(stub.parent)})
+    checks = by_name(doc)
+    assert code == 1 and doc["error"]["code"] == "ENVIRONMENT_NOT_READY"
+    assert checks["import optuna"]["status"] == "fail" and "optuna is broken" in checks["import optuna"]["found"]
+    assert "ray-distributed-trainer[tune]" in checks["import optuna"]["fix"]
+    assert checks["gpu (torch)"]["status"] == "fail" and "CUDA available: False" in checks["gpu (torch)"]["found"]
+    assert "useGpu: false" in checks["gpu (torch)"]["fix"]
+    assert checks["resources"]["status"] == "fail" and "needs 1 GPU" in checks["resources"]["found"]
+    assert "[FAIL] gpu (torch)" in err
+
+
 @pytest.mark.parametrize(
     ("make", "expected"),
     [

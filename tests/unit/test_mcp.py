@@ -121,6 +121,17 @@ def test_a_run_that_dies_without_a_result_is_a_failed_run_with_its_stderr(box: T
     assert error["code"] == "RUN_FAILED" and "RuntimeError: boom" in error["details"]["stderrTail"]
 
 
+def test_a_run_that_fails_with_raydts_error_document_returns_that_document(box: Toolbox) -> None:
+    doc, _ = box.call("run", {"spec": spec("fails")})
+    end = wait_end(box, doc["runId"])
+    assert end["state"] == "failed" and end["exitCode"] == 1
+    assert end["result"]["status"] == "error" and end["result"]["mode"] == "tune"
+    error = end["result"]["error"]  # the run's own error, not RUN_FAILED
+    assert (error["code"], error["message"]) == ("USER_CODE_ERROR", "the trainer raised ZeroDivisionError")
+    later, is_error = box.call("run", {"spec": spec("ok")})  # the server took the failure and runs the next
+    assert not is_error and wait_end(box, later["runId"])["state"] == "succeeded"
+
+
 def test_an_earlier_servers_runs_are_listed_from_disk(box: Toolbox, tmp_path: Path) -> None:
     doc, _ = box.call("run", {"spec": spec("ok")})
     wait_end(box, doc["runId"])

@@ -49,8 +49,8 @@ def document(result: mcp_types.CallToolResult) -> dict[str, Any]:
 def test_tools_resources_and_a_bad_spec_over_stdio(tmp_path: Path) -> None:
     async def body(client: ClientSession) -> None:
         tools = {t.name: t for t in (await client.list_tools()).tools}
-        assert {"validate_spec", "get_schema", "run", "get_run", "list_runs", "cancel_run", "resume_run",
-                "cluster_status"} <= set(tools)  # fmt: skip
+        assert set(tools) == {"validate_spec", "get_schema", "run", "get_run", "list_runs", "cancel_run", "resume_run",
+                              "cluster_status", "submit_job", "job_status", "doctor", "explain", "report"}  # fmt: skip
         assert "mode" in json.dumps(tools["run"].input_schema) and tools["run"].output_schema is not None
 
         bad = await client.call_tool("validate_spec", {"spec": BAD})
@@ -69,6 +69,8 @@ def test_tools_resources_and_a_bad_spec_over_stdio(tmp_path: Path) -> None:
         assert not good.is_error and document(good)["valid"] is True
         schema = await client.call_tool("get_schema", {"kind": "output"})
         assert document(schema)["title"] == "raydt result"
+        explained = await client.call_tool("explain", {"path": str(ROOT / "tests/fixtures/explain/pickling.log")})
+        assert not explained.is_error and document(explained)["causes"][0]["code"] == "PICKLING_ERROR"
         missing = await client.call_tool("get_run", {"runId": "nope"})
         assert missing.is_error and document(missing)["error"]["code"] == "RUN_NOT_FOUND"
 

@@ -58,6 +58,13 @@ def test_two_objectives_plan_optuna_with_fifo_and_both_objectives() -> None:
         ({"metric": ["a", "a"], "mode": "min"}, "tuneConfig.metric", "names a metric twice"),
         ({"metric": ["a", "b"], "scheduler": "asha"}, "tuneConfig.scheduler", "ranks trials by one metric"),
         ({"metric": ["a", "b"], "scheduler": "pbt"}, "tuneConfig.scheduler", "'pbt' ranks trials by one metric"),
+        ({"metric": ["a", "b"], "scheduler": "pb2"}, "tuneConfig.scheduler", "'pb2' ranks trials by one metric"),
+        (
+            {"metric": ["a", "b"], "scheduler": "hyperband"},
+            "tuneConfig.scheduler",
+            "'hyperband' ranks trials by one metric",
+        ),
+        ({"metric": ["a", "b"], "scheduler": "median"}, "tuneConfig.scheduler", "'median' ranks trials by one metric"),
         ({"metric": ["a", "b"], "searchAlgorithm": "hyperopt"}, "tuneConfig.searchAlgorithm", "runs with Optuna"),
         ({"metric": ["a", "b"], "stopAt": 0.1}, "tuneConfig.stopAt", "needs a single metric"),
         ({"metric": ["a", "b"], "objectiveWeights": [1]}, "tuneConfig.objectiveWeights", "one weight per metric"),

@@ -137,11 +137,14 @@ def test_data_as_a_pair_or_a_dict_and_empty_data_refused(tmp_path: Path) -> None
         "def images(config):\n"
         "    return {'train': TensorDataset(torch.zeros(6, 1, 8, 8)), 'val': TensorDataset(torch.zeros(2, 1, 8, 8))}\n"
         "def data():\n    return TensorDataset(torch.zeros(4, 2)), TensorDataset(torch.zeros(0, 2))\n"
+        "def stream():\n    return TensorDataset(torch.zeros(4, 2)), iter(range(3))\n"
     )
     train, val = load_data(f"{tmp_path}/empty.py:images", {"lr": 1})
     assert tuple(train[0][0].shape) == (1, 8, 8) and (len(train), len(val)) == (6, 2)
     with pytest.raises(UserCodeError, match="validation dataset is empty"):
         load_data(f"{tmp_path}/empty.py:data", {})
+    with pytest.raises(UserCodeError, match="its validation part is range_iterator, not a map-style Dataset"):
+        load_data(f"{tmp_path}/empty.py:stream", {})
 
 
 def _tiny() -> tuple[Any, Any, Any]:

@@ -98,3 +98,17 @@ def test_a_ddp_or_plain_model_saves_its_own_state_dict() -> None:
     other = nn.Linear(3, 2)
     strategy.load(other, optim.build(params({}), other.parameters(), 1, "cpu"), saved)
     assert torch.equal(other.weight, model.weight)
+
+
+def test_a_torch_without_fsdp2_is_a_spec_error_in_the_driver(monkeypatch: pytest.MonkeyPatch) -> None:
+    import torch.distributed.fsdp
+
+    from raydt.frameworks.pytorch.user.strategy import check_available
+
+    check_available("fsdp")  # this torch (2.13) has fully_shard
+    check_available("ddp")
+    monkeypatch.delattr(torch.distributed.fsdp, "fully_shard")  # as torch before 2.6 had it: not public
+    with pytest.raises(SpecError) as info:
+        check_available("fsdp")
+    (issue,) = info.value.issues
+    assert issue.path == "trainConfig.strategy" and "fully_shard" in issue.rule and "strategy: ddp" in issue.hint

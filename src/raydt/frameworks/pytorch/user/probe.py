@@ -30,6 +30,10 @@ def check(loop_config: dict[str, Any], search: space.Group | None = None) -> Non
     """Raise ``UserCodeError`` when one batch of train does not go through the model, the loss, every metric
     and the postprocess (``search``: a tune run's space, whose typical values join the config)."""
     refs: dict[str, Any] = (loop_config.get(RESERVED_KEY) or {}).get("userModel") or {}
+    if refs.get("strategy"):  # what this torch can run, with dataConfig too
+        from raydt.frameworks.pytorch.user.strategy import check_available
+
+        check_available(str(refs["strategy"]))
     if not refs.get("data"):  # the built-in trainer or a trainerPath (nothing to probe), or dataConfig: its rows
         return  # exist once Ray Data has read them, on the cluster
     import torch
