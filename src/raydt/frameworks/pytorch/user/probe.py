@@ -27,8 +27,9 @@ NEEDS = {
 
 
 def check(loop_config: dict[str, Any], search: space.Group | None = None) -> None:
-    """Raise ``UserCodeError`` when one batch of train does not go through the model, the loss, every metric
-    and the postprocess (``search``: a tune run's space, whose typical values join the config)."""
+    """Raise ``SpecError`` when this torch cannot run the strategy, and ``UserCodeError`` when one batch of train
+    does not go through the model, the loss, every metric and the postprocess (``search``: a tune run's space,
+    whose typical values join the config)."""
     refs: dict[str, Any] = (loop_config.get(RESERVED_KEY) or {}).get("userModel") or {}
     if refs.get("strategy"):  # what this torch can run, with dataConfig too
         from raydt.frameworks.pytorch.user.strategy import check_available
