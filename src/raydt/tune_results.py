@@ -3,16 +3,17 @@ the search ended. Ray-free: it reads the ResultGrid's public attributes and rayd
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
 from typing import Any
 
-from raydt.errors import InterruptedRunError, MetricNotReportedError, NanMetricError, RunError, failure_code
+from raydt.errors import NanMetricError, failure_code
 from raydt.ledger import LEDGER_FILE as LEDGER_FILE  # re-exported: the report and the watchers read them here
 from raydt.ledger import TUNE_AUTO_KEYS as TUNE_AUTO_KEYS
 from raydt.ledger import read_ledger as read_ledger
 from raydt.plan import TunePlan
-from raydt.results import ERROR, PARTIAL, SUCCESS, clean_metrics, existing_dir, finite
+from raydt.results import PARTIAL, SUCCESS, clean_metrics, existing_dir, finite
 
 #: results.endReason values
 ALL_TRIALS_DONE, GOAL_REACHED, TIME_BUDGET, INTERRUPTED, MAX_FAILED = (
@@ -106,6 +107,25 @@ def ending(p: TunePlan, grid: Any, trial_ids: list[str], elapsed: float, goal_re
     return Ending(ended, unfinished, stopped, reason, (ledger or {}).get("retries", {}))
 
 
+def never_started(result: Any) -> bool:
+    """Tune created the trial but never ran it (queued when the search ended): no error, and nothing in its
+    last result but the id Tune fills in (a started trial holds at least its auto-filled config and host)."""
+    return result.error is None and not any(k != "trial_id" for k in result.metrics or {})
+
+
+def _config(result: Any) -> dict[str, Any]:
+    """The trial's sampled config: from its results, else the ``params.json`` Tune wrote when it started (a trial
+    that failed before its first result may carry none in its metrics), else empty."""
+    if isinstance(result.config, dict):
+        return dict(result.config)
+    try:
+        with open(os.path.join(result.path or "", "params.json"), encoding="utf-8") as fh:
+            found = json.load(fh)
+    except (OSError, ValueError):
+        return {}
+    return found if isinstance(found, dict) else {}
+
+
 def trial_row(result: Any, p: TunePlan, end: Ending) -> tuple[dict[str, Any], list[float], set[str]]:
     """One trial's row, its metric history, and the user metrics it reported."""
     metric = p.train.metric
@@ -119,7 +139,7 @@ def trial_row(result: Any, p: TunePlan, end: Ending) -> tuple[dict[str, Any], li
     pick = min if p.train.metric_mode == "min" else max
     row: dict[str, Any] = {
         "trialId": trial_id,
-        "config": result.config,
+        "config": _config(result),
         "status": status,
         "iterations": iterations,
         "lastMetrics": clean_metrics(user_metrics),
@@ -145,27 +165,29 @@ def trial_row(result: Any, p: TunePlan, end: Ending) -> tuple[dict[str, Any], li
 
 def summarize(p: TunePlan, grid: Any, elapsed: float, goal_reached: bool = False) -> dict[str, Any]:
     """The result dict of a finished search (success, partial or error)."""
-    results = list(grid)
+    created = list(grid)
+    results = [r for r in created if not never_started(r)]  # left out of trials[]: counted in notStartedTrials
     ids = [(r.metrics or {}).get("trial_id") or os.path.basename(r.path or "") for r in results]
     end = ending(p, grid, ids, elapsed, goal_reached)
     from raydt.search.outcome import choose
+    from raydt.tune_errors import no_feasible, without_best
 
     rows, reported = [], set()
     for result in results:
         row, _, seen = trial_row(result, p, end)
         reported |= seen
         rows.append(row)
-    out = _skeleton(p, rows, elapsed, end)
+    out = _skeleton(p, rows, elapsed, end, len(created) - len(results))
     choice = choose(p, rows)  # feasible trials, the Pareto front of several objectives, the one reported as best
     out["results"].update(choice.extra)
     if choice.index is None or choice.value is None:
-        return _no_feasible(out, p) if choice.usable else _without_best(out, p, rows, reported, end)
+        return no_feasible(out, p) if choice.usable else without_best(out, p, rows, reported, end)
     value, result, row = choice.value, results[choice.index], rows[choice.index]
     failed = out["results"]["failedTrials"]
     out["status"] = PARTIAL if failed or end.reason == INTERRUPTED else SUCCESS
     out["results"].update(
         {
-            "bestConfig": result.config,
+            "bestConfig": row["config"],
             "bestMetric": value,
             "bestTrialId": row["trialId"],
             "bestTrialStatus": row["status"],
@@ -183,7 +205,8 @@ def summarize(p: TunePlan, grid: Any, elapsed: float, goal_reached: bool = False
     return out
 
 
-def _skeleton(p: TunePlan, rows: list[dict[str, Any]], elapsed: float, end: Ending) -> dict[str, Any]:
+def _skeleton(p: TunePlan, rows: list[dict[str, Any]], elapsed: float, end: Ending, not_started: int) -> dict[str, Any]:
+    """The result's counts and keys every search has; numTrials = completed + failed + interrupted."""
     counts = {s: sum(1 for r in rows if r["status"] == s) for s in ("TERMINATED", "ERROR", "INTERRUPTED")}
     out: dict[str, Any] = {
         "results": {
@@ -208,9 +231,13 @@ def _skeleton(p: TunePlan, rows: list[dict[str, Any]], elapsed: float, end: Endi
         "warnings": [],
     }
     retries = [{"trialId": trial, **entry} for trial, entries in sorted(end.retries.items()) for entry in entries]
+    if not_started:
+        out["results"]["notStartedTrials"] = not_started
     if end.reason == MAX_FAILED:
+        unrun = f"; {not_started} queued trial(s) never started" if not_started else ""
         out["warnings"].append(
             f"the search ended once {p.search.max_failed_trials} trial(s) had failed (tuneConfig.maxFailedTrials)"
+            f"{unrun}"
         )
     if retries:  # failures a retry can fix (a dead trial process or node); a trainer's exception is not retried
         out["results"]["retries"] = retries
@@ -219,57 +246,13 @@ def _skeleton(p: TunePlan, rows: list[dict[str, Any]], elapsed: float, end: Endi
         left = expected_trials(p) - counts["TERMINATED"] - counts["ERROR"]
         out["warnings"].append(
             f"interrupted: the search was stopped (Ctrl-C or a stop signal) with {left} trial(s) unfinished or "
-            f"not started. {_resume_hint(out)}"
+            f"not started. {resume_hint(out)}"
         )
     return out
 
 
-def _no_feasible(out: dict[str, Any], p: TunePlan) -> dict[str, Any]:
-    """Trials produced the metric but none met the constraints: partial, with the constraints in the message."""
-    rules = ", ".join(c.describe() for c in p.search.constraints)
-    out["status"] = PARTIAL
-    out["error"] = {
-        "code": "NO_FEASIBLE_TRIAL",
-        "message": f"no trial met tuneConfig.constraints ({rules}) in its last report; "
-        f"{out['results']['numTrials']} trial(s) ran",
-        "hint": "Relax the constraints, widen the search space, or run more samples (trials[].lastMetrics "
-        "shows each trial's values).",
-    }
-    if not out["warnings"]:
-        del out["warnings"]
-    return out
-
-
-def _resume_hint(out: dict[str, Any]) -> str:
+def resume_hint(out: dict[str, Any]) -> str:
     return f"Continue it with: raydt resume {out['experimentPath']}"
-
-
-def _without_best(
-    out: dict[str, Any], p: TunePlan, rows: list[dict[str, Any]], reported: set[str], end: Ending
-) -> dict[str, Any]:
-    """No trial produced a usable value: interrupted early, the metric never reported, or every trial failed."""
-    if not out["warnings"]:
-        del out["warnings"]
-    out["status"] = ERROR
-    if end.reason == INTERRUPTED:
-        out["error"] = InterruptedRunError("interrupted before any result", hint=_resume_hint(out)).to_dict()
-        return out
-    metric = p.train.metric
-    if out["results"]["completedTrials"] and metric not in reported:
-        err = MetricNotReportedError(
-            f"metric '{metric}' was never reported by any trial; trials reported: {', '.join(sorted(reported))}",
-            hint="Set tuneConfig.metric to one of the reported metrics.",
-        )
-        err.details = {"experimentPath": out["experimentPath"], "reported": sorted(reported)}
-        raise err
-    failed = [r for r in rows if r["status"] == "ERROR"]
-    first = failed[0]["error"] if failed else {"code": RunError.code, "message": "no trial produced the metric"}
-    out["error"] = {
-        "code": first["code"],
-        "message": f"all {len(rows)} trial(s) failed; first: {first.get('class', '')}: {first['message']}",
-        "hint": "See trials[].error for each trial's traceback tail.",
-    }
-    return out
 
 
 def _attach_checkpoint(out: dict[str, Any], result: Any, p: TunePlan) -> None:

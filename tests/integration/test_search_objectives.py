@@ -177,3 +177,58 @@ def test_max_failed_trials_ends_the_search_partial_with_what_finished(shared_ray
     assert (out["status"], r["endReason"]) == ("partial", "MAX_FAILED_TRIALS"), out
     assert r["failedTrials"] == 2 and r["bestConfig"] == {"x": 0.1}
     assert r["numTrials"] < 6
+
+
+def _adds_up(out: dict[str, Any], created: int) -> None:
+    r = out["results"]
+    assert r["numTrials"] == r["completedTrials"] + r["failedTrials"] + r["interruptedTrials"] == len(out["trials"])
+    assert r["numTrials"] + r.get("notStartedTrials", 0) <= created
+    assert all(isinstance(t["config"].get("x"), float) for t in out["trials"]), out["trials"]
+
+
+def test_max_failed_trials_with_queued_trials_is_partial_and_its_counts_add_up(
+    shared_ray: None, tmp_path: Path
+) -> None:
+    """Issue 26 item 2 as filed: trials queued when maxFailedTrials ends the search are left out, not TERMINATED
+    rows without a config (the result model refused those: INTERNAL)."""
+    points = [{"x": 0.1}, {"x": 0.2}, {"x": 0.9}, {"x": 0.8}, {"x": 0.7}]
+    out = raydt.run(
+        spec(
+            tmp_path,
+            "fails_above",
+            X,
+            metric="loss",
+            numSamples=8,
+            scheduler="fifo",
+            maxFailedTrials=2,
+            pointsToEvaluate=points,
+        )
+    )
+    r = out["results"]
+    assert (out["status"], r["endReason"]) == ("partial", "MAX_FAILED_TRIALS"), out
+    assert r["failedTrials"] >= 2 and r["bestConfig"] == {"x": 0.1}  # 0.7 may fail too before the search ends
+    assert all(t["config"]["x"] <= 0.5 for t in out["trials"] if t["status"] == "TERMINATED" and t["iterations"])
+    _adds_up(out, 8)
+
+
+def test_max_failed_trials_before_any_report_names_the_exception(shared_ray: None, tmp_path: Path) -> None:
+    """Issue 26 item 3 as filed: the failures are the error (USER_CODE_ERROR), not METRIC_NOT_REPORTED."""
+    points = [{"x": 0.9}, {"x": 0.8}, {"x": 0.7}, {"x": 0.1}]
+    out = raydt.run(
+        spec(
+            tmp_path,
+            "fails_above",
+            X,
+            metric="loss",
+            numSamples=10,
+            scheduler="fifo",
+            maxFailedTrials=2,
+            maxConcurrentTrials=2,
+            pointsToEvaluate=points,
+        )
+    )
+    r = out["results"]
+    assert out["status"] == "error" and out["error"]["code"] == "USER_CODE_ERROR", out
+    assert "RuntimeError: broken for x=0." in out["error"]["message"] and r["endReason"] == "MAX_FAILED_TRIALS"
+    assert r["failedTrials"] >= 2
+    _adds_up(out, 10)

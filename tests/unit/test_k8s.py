@@ -201,7 +201,8 @@ def test_tune_group_holds_max_concurrent_trials_times_workers_per_trial(tmp_path
 
 
 def test_single_worker_trials_default_to_a_few_pods_and_say_so() -> None:
-    spec = {"mode": "tune", "config": {}, "tuneConfig": {"numSamples": 20}, "runConfig": {"name": "many"}}
+    tune = {"numSamples": 20, "searchSpace": {"lr": {"type": "loguniform", "min": 1e-4, "max": 1e-1}}}
+    spec = {"mode": "tune", "config": {}, "tuneConfig": tune, "runConfig": {"name": "many"}}
     built = k8s.build(spec, k8s.Flags(storage=S3))
     group = workers(built.documents[1])
     assert group["replicas"] == sizing.DEFAULT_CONCURRENT_TRIALS

@@ -17,7 +17,8 @@ from mcp import ClientSession, StdioServerParameters, stdio_client
 
 from tests.conftest import ROOT, assert_seed_output
 
-BAD = {"mode": "tune", "config": {"numWorkers": 0}, "tuneConfig": {"numSamples": 0}}
+LR = {"lr": {"type": "loguniform", "min": 1e-4, "max": 1e-1}}
+BAD = {"mode": "tune", "config": {"numWorkers": 0}, "tuneConfig": {"numSamples": 0, "searchSpace": LR}}
 
 
 @asynccontextmanager

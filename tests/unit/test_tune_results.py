@@ -375,3 +375,80 @@ def test_retried_failures_are_listed_with_their_trial(tmp_path: Path) -> None:
     out = summarize(p, FakeGrid([FakeResult("a", losses(0.5)), FakeResult("b", losses(0.6))]), 1.0)
     assert out["results"]["retries"] == [{"trialId": "b", "code": "WORKER_DIED", "error": "ActorDiedError"}]
     assert_valid(out)
+
+
+# -- maxFailedTrials (issue 26 items 2 and 3) ---------------------------------------------------------------
+
+
+def queued(trial_id: str) -> FakeResult:
+    """A trial Tune created but never started: its last result holds only the id Tune fills in, no config."""
+    result = FakeResult(trial_id, [])
+    result.config, result.metrics = None, {"trial_id": trial_id}
+    return result
+
+
+def started_without_a_report(trial_id: str, config: dict[str, Any]) -> FakeResult:
+    """A trial that ran but was cut off before its first report: Tune's auto-filled result only."""
+    result = FakeResult(trial_id, [], config=config)
+    result.metrics = {"trial_id": trial_id, "config": config, "pid": 1, "hostname": "h"}
+    return result
+
+
+def raised(trial_id: str, x: float) -> FakeResult:
+    wrapper = RuntimeError(f"Traceback ...\nRayTaskError(ValueError): x={x} is too large")
+    wrapper.__cause__ = ValueError(f"x={x} is too large")
+    return FakeResult(trial_id, [], config={"x": x}, error=wrapper)
+
+
+def test_max_failed_trials_after_some_finished_is_partial_with_never_started_trials_left_out(tmp_path: Path) -> None:
+    """The repro: points x 0.1, 0.2 finish, 0.9 and 0.8 raise, maxFailedTrials 2 ends the search with 0.7 queued."""
+    p = tune_plan(tmp_path, numSamples=8, maxFailedTrials=2, scheduler="fifo")
+    write_ledger(tmp_path, *done("a", "b"), {"event": "error", "trial": "c"}, {"event": "error", "trial": "d"},
+                 {"event": "maxFailed"})  # fmt: skip
+    grid = FakeGrid(
+        [
+            FakeResult("a", losses(0.1), config={"x": 0.1}),
+            FakeResult("b", losses(0.2), config={"x": 0.2}),
+            raised("c", 0.9),
+            raised("d", 0.8),
+            queued("e"),
+        ]
+    )
+    out = summarize(p, grid, 1.0)
+    assert_valid(out)  # before: trials[4].config null, refused by the result model (INTERNAL)
+    r = out["results"]
+    assert out["status"] == results.PARTIAL and results.exit_code(out) == 3
+    assert r["endReason"] == "MAX_FAILED_TRIALS" and r["bestTrialId"] == "a" and r["bestConfig"] == {"x": 0.1}
+    assert (r["numTrials"], r["completedTrials"], r["failedTrials"], r["interruptedTrials"]) == (4, 2, 2, 0)
+    assert r["notStartedTrials"] == 1 and [t["trialId"] for t in out["trials"]] == ["a", "b", "c", "d"]
+    assert "1 queued trial(s) never started" in out["warnings"][0]
+
+
+def test_max_failed_trials_before_any_report_reports_the_failures_not_a_metric_typo(tmp_path: Path) -> None:
+    """x 0.9 and 0.8 raise first; 0.7 was cut off before reporting, 0.1 never started."""
+    p = tune_plan(tmp_path, numSamples=10, maxFailedTrials=2, scheduler="fifo")
+    write_ledger(tmp_path, {"event": "error", "trial": "c"}, {"event": "error", "trial": "d"}, {"event": "maxFailed"})
+    grid = FakeGrid([raised("c", 0.9), raised("d", 0.8), started_without_a_report("f", {"x": 0.7}), queued("e")])
+    out = summarize(p, grid, 1.0)  # before: MetricNotReportedError "trials reported: " and nothing
+    assert_valid(out)
+    r = out["results"]
+    assert out["status"] == results.ERROR and results.exit_code(out) == 1
+    assert out["error"]["code"] == "USER_CODE_ERROR"
+    assert out["error"]["message"] == (
+        "2 of 3 trial(s) failed and no trial reported 'val_loss' (the search ended at tuneConfig.maxFailedTrials: "
+        "2); first: ValueError: x=0.9 is too large"
+    )
+    assert r["endReason"] == "MAX_FAILED_TRIALS" and r["notStartedTrials"] == 1
+    assert (r["numTrials"], r["completedTrials"], r["failedTrials"], r["interruptedTrials"]) == (3, 1, 2, 0)
+    assert [t["error"]["class"] for t in out["trials"] if t["status"] == "ERROR"] == ["ValueError", "ValueError"]
+
+
+def test_a_failed_trial_without_a_config_in_its_results_takes_the_one_tune_wrote(tmp_path: Path) -> None:
+    p = tune_plan(tmp_path)
+    folder = tmp_path / "exp" / "trial_c"
+    folder.mkdir(parents=True)
+    (folder / "params.json").write_text(json.dumps({"x": 0.9}))
+    result = raised("c", 0.9)
+    result.config, result.metrics, result.path = None, {"trial_id": "c"}, str(folder)
+    row, _, _ = trial_row(result, p, _end(tmp_path, p, [], ["c"]))
+    assert row["config"] == {"x": 0.9} and row["status"] == "ERROR"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -213,3 +214,25 @@ def test_validating_population_based_specs_imports_no_ray() -> None:
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert proc.returncode == 0, proc.stderr
+
+
+def test_a_search_with_nothing_to_search_is_a_spec_error_at_the_search_space(tmp_path: Path) -> None:
+    """Issue 26 item 11: no searchSpace ran identical trials and reported success with bestConfig {}."""
+    bare = {
+        "mode": "tune",
+        "config": {"numWorkers": 1},
+        "tuneConfig": {"numSamples": 2, "metric": "val_loss", "mode": "min"},
+    }
+    for spec in (bare, tune({}, numSamples=2)):
+        found = issues(spec)
+        assert set(found) == {"tuneConfig.searchSpace"}, found
+        assert "is required: without it (or tuneConfig.warmStart) every trial" in found["tuneConfig.searchSpace"]
+        assert "loguniform" in found["tuneConfig.searchSpace"] and "mode: train" in found["tuneConfig.searchSpace"]
+    # a space that pydantic refused is reported as such, not as missing
+    assert "is required" not in issues(tune("lr"))["tuneConfig.searchSpace"]  # type: ignore[arg-type]
+    # constants only, or a warm start alone: allowed as before
+    plan.tune(load(tune({"epochs": 3})))
+    (tmp_path / "earlier").mkdir()
+    (tmp_path / "earlier" / "raydt_trials.jsonl").write_text('{"event": "complete", "trial": "a"}\n')
+    warm = {**bare, "tuneConfig": {**bare["tuneConfig"], "warmStart": {"experimentPath": str(tmp_path / "earlier")}}}
+    assert plan.tune(load(warm)).search.warm_start == str(tmp_path / "earlier")

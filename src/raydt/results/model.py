@@ -39,7 +39,10 @@ class Results(ResultModel):
         "The best trial's sampled config (tune, nested as given) or the run's loop config (train)."
     )
     best_metric: Number | None = opt("The best value the metric (results.metric) reached.")
-    num_trials: int = Field(description="Trials run: 1 for a train run, 0 when nothing was trained.")
+    num_trials: int = Field(
+        description="Trials run: 1 for a train run, 0 when nothing was trained; in tune mode "
+        "completedTrials + failedTrials + interruptedTrials."
+    )
     completed_trials: int = Field(
         description="Trials that ran to their end or were stopped early on purpose (scheduler, stopAt, timeBudgetS)."
     )
@@ -52,6 +55,10 @@ class Results(ResultModel):
     failed_trials: int | None = opt("Tune mode: trials that ended with an error.")
     interrupted_trials: int | None = opt(
         "Trials a stop signal (Ctrl-C) cut off before they finished; `raydt resume` continues them."
+    )
+    not_started_trials: int | None = opt(
+        "Tune mode: trials the search created but never started (queued when it ended: maxFailedTrials, "
+        "stopAt, timeBudgetS, Ctrl-C); they are not in numTrials nor in trials."
     )
     end_reason: EndReason | None = opt(
         "Why the search ended: every trial ran, tuneConfig.stopAt was reached, "

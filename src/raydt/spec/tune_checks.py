@@ -48,6 +48,7 @@ def check(spec: Spec, base_dirs: tuple[Path, ...], wait: Waiting | None = None) 
                     "tuneConfig.searchAlgorithmConfig", "needs tuneConfig.searchAlgorithm", None, "Name the searcher."
                 )
             )
+    issues += _nothing_to_search(spec, wait)
     issues += _check_pairs(spec, tree, sched, algo, wait)
     issues += _check_function_trainable(spec, base_dirs, wait)
     issues += search_checks.check(tc, tree, sched, algo, base_dirs)
@@ -57,6 +58,27 @@ def check(spec: Spec, base_dirs: tuple[Path, ...], wait: Waiting | None = None) 
         issues += check_builtin_space(info, tree, spec.train_config.train_loop_config)
         issues += _builtin_metrics(info, spec)
     return issues
+
+
+def _nothing_to_search(spec: Spec, wait: Waiting) -> list[SpecIssue]:
+    """A search needs something to search: a search space or a warm start (given points name the space's keys:
+    ``search_checks`` refuses them without one). Without it every trial runs the same config and ``bestConfig``
+    is ``{}``, which no one means to ask for."""
+    tc = spec.tune_config
+    assert tc is not None
+    if wait.waits(SPACE, SPACE, "tuneConfig.pointsToEvaluate", "tuneConfig.warmStart"):
+        return []
+    if tc.search_space or tc.points_to_evaluate or tc.warm_start is not None:
+        return []
+    return [
+        SpecIssue(
+            SPACE,
+            "is required: without it (or tuneConfig.warmStart) every trial of the search runs the same config",
+            None,
+            "Add the hyperparameters to search, e.g. searchSpace: {lr: {type: loguniform, min: 0.0001, max: 0.1}} "
+            "(`raydt schema input` lists the domain types); or use mode: train for a single run.",
+        )
+    ]
 
 
 def _builtin_metrics(info: Any, spec: Spec) -> list[SpecIssue]:
@@ -138,7 +160,8 @@ def _scheduler_rules(spec: Spec, tree: Group, sched: str, wait: Waiting) -> list
         return []
     issues: list[SpecIssue] = []
     search_space_known = not wait.waits(SPACE, SPACE)
-    if search_space_known and not tree.has_mutable:
+    nothing = not (tc.search_space or tc.points_to_evaluate or tc.warm_start)  # _nothing_to_search says so
+    if search_space_known and not tree.has_mutable and not nothing:
         issues.append(SpecIssue(SPACE, f"'{sched}' needs at least one domain to mutate", tc.search_space))
     if search_space_known and sched == "pb2" and not tree.has_bounded:
         issues.append(SpecIssue(SPACE, "'pb2' needs numeric domains with min/max", tc.search_space))

@@ -1,0 +1,67 @@
+"""A finished search without a best trial, as its result: no trial met the constraints (partial), or none produced
+the metric because the search was interrupted, the metric was never reported, or trials failed (error).
+Ray-free: it reads the rows ``tune_results`` built."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from raydt.errors import InterruptedRunError, MetricNotReportedError, RunError
+from raydt.plan import TunePlan
+from raydt.results import ERROR, PARTIAL
+from raydt.tune_results import INTERRUPTED, MAX_FAILED, Ending, resume_hint
+
+
+def no_feasible(out: dict[str, Any], p: TunePlan) -> dict[str, Any]:
+    """Trials produced the metric but none met the constraints: partial, with the constraints in the message."""
+    rules = ", ".join(c.describe() for c in p.search.constraints)
+    out["status"] = PARTIAL
+    out["error"] = {
+        "code": "NO_FEASIBLE_TRIAL",
+        "message": f"no trial met tuneConfig.constraints ({rules}) in its last report; "
+        f"{out['results']['numTrials']} trial(s) ran",
+        "hint": "Relax the constraints, widen the search space, or run more samples (trials[].lastMetrics "
+        "shows each trial's values).",
+    }
+    if not out["warnings"]:
+        del out["warnings"]
+    return out
+
+
+def without_best(
+    out: dict[str, Any], p: TunePlan, rows: list[dict[str, Any]], reported: set[str], end: Ending
+) -> dict[str, Any]:
+    """No trial produced a usable value: interrupted early, the metric never reported, or trials failed.
+
+    A metric typo is diagnosed only when trials reported something else, or when none failed: trials that
+    failed before any report (tuneConfig.maxFailedTrials can end the search then, with the others cut off
+    or never started) reported nothing because they failed, and their exceptions are the cause."""
+    if not out["warnings"]:
+        del out["warnings"]
+    out["status"] = ERROR
+    if end.reason == INTERRUPTED:
+        out["error"] = InterruptedRunError("interrupted before any result", hint=resume_hint(out)).to_dict()
+        return out
+    metric = p.train.metric
+    failed = [r for r in rows if r["status"] == "ERROR"]
+    if out["results"]["completedTrials"] and metric not in reported and (reported or not failed):
+        err = MetricNotReportedError(
+            f"metric '{metric}' was never reported by any trial; trials reported: "
+            f"{', '.join(sorted(reported)) or '(nothing)'}",
+            hint="Set tuneConfig.metric to one of the reported metrics, or report it from the trainer.",
+        )
+        err.details = {"experimentPath": out["experimentPath"], "reported": sorted(reported)}
+        raise err
+    first = failed[0]["error"] if failed else {"code": RunError.code, "message": "no trial produced the metric"}
+    if len(failed) == len(rows):
+        head = f"all {len(rows)} trial(s) failed"
+    else:
+        head = f"{len(failed)} of {len(rows)} trial(s) failed and no trial reported '{metric}'"
+    if end.reason == MAX_FAILED:
+        head += f" (the search ended at tuneConfig.maxFailedTrials: {p.search.max_failed_trials})"
+    out["error"] = {
+        "code": first["code"],
+        "message": f"{head}; first: {first.get('class', '')}: {first['message']}",
+        "hint": "See trials[].error for each trial's traceback tail.",
+    }
+    return out
