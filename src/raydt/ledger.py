@@ -35,9 +35,17 @@ TUNE_AUTO_KEYS = frozenset(
 )
 
 
+def append(experiment_path: str, event: dict[str, Any]) -> None:
+    """Add one event (a JSON line) to the experiment's ledger."""
+    os.makedirs(experiment_path, exist_ok=True)
+    with open(os.path.join(experiment_path, LEDGER_FILE), "a", encoding="utf-8") as fh:
+        fh.write(json.dumps(event) + "\n")
+
+
 def read_ledger(experiment_path: str) -> dict[str, Any] | None:
-    """How each trial ended, {"ended": {id: "complete" | "error"}, "retries": {id: [{code, error}]}}
-    (None: a search started before raydt kept a ledger)."""
+    """How each trial ended, {"ended": {id: "complete" | "error"}, "retries": {id: [{code, error}]}}, and the
+    latest "plan" (what the search ran with: searchAlgorithm, scheduler, maxConcurrentTrials, ...) when one was
+    recorded (None: a search started before raydt kept a ledger)."""
     try:
         with open(os.path.join(experiment_path, LEDGER_FILE), encoding="utf-8") as fh:
             lines = fh.read().splitlines()
@@ -55,4 +63,6 @@ def read_ledger(experiment_path: str) -> dict[str, Any] | None:
             data["ended"][event["trial"]] = event["event"]
         elif event.get("event") in ("goal", "maxFailed"):  # stopAt reached, maxFailedTrials hit (kept for resume)
             data[event["event"]] = True
+        elif event.get("event") == "plan":  # the resolved settings, for a report written later (the last wins)
+            data["plan"] = {k: v for k, v in event.items() if k != "event"}
     return data

@@ -273,6 +273,6 @@ def test_doctor_explain_and_report_are_the_clis_documents(tmp_path: Path) -> Non
     explained, is_error = box.call("explain", {"path": str(log)})
     assert not is_error and explained["causes"][0]["code"] == "OUT_OF_MEMORY", explained
     missing, is_error = box.call("report", {"experimentPath": str(tmp_path / "nothing-here")})
-    assert is_error and missing["error"]["code"] == "SPEC_FILE", missing
+    assert is_error and missing["error"]["code"] == "USAGE", missing
     for doc in (checked, explained, missing):
         assert_seed_output(doc)

@@ -166,9 +166,10 @@ def test_cli_report_prints_one_result_document(tmp_path: Path) -> None:
     assert_seed_output(res.out)
     assert res.out["reportPath"] == str(tmp_path / "site" / "report.html") and res.out["mode"] == "tune"
     assert res.out["experimentPath"] == str(exp) and len(res.out["reportFigures"]) == 5
-    missing = run_cli("report", str(tmp_path / "nope"))
-    assert missing.code == 2 and missing.out["error"]["code"] == "SPEC_FILE"
-    assert "experiment directory not found" in missing.out["error"]["message"]
+    missing = run_cli("report", str(tmp_path / "nope"))  # a command-line mistake, not a spec file's (issue 26)
+    assert missing.code == 2 and missing.out["error"]["code"] == "USAGE" and "issues" not in missing.out["error"]
+    assert missing.out["error"]["message"] == f"raydt report: {tmp_path / 'nope'} does not exist"
+    assert_seed_output(missing.out)
 
 
 def test_run_config_report_is_in_the_input_schema() -> None:
@@ -187,3 +188,66 @@ def test_a_search_of_several_objectives_is_read_by_its_first_metric_without_its_
     (exp / "raydt_spec.json").write_text(json.dumps(spec))
     found = read(exp)  # no result document: the spec's lists are all there is
     assert (found.metric, found.metric_mode) == ("val_loss", "min")
+
+
+def conditional_search(root: Path, trials: int = 12) -> Path:
+    """A search over a conditional space: each trial's optimizer is sgd (with momentum) or adam (with beta1), so a
+    branch's keys are absent from the other branch's trials."""
+    exp = synthesize_tune(root, trials=trials, iterations=3)
+    spec = json.loads((exp / "raydt_spec.json").read_text())
+    branches = [{"name": "sgd", "momentum": {"type": "uniform", "min": 0.0, "max": 0.99}},
+                {"name": "adam", "beta1": {"type": "uniform", "min": 0.8, "max": 0.99}}]  # fmt: skip
+    spec["tuneConfig"]["searchSpace"] = {
+        "lr": spec["tuneConfig"]["searchSpace"]["lr"],
+        "optimizer": {"type": "choice", "values": branches},
+    }
+    (exp / "raydt_spec.json").write_text(json.dumps(spec))
+    for n, params in enumerate(sorted(exp.glob("trial_*/params.json"))):
+        lr = json.loads(params.read_text())["lr"]
+        branch = {"name": "sgd", "momentum": 0.5 + n / 50} if n % 2 else {"name": "adam", "beta1": 0.8 + n / 100}
+        params.write_text(json.dumps({"lr": lr, "optimizer": branch}))
+    return exp
+
+
+def test_a_conditional_search_gets_its_report_with_the_branch_keys_left_out_of_importance(tmp_path: Path) -> None:
+    """Issue 26 item 6: importance sorted category values holding None (a branch's absent keys): a traceback, and
+    runConfig.report wrote no report at all."""
+    exp = conditional_search(tmp_path)
+    written = write(exp)  # before: TypeError '<' not supported between 'NoneType' and 'float'
+    assert [p.name for p in written.figures] == [f"report-{key}.png" for key in TUNE_FIGURES]
+    (note,) = written.notes
+    assert "optimizer.beta1, optimizer.momentum" in note and "conditional" in note
+    html = written.html.read_text(encoding="utf-8")
+    assert 'id="importance"' in html and "optimizer.name" in html
+    out = reported(str(exp), ProgressView(), lambda: {"status": "success"})  # runConfig.report: the same report
+    assert out["reportPath"] == str(written.html) and "report not written" not in json.dumps(out)
+
+
+def test_importance_sorts_categories_of_mixed_types() -> None:
+    import optuna
+
+    from raydt.report.importance import _distribution
+
+    dist = _distribution(optuna, [None, 32, "auto", 16, None], log=False)
+    assert dist.choices == (16, 32, "auto", None)
+
+
+def test_a_report_written_later_names_the_searcher_scheduler_and_concurrency_the_run_used(tmp_path: Path) -> None:
+    """Issue 12: `raydt report DIR` without the run's result said 'searcher default, trials at once auto'; the
+    search records its resolved settings in its ledger, which the report reads."""
+    from raydt import plan
+    from raydt.report.load import read
+    from raydt.report.summary import outcome
+    from raydt.runners.tune import record_plan
+    from raydt.spec import loader
+
+    exp = synthesize_tune(tmp_path, trials=4, iterations=3)
+    spec = json.loads((exp / "raydt_spec.json").read_text())  # no searchAlgorithm, no maxConcurrentTrials
+    del spec["tuneConfig"]["searchSpace"]["dropout"]  # not a key of the built-in trainer: the run's own spec is valid
+    p = plan.tune(loader.load({**spec, "config": {}}))
+    assert p.train.experiment_path == str(exp)
+    record_plan(p, 3)
+    resources = outcome(read(exp)).resources
+    assert (resources["searcher"], resources["scheduler"], resources["trials at once"]) == ("optuna", "asha", 3)
+    record_plan(p, 2)  # the memory guard lowered it during the run: the last record wins
+    assert outcome(read(exp)).resources["trials at once"] == 2

@@ -95,6 +95,6 @@ def _figures(exp: Experiment, figures: Any, pngs: Any) -> tuple[list[tuple[Any, 
     found, why = importance.importances(exp)
     if found:
         out.append((figures.importance(exp, found), pngs.importance(found)))
-    else:
-        notes.append(f"hyperparameter importance left out: {why}")
+    if why:
+        notes.append(f"hyperparameter importance{':' if found else ' left out:'} {why}")
     return out, notes

@@ -53,13 +53,24 @@ def searched_keys(exp: Experiment, rows: list[tuple[dict[str, Any], float]]) -> 
 
 
 def importances(exp: Experiment) -> tuple[dict[str, float], str | None]:
-    """({key: importance} summing to 1, None) or ({}, why there is none)."""
+    """({key: importance} summing to 1, a note or None) or ({}, why there is none).
+
+    A conditional space's branch keys are absent from the other branches' trials; like Optuna's own evaluators
+    (which read the intersection of the trials' spaces), the importance is computed over the keys every trial
+    has, and the note names the keys left out."""
     rows = finished(exp)
-    keys = searched_keys(exp, rows)
+    varied = searched_keys(exp, rows)
+    keys = [k for k in varied if all(k in config for config, _ in rows)]
+    branch = [k for k in varied if k not in keys]
+    note = (
+        f"keys of conditional branches (absent from some trials) are left out of the importance: {', '.join(branch)}"
+        if branch
+        else None
+    )
     if len(rows) < 3:
         return {}, f"needs at least 3 finished trials with '{exp.metric}' (got {len(rows)})"
     if not keys:
-        return {}, "no hyperparameter took more than one value"
+        return {}, f"no hyperparameter that every trial has took more than one value{'; ' + note if note else ''}"
     try:
         import optuna
     except ImportError:
@@ -77,7 +88,7 @@ def importances(exp: Experiment) -> tuple[dict[str, float], str | None]:
         found = optuna.importance.get_param_importances(study, evaluator=evaluator)
     except (RuntimeError, ValueError) as exc:
         return {}, f"Optuna's fANOVA evaluator refused the trials: {exc}"
-    return {k: float(v) for k, v in found.items()}, None
+    return {k: float(v) for k, v in found.items()}, note
 
 
 def _distribution(optuna: Any, values: list[Any], log: bool) -> Any:
@@ -88,7 +99,15 @@ def _distribution(optuna: Any, values: list[Any], log: bool) -> Any:
         if all(isinstance(v, int) for v in numbers):
             return optuna.distributions.IntDistribution(int(low), int(high), log=log)
         return optuna.distributions.FloatDistribution(float(low), float(high), log=log)
-    return optuna.distributions.CategoricalDistribution(sorted({_category(v) for v in values}))
+    return optuna.distributions.CategoricalDistribution(sorted({_category(v) for v in values}, key=_order))
+
+
+def _order(value: Any) -> tuple[int, Any]:
+    """Categories of mixed types in a stable order (numbers, then strings, then the rest): ``None`` and a string
+    do not compare with a number."""
+    if isinstance(value, int | float):
+        return (0, value)
+    return (1, value) if isinstance(value, str) else (2, repr(value))
 
 
 def _category(value: Any) -> Any:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from raydt.errors import SpecFileError, failure_code
+from raydt.errors import SpecFileError, UsageError, failure_code
 from raydt.experiment import SPEC_FILE
 from raydt.tune_results import LEDGER_FILE, TUNE_AUTO_KEYS, read_ledger
 
@@ -74,6 +74,7 @@ class Experiment:
     checkpoints: list[dict[str, Any]] = field(default_factory=list)  # kept: {name, metrics}
     began: float | None = None  # epoch seconds of the first report's start
     hosts: list[str] = field(default_factory=list)
+    plan: dict[str, Any] = field(default_factory=dict)  # a search's resolved settings, as its ledger recorded them
 
     @property
     def name(self) -> str:
@@ -99,10 +100,12 @@ def flat(config: Any, prefix: str = "") -> dict[str, Any]:
 
 
 def read(path: str | Path, result: dict[str, Any] | None = None) -> Experiment:
-    """Read ``path`` (an experimentPath); raises ``SpecFileError`` when it is not a raydt experiment."""
+    """Read ``path`` (an experimentPath); raises ``UsageError`` when there is no such directory and
+    ``SpecFileError`` when its stored spec cannot be read (not a raydt experiment)."""
     exp_dir = Path(path).expanduser().resolve()
-    if not exp_dir.is_dir():
-        raise SpecFileError(f"experiment directory not found: {exp_dir}", hint="Pass the experimentPath of a run.")
+    if not exp_dir.is_dir():  # the command line names no experiment: not a spec file's problem
+        what = "is a file, not an experiment directory" if exp_dir.exists() else "does not exist"
+        raise UsageError(f"raydt report: {exp_dir} {what}", hint="Pass the experimentPath printed in a raydt result.")
     try:
         spec = json.loads((exp_dir / SPEC_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -161,6 +164,7 @@ def _lines(path: Path) -> list[dict[str, Any]]:
 
 def _read_trials(exp: Experiment) -> None:
     ledger = read_ledger(str(exp.path))
+    exp.plan = dict((ledger or {}).get("plan") or {})
     rows_by_id = {r["trialId"]: r for r in (exp.result or {}).get("trials") or []}
     hosts: set[str] = set()
     for folder in sorted(exp.path.iterdir()):

@@ -117,12 +117,12 @@ def _resources(exp: Experiment) -> dict[str, Any]:
         "workers per run": result.get("numWorkers", config.get("numWorkers", 1)),
         "resources per worker": result.get("resourcesPerWorker", config.get("resourcesPerWorker", {})),
     }
-    if exp.mode == "tune":
-        tc = exp.spec.get("tuneConfig") or {}
-        out["trials at once"] = result.get("maxConcurrentTrials", tc.get("maxConcurrentTrials", "auto"))
-        res = result.get("results") or {}
-        out["searcher"] = res.get("searchAlgorithm", tc.get("searchAlgorithm", "default"))
-        out["scheduler"] = res.get("scheduler", tc.get("scheduler", "default"))
+    if exp.mode == "tune":  # the run's result, else the plan its ledger recorded, else the spec's words
+        tc, res, plan = exp.spec.get("tuneConfig") or {}, result.get("results") or {}, exp.plan
+        cap = plan.get("maxConcurrentTrials", tc.get("maxConcurrentTrials", "auto"))
+        out["trials at once"] = result.get("maxConcurrentTrials", cap)
+        out["searcher"] = res.get("searchAlgorithm", plan.get("searchAlgorithm", tc.get("searchAlgorithm", "default")))
+        out["scheduler"] = res.get("scheduler", plan.get("scheduler", tc.get("scheduler", "default")))
     cluster = result.get("clusterStatus") or {}
     if cluster:
         out["cluster"] = (

@@ -94,6 +94,7 @@ class TuneMode:
         from raydt.runners.tune_memory import guard_for
 
         guard = guard_for(p, self.conc, status, self.view)  # fewer trials at once if they outgrow the memory
+        record_plan(p, self.conc.running)
         tracker = tracking.start(p, self.view)  # runConfig.tracking: a parent MLflow run, a nested run per trial
         try:
             grid, elapsed, goal_reached = _fit(
@@ -108,7 +109,27 @@ class TuneMode:
             raise
         out["clusterStatus"] = status
         out["maxConcurrentTrials"] = guard.cap if guard is not None else self.conc.running
+        if out["maxConcurrentTrials"] != self.conc.running:  # the memory guard lowered it: the report says so
+            record_plan(p, out["maxConcurrentTrials"])
         return tracking.finish(tracker, out)
+
+
+def record_plan(p: TunePlan, cap: int) -> None:
+    """Keep the resolved searcher, scheduler and concurrency in the ledger: a report written later from the
+    experiment folder names what the run used, not the spec's often absent words ("default", "auto")."""
+    from raydt.ledger import append
+
+    append(
+        p.train.experiment_path,
+        {
+            "event": "plan",
+            "searchAlgorithm": p.searcher,
+            "scheduler": p.scheduler,
+            "searchChoice": p.choice_reason,
+            "maxConcurrentTrials": cap,
+            "numSamples": p.num_samples,
+        },
+    )
 
 
 #: The live view shows at most one result line per trial in this many seconds (new bests always).
