@@ -74,6 +74,18 @@ CASES = [
     ),
     ("unknown-top-key", train(trainConfg={}), "trainConfg", ["unknown key", "'trainConfig'"]),
     ("snake-case-key", train(config={"num_workers": 2}), "config.num_workers", ["unknown key", "numWorkers"]),
+    (  # issue 26: a loop setting one level too high says where it belongs
+        "loop-key-in-trainConfig",
+        train(trainConfig={"model": "net.py:Net", "precision": "bf16"}),
+        "trainConfig.precision",
+        ["unknown key", "put it in trainConfig.trainLoopConfig (trainLoopConfig: {precision: ...})"],
+    ),
+    (
+        "loop-alias-in-trainConfig",
+        train(trainConfig={"batch_size": 8}),
+        "trainConfig.batch_size",
+        ["setting of the training loop"],
+    ),
     (
         "unknown-resource",
         train(config={"resourcesPerWorker": {"cpus": 1}}),
@@ -328,6 +340,10 @@ FILE_CASES = [
     ("scalar.yaml", "just a string\n", "must be an object"),
     ("spec.txt", "mode: train", "must end in .json, .yaml or .yml"),
     ("deep.json", "[" * 100000 + "]" * 100000, "nested too deeply"),
+    # a key given twice was silently the last one (issue 26): refused at its line, with where it came first
+    ("dup.yaml", "mode: train\nconfig: {}\nmode: tune\n", "duplicate key 'mode' at line 3, column 1 (first at line 1"),
+    ("nested-dup.yaml", "mode: train\nconfig:\n  numWorkers: 1\n  numWorkers: 2\n", "'numWorkers' at line 4, column 3"),
+    ("dup.json", '{"mode": "train", "config": {}, "mode": "tune"}', "not valid JSON: duplicate key 'mode'"),
 ]
 
 
@@ -339,6 +355,14 @@ def test_bad_spec_files(tmp_path: Path, name: str, text: str, needle: str) -> No
         load(path)
     assert needle in info.value.message
     assert info.value.exit_code == 2
+
+
+def test_yaml_merge_keys_may_still_be_overridden(tmp_path: Path) -> None:
+    path = tmp_path / "merge.yaml"
+    path.write_text("x-workers: &w {numWorkers: 1, useGpu: false}\nmode: train\nconfig:\n  <<: *w\n  numWorkers: 2\n")
+    with pytest.raises(SpecError) as info:  # x-workers is no spec key; the merge itself reads fine
+        load(path)
+    assert [i.path for i in info.value.issues] == ["x-workers"]
 
 
 def test_missing_file_and_directory(tmp_path: Path) -> None:

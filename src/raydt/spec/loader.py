@@ -37,8 +37,40 @@ class LoadedSpec:
     origin: str  # file path, '<stdin>' or '<dict>'
 
 
+class _DuplicateKey(ValueError):
+    """A key given twice in one object of a spec file."""
+
+    def __init__(self, key: Any) -> None:
+        super().__init__(f"duplicate key {key!r}")
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """``json.loads``' object hook: a key given twice is refused (json keeps the last one silently)."""
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise _DuplicateKey(key)
+        out[key] = value
+    return out
+
+
 class _Yaml12Loader(yaml.SafeLoader):
-    """SafeLoader that reads 1e-5 as a float (YAML 1.2), not as the string '1e-5'."""
+    """SafeLoader that reads 1e-5 as a float (YAML 1.2), not as the string '1e-5', and refuses a key given twice
+    in one mapping (PyYAML keeps the last one silently: ``mode:`` twice would run the second mode)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        first: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge" or not isinstance(key_node, yaml.ScalarNode):
+                continue  # merge keys (<<) may be overridden on purpose; complex keys are no spec's
+            key = self.construct_object(key_node)
+            if key in first:
+                where = f"first at line {first[key] + 1}"
+                raise yaml.MarkedYAMLError(
+                    problem=str(_DuplicateKey(key)), problem_mark=key_node.start_mark, context=where
+                )
+            first[key] = key_node.start_mark.line
+        return super().construct_mapping(node, deep=deep)
 
 
 _Yaml12Loader.add_implicit_resolver(
@@ -83,7 +115,11 @@ def _parse(text: str, origin: str, suffix: str | None) -> dict[str, Any]:
     data: Any
     if suffix == ".json" or (suffix is None and text.lstrip().startswith(("{", "["))):
         try:
-            data = json.loads(text)
+            data = json.loads(text, object_pairs_hook=_no_duplicates)
+        except _DuplicateKey as exc:
+            raise SpecFileError(
+                f"spec {origin} is not valid JSON: {exc} in one object (JSON keeps only the last)"
+            ) from exc
         except json.JSONDecodeError as exc:
             raise SpecFileError(
                 f"spec {origin} is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}"
@@ -97,6 +133,8 @@ def _parse(text: str, origin: str, suffix: str | None) -> dict[str, Any]:
             mark = getattr(exc, "problem_mark", None)
             where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
             problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+            if problem.startswith("duplicate key"):  # _Yaml12Loader: where the key came first, too
+                where += f" ({getattr(exc, 'context', '')}; YAML keeps only the last)"
             raise SpecFileError(f"spec {origin} is not valid YAML: {problem}{where}") from exc
         except RecursionError as exc:
             raise SpecFileError(f"spec {origin} is nested too deeply") from exc

@@ -122,7 +122,8 @@ def issue(err: Any) -> SpecIssue:
     value = err.get("input")
     if kind == "extra_forbidden":
         valid = valid_keys(loc[:-1])
-        return SpecIssue(path, _unknown_key_rule(loc[:-1]), str(loc[-1]), closest(str(loc[-1]), valid))
+        hint = _loop_key_hint(loc) or closest(str(loc[-1]), valid)
+        return SpecIssue(path, _unknown_key_rule(loc[:-1]), str(loc[-1]), hint)
     if kind == "missing":
         return SpecIssue(path, "is required", None, "")
     if path in _FIELD_RULES:
@@ -143,6 +144,25 @@ def issue(err: Any) -> SpecIssue:
     for long, short in _COMPARISONS:
         rule = rule.replace(long, short)
     return SpecIssue(path, rule, value, "")
+
+
+def _loop_key_hint(loc: tuple[Any, ...]) -> str:
+    """A training loop's own setting given in trainConfig (``trainConfig.precision``): where it belongs."""
+    if len(loc) != 2 or loc[0] != "trainConfig":
+        return ""
+    from raydt.frameworks.pytorch import USER_PARAMS
+    from raydt.registry import FRAMEWORKS
+
+    loop_keys = set(USER_PARAMS)
+    for info in FRAMEWORKS.values():
+        loop_keys |= set(info.builtin_params) | set(info.param_aliases)
+    key = str(loc[1])
+    if key not in loop_keys:
+        return ""
+    return (
+        f"'{key}' is a setting of the training loop, not of trainConfig: put it in trainConfig.trainLoopConfig "
+        f"(trainLoopConfig: {{{key}: ...}}), or search it in tuneConfig.searchSpace."
+    )
 
 
 def fields_along(loc: tuple[Any, ...]) -> list[tuple[str, FieldInfo]]:
