@@ -138,3 +138,41 @@ def test_an_invalid_spec_is_an_error_result_through_the_model() -> None:
     out, code = api.execute({"mode": "train", "config": {"numWorkers": 0}})
     assert code == 2 and checked(out)["error"]["code"] == "SPEC_INVALID"
     assert out["error"]["issues"][0]["path"] == "config.numWorkers"
+
+
+def test_early_stopping_is_the_end_reason_of_a_train_run_and_the_live_view_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 26 item 12: a run that early stopping ended at epoch 10 of 30 looked like any finished run."""
+    import io
+
+    from raydt.progress import ProgressView
+    from raydt.runners import train
+
+    examples = Path(__file__).resolve().parents[2] / "examples" / "plain-pytorch"
+    tc = {"model": f"{examples}/models.py:MLP", "data": f"{examples}/data.py:digits_flat", "epochs": 30,
+          "trainLoopConfig": {"patience": 3}}  # fmt: skip
+    spec = {
+        "mode": "train",
+        "config": {},
+        "trainConfig": tc,
+        "runConfig": {"storagePath": str(tmp_path), "name": "run"},
+    }
+    p = plan.train(loader.load(spec))
+    history = [report(tmp_path, 1.0 / min(e, 7), e) for e in range(1, 11)]  # best at 7, then 3 epochs no better
+    stopped = Outcome(history, [], p.experiment_path, 3.0, history[-1]["checkpoint"])
+    r = checked(result(p, stopped, STATUS))["results"]
+    assert (r["endReason"], r["plannedIterations"], r["iterations"]) == ("EARLY_STOPPED", 30, 10)
+    every = Outcome(history[:3], [], p.experiment_path, 1.0, None)
+    p3 = plan.train(loader.load({**spec, "trainConfig": {**tc, "epochs": 3}}))
+    assert checked(result(p3, every, STATUS))["results"]["endReason"] == "COMPLETED"
+    cut = Outcome(history[:2], [], p.experiment_path, 1.0, None, interrupted=True)
+    assert checked(result(p, cut, STATUS))["results"]["endReason"] == "INTERRUPTED"
+    builtin = train_plan(tmp_path)
+    own = checked(result(builtin, Outcome(history[:1], [], builtin.experiment_path, 1.0, None), STATUS))["results"]
+    assert own["endReason"] == "COMPLETED" and own["plannedIterations"] == 5  # the built-in trainer's epochs
+
+    lines = io.StringIO()
+    monkeypatch.setattr(train, "fit", lambda *args: stopped)
+    train.TrainMode(p, ProgressView(lines)).fit(p, None, STATUS)
+    assert "early stopping ended the run at epoch 10 of 30: val_loss did not improve for 3 epoch(s)" in lines.getvalue()

@@ -21,7 +21,9 @@ from raydt.results.search import PARETO_HELP, ParetoMember
 Status = Literal["success", "error", "partial"]
 SUCCESS, ERROR, PARTIAL = "success", "error", "partial"
 TrialStatus = Literal["TERMINATED", "ERROR", "INTERRUPTED"]
-EndReason = Literal["ALL_TRIALS_DONE", "GOAL_REACHED", "TIME_BUDGET", "INTERRUPTED", "MAX_FAILED_TRIALS"]
+EndReason = Literal[
+    "ALL_TRIALS_DONE", "GOAL_REACHED", "TIME_BUDGET", "INTERRUPTED", "MAX_FAILED_TRIALS", "COMPLETED", "EARLY_STOPPED"
+]
 
 
 class Retry(ResultModel):
@@ -61,8 +63,14 @@ class Results(ResultModel):
         "stopAt, timeBudgetS, Ctrl-C); they are not in numTrials nor in trials."
     )
     end_reason: EndReason | None = opt(
-        "Why the search ended: every trial ran, tuneConfig.stopAt was reached, "
-        "tuneConfig.timeBudgetS was spent, it was interrupted, or tuneConfig.maxFailedTrials trials failed.",
+        "Why the run ended. A search: every trial ran (ALL_TRIALS_DONE), tuneConfig.stopAt was reached, "
+        "tuneConfig.timeBudgetS was spent, it was interrupted, or tuneConfig.maxFailedTrials trials failed. "
+        "A train run: its trainer returned (COMPLETED; raydt's loop: every epoch ran), early stopping "
+        "(trainLoopConfig.patience) ended it before plannedIterations (EARLY_STOPPED), or Ctrl-C (INTERRUPTED).",
+    )
+    planned_iterations: int | None = opt(
+        "Train mode, raydt's own loop: the epochs the run was set to (trainConfig.epochs); early stopping may end "
+        "it sooner (endReason EARLY_STOPPED, the last report's epoch in finalMetrics)."
     )
     best_trial_id: str | None = opt("The trial bestMetric comes from.")
     best_trial_status: Literal["TERMINATED", "INTERRUPTED"] | None = opt(

@@ -11,18 +11,17 @@ from typing import Any
 from raydt import data, frameworks, plan, preflight, tracking, trainer_ref
 from raydt.errors import (
     FAILURE_HINTS,
-    InterruptedRunError,
-    MetricNotReportedError,
     PendingTimeoutError,
     RunError,
     UserCodeError,
     failure_code,
 )
-from raydt.frameworks.common import RESERVED_KEY
 from raydt.plan import TrainPlan
 from raydt.progress import ProgressView
-from raydt.results import PARTIAL, SUCCESS, best_report, clean_metrics, existing_dir
+from raydt.results import existing_dir
 from raydt.runners import skeleton
+from raydt.runners.train_result import Outcome as Outcome  # re-exported: tests build results from outcomes
+from raydt.runners.train_result import ending, result
 from raydt.spec.loader import LoadedSpec
 
 
@@ -65,7 +64,11 @@ class TrainMode:
     def fit(self, p: TrainPlan, datasets: dict[str, Any] | None, status: dict[str, Any]) -> dict[str, Any]:
         tracker = tracking.start(p, self.view)  # runConfig.tracking: MLflow, logged from this driver
         try:
-            out = result(p, fit(p, self.adapter, self.loop, self.view, datasets, tracker), status)
+            done = fit(p, self.adapter, self.loop, self.view, datasets, tracker)
+            out = result(p, done, status)
+            said = ending(p, done)[2]
+            if said:
+                self.view.event(said)
         except BaseException as exc:
             tracking.failed(tracker, exc)
             raise
@@ -80,26 +83,6 @@ def user_loop(ref: trainer_ref.TrainerRef) -> Callable[..., Any]:
 
         cloudpickle.register_pickle_by_value(sys.modules[fn.__module__])
     return fn
-
-
-class Outcome:
-    """What one fit() left behind."""
-
-    def __init__(
-        self,
-        history: list[dict[str, Any]],
-        worker_errors: list[dict[str, Any]],
-        path: str | None,
-        elapsed: float,
-        last_checkpoint: str | None,
-        interrupted: bool = False,
-    ) -> None:
-        self.interrupted = interrupted
-        self.history = history
-        self.worker_errors = worker_errors
-        self.path = path
-        self.elapsed = elapsed
-        self.last_checkpoint = last_checkpoint
 
 
 # One Ray Train run from build to classified outcome (normal end, failure, Ctrl-C): 62 lines kept together.
@@ -207,72 +190,3 @@ def _first_line(exc: BaseException) -> str:
     lines = [ln for ln in text.splitlines() if ln.strip()]
     # Ray wraps user errors; the last line usually holds the original message.
     return (lines[-1] if lines else type(exc).__name__)[:300]
-
-
-def _retry(item: dict[str, Any]) -> dict[str, Any]:
-    """A worker-group failure the run recovered from: its class and each failed rank's error."""
-    errors: dict[str, str] = item.get("errors", {})
-    text = "; ".join(f"rank {rank}: {error}" for rank, error in sorted(errors.items()))
-    return {"code": failure_code(RuntimeError(text)), "error": text[:500]}
-
-
-def result(p: TrainPlan, outcome: Outcome, status: dict[str, Any]) -> dict[str, Any]:
-    """The seed's output for a finished (or interrupted) train run."""
-    resume_hint = f"Continue it with: raydt resume {p.experiment_path}"
-    try:
-        index, best = best_report(outcome.history, p.metric, p.metric_mode)
-    except MetricNotReportedError as err:
-        if outcome.interrupted:
-            stop = InterruptedRunError("interrupted (Ctrl-C) before the first result", hint=resume_hint)
-            stop.details = {"experimentPath": p.experiment_path}
-            raise stop from None
-        err.details = {
-            "experimentPath": outcome.path,
-            "lastCheckpointPath": existing_dir(outcome.last_checkpoint),
-        }
-        raise
-    checkpoint = existing_dir(best.get("checkpoint")) or existing_dir(outcome.last_checkpoint)
-    final = outcome.history[-1]["metrics"] if outcome.history else {}
-    out: dict[str, Any] = {
-        "status": SUCCESS,
-        "results": {
-            "bestConfig": {k: v for k, v in p.loop_config.items() if k != RESERVED_KEY},
-            "bestMetric": float(best["metrics"][p.metric]),
-            "numTrials": 1,
-            "completedTrials": 1,
-            "metric": p.metric,
-            "metricMode": p.metric_mode,
-            "bestIteration": index + 1,
-            "iterations": len(outcome.history),
-            "bestMetrics": clean_metrics(best["metrics"]),
-            "finalMetrics": clean_metrics(final),
-        },
-        "clusterStatus": status,
-        "trainingTime": round(outcome.elapsed, 3),
-        "mode": "train",
-        "framework": p.framework.name,
-        "experimentPath": outcome.path,
-        "numWorkers": p.workers.num_workers,
-        **(
-            {"elasticWorkers": {"min": p.workers.min_workers, "max": p.workers.num_workers}}
-            if p.workers.elastic
-            else {}
-        ),
-        "resourcesPerWorker": p.workers.resources,
-        "workerFailures": len(outcome.worker_errors),
-        "restarts": len(outcome.worker_errors),  # every worker-group failure that did not end the run
-    }
-    if outcome.worker_errors:  # only failures a retry can fix are retried (ray_compat.SystemFailuresOnly)
-        out["results"]["retries"] = [_retry(item) for item in outcome.worker_errors]
-    if outcome.interrupted:
-        out["status"] = PARTIAL
-        out["results"]["completedTrials"] = 0
-        out["interrupted"] = True
-        out["warnings"] = [f"interrupted (Ctrl-C): best result so far. {resume_hint}"]
-    if checkpoint:
-        out["checkpointPath"] = checkpoint
-    else:
-        out.setdefault("warnings", []).append(
-            "the trainer never saved a checkpoint (pass checkpoint= to ray.train.report)"
-        )
-    return out
