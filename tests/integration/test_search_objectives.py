@@ -232,3 +232,25 @@ def test_max_failed_trials_before_any_report_names_the_exception(shared_ray: Non
     assert "RuntimeError: broken for x=0." in out["error"]["message"] and r["endReason"] == "MAX_FAILED_TRIALS"
     assert r["failedTrials"] >= 2
     _adds_up(out, 10)
+
+
+def test_a_conditional_search_gets_its_report_in_the_run_and_later(shared_ray: None, tmp_path: Path) -> None:
+    """Issue 26 item 6 and item 12: runConfig.report on a conditional space writes the report (before: a warning
+    only), and `raydt report DIR` later names the searcher, scheduler and concurrency the run used."""
+    from raydt.report import write
+    from raydt.report.load import read
+    from raydt.report.summary import outcome
+
+    tc = {"metric": "score", "numSamples": 8, "maxConcurrentTrials": 2}  # searcher and scheduler: raydt's defaults
+    body = spec(tmp_path, "conditional", CONDITIONAL, name="cond", **tc)
+    body["runConfig"]["report"] = True
+    out = raydt.run(body)
+    assert out["status"] == "success", out
+    assert Path(out["reportPath"]).is_file(), out
+    assert not any("report not written" in w for w in out.get("warnings", [])), out
+    later = write(out["experimentPath"], tmp_path / "later")  # no result document: the directory alone
+    assert "importance" in {p.stem.removeprefix("report-") for p in later.figures}
+    resources = outcome(read(out["experimentPath"])).resources
+    r = out["results"]
+    assert (resources["searcher"], resources["scheduler"]) == (r["searchAlgorithm"], r["scheduler"])
+    assert resources["trials at once"] == out["maxConcurrentTrials"] == 2
