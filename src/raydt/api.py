@@ -30,15 +30,22 @@ def k8s_manifests(
     image: str | None = None,
     storage: str | None = None,
     queue: str | None = None,
+    working_dir: str | None = None,
+    exclude: tuple[str, ...] = (),
+    dockerfile: str | None = None,
 ) -> list[dict[str, Any]]:
-    """KubeRay manifests for a spec (``raydt k8s``): the ConfigMap with the spec the pods run, then a RayJob (or a
-    RayCluster with ``cluster=True``). The keywords are the command's flags (they win over ``k8sConfig``); ``storage``
-    is a URI or ``pvc:NAME``. Never imports Ray; raises ``SpecError`` (``OptionError`` when only options are wrong).
+    """KubeRay manifests for a spec (``raydt k8s``): the ConfigMap with the spec the pods run and its code folder,
+    then a RayJob (or a RayCluster with ``cluster=True``). The keywords are the command's flags (they win over
+    ``k8sConfig``); ``storage`` is a URI or ``pvc:NAME``; ``dockerfile``: a folder to write the build of ``image``
+    into. Never imports Ray; raises ``SpecError`` (``OptionError`` when only options are wrong).
     """
     from raydt import k8s
 
-    flags = k8s.Flags(cluster=cluster, namespace=namespace, name=name, image=image, storage=storage, queue=queue)
-    return k8s.build(spec, flags).documents
+    flags = k8s.Flags(cluster, namespace, name, image, storage, queue, working_dir, tuple(exclude), dockerfile)
+    built = k8s.build(spec, flags)
+    if built.image_build and dockerfile:
+        k8s.write_image_build(built.image_build, dockerfile)
+    return built.documents
 
 
 def execute(

@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
-from raydt import api, cli_cluster, cli_diagnose, cli_jobs, cli_mcp, cli_report, results
+from raydt import api, cli_cluster, cli_diagnose, cli_jobs, cli_k8s, cli_mcp, cli_report, results
 from raydt.errors import EXIT_SUCCESS, RaydtError, SpecError, SpecIssue, UsageError
 
 EXAMPLES = """\
@@ -49,8 +49,10 @@ commands:
                       raydt doctor examples/train-default.yaml --address 127.0.0.1:6379
   explain PATH      why a run failed: root causes with evidence (file, line) and fixes, across trials
                       raydt explain ~/raydt_results/raydt-tune-20261122-061859
-  k8s SPEC          write KubeRay YAML for the spec: a ConfigMap + a RayJob (or --cluster: a RayCluster)
-                      raydt k8s examples/train-default.yaml --storage s3://bucket/raydt --out job.yaml
+  k8s SPEC          write KubeRay YAML for the spec: a ConfigMap (the spec and its code folder) + a RayJob (or
+                    --cluster: a RayCluster); --dockerfile DIR writes the build of the --image with raydt in it
+                      raydt k8s examples/train-default.yaml --storage s3://bucket/raydt --out job.yaml \
+                        --image registry.example.com/ml/raydt:0.1.0 --dockerfile build/
   mcp               serve raydt to AI agents over the Model Context Protocol: stdio, or --http --port P
                     (127.0.0.1); tools validate_spec, run (background, a runId), get_run, cancel_run, ...
   skill             print raydt's agent skill file (SKILL.md)
@@ -107,20 +109,8 @@ def build_parser() -> argparse.ArgumentParser:
     cli_report.add_parser(sub)
     cli_diagnose.add_parser(sub)
     cli_mcp.add_parser(sub)
-    _add_k8s(sub)
+    cli_k8s.add_parser(sub)
     return parser
-
-
-def _add_k8s(sub: Any) -> None:
-    k8s = sub.add_parser("k8s", help="write KubeRay manifests (YAML) for a spec; needs no cluster, imports no Ray")
-    k8s.add_argument("spec", help="spec file (.json/.yaml/.yml) or - for stdin")
-    k8s.add_argument("--cluster", action="store_true", help="a RayCluster that stays (default: a RayJob)")
-    k8s.add_argument("--namespace", help="namespace of every document (default: k8sConfig.namespace, else none)")
-    k8s.add_argument("--name", help="name of the RayJob/RayCluster (default: from runConfig.name)")
-    k8s.add_argument("--image", help="image of the Ray pods (default: rayproject/ray:<Ray>-py<XY>[-gpu])")
-    k8s.add_argument("--storage", help="URI (s3://...) or pvc:NAME every pod writes the experiment to")
-    k8s.add_argument("--queue", help="Kueue LocalQueue (the kueue.x-k8s.io/queue-name label)")
-    k8s.add_argument("--out", help="write the YAML to this file (default: stdout) and print a JSON summary")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -145,7 +135,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "validate":
         return _validate(args.spec)
     if args.command == "k8s":
-        return _k8s(args)
+        out, code = cli_k8s.command(args)
+        if isinstance(out, str):  # the YAML itself
+            sys.stdout.write(out)
+            return code
+        return _emit(out, code, sys.stdout)
     if args.command == "serve":
         return _serve_command(args.action, args.port)
     if args.command == "report":
@@ -190,35 +184,6 @@ def _validate(source: str) -> int:
     except RaydtError as err:
         return _emit(results.error_result(err), err.exit_code, sys.stdout)
     out = {"status": results.SUCCESS, "results": results.empty_results(), "valid": True, "mode": spec.mode}
-    return _emit(out, EXIT_SUCCESS, sys.stdout)
-
-
-def _k8s(args: argparse.Namespace) -> int:
-    """KubeRay YAML on stdout (or in --out, with a JSON summary on stdout); an error is JSON, as everywhere."""
-    from raydt import k8s
-    from raydt.errors import OptionError
-
-    flags = k8s.Flags(args.cluster, args.namespace, args.name, args.image, args.storage, args.queue)
-    try:
-        manifests = k8s.build(args.spec, flags)
-        text = k8s.render(manifests)
-        if args.out:
-            try:
-                Path(args.out).write_text(text, encoding="utf-8")
-            except OSError as exc:
-                issue = SpecIssue(
-                    "--out", f"cannot be written ({exc.strerror or exc})", args.out, "Pick a writable path."
-                )
-                raise OptionError([issue]) from None
-    except RaydtError as err:
-        return _emit(results.error_result(err), err.exit_code, sys.stdout)
-    if not args.out:
-        sys.stdout.write(text)
-        return EXIT_SUCCESS
-    out = {"status": results.SUCCESS, "results": results.empty_results(), "mode": manifests.mode}
-    out["manifests"] = {"file": str(Path(args.out).resolve()), "documents": manifests.names}
-    if manifests.notes:
-        out["warnings"] = list(manifests.notes)
     return _emit(out, EXIT_SUCCESS, sys.stdout)
 
 

@@ -1,7 +1,7 @@
 """The one resolver for every local path a spec names. Never imports Ray.
 
-The rule, for every path a run *reads* (``trainConfig.trainerPath``, ``model``, ``data``, ``loss``, ``metrics``
-and ``resumeFromCheckpoint``,
+The rule, for every path a run *reads* (``trainConfig.trainerPath``, ``model``, ``data``, ``loss``, ``metrics``,
+``preprocess``, ``postprocess`` and ``resumeFromCheckpoint``,
 ``serveConfig.checkpointPath``/``experimentPath``/``predictorPath``, ``dataConfig`` paths and ``mapBatches``
 files): ``~`` expands; an absolute path is taken as it is; a relative one resolves against the first of the
 spec's base directories where it exists (the current directory, then the spec file's folder; for a glob,
@@ -95,15 +95,19 @@ def absolute_spec(raw: dict[str, Any], base_dirs: tuple[Path, ...]) -> dict[str,
     the spec means the same files wherever it is loaded again."""
     spec = copy.deepcopy(raw)
     tc = _section(spec, "trainConfig")
-    for key in ("trainerPath", "model", "data", "loss", "postprocess"):  # loss: a built-in name stays as it is
+    for key in ("trainerPath", "model", "data", "loss", "preprocess", "postprocess"):  # loss: a built-in name stays
         _update(tc, key, lambda v: resolve_ref(v, base_dirs))
     if isinstance(tc.get("metrics"), list):
         tc["metrics"] = [resolve_ref(m, base_dirs) if isinstance(m, str) else m for m in tc["metrics"]]
-    _update(tc, "resumeFromCheckpoint", lambda v: str(resolve(v, base_dirs)))
+
+    def local(value: str) -> str:  # a URI (s3://..., models:/...) stays as it is
+        return value if is_remote(value) or is_model_uri(value) else str(resolve(value, base_dirs))
+
+    _update(tc, "resumeFromCheckpoint", local)
     sc = _section(spec, "serveConfig")
     _update(sc, "predictorPath", lambda v: resolve_ref(v, base_dirs))
     for key in ("checkpointPath", "experimentPath"):
-        _update(sc, key, lambda v: str(resolve(v, base_dirs)))
+        _update(sc, key, local)
     dc = _section(spec, "dataConfig")
     for source in (_section(dc, "train"), _section(dc, "validation")):
         given = source.get("paths")
@@ -121,7 +125,7 @@ def code_files(spec: dict[str, Any]) -> list[Path]:
     """The user's code files an absolute spec (``absolute_spec``) names: what a Ray Job ships and what workers
     must be able to import beside (a trainer's ``import helper``)."""
     tc, sc, dc = _get(spec, "trainConfig"), _get(spec, "serveConfig"), _get(spec, "dataConfig")
-    refs = [tc.get(key) for key in ("trainerPath", "model", "data", "loss", "postprocess")]
+    refs = [tc.get(key) for key in ("trainerPath", "model", "data", "loss", "preprocess", "postprocess")]
     refs += [*(tc.get("metrics") or []), sc.get("predictorPath")]
     steps = dc.get("preprocess")
     for step in steps if isinstance(steps, list) else []:

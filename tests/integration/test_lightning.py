@@ -255,4 +255,4 @@ def test_serve_answers_as_the_module_run_directly(
     expected = logits.softmax(dim=1)[0].tolist()
     assert all(abs(a - b) < 1e-5 for a, b in zip(body["probabilities"][0], expected, strict=True))
     code, body = server.call("/predict", {"instances": [[1.0, 2.0]]})
-    assert code == 400 and "8 numbers" in body["error"]
+    assert code == 400 and "shape [8] (got [2])" in body["error"]

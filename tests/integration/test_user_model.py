@@ -210,7 +210,7 @@ def test_the_bundled_examples_reach_their_figures_on_two_workers(
     spec["runConfig"]["storagePath"] = str(tmp_path)
     if name == "regression":
         spec["trainConfig"]["epochs"] = 12  # of 30 (patience 5): CI's time; 12 reach the figure
-    for key in ("model", "data", "postprocess"):
+    for key in ("model", "data", "preprocess", "postprocess"):
         if key in spec["trainConfig"]:
             spec["trainConfig"][key] = f"{EXAMPLES}/{spec['trainConfig'][key]}"
     out = raydt.run(spec)
@@ -240,7 +240,7 @@ def test_serve_answers_as_the_trained_model(
     expected = direct.predict_proba(x[:1].tolist())[0]
     assert all(abs(a - b) < 1e-5 for a, b in zip(body["probabilities"][0], expected, strict=True))
     code, body = server.call("/predict", {"instances": [[1.0, 2.0]]})
-    assert code == 400 and "8 numbers" in body["error"]
+    assert code == 400 and "shape [8] (got [2])" in body["error"]
 
 
 # FSDP: the same model, which records (once per rank) the class FSDP2's fully_shard gave it; and a postprocess that

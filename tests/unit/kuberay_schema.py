@@ -25,6 +25,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Iterator
 from functools import cache
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import jsonschema
@@ -74,6 +75,11 @@ CONFIG_MAP = {
             "type": "object",
             "propertyNames": {"pattern": r"^[-._a-zA-Z0-9]+$", "maxLength": 253},
             "additionalProperties": {"type": "string"},
+        },
+        "binaryData": {
+            "type": "object",
+            "propertyNames": {"pattern": r"^[-._a-zA-Z0-9]+$", "maxLength": 253},
+            "additionalProperties": {"type": "string", "contentEncoding": "base64", "pattern": r"^[A-Za-z0-9+/]*=*$"},
         },
     },
 }
@@ -202,6 +208,37 @@ def kuberay_rules(doc: dict[str, Any]) -> list[str]:
         if not cluster["headGroupSpec"]["template"]["spec"]["containers"]:
             problems.append("the head pod has no container")
     return problems
+
+
+def extract(documents: list[dict[str, Any]], folder: Path) -> Path:
+    """What every pod of the manifests finds at ``/raydt`` (the ConfigMap's volume, its ``items`` and the mount's
+    ``subPath``, as the kubelet lays them out), written into ``folder``: the path of ``spec.json`` there. Asserts
+    Kubernetes' rules on the way (keys in data or binaryData, once; relative item paths without '..')."""
+    import base64
+
+    cm = next(d for d in documents if d["kind"] == "ConfigMap")
+    data, binary = cm.get("data", {}), cm.get("binaryData", {})
+    assert not set(data) & set(binary), "a key in both data and binaryData"
+    main = next(d for d in documents if d["kind"] != "ConfigMap")
+    cluster = main["spec"]["rayClusterSpec"] if main["kind"] == "RayJob" else main["spec"]
+    layouts = []
+    for group in [cluster["headGroupSpec"], *cluster["workerGroupSpecs"]]:
+        pod = group["template"]["spec"]
+        (volume,) = [v for v in pod["volumes"] if v.get("configMap", {}).get("name") == cm["metadata"]["name"]]
+        (mount,) = [m for m in pod["containers"][0]["volumeMounts"] if m["name"] == volume["name"]]
+        assert mount["mountPath"] == "/raydt" and mount.get("readOnly") is True
+        layouts.append((mount.get("subPath", ""), volume["configMap"]["items"]))
+    assert all(layout == layouts[0] for layout in layouts), "the pods see different files"
+    sub, items = layouts[0]
+    for item in items:
+        path = PurePosixPath(item["path"])
+        assert not path.is_absolute() and not any(part.startswith("..") for part in path.parts), item
+        key = item["key"]
+        content = data[key].encode() if key in data else base64.b64decode(binary[key], validate=True)
+        target = folder / path.relative_to(sub)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(content)
+    return folder / "spec.json"
 
 
 def check(doc: dict[str, Any]) -> None:

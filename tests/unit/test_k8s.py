@@ -23,6 +23,8 @@ from tests.conftest import FIXTURES, ROOT
 from tests.unit import kuberay_schema
 
 S3 = "s3://bucket/raydt"
+IMAGE = "registry.example.com/ml/raydt:0.1.0"  # an image with raydt in it (raydt k8s --dockerfile writes its build)
+WHEEL = "ray-distributed-trainer[pytorch] @ https://files.example.com/ray_distributed_trainer-0.1.0-py3-none-any.whl"
 CPU_TRAIN = {
     "mode": "train",
     "config": {"numWorkers": 2, "resourcesPerWorker": {"cpu": 1}},
@@ -33,7 +35,7 @@ CPU_TRAIN = {
 
 def docs(spec: dict[str, Any], **flags: Any) -> list[dict[str, Any]]:
     """The manifests, each asserted valid (its schema, then KubeRay's controller rules)."""
-    out = raydt.k8s_manifests(spec, **{"storage": S3, **flags})
+    out = raydt.k8s_manifests(spec, **{"storage": S3, "image": IMAGE, **flags})
     assert [d["kind"] for d in out] == ["ConfigMap", "RayCluster" if flags.get("cluster") else "RayJob"]
     for doc in out:
         kuberay_schema.check(doc)
@@ -57,13 +59,9 @@ def container(pod_group: dict[str, Any]) -> dict[str, Any]:
     return found
 
 
-def pods_spec(cm: dict[str, Any], tmp_path: Path) -> Path:
-    """The ConfigMap's files written out as the head pod sees them (/raydt): the path of its spec.json."""
-    folder = tmp_path / "raydt"
-    folder.mkdir()
-    for key, text in cm["data"].items():
-        (folder / key).write_text(text, encoding="utf-8")
-    return folder / "spec.json"
+def pods_spec(cm: dict[str, Any], tmp_path: Path, main: dict[str, Any] | None = None) -> Path:
+    """The ConfigMap's files written out as a pod sees them (/raydt, by the volume's items): its spec.json."""
+    return kuberay_schema.extract([cm, main or docs(CPU_TRAIN)[1]], tmp_path / "raydt")
 
 
 # -- the validator is real ---------------------------------------------------------------------------------------
@@ -115,7 +113,7 @@ def test_cpu_train_spec_becomes_a_rayjob_with_one_pod_per_worker(tmp_path: Path)
     spec = job["spec"]
     assert job["metadata"]["name"] == "digits-ddp" and cm["metadata"]["name"] == "digits-ddp-spec"
     assert spec["entrypoint"] == "python -m raydt run /raydt/spec.json"
-    assert yaml.safe_load(spec["runtimeEnvYAML"]) == {"pip": [f"ray-distributed-trainer[pytorch]=={raydt.__version__}"]}
+    assert "runtimeEnvYAML" not in spec  # the image has raydt: nothing to install
     assert spec["shutdownAfterJobFinishes"] is True and spec["ttlSecondsAfterFinished"] == 300
     assert spec["submitterConfig"] == {"backoffLimit": 2} and "activeDeadlineSeconds" not in spec
     cluster = cluster_of(job)
@@ -126,15 +124,18 @@ def test_cpu_train_spec_becomes_a_rayjob_with_one_pod_per_worker(tmp_path: Path)
     assert group["rayStartParams"] == {"num-cpus": "1"}
     resources = container(group)["resources"]
     assert resources["requests"] == resources["limits"] == {"cpu": "1", "memory": "4Gi"}
-    assert container(group)["image"] == options.default_image(False)
+    assert container(group)["image"] == IMAGE
     head = cluster["headGroupSpec"]
     assert head["rayStartParams"] == {"num-cpus": "0"}
-    assert container(head)["volumeMounts"] == [{"name": "raydt-spec", "mountPath": "/raydt", "readOnly": True}]
-    assert head["template"]["spec"]["volumes"] == [{"name": "raydt-spec", "configMap": {"name": "digits-ddp-spec"}}]
-    assert "volumes" not in group["template"]["spec"]  # the spec is read by the driver, on the head
+    mount = {"name": "raydt-spec", "mountPath": "/raydt", "subPath": "raydt", "readOnly": True}
+    items = [{"key": "spec.json", "path": "raydt/spec.json"}]
+    volume = {"name": "raydt-spec", "configMap": {"name": "digits-ddp-spec", "items": items}}
+    for pods in (head, group):  # every pod: the workers import the user's code from there too
+        assert container(pods)["volumeMounts"] == [mount]
+        assert pods["template"]["spec"]["volumes"] == [volume]
     inner = json.loads(cm["data"]["spec.json"])
     assert inner["runConfig"] == {"name": "digits-ddp", "storagePath": S3}
-    assert raydt.validate(str(pods_spec(cm, tmp_path))).mode == "train"
+    assert raydt.validate(str(pods_spec(cm, tmp_path, job))).mode == "train"
 
 
 def test_default_image_matches_ray_and_python() -> None:
@@ -152,9 +153,10 @@ def test_gpu_spec_gets_gpu_image_and_nvidia_gpus_as_a_raycluster() -> None:
         "mode": "train",
         "config": {"numWorkers": 3, "useGpu": True, "resourcesPerWorker": {"cpu": 4, "gpu": 2, "memoryGb": 16}},
         "runConfig": {"name": "gpu-run"},
+        "k8sConfig": {"pip": [WHEEL]},  # Ray's default image, raydt from a wheel
     }
     for cluster in (False, True):
-        main = docs(spec, cluster=cluster)[1]
+        main = docs(spec, cluster=cluster, image=None)[1]
         group = workers(main)
         res = container(group)["resources"]
         ray_memory = 16e9
@@ -167,6 +169,8 @@ def test_gpu_spec_gets_gpu_image_and_nvidia_gpus_as_a_raycluster() -> None:
         main["kind"] == "RayCluster"
         and "python -m raydt run /raydt/spec.json" in main["metadata"]["annotations"]["raydt/submit"]
     )
+    assert container(workers(main))["image"] == options.default_image(True)
+    assert "https://files.example.com/" in main["metadata"]["annotations"]["raydt/submit"]
 
 
 def test_elastic_workers_become_an_autoscaling_group() -> None:
@@ -196,14 +200,15 @@ def test_tune_group_holds_max_concurrent_trials_times_workers_per_trial(tmp_path
     ray_cpus = int(group["rayStartParams"]["num-cpus"])
     per_pod = (ray_cpus - sizing.TRIAL_DRIVER_CPU * 2) // 1  # the tune runner's capacity formula
     assert per_pod * group["replicas"] // 2 == 3
-    assert "tune" in yaml.safe_load(job["spec"]["runtimeEnvYAML"])["pip"][0]  # Optuna's TPE: the [tune] extra
-    assert raydt.validate(str(pods_spec(cm, tmp_path))).mode == "tune"
+    _, (issue,) = issues_of(spec, storage=S3)  # Ray's own image: raydt with the extras it needs, not installable
+    assert "ray-distributed-trainer[pytorch,tune]==" in issue["rule"]  # Optuna's TPE: the [tune] extra
+    assert raydt.validate(str(pods_spec(cm, tmp_path, job))).mode == "tune"
 
 
 def test_single_worker_trials_default_to_a_few_pods_and_say_so() -> None:
     tune = {"numSamples": 20, "searchSpace": {"lr": {"type": "loguniform", "min": 1e-4, "max": 1e-1}}}
     spec = {"mode": "tune", "config": {}, "tuneConfig": tune, "runConfig": {"name": "many"}}
-    built = k8s.build(spec, k8s.Flags(storage=S3))
+    built = k8s.build(spec, k8s.Flags(storage=S3, image=IMAGE))
     group = workers(built.documents[1])
     assert group["replicas"] == sizing.DEFAULT_CONCURRENT_TRIALS
     assert container(group)["resources"]["limits"]["cpu"] == "1"
@@ -237,7 +242,7 @@ def test_pvc_storage_is_mounted_on_every_pod_and_shared(tmp_path: Path) -> None:
         assert {"name": "raydt-storage", "mountPath": "/raydt-storage"} in container(group)["volumeMounts"]
     inner = json.loads(cm["data"]["spec.json"])
     assert inner["runConfig"]["storagePath"] == "/raydt-storage" and inner["runConfig"]["sharedStorage"] is True
-    raydt.validate(str(pods_spec(cm, tmp_path)))
+    raydt.validate(str(pods_spec(cm, tmp_path, job)))
 
 
 def test_k8s_config_and_flags(tmp_path: Path) -> None:
@@ -250,7 +255,7 @@ def test_k8s_config_and_flags(tmp_path: Path) -> None:
             "serviceAccount": "trainer",
             "nodeSelector": {"pool": "cpu"},
             "tolerations": [{"key": "dedicated", "operator": "Equal", "value": "ml", "effect": "NoSchedule"}],
-            "pip": ["ray-distributed-trainer[pytorch]==0.1.0", "pandas"],
+            "pip": [WHEEL, "pandas"],
             "head": {"cpu": 2, "memory": "8Gi"},
             "queue": "team-a",
             "shutdownAfterJobFinishes": False,
@@ -269,7 +274,7 @@ def test_k8s_config_and_flags(tmp_path: Path) -> None:
     s = job["spec"]
     assert s["shutdownAfterJobFinishes"] is False and "ttlSecondsAfterFinished" not in s
     assert s["activeDeadlineSeconds"] == 3600 and s["submitterConfig"] == {"backoffLimit": 0}
-    assert yaml.safe_load(s["runtimeEnvYAML"]) == {"pip": ["ray-distributed-trainer[pytorch]==0.1.0", "pandas"]}
+    assert yaml.safe_load(s["runtimeEnvYAML"]) == {"pip": [WHEEL, "pandas"]}
     assert "authOptions" not in cluster_of(job)
     for group in (cluster_of(job)["headGroupSpec"], workers(job)):
         pod = group["template"]["spec"]
@@ -279,15 +284,15 @@ def test_k8s_config_and_flags(tmp_path: Path) -> None:
     inner = json.loads(cm["data"]["spec.json"])
     assert "k8sConfig" not in inner and "address" not in inner["config"]  # the driver joins its own cluster
     assert inner["runConfig"] == {"name": "Digits_Run.2", "storagePath": "gs://bucket/exp"}
-    raydt.validate(str(pods_spec(cm, tmp_path)))
+    raydt.validate(str(pods_spec(cm, tmp_path, job)))
 
 
 def test_a_trainer_file_travels_in_the_configmap(tmp_path: Path) -> None:
     spec = {**CPU_TRAIN, "trainConfig": {"trainerPath": str(FIXTURES / "trainers.py") + ":report_and_checkpoint"}}
-    cm, _ = docs(spec)
-    assert cm["data"]["trainers.py"] == (FIXTURES / "trainers.py").read_text()
-    inner = pods_spec(cm, tmp_path)
-    assert json.loads(inner.read_text())["trainConfig"]["trainerPath"] == "trainers.py:report_and_checkpoint"
+    cm, job = docs(spec, exclude=("explain*", "kuberay-crds"))
+    inner = pods_spec(cm, tmp_path, job)
+    assert (inner.parent / "code" / "trainers.py").read_text() == (FIXTURES / "trainers.py").read_text()
+    assert json.loads(inner.read_text())["trainConfig"]["trainerPath"] == "code/trainers.py:report_and_checkpoint"
     elsewhere = tmp_path / "cwd"
     elsewhere.mkdir()
     import os
@@ -295,7 +300,7 @@ def test_a_trainer_file_travels_in_the_configmap(tmp_path: Path) -> None:
     before = os.getcwd()
     os.chdir(elsewhere)  # resolves against the spec's folder, as in the pod (/raydt)
     try:
-        assert raydt.validate(str(inner)).train_config.trainer_path == "trainers.py:report_and_checkpoint"
+        assert raydt.validate(str(inner)).train_config.trainer_path == "code/trainers.py:report_and_checkpoint"
     finally:
         os.chdir(before)
 
@@ -332,22 +337,25 @@ def issues_of(spec: dict[str, Any], **flags: Any) -> tuple[str, list[dict[str, A
 
 
 def test_local_storage_for_a_multi_pod_job_is_a_spec_error() -> None:
-    code, issues = issues_of({**CPU_TRAIN, "runConfig": {"storagePath": "/mnt/results", "sharedStorage": True}})
+    spec = {**CPU_TRAIN, "runConfig": {"storagePath": "/mnt/results", "sharedStorage": True}}
+    code, issues = issues_of(spec, image=IMAGE)
     assert code == "SPEC_INVALID"
     (issue,) = issues
     assert issue["path"] == "runConfig.storagePath" and issue["value"] == "/mnt/results"
     assert "several pods" in issue["rule"] and "sharedStorage cannot mount it" in issue["rule"]
     assert "--storage" in issue["hint"] and "pvc:" in issue["hint"]
-    code, (issue,) = issues_of(CPU_TRAIN, storage="./results")
+    code, (issue,) = issues_of(CPU_TRAIN, storage="./results", image=IMAGE)
     assert (code, issue["path"]) == ("USAGE", "--storage")
 
 
 def test_gpu_spec_with_a_cpu_image_is_an_error_at_where_the_image_came_from() -> None:
     gpu = {**CPU_TRAIN, "config": {"numWorkers": 2, "useGpu": True}}
+    gpu["k8sConfig"] = {"pip": [WHEEL]}
     code, (issue,) = issues_of(gpu, storage=S3, image="rayproject/ray:2.60.0-py311")
     assert (code, issue["path"]) == ("USAGE", "--image")
     assert "config.useGpu is true" in issue["rule"] and "-gpu" in issue["hint"]
-    code, issues = issues_of({**gpu, "k8sConfig": {"image": "rayproject/ray:2.59.0-py310-cpu"}}, storage=S3)
+    old_image = {"image": "rayproject/ray:2.59.0-py310-cpu", "pip": [WHEEL]}
+    code, issues = issues_of({**gpu, "k8sConfig": old_image}, storage=S3)
     assert code == "SPEC_INVALID"
     rules = {i["rule"].split(":")[0] for i in issues if i["path"] == "k8sConfig.image"}
     assert rules == {
@@ -367,7 +375,7 @@ def test_every_problem_at_once_with_paths(tmp_path: Path) -> None:
         "dataConfig": {"train": {"format": "csv", "paths": str(tmp_path / "train.csv"), "label": "y"}},
         "serveConfig": {"port": 8100},
     }
-    code, issues = issues_of(spec, name="Bad_Name", queue="Team A")
+    code, issues = issues_of(spec, name="Bad_Name", queue="Team A", image=IMAGE)
     assert code == "SPEC_INVALID"  # spec problems among them: not only options
     paths = {i["path"] for i in issues}
     assert paths >= {"--name", "--queue", "runConfig.storagePath", "trainConfig.resumeFromCheckpoint", "serveConfig"}
@@ -378,16 +386,16 @@ def test_every_problem_at_once_with_paths(tmp_path: Path) -> None:
 
 def test_k8s_config_rules_beyond_its_types() -> None:
     tolerations = [{"key": "a", "operator": "Exists", "value": "x"}, {"value": "y"}]
-    code, issues = issues_of({**CPU_TRAIN, "k8sConfig": {"tolerations": tolerations}}, storage=S3)
+    code, issues = issues_of({**CPU_TRAIN, "k8sConfig": {"tolerations": tolerations}}, storage=S3, image=IMAGE)
     assert code == "SPEC_INVALID"
     assert {i["path"] for i in issues} == {"k8sConfig.tolerations.0.value", "k8sConfig.tolerations.1.operator"}
 
 
 def test_the_experiment_is_named_after_the_job_when_the_spec_names_none() -> None:
-    cm, job = raydt.k8s_manifests({"mode": "train", "config": {}}, storage=S3, name="nightly")
+    cm, job = raydt.k8s_manifests({"mode": "train", "config": {}}, storage=S3, name="nightly", image=IMAGE)
     assert json.loads(cm["data"]["spec.json"])["runConfig"]["name"] == "nightly"
     assert job["metadata"]["annotations"]["raydt/experiment"] == "nightly"
-    cm, job = raydt.k8s_manifests({"mode": "train", "config": {}}, storage=S3)
+    cm, job = raydt.k8s_manifests({"mode": "train", "config": {}}, storage=S3, image=IMAGE)
     assert job["metadata"]["name"].startswith("raydt-train-")  # the plan's default name, a new experiment
     assert json.loads(cm["data"]["spec.json"])["runConfig"]["name"] == job["metadata"]["name"]
 

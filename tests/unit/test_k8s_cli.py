@@ -16,7 +16,10 @@ from raydt.cli import main
 from tests.conftest import ROOT, assert_seed_output
 from tests.unit import kuberay_schema
 
-SPEC = "mode: train\nconfig: {numWorkers: 2, resourcesPerWorker: {cpu: 1}}\nrunConfig: {name: digits-ddp}\n"
+SPEC = (
+    "mode: train\nconfig: {numWorkers: 2, resourcesPerWorker: {cpu: 1}}\nrunConfig: {name: digits-ddp}\n"
+    "k8sConfig: {image: registry.example.com/ml/raydt:0.1.0}\n"  # an image with raydt in it
+)
 
 
 def k8s(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:

@@ -157,3 +157,11 @@ def test_storage_paths_keep_uris_and_read_file_uris_as_local_paths(tmp_path: Pat
 
     assert output_dir("s3://bucket/runs") == "s3://bucket/runs"  # Ray's to write
     assert output_dir(f"file://{tmp_path}/runs") == str(tmp_path / "runs")  # not <cwd>/file:/...
+
+
+def test_an_absolute_spec_keeps_uris_and_registry_models(tmp_path: Path) -> None:
+    raw = {
+        "trainConfig": {"resumeFromCheckpoint": "s3://bucket/run/checkpoint_000004"},
+        "serveConfig": {"checkpointPath": "models:/digits@champion", "experimentPath": "gs://bucket/run"},
+    }
+    assert paths.absolute_spec(raw, (tmp_path,)) == raw  # not <base>/s3:/bucket/...

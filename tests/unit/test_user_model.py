@@ -253,7 +253,7 @@ def test_a_saved_checkpoint_serves_the_same_answers_as_the_model(tmp_path: Path)
     with pytest.raises(ValueError, match=r"shape \[64\] \(got \[3\]\)"):
         predictor.predict([[1.0, 2.0, 3.0]])
 
-    # mode: serve without a predictorPath: the built-in predictor (flat rows, class labels) reaches the same model
+    # the built-in predictor (what serves a dataConfig-fed classifier: flat rows, class labels) reaches the same model
     from raydt.serving.predictors import BuiltinPredictor
 
     builtin = BuiltinPredictor(str(tmp_path))

@@ -107,9 +107,9 @@ def test_serving_answers_with_the_postprocess_of_the_checkpoint(tmp_path: Path, 
         bad.predict(rows.tolist())
 
 
-def test_a_classifier_without_postprocess_keeps_the_builtin_predictor(tmp_path: Path) -> None:
+def test_a_classifier_without_postprocess_is_served_by_the_user_model_predictor(tmp_path: Path) -> None:
     from raydt.serving.loading import make_predictor
-    from raydt.serving.predictors import BuiltinPredictor
+    from raydt.serving.predictors import UserPredictor
 
-    ckpt, _ = _checkpoint(tmp_path, None)
-    assert isinstance(make_predictor({"checkpoint": ckpt}), BuiltinPredictor)
+    ckpt, _ = _checkpoint(tmp_path, None)  # whatever its input shape (test_user_model_serving: a CNN's images)
+    assert isinstance(make_predictor({"checkpoint": ckpt}), UserPredictor)

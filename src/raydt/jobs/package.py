@@ -4,11 +4,10 @@ Imports no Ray.
 
 The rules (README "Ray Jobs"):
 - ``working_dir`` is ``--working-dir``, else the deepest folder holding every code file the spec names
-  (``trainConfig.trainerPath``/``model``/``data``/``loss``/``metrics``, ``serveConfig.predictorPath``,
-  ``mapBatches`` files); a spec with only
-  built-in code sends none. Excluded: ``DEFAULT_EXCLUDES`` and ``--exclude`` patterns (Ray also skips what
-  ``.gitignore`` lists); at most ``--max-upload-mb`` (default 100 MiB, Ray's own ceiling is 512 MiB),
-  measured before anything is sent.
+  (``trainConfig.trainerPath``/``model``/``data``/``loss``/``metrics``/``preprocess``/``postprocess``,
+  ``serveConfig.predictorPath``, ``mapBatches`` files); a spec with only built-in code sends none. Excluded:
+  ``DEFAULT_EXCLUDES`` and ``--exclude`` patterns (Ray also skips what ``.gitignore`` lists); at most
+  ``--max-upload-mb`` (default 100 MiB, Ray's own ceiling is 512 MiB), measured before anything is sent.
 - Every local path of the spec inside ``working_dir`` is made relative to it (the job runs in Ray's copy of
   it); one outside it stays absolute, with a warning unless the target is this machine's lasting cluster.
 - ``runConfig.storagePath`` must be absolute or a URI (the job's own folder is temporary); ``config.address``
@@ -22,6 +21,7 @@ import json
 import os
 import secrets
 import shlex
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -87,9 +87,11 @@ def build(source: Any, opts: Options, lasting: dict[str, Any] | None) -> Package
     run_name = str(rc.get("name") or default_name(mode))
     rc["name"] = run_name
     code = paths.code_files(spec)
-    work = _working_dir(opts.working_dir, code)
+    work = working_dir(opts.working_dir, code)
     size = measure(work, opts) if work else {"files": 0, "bytes": 0}
-    _relocate(spec, work, warnings, lasting is not None)
+    outside = relocate(spec, work)
+    if outside and lasting is None:
+        warnings.append(f"paths outside the submitted folder stay as they are and must exist on the cluster: {outside}")
     text = json.dumps(spec, separators=(",", ":"))
     if len(text.encode()) > MAX_SPEC_BYTES:
         rule = f"a submitted spec must stay under {MAX_SPEC_BYTES} bytes as JSON"
@@ -147,19 +149,21 @@ def _get(spec: dict[str, Any], section: str, key: str) -> Any:
     return value.get(key) if isinstance(value, dict) else None
 
 
-def _working_dir(given: str | None, code: list[Path]) -> Path | None:
+def working_dir(given: str | None, code: list[Path], at: str = "--working-dir") -> Path | None:
+    """The folder that travels: ``given``, else the deepest folder holding every code file (None: no code);
+    problems are ``OptionError`` at ``at``."""
     if given:
         work = Path(given).expanduser().resolve()
         if not work.is_dir():
-            raise OptionError([SpecIssue("--working-dir", "must be an existing folder", given, "")])
+            raise OptionError([SpecIssue(at, "must be an existing folder", given, "")])
         return work
     if not code:
         return None
     work = Path(os.path.commonpath([str(f.parent) for f in code]))
     if work == Path(work.anchor) or work == Path.home():
         raise OptionError([SpecIssue(
-            "--working-dir", "the code files the spec names have no common folder below / or your home",
-            str(work), "Keep the trainer and the files it uses in one project folder, or pass --working-dir.",
+            at, "the code files the spec names have no common folder below / or your home",
+            str(work), f"Keep the trainer and the files it uses in one project folder, or pass {at}.",
         )])  # fmt: skip
     return work
 
@@ -168,12 +172,24 @@ def measure(work: Path, opts: Options) -> dict[str, int]:
     """Files and bytes that would travel (an upper bound: ``.gitignore`` is not applied); stops and raises
     as soon as the limit is passed, naming the biggest entries."""
     limit = min(opts.max_upload_mb, RAY_MAX_UPLOAD_MB) * 1024 * 1024
-    patterns = (*DEFAULT_EXCLUDES, *opts.excludes)
     files, total = 0, 0
     sizes: dict[str, int] = {}
+    for path, size in walk(work, (*DEFAULT_EXCLUDES, *opts.excludes)):
+        files += 1
+        total += size
+        top = path.relative_to(work).parts[0]
+        sizes[top] = sizes.get(top, 0) + size
+        if total > limit:
+            raise _too_large(work, limit, sizes)
+    return {"files": files, "bytes": total}
+
+
+def walk(work: Path, patterns: tuple[str, ...]) -> Iterator[tuple[Path, int]]:
+    """Every file under ``work`` that travels (none matching ``patterns``, by file or folder name), with its size,
+    in a stable order."""
     for root, dirs, names in os.walk(work):
-        dirs[:] = [d for d in dirs if not _excluded(d, patterns)]
-        for name in names:
+        dirs[:] = sorted(d for d in dirs if not _excluded(d, patterns))
+        for name in sorted(names):
             if _excluded(name, patterns):
                 continue
             path = Path(root) / name
@@ -181,13 +197,13 @@ def measure(work: Path, opts: Options) -> dict[str, int]:
                 size = path.stat().st_size
             except OSError:
                 continue
-            files += 1
-            total += size
-            top = path.relative_to(work).parts[0]
-            sizes[top] = sizes.get(top, 0) + size
-            if total > limit:
-                raise _too_large(work, limit, sizes)
-    return {"files": files, "bytes": total}
+            yield path, size
+
+
+def biggest(sizes: dict[str, int]) -> str:
+    """The three biggest entries, for a message: 'data (3.2 MiB), ...'."""
+    top = sorted(sizes.items(), key=lambda kv: -kv[1])[:3]
+    return ", ".join(f"{name} ({size / 2**20:.1f} MiB)" for name, size in top)
 
 
 def _excluded(name: str, patterns: tuple[str, ...]) -> bool:
@@ -195,8 +211,7 @@ def _excluded(name: str, patterns: tuple[str, ...]) -> bool:
 
 
 def _too_large(work: Path, limit: float, sizes: dict[str, int]) -> OptionError:
-    biggest = sorted(sizes.items(), key=lambda kv: -kv[1])[:3]
-    listed = ", ".join(f"{name} ({size / 2**20:.1f} MiB)" for name, size in biggest)
+    listed = biggest(sizes)
     return OptionError([SpecIssue(
         "--working-dir", f"the folder sent to the cluster must stay under {limit / 2**20:g} MiB "
         f"(--max-upload-mb; Ray's ceiling is {RAY_MAX_UPLOAD_MB:g} MiB); biggest entries: {listed}", str(work),
@@ -205,10 +220,10 @@ def _too_large(work: Path, limit: float, sizes: dict[str, int]) -> OptionError:
     )])  # fmt: skip
 
 
-def _relocate(spec: dict[str, Any], work: Path | None, warnings: list[str], same_machine: bool) -> None:
-    """Paths under ``work`` become relative to it; the others stay absolute (and are named in a warning
-    unless the cluster is this machine's)."""
-    outside: list[str] = []
+def relocate(spec: dict[str, Any], work: Path | None, prefix: str = "") -> list[str]:
+    """Paths of an absolute spec under ``work`` become relative to it (with ``prefix``: where the folder is
+    restored, relative to the spec); the others stay absolute and are returned, sorted."""
+    outside: set[str] = set()
 
     def move(value: str) -> str:
         target, sep, function = value.rpartition(":")
@@ -218,26 +233,24 @@ def _relocate(spec: dict[str, Any], work: Path | None, warnings: list[str], same
             return value
         path = Path(raw)
         if work is not None and path.is_relative_to(work):
-            rel = path.relative_to(work).as_posix() or "."
+            rel = (prefix + path.relative_to(work).as_posix()).rstrip("/") or "."
             return f"{rel}:{function}" if is_ref else rel
-        outside.append(raw)
+        outside.add(raw)
         return value
 
-    _walk_paths(spec, move)
-    if outside and not same_machine:
-        warnings.append(
-            f"paths outside the submitted folder stay as they are and must exist on the cluster: {sorted(set(outside))}"
-        )
+    walk_paths(spec, move)
+    return sorted(outside)
 
 
-def _walk_paths(spec: dict[str, Any], move: Any) -> None:
+def walk_paths(spec: dict[str, Any], move: Any) -> None:
+    """Every local path or code reference of a spec replaced (in place) by ``move(value)``."""
     from raydt.registry import MAP_KEYS
 
     metrics = _get(spec, "trainConfig", "metrics")
     if isinstance(metrics, list):
         spec["trainConfig"]["metrics"] = [move(m) if isinstance(m, str) else m for m in metrics]
     for section, key in (("trainConfig", "trainerPath"), ("trainConfig", "model"), ("trainConfig", "data"),
-                         ("trainConfig", "loss"), ("trainConfig", "postprocess"),
+                         ("trainConfig", "loss"), ("trainConfig", "preprocess"), ("trainConfig", "postprocess"),
                          ("trainConfig", "resumeFromCheckpoint"), ("serveConfig", "predictorPath"),
                          ("serveConfig", "checkpointPath"), ("serveConfig", "experimentPath")):  # fmt: skip
         part = spec.get(section)

@@ -10,11 +10,8 @@ import yaml
 
 from raydt import __version__, plan
 from raydt.errors import SpecError
-from raydt.k8s import manifest, options, payload, sizing
-from raydt.registry import SCHEDULERS, SEARCHERS
+from raydt.k8s import install, manifest, options, payload, sizing
 from raydt.spec import loader
-
-PACKAGE = "ray-distributed-trainer"
 
 
 @dataclass(frozen=True)
@@ -25,6 +22,7 @@ class Manifests:
     notes: tuple[str, ...]
     origin: str
     mode: str
+    image_build: dict[str, bytes] | None = None  # --dockerfile: the files of the image's build folder
 
     @property
     def names(self) -> list[str]:
@@ -35,7 +33,7 @@ class Manifests:
 def build(source: str | Path | dict[str, Any] | loader.LoadedSpec, flags: options.Flags | None = None) -> Manifests:
     """The manifests of a spec (file, '-', dict or loaded); raises ``SpecError`` / ``OptionError`` listing every
     problem (the spec's, the options', and what a KubeRay job of it could not run)."""
-    loaded = source if isinstance(source, loader.LoadedSpec) else loader.load(source)
+    loaded = source if isinstance(source, loader.LoadedSpec) else _load(source)
     flags = flags or options.Flags()
     issues = payload.refused(loaded)
     if loaded.spec.mode not in payload.MODES:
@@ -44,24 +42,24 @@ def build(source: str | Path | dict[str, Any] | loader.LoadedSpec, flags: option
     train = the_plan.train if isinstance(the_plan, plan.TunePlan) else the_plan
     opts, found = options.resolve(loaded, train, flags)
     pods, more = payload.build(loaded, opts)
-    issues += found + more
+    ready, unready = install.resolve(opts, install.extras(the_plan, loaded), train.workers.use_gpu)
+    issues += found + more + unready
     if issues:
         raise options.error(issues)
     group = sizing.size(the_plan)
-    pip = default_pip(the_plan) if opts.config.pip is None else list(opts.config.pip)
-    notes = [*group.notes, *pods.notes, *_notes(opts, train, pip)]
-    documents = manifest.documents(opts, group, pods, pip)
-    return Manifests(documents, tuple(notes), loaded.origin, loaded.spec.mode)
+    notes = [*ready.notes, *group.notes, *pods.notes, *_notes(opts, train, ready.pip)]
+    documents = manifest.documents(opts, group, pods, ready.pip)
+    return Manifests(documents, tuple(notes), loaded.origin, loaded.spec.mode, ready.build)
 
 
-def default_pip(the_plan: plan.TrainPlan | plan.TunePlan) -> list[str]:
-    """raydt itself, with the extras the spec needs: the framework's, and the searcher's and scheduler's."""
-    train = the_plan.train if isinstance(the_plan, plan.TunePlan) else the_plan
-    extras = {train.framework.extra}
-    if isinstance(the_plan, plan.TunePlan):
-        used = (SEARCHERS[the_plan.searcher], SCHEDULERS[the_plan.scheduler])
-        extras |= {info.extra for info in used if info.modules}
-    return [f"{PACKAGE}[{','.join(sorted(extras))}]=={__version__}"]
+def _load(source: str | Path | dict[str, Any]) -> loader.LoadedSpec:
+    """The spec, validated after its mode: a mode raydt k8s refuses is said first, not what that mode lacks."""
+    outer, base_dirs, origin = loader.read(source)
+    raw, prefix = loader.unwrap(outer)
+    refused = payload.refused_mode(raw.get("mode"), prefix)
+    if refused:
+        raise SpecError(refused)
+    return loader.validated(outer, base_dirs, origin)
 
 
 def _notes(opts: options.Options, train: plan.TrainPlan, pip: list[str]) -> list[str]:
@@ -73,8 +71,8 @@ def _notes(opts: options.Options, train: plan.TrainPlan, pip: list[str]) -> list
             f"acceleratorType {train.workers.accelerator_type}: add a node selector for that GPU "
             "(k8sConfig.nodeSelector) so the worker pods land on it"
         )
-    if not pip:
-        notes.append("k8sConfig.pip is []: the image must have raydt installed")
+    if opts.config.pip == []:
+        notes.append(f"k8sConfig.pip is []: {opts.image} must have raydt {__version__} installed")
     if opts.kind == "RayCluster":
         notes.append(
             f"the RayCluster runs nothing by itself: kubectl port-forward svc/{opts.name}-head-svc 8265:8265, then "

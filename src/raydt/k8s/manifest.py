@@ -1,5 +1,10 @@
-"""KubeRay documents from the resolved pieces: the ConfigMap with the pods' spec, and a RayJob (whose cluster runs
-``python -m raydt run /raydt/spec.json`` once, then goes) or a RayCluster (which stays; submit the same command).
+"""KubeRay documents from the resolved pieces: the ConfigMap with the pods' spec and code, and a RayJob (whose cluster
+runs ``python -m raydt run /raydt/spec.json`` once, then goes) or a RayCluster (which stays; submit the same command).
+
+Every pod mounts the ConfigMap at ``/raydt``: the volume's ``items`` put each key at its path under ``raydt/``, and the
+mount takes that folder as its ``subPath``. A subPath is a plain folder: a ConfigMap volume's root holds symlinks into
+a timestamped folder that differs per pod, and paths resolved through them on the head (the workers' ``PYTHONPATH``,
+the code's files) would not exist on the workers.
 
 Plain dicts in the shape of KubeRay's ``ray.io/v1`` CRDs (the tests validate them against KubeRay's own schemas).
 """
@@ -21,13 +26,14 @@ API_VERSION = "ray.io/v1"
 ENTRYPOINT = f"python -m raydt run {MOUNT}/{SPEC_FILE}"
 QUEUE_LABEL = "kueue.x-k8s.io/queue-name"
 SPEC_VOLUME = "raydt-spec"
+ITEMS_ROOT = "raydt"  # the folder of the volume's items, mounted (subPath) at MOUNT
 STORAGE_VOLUME = "raydt-storage"
 GPU = "nvidia.com/gpu"
 
 
 def documents(options: Options, sizing: Sizing, payload: Payload, pip: list[str]) -> list[dict[str, Any]]:
     """The ConfigMap, then the RayJob or RayCluster."""
-    cluster = ray_cluster_spec(options, sizing)
+    cluster = ray_cluster_spec(options, sizing, payload)
     if options.kind == "RayCluster":
         meta = _metadata(options, options.name)
         meta["annotations"]["raydt/submit"] = submit_command(pip)
@@ -39,9 +45,12 @@ def documents(options: Options, sizing: Sizing, payload: Payload, pip: list[str]
 
 
 def config_map(options: Options, payload: Payload) -> dict[str, Any]:
-    """The pods' spec and the code it names, mounted read-only at ``/raydt`` in the head pod."""
+    """The pods' spec and the code folder, mounted read-only at ``/raydt`` in every pod."""
     meta = _metadata(options, spec_config_map(options), queue=False)
-    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta, "data": dict(payload.files)}
+    doc = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta, "data": dict(payload.files)}
+    if payload.binary:
+        doc["binaryData"] = dict(payload.binary)
+    return doc
 
 
 def spec_config_map(options: Options) -> str:
@@ -75,7 +84,7 @@ def _job_spec(options: Options, cluster: dict[str, Any], pip: list[str]) -> dict
     return spec
 
 
-def ray_cluster_spec(options: Options, sizing: Sizing) -> dict[str, Any]:
+def ray_cluster_spec(options: Options, sizing: Sizing, payload: Payload) -> dict[str, Any]:
     """``RayCluster.spec`` (also a RayJob's ``rayClusterSpec``): the head, one worker group, autoscaling, auth."""
     head = options.config.head
     head_resources = _resources(head.cpu, head.memory, 0)
@@ -87,7 +96,7 @@ def ray_cluster_spec(options: Options, sizing: Sizing) -> dict[str, Any]:
         spec["authOptions"] = {"mode": "token"}
     spec["headGroupSpec"] = {
         "rayStartParams": {"num-cpus": "0"},  # the driver and Ray's services only: no training worker here
-        "template": _pod_template(options, "ray-head", head_resources, head=True),
+        "template": _pod_template(options, "ray-head", head_resources, payload),
     }
     group: dict[str, Any] = {
         "groupName": "workers",
@@ -95,7 +104,7 @@ def ray_cluster_spec(options: Options, sizing: Sizing) -> dict[str, Any]:
         "minReplicas": sizing.min_replicas,
         "maxReplicas": sizing.max_replicas,
         "rayStartParams": _worker_params(sizing.pod),
-        "template": _pod_template(options, "ray-worker", _pod_resources(sizing.pod), head=False),
+        "template": _pod_template(options, "ray-worker", _pod_resources(sizing.pod), payload),
     }
     spec["workerGroupSpecs"] = [group]
     return spec
@@ -119,22 +128,18 @@ def _resources(cpu: float, memory: str, gpus: int) -> dict[str, Any]:
     return {"requests": dict(amounts), "limits": dict(amounts)}
 
 
-def _pod_template(options: Options, container: str, resources: dict[str, Any], *, head: bool) -> dict[str, Any]:
+def _pod_template(options: Options, container: str, resources: dict[str, Any], payload: Payload) -> dict[str, Any]:
     cfg = options.config
-    mounts: list[dict[str, Any]] = []
-    volumes: list[dict[str, Any]] = []
-    if head:
-        mounts.append({"name": SPEC_VOLUME, "mountPath": MOUNT, "readOnly": True})
-        volumes.append({"name": SPEC_VOLUME, "configMap": {"name": spec_config_map(options)}})
+    mounts: list[dict[str, Any]] = [{"name": SPEC_VOLUME, "mountPath": MOUNT, "subPath": ITEMS_ROOT, "readOnly": True}]
+    items = [{"key": key, "path": f"{ITEMS_ROOT}/{path}"} for key, path in payload.paths.items()]
+    volumes: list[dict[str, Any]] = [
+        {"name": SPEC_VOLUME, "configMap": {"name": spec_config_map(options), "items": items}}
+    ]
     if options.storage.pvc:
         mounts.append({"name": STORAGE_VOLUME, "mountPath": options.storage.MOUNT})
         volumes.append({"name": STORAGE_VOLUME, "persistentVolumeClaim": {"claimName": options.storage.pvc}})
-    main: dict[str, Any] = {"name": container, "image": options.image, "resources": resources}
-    if mounts:
-        main["volumeMounts"] = mounts
-    pod: dict[str, Any] = {"containers": [main]}
-    if volumes:
-        pod["volumes"] = volumes
+    main: dict[str, Any] = {"name": container, "image": options.image, "resources": resources, "volumeMounts": mounts}
+    pod: dict[str, Any] = {"containers": [main], "volumes": volumes}
     if cfg.service_account:
         pod["serviceAccountName"] = cfg.service_account
     if cfg.node_selector:

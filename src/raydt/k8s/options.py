@@ -43,6 +43,9 @@ class Flags:
     image: str | None = None
     storage: str | None = None
     queue: str | None = None
+    working_dir: str | None = None  # the code folder that travels (default: the deepest holding every code file)
+    excludes: tuple[str, ...] = ()  # more patterns left out of it (besides raydt submit's defaults)
+    dockerfile: str | None = None  # a folder to write the image build into (the image is --image)
 
 
 @dataclass(frozen=True)
@@ -72,6 +75,8 @@ class Options:
     queue: str | None
     experiment: str  # runConfig.name in the pods: fixed, so a retried job resumes the same experiment
     config: K8sConfig  # the rest (service account, placement, pip, head, auth, lifetime)
+    image_at: str = ""  # where the image came from: --image, k8sConfig.image, or "" (the default)
+    flags: Flags = Flags()  # as given: the code folder, its excludes, the image build
 
 
 def resolve(loaded: LoadedSpec, plan: TrainPlan, flags: Flags) -> tuple[Options, list[SpecIssue]]:
@@ -89,7 +94,8 @@ def resolve(loaded: LoadedSpec, plan: TrainPlan, flags: Flags) -> tuple[Options,
     issues += _toleration_issues(cfg)
     named = flags.name is not None or cfg.name is not None
     experiment = loaded.spec.run_config.name or (name if named else plan.name)
-    return Options(kind, name, namespace[1], image, storage, queue[1], experiment, cfg), issues
+    opts = Options(kind, name, namespace[1], image, storage, queue[1], experiment, cfg, image_at or "", flags)
+    return opts, issues
 
 
 def _toleration_issues(cfg: K8sConfig) -> list[SpecIssue]:
@@ -148,6 +154,11 @@ def default_image(use_gpu: bool) -> str:
     """Ray's image for raydt's Ray version and this Python: ``rayproject/ray:2.60.0-py311`` (+ ``-gpu``)."""
     major, minor = sys.version_info[:2]
     return f"{RAY_IMAGE}:{RAY_VERSION}-py{major}{minor}{'-gpu' if use_gpu else ''}"
+
+
+def is_ray_image(image: str) -> bool:
+    """A ``rayproject/ray`` image (any tag): Ray without raydt."""
+    return re.match(r"^(docker\.io/)?rayproject/ray(-ml|-llm)?([:@]|$)", image) is not None
 
 
 def image_issues(image: str, at: str, use_gpu: bool) -> list[SpecIssue]:

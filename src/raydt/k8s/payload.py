@@ -1,49 +1,49 @@
-"""What the pods run: the spec as ``raydt run`` reads it in the head pod, and the files it names, all in one ConfigMap
-mounted at ``/raydt``.
+"""What the pods run: the spec as ``raydt run`` reads it in the head pod, and the user's code folder (``k8s.code``),
+in one ConfigMap restored at ``/raydt`` on every pod.
 
-The spec is the one given, with ``k8sConfig`` and ``config.address`` left out (the driver runs inside its own
-cluster), ``runConfig.name`` fixed (a retried job resumes the same experiment) and ``runConfig.storagePath`` the
-storage every pod reaches. A trainer file and ``mapBatches`` files travel in the ConfigMap, named by their file
-name (relative paths resolve against the spec's folder, ``/raydt``); what the pods cannot have — a local data
-file, a local checkpoint to resume from — is an error, as are modes that do not end (serve) or train nothing.
+The spec is the one given with its paths resolved, ``k8sConfig`` and ``config.address`` left out (the driver runs
+inside its own cluster), ``runConfig.name`` fixed (a retried job resumes the same experiment), ``runConfig.storagePath``
+the storage every pod reaches, and its paths into the code folder relative (``code/train.py:fn``). What the pods
+cannot have — a local data file, a local checkpoint to resume from — is an error, as are modes that do not end
+(serve) or train nothing.
 """
 
 from __future__ import annotations
 
-import copy
 import json
-import re
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from raydt import paths
 from raydt.errors import SpecIssue
+from raydt.k8s import code
 from raydt.k8s.options import Options
-from raydt.registry import MAP_KEYS
 from raydt.spec.loader import LoadedSpec
 
 MOUNT = "/raydt"
 SPEC_FILE = "spec.json"
-#: Kubernetes refuses a ConfigMap over 1 MiB; leave room for its metadata.
-MAX_BYTES = 1_000_000
 MODES = ("train", "tune")
+MODE_HINT = (
+    "raydt k8s writes jobs that train: use mode train or tune; serve the checkpoint they write with raydt run "
+    "(mode serve) or a KubeRay RayService."
+)
 
 
 @dataclass(frozen=True)
 class Payload:
-    """The ConfigMap's files (``spec.json`` and the code it names) and what the user should know."""
+    """The ConfigMap's files (``spec.json`` and the code folder) and what the user should know."""
 
     spec: dict[str, Any]
-    files: dict[str, str]
+    files: dict[str, str]  # ConfigMap data: key -> text
+    binary: dict[str, str]  # ConfigMap binaryData: key -> base64
+    paths: dict[str, str]  # key -> its path under /raydt (the volume's items)
     notes: tuple[str, ...] = ()
 
 
 def build(loaded: LoadedSpec, options: Options) -> tuple[Payload, list[SpecIssue]]:
     """The pods' spec and files, and what the pods could not run (problems at their spec paths)."""
-    spec = copy.deepcopy(loaded.raw)
+    spec = paths.absolute_spec(loaded.raw, loaded.base_dirs)
     issues: list[SpecIssue] = []
-    files: dict[str, str] = {}
     notes: list[str] = []
     spec.pop("k8sConfig", None)
     config = spec.setdefault("config", {})
@@ -56,29 +56,35 @@ def build(loaded: LoadedSpec, options: Options) -> tuple[Payload, list[SpecIssue
     run_config.update(name=options.experiment, storagePath=options.storage.storage_path)
     if options.storage.pvc:
         run_config["sharedStorage"] = True
-    ship = _Shipper(loaded, files, issues, notes)
-    train_config = spec.get("trainConfig", {})
-    if isinstance(train_config.get("trainerPath"), str):
-        train_config["trainerPath"] = ship("trainConfig.trainerPath", train_config["trainerPath"])
-    for i, step in enumerate(spec.get("dataConfig", {}).get("preprocess", [])):
-        for key in MAP_KEYS if isinstance(step, dict) else ():
-            if isinstance(step.get(key), str):
-                step[key] = ship(f"dataConfig.preprocess.{i}.{key}", step[key])
+    flags = options.flags
+    shipped = code.ship(spec, flags.working_dir, flags.excludes, issues)
     text = json.dumps(spec, indent=2) + "\n"
-    size = len(text) + sum(len(k) + len(v) for k, v in files.items())
-    if size > MAX_BYTES:
-        rule = f"the spec and the code it names come to {size} bytes, more than a ConfigMap holds ({MAX_BYTES})"
-        issues.append(SpecIssue("trainConfig.trainerPath", rule, None, "Install the code in the image instead."))
-    return Payload(spec, {SPEC_FILE: text, **files}, tuple(notes)), issues
+    if shipped.paths:
+        count = len(shipped.paths)
+        notes.append(
+            f"the code folder ({count} file(s), {shipped.size} bytes in the ConfigMap) is restored at "
+            f"{MOUNT}/{code.CODE_DIR} on every pod; what it imports from elsewhere must be in the image"
+        )
+    notes += [f"{ref} names a module: the image must have it" for ref in code.module_refs(spec)]
+    if shipped.size <= code.MAX_BYTES < shipped.size + len(text):
+        rule = f"the spec and the code folder come to {shipped.size + len(text)} bytes, more than a ConfigMap holds"
+        issues.append(SpecIssue("--working-dir", rule, flags.working_dir, code.TOO_LARGE_HINT))
+    where = {SPEC_FILE: SPEC_FILE, **shipped.paths}
+    return Payload(spec, {SPEC_FILE: text, **shipped.data}, shipped.binary, where, tuple(notes)), issues
+
+
+def refused_mode(mode: Any, prefix: str = "") -> list[SpecIssue]:
+    """A mode a KubeRay job cannot run (checked before the rest of the spec: a serve spec is refused as such)."""
+    if mode in MODES or not isinstance(mode, str):
+        return []
+    rule = f"mode {mode} is refused: a KubeRay job of raydt k8s trains or tunes, then ends"
+    return [SpecIssue(f"{prefix}mode", rule, mode, MODE_HINT)]
 
 
 def refused(loaded: LoadedSpec) -> list[SpecIssue]:
     """What a KubeRay job of this spec could not do."""
     spec = loaded.spec
-    issues = []
-    if spec.mode not in MODES:
-        hint = "raydt k8s writes jobs that train: mode train or tune (serve a checkpoint with a KubeRay RayService)."
-        issues.append(SpecIssue("mode", "is not a training mode", spec.mode, hint))
+    issues = refused_mode(spec.mode)
     if spec.serve_config is not None:
         rule = "a RayJob ends when its training ends: raydt k8s does not serve"
         hint = "Leave serveConfig out; serve the best checkpoint afterwards (raydt run with mode serve)."
@@ -95,35 +101,3 @@ def refused(loaded: LoadedSpec) -> list[SpecIssue]:
             hint = "Put the data where every pod reads it: a URI (s3://bucket/train.csv, gs://...)."
             issues.append(SpecIssue(f"dataConfig.{split}.paths", "is a local path the pods lack", local[0], hint))
     return issues
-
-
-@dataclass
-class _Shipper:
-    """Puts the files that 'file.py:function' references name into the ConfigMap."""
-
-    loaded: LoadedSpec
-    files: dict[str, str]
-    issues: list[SpecIssue]
-    notes: list[str]
-
-    def __call__(self, at: str, ref: str) -> str:
-        """The reference as the pods read it: the file's ConfigMap key; a module reference is left as it is (it
-        must be importable in the image)."""
-        target, _, function = paths.resolve_ref(ref, self.loaded.base_dirs).rpartition(":")
-        if not paths.is_file_target(target):
-            self.notes.append(
-                f"{at} names a module: it must be importable in the image (or installed by k8sConfig.pip)"
-            )
-            return ref
-        source = Path(target)
-        try:
-            text = source.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:  # validated, but read again: it may have changed since
-            self.issues.append(SpecIssue(at, f"cannot be read ({exc})", ref))
-            return ref
-        key = re.sub(r"[^-._a-zA-Z0-9]", "_", source.name)
-        while key == SPEC_FILE or (key in self.files and self.files[key] != text):
-            key = f"_{key}"
-        self.files[key] = text
-        self.notes.append(f"{source} travels in the ConfigMap as {MOUNT}/{key} (the files it imports do not)")
-        return f"{key}:{function}"

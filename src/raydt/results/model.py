@@ -257,6 +257,9 @@ class K8sManifests(ResultModel):
     documents: list[str] = Field(
         description="Its documents as Kind/name: the ConfigMap, then the RayJob or RayCluster."
     )
+    dockerfile: str | None = opt(
+        "raydt k8s --dockerfile: the Dockerfile written (absolute); build and push it as --image."
+    )
 
 
 JobStatus = Literal["PENDING", "RUNNING", "STOPPED", "SUCCEEDED", "FAILED"]

@@ -17,24 +17,28 @@ def make_predictor(options: dict[str, Any]) -> Any:
 
     if options.get("predictorPath"):
         return UserPredictor(options["predictorPath"], options["checkpoint"], options.get("framework"))
-    if _answers_itself(options["checkpoint"]):  # outputs or postprocess's answers, not class labels
+    if _user_model(options["checkpoint"]):
         return UserPredictor(USER_MODEL_PREDICTOR, options["checkpoint"], options.get("framework"))
     return BuiltinPredictor(options["checkpoint"])
 
 
-#: serves a trainConfig.model checkpoint whose loss is not a classification one (mse, l1, huber, a function), or
-#: that names a trainConfig.postprocess
+#: serves a trainConfig.model checkpoint: its own model on instances of its own input shape (an image, a sequence),
+#: through its preprocess and postprocess
 USER_MODEL_PREDICTOR = "raydt.frameworks.pytorch.user.predictor:Predictor"
 
 
-def _answers_itself(checkpoint: str) -> bool:
-    """A user-model checkpoint whose answers are not the built-in predictor's class labels."""
+def _user_model(checkpoint: str) -> bool:
+    """A user-model checkpoint, unless it is a classifier fed by dataConfig without a postprocess: the built-in
+    predictor applies that fitted pipeline to raw rows and answers the data's class labels (its input is the
+    pipeline's flat features)."""
     from raydt.frameworks.checkpoint_format import read_meta
 
     meta = read_meta(checkpoint)
     if meta is None or "userModel" not in meta:
         return False
-    return meta.get("task") != "classification" or bool(meta["userModel"].get("postprocess"))
+    pipeline = bool(meta.get("preprocessing", {}).get("pipeline"))
+    classifier = meta.get("task") == "classification" and not meta["userModel"].get("postprocess")
+    return not (pipeline and classifier)
 
 
 def ranking(experiment: str) -> tuple[str, str, str]:

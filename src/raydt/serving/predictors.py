@@ -155,7 +155,8 @@ class UserPredictor:
     def __init__(self, ref: str, checkpoint_dir: str, framework: str | None) -> None:
         cls = load_user_class(ref)
         self.impl = cls(checkpoint_dir)
-        self.ref, self.checkpoint_dir, self.framework = ref, checkpoint_dir, framework
+        self.ref, self.checkpoint_dir = ref, checkpoint_dir
+        self.framework = framework or _trained_by(checkpoint_dir)
 
     def metadata(self) -> dict[str, Any]:
         base: dict[str, Any] = {"model": self.ref, "framework": self.framework, "checkpoint": self.checkpoint_dir}
@@ -179,6 +180,16 @@ class UserPredictor:
         if len(predictions) != len(rows):
             raise RuntimeError(f"{self.ref} returned {len(predictions)} predictions for {len(rows)} instances")
         return out
+
+
+def _trained_by(checkpoint_dir: str) -> str | None:
+    """The framework that wrote a raydt checkpoint (its ``raydt_meta.json``); None for a checkpoint of the user's."""
+    try:
+        meta = read_meta(checkpoint_dir)
+    except (OSError, ValueError):
+        return None
+    framework = meta.get("framework") if isinstance(meta, dict) else None
+    return str(framework) if framework else None
 
 
 def _plain(values: list[Any]) -> list[Any]:

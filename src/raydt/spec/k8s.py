@@ -53,7 +53,8 @@ class K8sConfig(StrictModel):
         None,
         min_length=1,
         description="Container image of every Ray pod (--image). Default: rayproject/ray:<Ray version>-py<XY>, "
-        "with -gpu when config.useGpu. A rayproject/ray tag must match raydt's Ray version and Python >= 3.11.",
+        "with -gpu when config.useGpu (it has no raydt: set pip). A rayproject/ray tag must match raydt's Ray "
+        "version and Python >= 3.11. An image with raydt: raydt k8s --dockerfile DIR writes its build.",
     )
     namespace: str | None = Field(
         None, max_length=63, pattern=DNS_LABEL, description="Namespace of every document (--namespace)."
@@ -86,9 +87,11 @@ class K8sConfig(StrictModel):
     tolerations: list[Toleration] = Field(default_factory=list, description="Tolerations of every Ray pod.")
     pip: list[NonEmpty] | None = Field(
         None,
-        description="pip packages of the job's runtime environment (runtimeEnvYAML). Default: "
-        "ray-distributed-trainer[<the framework's and searcher's extras>]==<this version>. [] installs nothing "
-        "(an image with raydt in it).",
+        description="pip packages of the job's runtime environment (runtimeEnvYAML). No package index has "
+        "ray-distributed-trainer: on a rayproject/ray image (no raydt) name a wheel every pod can fetch, "
+        "'ray-distributed-trainer[<extras>] @ https://HOST/ray_distributed_trainer-<version>-py3-none-any.whl', "
+        "or add your index ('--extra-index-url URL'); else it is refused. Default: none (the image must have raydt: "
+        "raydt k8s --dockerfile DIR writes such an image's build).",
     )
     head: HeadSize = Field(default_factory=HeadSize, description="The head pod's size.")
     auth: Literal["token", "none"] = Field(

@@ -32,9 +32,10 @@ def check(spec: Spec, base_dirs: tuple[Path, ...], wait: Waiting) -> list[SpecIs
     if tc.strategy is not None:  # Ray's RayFSDPStrategy is not wired in: DDP (RayDDPStrategy) is what runs
         hint = "Leave it out: Lightning runs under Ray's RayDDPStrategy."
         issues.append(SpecIssue(umc.STRATEGY, "is not read with framework lightning", tc.strategy, hint))
-    if tc.postprocess is not None:
-        hint = "Serve with serveConfig.predictorPath for your own output handling."
-        issues.append(SpecIssue(umc.POSTPROCESS, "is not read with framework lightning", tc.postprocess, hint))
+    hint = "Serve with serveConfig.predictorPath for your own input and output handling."
+    for path, hook in ((umc.PREPROCESS, tc.preprocess), (umc.POSTPROCESS, tc.postprocess)):
+        if hook is not None:
+            issues.append(SpecIssue(path, "is not read with framework lightning", hook, hint))
     if spec.data_config is not None:
         hint = "Return a LightningDataModule or your Datasets from trainConfig.data instead."
         issues.append(SpecIssue("dataConfig", "is not read with framework lightning yet", None, hint))

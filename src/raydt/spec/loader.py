@@ -158,7 +158,11 @@ def unwrap(raw: dict[str, Any]) -> tuple[dict[str, Any], str]:
 
 def load(source: str | Path | dict[str, Any]) -> LoadedSpec:
     """Read, unwrap and validate a spec; raises ``SpecError`` listing every problem found."""
-    outer, base_dirs, origin = read(source)
+    return validated(*read(source))
+
+
+def validated(outer: dict[str, Any], base_dirs: tuple[Path, ...], origin: str) -> LoadedSpec:
+    """``load`` of what ``read`` returned (a caller that looks at the raw spec first reads it once)."""
     raw, prefix = unwrap(outer)
     try:
         spec = Spec.model_validate(raw)

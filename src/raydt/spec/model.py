@@ -125,6 +125,14 @@ class TrainConfig(StrictModel):
         "prepare_model) or fsdp (PyTorch's FSDP2 fully_shard: parameters, gradients and optimizer state sharded "
         "across the workers; runs on CPU over gloo too). Checkpoints hold the full state either way.",
     )
+    preprocess: str | None = Field(
+        None,
+        min_length=1,
+        description="With trainConfig.model and trainConfig.data: 'predict.py:preprocess', fn(instances) (or "
+        "fn(instances, config)) -> the model's inputs for a request's instances (a tensor, array or nested lists, "
+        "one row of the trained input shape per instance): what mode serve applies to the raw rows first, e.g. the "
+        "standardisation your data function applied. Saved with the checkpoint; /metadata names it.",
+    )
     postprocess: str | None = Field(
         None,
         min_length=1,

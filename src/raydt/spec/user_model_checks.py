@@ -17,7 +17,7 @@ from raydt.spec.waiting import Waiting
 from raydt.suggest import closest
 
 MODEL, DATA, LOSS, METRICS = "trainConfig.model", "trainConfig.data", "trainConfig.loss", "trainConfig.metrics"
-STRATEGY, POSTPROCESS = "trainConfig.strategy", "trainConfig.postprocess"
+STRATEGY, PREPROCESS, POSTPROCESS = "trainConfig.strategy", "trainConfig.preprocess", "trainConfig.postprocess"
 LOOP, SPACE = "trainConfig.trainLoopConfig", "tuneConfig.searchSpace"
 #: aliases a Tune trial folds into the built-in names (runners.trials.merged_config): a kwarg may use either
 USER_PREDICTOR = "raydt.frameworks.pytorch.user.predictor:Predictor"  # serves regression outputs as well
@@ -38,7 +38,7 @@ def check(spec: Spec, base_dirs: tuple[Path, ...], wait: Waiting) -> list[SpecIs
     tc = spec.train_config
     if tc.model is None:
         extras = [(DATA, tc.data), (LOSS, tc.loss), (METRICS, tc.metrics or None)]
-        extras += [(STRATEGY, tc.strategy), (POSTPROCESS, tc.postprocess)]
+        extras += [(STRATEGY, tc.strategy), (PREPROCESS, tc.preprocess), (POSTPROCESS, tc.postprocess)]
         return [SpecIssue(p, "needs trainConfig.model", v, "Name your model, or drop it.") for p, v in extras if v]
     issues: list[SpecIssue] = []
     if tc.framework != "pytorch" and not wait.waits(MODEL, "trainConfig.framework"):
@@ -65,9 +65,7 @@ def check(spec: Spec, base_dirs: tuple[Path, ...], wait: Waiting) -> list[SpecIs
     for n, ref in enumerate(tc.metrics):
         path = f"{METRICS}[{n}]"
         _function(_definition(ref, path, base_dirs, issues), ref, path, 2, issues)
-    if tc.postprocess is not None:
-        found_post = _definition(tc.postprocess, POSTPROCESS, base_dirs, issues)
-        _function(found_post, tc.postprocess, POSTPROCESS, 2, issues, want="(outputs, instances) or (outputs)")
+    _serving_hooks(spec, base_dirs, issues)
     sc = spec.serve_config
     if sc is not None and sc.predictor_path is None and tc.loss is not None and not LOSSES.get(tc.loss, ("", 0))[1]:
         rule = "is required to serve a regression (or custom-loss) model: the built-in predictor answers class labels"
@@ -85,6 +83,20 @@ def check(spec: Spec, base_dirs: tuple[Path, ...], wait: Waiting) -> list[SpecIs
             rule = f"{tc.model.rpartition(':')[2]}() needs keyword argument(s) {', '.join(missing)}"
             issues.append(SpecIssue(MODEL, rule, tc.model, f"Give them in {LOOP} or {SPACE}."))
     return issues
+
+
+def _serving_hooks(spec: Spec, base_dirs: tuple[Path, ...], issues: list[SpecIssue]) -> None:
+    """preprocess (raw rows -> the model's inputs) and postprocess (outputs -> answers), called by mode serve."""
+    tc = spec.train_config
+    if tc.preprocess is not None:
+        found_pre = _definition(tc.preprocess, PREPROCESS, base_dirs, issues)
+        _function(found_pre, tc.preprocess, PREPROCESS, 2, issues, want="(instances) or (instances, config)")
+        if spec.data_config is not None:
+            hint = "Leave it out: serving applies dataConfig's fitted preprocessing to raw rows itself."
+            issues.append(SpecIssue(PREPROCESS, "excludes dataConfig", tc.preprocess, hint))
+    if tc.postprocess is not None:
+        found_post = _definition(tc.postprocess, POSTPROCESS, base_dirs, issues)
+        _function(found_post, tc.postprocess, POSTPROCESS, 2, issues, want="(outputs, instances) or (outputs)")
 
 
 def _definition(raw: str, path: str, base_dirs: tuple[Path, ...], issues: list[SpecIssue]) -> Any:

@@ -122,6 +122,27 @@ def correct(outputs: Any, targets: Any, loss: str) -> tuple[Any, int]:
     return ((outputs > 0) == (targets > 0.5)).sum(), targets.numel()
 
 
+def preprocess(ref_text: str, instances: list[Any], config: dict[str, Any]) -> Any:
+    """The user's ``preprocess(instances)`` (or ``(instances, config)``) at serving: the model's inputs, one row
+    per instance. A ValueError or TypeError is the instances' fault (the client's: HTTP 400), as in a predictor."""
+    fn = load(ref_text)
+    args = (instances, model_config(config)) if _positional(fn) >= 2 else (instances,)
+    try:
+        out = fn(*args)
+    except (ValueError, TypeError):
+        raise
+    except Exception as exc:
+        raise UserCodeError(f"'{ref_text}' raised {type(exc).__name__}: {exc}", hint="Your preprocess failed.") from exc
+    rows = len(out) if hasattr(out, "__len__") else None
+    if rows != len(instances):
+        got = f"{rows} rows" if rows is not None else type(out).__name__
+        raise UserCodeError(
+            f"trainConfig.preprocess '{ref_text}' returned {got} for {len(instances)} instances",
+            hint="Return the model's inputs, one row per instance (a tensor, array or nested lists).",
+        )
+    return out
+
+
 def postprocess(ref_text: str, outputs: Any, instances: list[Any]) -> list[Any]:
     """The user's ``postprocess(outputs, instances)`` (or ``(outputs)``) at serving: one JSON-ready prediction
     per instance (a tensor or array becomes lists)."""

@@ -2,10 +2,12 @@
 ``model`` reference and the saved config, its weights from ``model.pt``, on CPU.
 
 A predictor class in ``serveConfig.predictorPath``'s shape (``Predictor(checkpoint_dir).predict(instances)``):
-``predictorPath: raydt.frameworks.pytorch.user.predictor:Predictor``. Instances are nested lists (each of the
-saved input shape) or objects ``{"x": nested list}``, converted to tensors of the saved dtype. Classification
-answers class indices (``predict_proba``: softmax, or sigmoid for bce); regression answers the outputs; with
-``trainConfig.postprocess`` its function's answer (``fn(outputs, instances)``) is the prediction instead.
+``predictorPath: raydt.frameworks.pytorch.user.predictor:Predictor``; ``mode: serve`` picks it for such a checkpoint
+(``serving.loading``). Instances are nested lists (each of the saved input shape) or objects ``{"x": nested list}``,
+converted to tensors of the saved dtype; with ``trainConfig.preprocess`` its function's answer
+(``fn(instances[, config])``) is the model's input instead. Classification answers class indices (``predict_proba``:
+softmax, or sigmoid for bce); regression answers the outputs; with ``trainConfig.postprocess`` its function's answer
+(``fn(outputs, instances)``) is the prediction instead.
 """
 
 from __future__ import annotations
@@ -28,6 +30,11 @@ class Predictor:
         meta = read_meta(checkpoint_dir)
         if meta is None or "userModel" not in meta:
             raise ValueError(f"{checkpoint_dir} has no {META_FILE} of a trainConfig.model run")
+        if "inputShape" not in meta:
+            raise ValueError(
+                f"{checkpoint_dir}: the run's batches were not (inputs, targets) pairs, so raydt does not know the "
+                "model's input shape; serve it with serveConfig.predictorPath (your predictor class)"
+            )
         self.meta = meta
         self.loss = str(meta["userModel"]["loss"])
         self.model = user_code.build_model(meta["userModel"]["model"], dict(meta["config"]))
@@ -36,25 +43,34 @@ class Predictor:
         self.model.eval()
         self.shape = tuple(meta["inputShape"])
         self.dtype = getattr(torch, str(meta["inputDtype"]))
+        self.preprocess: str | None = meta["userModel"].get("preprocess")  # trainConfig.preprocess
         self.postprocess: str | None = meta["userModel"].get("postprocess")  # trainConfig.postprocess
 
     def metadata(self) -> dict[str, Any]:
+        """What /metadata shows: the model, its input, its task, and the hooks around it (none: raw rows in)."""
+        hooks = {"preprocess": self.preprocess, "postprocess": self.postprocess}
         return {
             "userModel": self.meta["userModel"]["model"],
             "inputShape": [None, *self.shape],
             "inputDtype": self.meta["inputDtype"],
             "task": self.meta["task"],
+            **({"numClasses": self.meta["numClasses"]} if "numClasses" in self.meta else {}),
             "trainedWith": self.meta["config"],
-            **({"postprocess": self.postprocess} if self.postprocess else {}),
+            **{key: ref for key, ref in hooks.items() if ref},
         }
 
     def tensor(self, instances: list[Any]) -> Any:
-        """Instances -> one batch tensor of the saved dtype; a wrong shape is the client's error (ValueError)."""
+        """Instances (through ``preprocess`` when the checkpoint names one) -> one batch tensor of the saved dtype;
+        a wrong shape is the client's error (ValueError)."""
         import torch
 
-        rows = [row["x"] if isinstance(row, dict) and "x" in row else row for row in instances]
+        rows: Any = [row["x"] if isinstance(row, dict) and "x" in row else row for row in instances]
+        if self.preprocess:
+            from raydt.frameworks.pytorch.user.code import preprocess
+
+            rows = preprocess(self.preprocess, instances, dict(self.meta["config"]))
         try:
-            batch = torch.tensor(rows, dtype=self.dtype)
+            batch = torch.as_tensor(rows, dtype=self.dtype)
         except (TypeError, ValueError, RuntimeError) as exc:
             raise ValueError(f"instances must be nested lists of numbers of shape {list(self.shape)}: {exc}") from exc
         if tuple(batch.shape[1:]) != self.shape:

@@ -20,9 +20,9 @@ def user_model_defaults() -> dict[str, Any]:
 
 
 def user_model_settings(spec: Spec, info: FrameworkInfo, base_dirs: tuple[Path, ...]) -> dict[str, Any]:
-    """``{model, data, loss, metrics, metric, mode, strategy[, postprocess]}``: ``file.py:name`` references with
-    their files absolute (loss names and module references as given), and the metric (and mode) ``patience``
-    watches: the search's in tune mode (its first objective), else the run's."""
+    """``{model, data, loss, metrics, metric, mode, strategy[, preprocess, postprocess]}``: ``file.py:name``
+    references with their files absolute (loss names and module references as given), and the metric (and mode)
+    ``patience`` watches: the search's in tune mode (its first objective), else the run's."""
     tc = spec.train_config
 
     def one(value: str) -> str:
@@ -40,6 +40,7 @@ def user_model_settings(spec: Spec, info: FrameworkInfo, base_dirs: tuple[Path, 
         "mode": mode[0] if isinstance(mode, list) else mode,
         "strategy": tc.strategy or "ddp",
     }
-    if tc.postprocess:  # saved with the checkpoint (raydt_meta.json's userModel): mode serve calls it
-        out["postprocess"] = one(tc.postprocess)
+    for key, hook in (("preprocess", tc.preprocess), ("postprocess", tc.postprocess)):
+        if hook:  # saved with the checkpoint (raydt_meta.json's userModel): mode serve calls it
+            out[key] = one(hook)
     return out
