@@ -108,9 +108,12 @@ def ending(p: TunePlan, grid: Any, trial_ids: list[str], elapsed: float, goal_re
 
 
 def never_started(result: Any) -> bool:
-    """Tune created the trial but never ran it (queued when the search ended): no error, and nothing in its
-    last result but the id Tune fills in (a started trial holds at least its auto-filled config and host)."""
-    return result.error is None and not any(k != "trial_id" for k in result.metrics or {})
+    """Tune created the trial but never ran it (queued when the search ended): no error, nothing in its last
+    result but the id Tune fills in, and no ``params.json`` (Tune's logger writes it when a trial starts, so a
+    trial interrupted before its first report is not mistaken for one that never ran)."""
+    if result.error is not None or any(k != "trial_id" for k in result.metrics or {}):
+        return False
+    return not (result.path and os.path.exists(os.path.join(result.path, "params.json")))
 
 
 def _config(result: Any) -> dict[str, Any]:
