@@ -205,6 +205,7 @@ def run_source(source: Any, *, quiet: bool, result_prefix: str = "") -> int:
     """``raydt run``: the live view on stderr (unless ``quiet``), Ray's output in the run's log file, the
     result on stdout. ``result_prefix``: the result as one line after it (a Ray Job's entrypoint, whose
     log is read back by ``raydt jobs result``)."""
+    from raydt import experiment
     from raydt.progress import ProgressView
     from raydt.runners import Handoff
     from raydt.spec import loader
@@ -218,7 +219,7 @@ def run_source(source: Any, *, quiet: bool, result_prefix: str = "") -> int:
         return code
 
     try:
-        loaded = loader.load(source)
+        loaded = experiment.name_unnamed(loader.load(source))  # the log is named after the experiment: explain finds it
         log_file = _log_path(loaded)
     except RaydtError as err:
         return emit(results.error_result(err), err.exit_code, sys.stdout)

@@ -10,10 +10,13 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from raydt import paths
 from raydt.errors import SpecError, SpecFileError, SpecIssue
+
+if TYPE_CHECKING:
+    from raydt.spec.loader import LoadedSpec
 
 SPEC_FILE = "raydt_spec.json"
 
@@ -61,6 +64,22 @@ def save_spec(
     with open(tmp, "w", encoding="utf-8") as fh:
         json.dump(_stored_form(raw, name, storage_path, base_dirs), fh, indent=2)
     os.replace(tmp, path)
+
+
+def name_unnamed(loaded: LoadedSpec) -> LoadedSpec:
+    """A train or tune spec without ``runConfig.name``, given its experiment's name now (``raydt run``, before it
+    names its log file ``<name>-<time>-<pid>.log`` beside the experiment, where ``raydt explain`` looks)."""
+    import dataclasses
+
+    from raydt.plan import default_name
+
+    spec = loaded.spec
+    if spec.mode not in ("train", "tune") or spec.run_config.name:
+        return loaded
+    name = default_name(spec.mode)
+    run = spec.run_config.model_copy(update={"name": name})
+    raw = {**loaded.raw, "runConfig": {**(loaded.raw.get("runConfig") or {}), "name": name}}
+    return dataclasses.replace(loaded, spec=spec.model_copy(update={"run_config": run}), raw=raw)
 
 
 def _flat(value: Any, prefix: str = "") -> dict[str, Any]:

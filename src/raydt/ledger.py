@@ -1,5 +1,6 @@
-"""raydt's trial ledger of a search (``raydt_trials.jsonl``) and the keys Ray Tune adds to every result: read by
-the results, the report and a warm start (which validation checks), so this module imports nothing of raydt."""
+"""raydt's trial ledger of a search (``raydt_trials.jsonl``), a train run's ledger (``raydt_train.jsonl``) and the
+keys Ray Tune adds to every result: read by the results, the report, ``raydt explain`` and a warm start (which
+validation checks), so this module imports nothing of raydt."""
 
 from __future__ import annotations
 
@@ -11,6 +12,18 @@ from typing import Any
 #: experiment's .json/.pkl files to its staging folder on restore and back at every sync, which would
 #: put an old copy over the events written since.
 LEDGER_FILE = "raydt_trials.jsonl"
+#: a train run's ledger, written by its relay: one JSON line per start, report and worker failure
+TRAIN_LEDGER = "raydt_train.jsonl"
+
+
+def clip_error(text: str, limit: int = 4000) -> str:
+    """A worker's error as the train ledger keeps it: up to ``limit`` characters, its start and its end kept (a
+    traceback's last line names the exception, which ``raydt explain`` reads from the ledger)."""
+    if len(text) <= limit:
+        return text
+    head = limit // 4
+    return f"{text[:head]}\n...\n{text[-(limit - head - 5) :]}"
+
 
 #: Keys Ray Tune adds to every result (kept out of the live view and of per-trial metrics).
 TUNE_AUTO_KEYS = frozenset(

@@ -79,8 +79,12 @@ def _fmt(resources: dict[str, float]) -> str:
 
 def check_storage(storage_path: str, shared: bool, status: dict[str, Any]) -> None:
     """On a multi-node (or autoscaling) cluster every node must reach the storage path: a local path is an
-    error."""
+    error, unless every node is a raylet ``raydt cluster up`` started on this machine (they share its disk)."""
+    from raydt.clusters import detect
+
     if (status["numNodes"] <= 1 and not status.get("autoscaler")) or shared or "://" in storage_path:
+        return
+    if detect.shares_disk(status):
         return
     nodes = (
         f"the cluster has {status['numNodes']} nodes"

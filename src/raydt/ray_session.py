@@ -47,9 +47,9 @@ def check_reachable(address: str) -> None:
         ) from None
 
 
-def _init_kwargs(
-    address: str | None, extra: dict[str, Any], dashboard: bool, env_vars: dict[str, str]
-) -> dict[str, Any]:
+def check_ray_init(extra: dict[str, Any]) -> str:
+    """Raise ``SpecError`` for a ``config.rayInit`` key that is no argument of ``ray.init()`` (imports Ray, starts
+    nothing); what was checked, for doctor."""
     import inspect
 
     import ray
@@ -63,15 +63,17 @@ def _init_kwargs(
 
         raise SpecError(
             [
-                SpecIssue(
-                    f"config.rayInit.{key}",
-                    "is not an argument of ray.init()",
-                    key,
-                    closest(key, sorted(valid)),
-                )
+                SpecIssue(f"config.rayInit.{key}", "is not an argument of ray.init()", key, closest(key, sorted(valid)))
                 for key in unknown
             ]
         )
+    return f"config.rayInit: {', '.join(sorted(extra)) or 'nothing'} (arguments of ray.init())"
+
+
+def _init_kwargs(
+    address: str | None, extra: dict[str, Any], dashboard: bool, env_vars: dict[str, str]
+) -> dict[str, Any]:
+    check_ray_init(extra)
     kwargs: dict[str, Any] = {
         "logging_level": logging.WARNING,
         "log_to_driver": True,
@@ -111,7 +113,9 @@ def connect(
     if ray.is_initialized():
         yield
         return
-    if address is not None:
+    if address is None:  # no address: the lasting cluster when it runs (plan.address); a dead one is an error
+        detect.refuse_dead()
+    else:
         check_reachable(address)
     for key, value in FAST_TRAIN_ENV.items():
         os.environ.setdefault(key, value)

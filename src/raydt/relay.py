@@ -17,6 +17,7 @@ from typing import Any
 import ray.train
 from ray.util.queue import Queue
 
+from raydt.ledger import clip_error
 from raydt.paths import is_remote
 from raydt.progress import ProgressView
 
@@ -50,7 +51,7 @@ class RelayCallback(ray.train.UserCallback):  # type: ignore[misc]
         self._put(record)
 
     def after_exception(self, run_context: Any, worker_exceptions: dict[int, Exception]) -> None:
-        errors = {int(rank): f"{type(e).__name__}: {e}"[:500] for rank, e in worker_exceptions.items()}
+        errors = {int(rank): clip_error(f"{type(e).__name__}: {e}") for rank, e in worker_exceptions.items()}
         self._put({"event": "worker_error", "errors": errors, "time": time.time()})
 
     def _put(self, item: dict[str, Any]) -> None:
@@ -92,7 +93,7 @@ class Relay:
             self._take(item)
 
     def _write(self, item: dict[str, Any]) -> None:
-        """Append ``item`` to the ledger; the ledger serves reports only, it never fails the training."""
+        """Append ``item`` to the ledger; the ledger serves reports and explain only, it never fails the training."""
         if self.ledger is None:
             return
         try:
@@ -132,7 +133,7 @@ def _ledger(experiment_path: str | None) -> str | None:
     """The train ledger's file in a local experiment directory (None: no ledger, or the storage is a URI)."""
     if not experiment_path or is_remote(experiment_path):
         return None
-    from raydt.report.load import TRAIN_LEDGER
+    from raydt.ledger import TRAIN_LEDGER
 
     try:
         os.makedirs(experiment_path, exist_ok=True)

@@ -154,7 +154,9 @@ def test_ctrl_c_detaches_and_a_stopped_job_reports_what_it_finished(cluster: dic
     assert run_cli("jobs", "status", job).out["jobStatus"] == "RUNNING"  # Ctrl-C left the job alone
 
     stopped = run_cli("jobs", "stop", job, timeout=180)
-    assert stopped.code == 0 and stopped.out["jobStatus"] == "STOPPED", stopped.out
+    assert stopped.code == 0 and stopped.out["jobStatus"] == "STOPPED" and stopped.out["jobStopped"], stopped.out
+    again = run_cli("jobs", "stop", job, timeout=60)  # it has ended: nothing is stopped, and the result says so
+    assert again.code == 0 and again.out["jobStopped"] is False and "nothing was stopped" in again.out["warnings"][0]
     result = run_cli("jobs", "result", job)
     assert result.code == 3 and result.out["status"] == "partial" and result.out["interrupted"] is True, result.out
     assert result.out["jobStatus"] == "STOPPED" and Path(result.out["checkpointPath"]).is_dir(), result.out
@@ -173,3 +175,5 @@ def test_a_wrong_token_is_refused_before_anything_is_sent(
     assert "denied" not in [j.get("runName") for j in listed.out["jobs"]]  # nothing was submitted
     bare = run_cli("jobs", "list", "--address", cluster["dashboardUrl"], "--token-file", str(wrong))
     assert bare.out["error"]["code"] == "JOBS_AUTH", bare.out
+    gcs = run_cli("jobs", "list", "--address", cluster["address"])  # the GCS port, as README says: not the dashboard
+    assert gcs.code == 1 and gcs.out["error"]["code"] == "NOT_RAY_DASHBOARD", gcs.out

@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,9 @@ def spawn() -> Iterator[Any]:
             env[procs.TAG] = cluster_id
         proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"], env=env)
         started.append(proc)
+        deadline = time.monotonic() + 10  # its /proc environ shows the tag once it runs (slow on a loaded machine)
+        while cluster_id and not procs.belongs(proc.pid, cluster_id) and time.monotonic() < deadline:
+            time.sleep(0.02)
         return proc.pid
 
     yield _spawn

@@ -1,5 +1,7 @@
 """The record of the cluster ``raydt cluster up`` started: ``clusters/cluster.json`` under ``~/.raydt``
-(``RAYDT_STATE_DIR``), written atomically; a record whose head has died counts as absent. Imports no Ray."""
+(``RAYDT_STATE_DIR``), written atomically. A record whose head has died is no running cluster (``running``), but it
+is not forgotten either (``dead``): a run must not quietly go elsewhere than the cluster the user set up. Imports no
+Ray."""
 
 from __future__ import annotations
 
@@ -59,3 +61,9 @@ def running() -> dict[str, Any] | None:
     if data is None or not head_alive(data):
         return None
     return data
+
+
+def dead() -> dict[str, Any] | None:
+    """The record of a cluster whose head has died (until ``raydt cluster up`` or ``down`` clears it), else None."""
+    data = read()
+    return data if data is not None and not head_alive(data) else None

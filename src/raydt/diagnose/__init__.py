@@ -3,7 +3,7 @@
 - ``doctor(spec, address)``: checks (``checks``: name, status ok|warn|fail, found, fix) of this machine, of a
   spec against it, and of a cluster; imports neither Ray nor a framework unless a spec or an address needs them.
 - ``explain(path)``: the root causes (``causes``) of a failed or partial run, from its result, logs, trials'
-  ``error.txt`` and the trial ledger, with evidence (file, line) and a fix, aggregated across trials.
+  ``error.txt`` and the trial or train ledger, with evidence (file, line) and a fix, aggregated across trials.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ def explain(path: str) -> tuple[dict[str, Any], int]:
     found = find(target.resolve())
     error = (found.result or {}).get("error")
     hints = {str(error["code"]): str(error.get("hint", ""))} if isinstance(error, dict) and "code" in error else {}
-    files = [found.result_file, *found.logs, *found.errors.values(), found.ledger]
+    files = [found.result_file, *found.logs, *found.errors.values(), found.ledger, found.train_ledger]
     read = [str(f) for f in files if f is not None] + sorted({str(p.parent) for p in found.ray_logs})
     doc: dict[str, Any] = {
         "status": results.SUCCESS,

@@ -2,8 +2,10 @@
 
 Without a spec or an address nothing heavy is imported and no Ray is started: versions come from package
 metadata, the torch build from its ``version.py``. A spec adds what it needs (its modules imported in a child
-process, storage, memory, the serve port, whether its workers fit); an address (``--address``, the spec's
-``config.address``, ``RAY_ADDRESS`` or the running ``raydt cluster up`` cluster) adds the cluster's checks.
+process, storage, memory, the serve port, whether its workers fit) and every check ``raydt run`` makes before
+it trains (``runners.preflights``: the experiment rule, MLflow, the trainer's code, the search's seed); an
+address (``--address``, the spec's ``config.address``, ``RAY_ADDRESS`` or the running ``raydt cluster up``
+cluster) adds the cluster's checks.
 """
 
 from __future__ import annotations
@@ -52,6 +54,8 @@ def _spec_checks(loaded: Any, address: str | None) -> list[Check]:
     # a URI as written (paths resolve file:// as a local path); else the resolved folder
     storage = raw if raw and "://" in raw else plan.storage_path if plan else plans.storage_path(spec)
     checks.append(sc.storage_check(storage))
+    if plan is not None:
+        checks += _preflight_checks(loaded)
     if spec.serve_config is not None:
         checks.append(sc.port_check(spec.serve_config.host, spec.serve_config.port))
     target = address or plans.address(loaded)
@@ -73,6 +77,29 @@ def _spec_checks(loaded: Any, address: str | None) -> list[Check]:
         checks.append(sc.local_fit_check(plan.workers, plan.ray_init))
         checks.append(sc.memory_check(plan.workers, copies, meminfo().get("MemAvailable", 0), "this machine"))
     return checks
+
+
+def _preflight_checks(loaded: Any) -> list[Check]:
+    """The checks ``raydt run`` makes before it trains (``runners.preflights``: the same code), one row each."""
+    from raydt import plan as plans
+    from raydt.runners import preflights
+
+    if loaded.spec.mode == "tune":
+        tp = plans.tune(loaded)
+        steps = [*preflights.search(tp), *preflights.training(loaded, tp.train, tp.search_space)]
+        steps += preflights.connection(tp.train)
+    else:
+        p = plans.train(loaded)
+        steps = [*preflights.training(loaded, p), *preflights.connection(p)]
+    rows = []
+    for step in steps:
+        try:
+            rows.append(ok(step.name, step.run()))
+        except RaydtError as err:
+            rows.append(fail(step.name, err.message, err.hint))
+        except Exception as exc:  # noqa: BLE001 - the user's code or a library: the run would fail on it too
+            rows.append(fail(step.name, f"{type(exc).__name__}: {exc}"[:500], "Fix what the message names."))
+    return rows
 
 
 def _document(checks: list[Check]) -> tuple[dict[str, Any], list[Check], int]:

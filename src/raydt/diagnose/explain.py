@@ -2,8 +2,9 @@
 
 Each trial (or the run, for a train run) is one unit of failure: every line of its files is matched against
 ``rules.RULES``; the unit's root cause is the class of highest precedence it shows (an OOM kill also shows as a
-dead actor), or its trainer's own exception when none shows. Causes are then ordered by how many units they
-ended, then precedence, then how many lines show them.
+dead actor), or its trainer's own exception when none shows. A train run's ledger (``raydt_train.jsonl``) holds
+each worker failure's traceback: those after the last report ended the run, earlier ones were restarts. Causes
+are then ordered by how many units they ended, then precedence, then how many lines show them.
 """
 
 from __future__ import annotations
@@ -45,17 +46,39 @@ class Unit:
 
     key: str
     hits: dict[str, list[Hit]] = field(default_factory=dict)
-    retries: dict[str, list[Hit]] = field(default_factory=dict)  # failures it was retried after (the ledger)
-    exception: Hit | None = None
-    frame: Hit | None = None  # the last traceback frame outside Ray and the standard library: the user's code
+    retries: dict[str, list[Hit]] = field(default_factory=dict)  # failures it was retried after (the ledgers)
+    exception: Hit | None = None  # the last exception raised through the user's code (a frame of it came before)
+    frame: Hit | None = None  # that traceback's last frame outside Ray and the standard library: the user's code
+    other: Hit | None = None  # the last exception line with no frame of the user's code before it (Ray's own)
+    pending: Hit | None = field(default=None, repr=False)  # the user's frame of the traceback being read
 
     def add(self, hit: Hit) -> None:
         self.hits.setdefault(hit.code, []).append(hit)
 
+    def raised(self) -> Hit | None:
+        """The exception that ended the unit when no class matched: the user's, else the last one seen."""
+        return self.exception or self.other
+
+    def read_line(self, text: str, hit: Hit, forwarded: bool) -> None:
+        """Follow a traceback (``text``: the line without the prefix Ray puts on a line it ``forwarded`` from a
+        worker): an exception line after a frame of the user's code is the trainer's exception. One after no such
+        frame is kept in case nothing else is found, unless Ray forwarded it: its own actors' errors in the log
+        (a controller's wrapper, a helper's failed thread) are not the trainer's."""
+        if rules.EXCEPTION_LINE.match(text):
+            if self.pending is not None:
+                self.exception, self.frame = hit, self.pending
+            elif not forwarded:
+                self.other = hit
+            self.pending = None
+        elif text.startswith("Traceback (most recent call last)"):
+            self.pending = None
+        elif text.startswith('File "') and not any(part in text for part in _LIBRARY):
+            self.pending = hit
+
     def primary(self) -> str | None:
         if self.hits:
             return min(self.hits, key=lambda c: _rule(c).precedence)
-        return rules.USER_CODE.code if self.exception is not None else None
+        return rules.USER_CODE.code if self.raised() is not None else None
 
 
 def _rule(code: str) -> rules.Rule:
@@ -76,10 +99,9 @@ def scan(unit: Unit, path: Path, lines: list[str] | None = None, *, first: int =
         rule = rules.classify(text)
         if rule is not None:
             unit.add(Hit(rule.code, str(path), number, text[:300], text[:4000]))
-        elif rules.EXCEPTION_LINE.match(text):
-            unit.exception = Hit(rules.USER_CODE.code, str(path), number, text[:300])
-        elif text.startswith('File "') and not any(part in text for part in _LIBRARY):
-            unit.frame = Hit(rules.USER_CODE.code, str(path), number, text[:300])
+        else:
+            body = rules.body(text)
+            unit.read_line(body, Hit(rules.USER_CODE.code, str(path), number, text[:300]), body != text)
 
 
 def units_of(found: Found) -> dict[str, Unit]:
@@ -100,6 +122,8 @@ def units_of(found: Found) -> dict[str, Unit]:
             if event.get("event") == "retry" and event.get("code") in rules.BY_CODE:
                 hit = Hit(str(event["code"]), str(found.ledger), number, line.strip()[:300])
                 unit(str(event.get("trial"))).retries.setdefault(hit.code, []).append(hit)
+    if found.train_ledger is not None:
+        _train_ledger(found.train_ledger, unit(RUN))
     if found.result is not None and found.result_file is not None:
         _result_units(found.result, found.result_file, unit)
     for path in found.logs:
@@ -107,6 +131,43 @@ def units_of(found: Found) -> dict[str, Unit]:
     for path in found.ray_logs:  # a session may be a lasting cluster's, shared by other runs: evidence only
         scan(unit(RAY_LOGS), path, limit=RAY_LOG_BYTES)
     return units
+
+
+def _train_ledger(path: Path, run: Unit) -> None:
+    """A train run's ledger: each ``worker_error`` event holds every failed rank's exception with its traceback.
+    The failures after the run's last report ended it; one followed by a report was recovered from (Ray Train
+    restarted the workers from the last checkpoint), a restart counted per class."""
+    events: list[tuple[int, dict[str, Any]]] = []
+    for number, line in enumerate(read_lines(path), start=1):
+        try:
+            event = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(event, dict):
+            events.append((number, event))
+    last_report = max((n for n, e in events if e.get("event") == "report"), default=0)
+    for number, event in events:
+        errors = event.get("errors") if event.get("event") == "worker_error" else None
+        if not isinstance(errors, dict):
+            continue
+        texts = [str(errors[rank]) for rank in sorted(errors, key=str)]
+        if number > last_report:
+            _scan_at(run, path, texts, number)
+            continue
+        failure = Unit(run.key)
+        _scan_at(failure, path, texts, number)
+        code = failure.primary()
+        hits = failure.hits.get(code or "") or []
+        shown = hits[0] if hits else failure.raised()
+        if code is not None and shown is not None:
+            run.retries.setdefault(code, []).append(shown)
+
+
+def _scan_at(unit: Unit, path: Path, texts: list[str], number: int) -> None:
+    """Scan the lines of ``texts`` (one JSON line's strings), each numbered as that line of ``path``."""
+    for text in texts:
+        for part in text.splitlines():
+            scan(unit, path, [part], first=number)
 
 
 def _result_units(doc: dict[str, Any], path: Path, unit: Any) -> None:
@@ -165,26 +226,36 @@ def causes(found: Found, hints: dict[str, str] | None = None) -> list[dict[str, 
         for code, hits in u.retries.items():
             seen.setdefault(code, []).extend(hits)
             retried.setdefault(code, set()).add(key)
-        if p == rules.USER_CODE.code and key != RAY_LOGS and not u.hits and u.exception is not None:
-            seen.setdefault(p, []).extend(h for h in (u.frame, u.exception) if h is not None)
+        if p == rules.USER_CODE.code and key != RAY_LOGS and not u.hits:
+            shown = (u.frame, u.exception) if u.exception is not None else (u.other,)
+            seen.setdefault(p, []).extend(h for h in shown if h is not None)
     order = sorted(seen, key=lambda c: (-len(ended.get(c, ())), _rule(c).precedence, -len(seen[c])))
     out = []
     for code in order:
         done = ended.get(code, set())
         of = None if not trials or done == {RUN} else total  # a run-level cause has no trial counts
-        out.append(_cause(code, seen[code], done, retried.get(code, set()), of, hints))
+        restarts = len(units[RUN].retries.get(code, [])) if RUN in units else 0
+        out.append(_cause(code, seen[code], done, retried.get(code, set()) - {RUN}, restarts, of, hints))
     return out
 
 
+# One cause's document from its hits and counts: 7 arguments, each a different count or source.
 def _cause(
-    code: str, hits: list[Hit], ended: set[str], retried: set[str], total: int | None, hints: dict[str, str] | None
+    code: str,
+    hits: list[Hit],
+    ended: set[str],
+    retried: set[str],
+    restarts: int,
+    total: int | None,
+    hints: dict[str, str] | None,
 ) -> dict[str, Any]:
+    """``retried``: the trials retried after it; ``restarts``: how often a train run was restarted after it."""
     rule = _rule(code)
     label = rule.label if code in rules.BY_CODE or code == rules.USER_CODE.code else f"failed with {code}"
     if code == rules.USER_CODE.code:
-        common = Counter(h.text for h in hits if not h.text.startswith('File "')).most_common(1)
+        common = Counter(rules.body(h.text) for h in hits if not rules.body(h.text).startswith('File "')).most_common(1)
         label += f" ({common[0][0]})" if common else ""
-    summary, fix = detail(code, label, hits, len(ended), len(retried), total, rule.fix)
+    summary, fix = detail(code, label, hits, (len(ended), len(retried), restarts), total, rule.fix)
     if code not in rules.BY_CODE and code != rules.USER_CODE.code:
         fix = (hints or {}).get(code) or fix or "See error.hint in the run's result."
     out: dict[str, Any] = {"code": code, "summary": summary, "fix": fix}

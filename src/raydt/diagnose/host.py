@@ -211,9 +211,15 @@ def dashboard_check(url: str, source: str, name: str = "dashboard") -> Check:
 
 
 def cluster_record_checks() -> list[Check]:
-    """The lasting local cluster (``raydt cluster up``), when it runs: its dashboard's binding."""
-    from raydt.clusters import state
+    """The lasting local cluster (``raydt cluster up``): when it runs, its dashboard's binding; when its record
+    names a head that died, a failure (``raydt run`` with no address refuses it: ``detect.refuse_dead``)."""
+    from raydt.clusters import detect, state
+    from raydt.errors import RayConnectionError
 
+    try:
+        detect.refuse_dead()
+    except RayConnectionError as err:
+        return [fail("lasting cluster", err.message, err.hint)]
     rec = state.running()
     if rec is None:
         return []

@@ -197,6 +197,16 @@ DECISIVE = frozenset(
 )
 #: an exception's last line: ``pkg.Error: message`` or a bare ``MemoryError``
 EXCEPTION_LINE = re.compile(r"^(?:[\w.]+\.)?[A-Z]\w*(?:Error|Exception|Interrupt|Exit)\b(?::.*)?$")
+#: what Ray puts around a line it forwards to the driver's output (``log_to_driver``): the process it came from,
+#: ``(RayTrainWorker pid=6194)``, ``(pid=12, ip=10.0.0.2)``, ``(raylet)``, and its deduplication's count
+_RAY_PREFIX = re.compile(r"^\((?:[\w.\-]+ )?(?:pid=\d+[^()]*|raylet[^()]*)\)\s*")
+_RAY_REPEATED = re.compile(r"\s*\[repeated \d+x across cluster\]$")
+
+
+def body(line: str) -> str:
+    """The line as the process wrote it: without the prefix and suffix Ray adds when it forwards it (a trainer's
+    traceback in a train run's log is all prefixed with its worker's)."""
+    return _RAY_REPEATED.sub("", _RAY_PREFIX.sub("", line, count=1))
 
 
 def classify(line: str) -> Rule | None:

@@ -3,7 +3,8 @@ show why a run failed. Nothing is imported from Ray; files are read as text.
 
 - the result (a ``raydt run ... > result.json``): its error, its trials' errors, and the paths it names;
 - the experiment (``experimentPath``): ``raydt_spec.json`` (the run's name), the trial ledger
-  ``raydt_trials.jsonl``, each trial's ``error.txt`` (Tune writes it into the trial's folder; Ray also keeps a copy
+  ``raydt_trials.jsonl`` (a search) or the train ledger ``raydt_train.jsonl`` (a train run: each worker failure
+  with its traceback), each trial's ``error.txt`` (Tune writes it into the trial's folder; Ray also keeps a copy
   in the session's ``artifacts/.../driver_artifacts``);
 - the CLI's log file (``logFile``: ``<storage>/logs/<name>-<time>-<pid>.log``), Ray's and the trainer's output;
 - Ray's session logs (``raylet.out``: the memory monitor's kills; ``worker-*.err``; Ray Train's
@@ -20,7 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from raydt.experiment import SPEC_FILE
-from raydt.tune_results import LEDGER_FILE as LEDGER
+from raydt.ledger import LEDGER_FILE as LEDGER
+from raydt.ledger import TRAIN_LEDGER
 
 #: the most of a file that is read (its end: where the failure is)
 MAX_BYTES = 4 << 20
@@ -51,6 +53,7 @@ class Found:
     errors: dict[str, Path] = field(default_factory=dict)  # trial id -> its error.txt
     trials: set[str] = field(default_factory=set)  # every trial id of the experiment
     ledger: Path | None = None
+    train_ledger: Path | None = None  # a train run's: its worker failures
     ray_logs: list[Path] = field(default_factory=list)
 
 
@@ -129,6 +132,8 @@ def _experiment(found: Found, exp: Path) -> None:
             found.errors[tid] = trial / "error.txt"
     if (exp / LEDGER).is_file():
         found.ledger = exp / LEDGER
+    if (exp / TRAIN_LEDGER).is_file():
+        found.train_ledger = exp / TRAIN_LEDGER
     if not found.errors and found.trials:  # Ray's copy, in the session folder, when the trial folder lacks one
         for root in ray_roots():
             for err in root.glob(f"session_*/artifacts/*/{found.name}/driver_artifacts/*/error.txt"):

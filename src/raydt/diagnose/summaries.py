@@ -18,9 +18,11 @@ _WAITED = re.compile(r"Timed out waiting (\d+)\s*ms|ran for (\d+) milliseconds")
 
 
 def detail(
-    code: str, label: str, hits: list[Any], ended: int, retried: int, total: int | None, fix: str
+    code: str, label: str, hits: list[Any], counts: tuple[int, int, int], total: int | None, fix: str
 ) -> tuple[str, str]:
-    """(summary, fix) of a cause: ``ended``: units (trials, or the run) it ended; ``retried``: trials retried."""
+    """(summary, fix) of a cause; ``counts``: the units (trials, or the run) it ended, the trials retried after it,
+    and how often a train run was restarted after it (Ray Train's workers, from the last checkpoint)."""
+    ended, retried, restarts = counts
     texts = [h.raw or h.text for h in hits]
     if total is not None and ended:
         summary = f"{ended} of {total} trial(s) {label}"
@@ -28,10 +30,14 @@ def detail(
         summary = f"the run {label}"
     elif retried:
         summary = f"{retried} trial(s) {label} and were retried"
+    elif restarts:
+        summary = f"the run {label} and was restarted from its last checkpoint ({restarts} time(s))"
     else:
         summary = f"the logs also show that a process {label} ({len(hits)} line(s))"
     if total is not None and ended and retried:
         summary += f"; {retried} trial(s) were retried after it"
+    if ended and restarts:
+        summary += f"; the run had been restarted after it {restarts} time(s) before"
     if code == "OUT_OF_MEMORY":
         trainers = [t for t in texts if any(w in t for w in _TRAINING_ACTORS)]  # not Ray's own helper actors
         used = [float(m) for t in trainers or texts for m in _USED.findall(t)]

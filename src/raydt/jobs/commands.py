@@ -11,7 +11,7 @@ from typing import Any, TextIO
 
 from raydt import results
 from raydt.errors import EXIT_SUCCESS, JobsError, RaydtError
-from raydt.jobs import connect, package
+from raydt.jobs import cluster_fit, connect, package
 from raydt.jobs.package import RESULT_MARKER
 
 TERMINAL = ("STOPPED", "SUCCEEDED", "FAILED")
@@ -40,6 +40,7 @@ def submit(source: Any, opts: package.Options, *, address: str | None, token_fil
     target = connect.resolve(address, token_file)
     pack = package.build(source, opts, target.lasting)
     ray_version = connect.probe(target)
+    cluster_fit.check(target, pack.demand)  # what the run there would refuse at its start: before the upload
     client = connect.client(target)
     job_id = _call(target, lambda: client.submit_job(
         entrypoint=pack.entrypoint, submission_id=pack.job_id, runtime_env=pack.runtime_env,
@@ -207,12 +208,18 @@ def status(job_id: str, address: str | None, token_file: str | None) -> Outcome:
 
 
 def stop(job_id: str, address: str | None, token_file: str | None) -> Outcome:
-    """Ask Ray to stop the job (SIGTERM: raydt ends the run and writes a partial result) and wait for it."""
+    """Ask Ray to stop the job (SIGTERM: raydt ends the run and writes a partial result) and wait for it. A job
+    that had already ended is left as it was: ``jobStopped: false`` and a warning say that nothing was stopped."""
     target, client, _ = _session(address, token_file)
-    _call(target, lambda: client.stop_job(job_id))
-    final = _wait_terminal(client, job_id, STOP_TIMEOUT_S)
+    stopped = bool(_call(target, lambda: client.stop_job(job_id)))  # Ray: True only if the job was still running
+    if stopped:
+        final = _wait_terminal(client, job_id, STOP_TIMEOUT_S)
+    else:
+        final = _status(_call(target, lambda: client.get_job_info(job_id)))
     doc = {"status": results.SUCCESS, "results": results.empty_results(), "address": target.address,
-           "jobId": job_id, "jobStatus": final}  # fmt: skip
+           "jobId": job_id, "jobStatus": final, "jobStopped": stopped}  # fmt: skip
+    if not stopped:
+        doc["warnings"] = [f"job {job_id} had already ended ({final}): nothing was stopped"]
     return doc, EXIT_SUCCESS
 
 

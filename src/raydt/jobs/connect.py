@@ -42,6 +42,9 @@ def resolve(address: str | None, token_file: str | None) -> Target:
     given = address or os.environ.get("RAY_API_SERVER_ADDRESS") or _http(os.environ.get("RAY_ADDRESS"))
     if not given:
         if lasting is None:
+            from raydt.clusters import detect
+
+            detect.refuse_dead()  # the cluster the user set up died: say so, not "no address"
             raise UsageError(
                 "no Ray dashboard address: --address is not given, RAY_API_SERVER_ADDRESS is not set, and no "
                 "cluster started by `raydt cluster up` runs",
@@ -139,12 +142,37 @@ def _get(requests: Any, target: Target, path: str) -> Any:
     except requests.exceptions.Timeout:
         raise _unreachable(target, f"no answer within {PROBE_TIMEOUT_S:g}s") from None
     except requests.exceptions.RequestException as exc:
+        spoke = _not_http(exc)
+        if spoke is not None:
+            why = f"GET {path} was answered, but not in HTTP ({spoke}): a gRPC port such as the GCS (6379) answers so"
+            raise _not_ray(target, why) from None
         raise _unreachable(target, type(exc).__name__) from None
     if reply.status_code in (401, 403):
         raise auth_error(target, reply.status_code)
     if reply.status_code != 200:
         raise _not_ray(target, f"GET {path} answered HTTP {reply.status_code}")
     return reply
+
+
+def _not_http(exc: BaseException) -> str | None:
+    """The name of the error that shows something listens at the address but does not speak HTTP (a reply that
+    is no HTTP status line, a connection closed after it was accepted), or None (nothing listens, no route)."""
+    import http.client
+
+    from urllib3.exceptions import NewConnectionError, ProtocolError
+
+    chain: list[BaseException] = []
+    seen: BaseException | None = exc
+    while seen is not None and seen not in chain and len(chain) < 10:
+        chain.append(seen)
+        seen = seen.__cause__ or seen.__context__
+    chain += [a for e in chain for a in e.args if isinstance(a, BaseException)]  # urllib3 keeps its reason in args
+    if any(isinstance(e, NewConnectionError | ConnectionRefusedError) for e in chain):
+        return None
+    spoke: BaseException | None = next((e for e in chain if isinstance(e, http.client.HTTPException)), None)
+    if spoke is None and any(isinstance(e, ProtocolError) for e in chain):
+        spoke = next((e for e in chain if isinstance(e, ConnectionResetError)), None)
+    return type(spoke).__name__ if spoke is not None else None
 
 
 def _unreachable(target: Target, why: str) -> JobsError:

@@ -28,6 +28,7 @@ from typing import Any
 
 from raydt import paths
 from raydt.errors import OptionError, SpecError, SpecIssue
+from raydt.jobs.cluster_fit import Demand
 
 DEFAULT_EXCLUDES = (".git", "__pycache__", "*.pyc", ".venv", "venv", "node_modules", ".mypy_cache",
                     ".pytest_cache", ".ruff_cache", "*.egg-info", ".ipynb_checkpoints")  # fmt: skip
@@ -69,6 +70,7 @@ class Package:
     entrypoint_resources: dict[str, float]
     summary: dict[str, Any]
     warnings: list[str] = field(default_factory=list)
+    demand: Demand | None = None  # what a train or tune run asks of the cluster, checked before the upload
 
 
 def build(source: Any, opts: Options, lasting: dict[str, Any] | None) -> Package:
@@ -115,7 +117,17 @@ def build(source: Any, opts: Options, lasting: dict[str, Any] | None) -> Package
         "entrypoint": entrypoint, "entrypointResources": resources,
     }  # fmt: skip
     job_id = f"{run_name[:80]}-{secrets.token_hex(3)}"
-    return Package(job_id, run_name, mode, spec, entrypoint, env, resources, summary, warnings)
+    return Package(job_id, run_name, mode, spec, entrypoint, env, resources, summary, warnings, _demand(loaded, rc))
+
+
+def _demand(loaded: Any, rc: dict[str, Any]) -> Demand | None:
+    """A train or tune run's workers and storage, as the run on the cluster will check them."""
+    from raydt.plan import DEFAULT_STORAGE, workers
+
+    if loaded.spec.mode not in ("train", "tune"):
+        return None
+    storage = str(rc.get("storagePath") or DEFAULT_STORAGE)
+    return Demand(workers(loaded), storage, bool(loaded.spec.run_config.shared_storage))
 
 
 def _refuse_serving(spec: Any) -> None:

@@ -20,12 +20,10 @@ from typing import Any
 
 from raydt.errors import SpecFileError, UsageError, failure_code
 from raydt.experiment import SPEC_FILE
+from raydt.ledger import TRAIN_LEDGER as TRAIN_LEDGER  # re-exported: the relay writes it by this name
 from raydt.tune_results import LEDGER_FILE, TUNE_AUTO_KEYS, read_ledger
 
 SNAPSHOT = "checkpoint_manager_snapshot.json"
-#: written by the train runner's relay, one JSON line per start, report and worker failure (not ".json": see
-#: tune_results.LEDGER_FILE)
-TRAIN_LEDGER = "raydt_train.jsonl"
 #: Tune's trial folder: trial_<id>_<number>_<params>_<date>; an id is 8 hex digits, or <hex>_<5 digits> (grid/random)
 _TRIAL_DIR = re.compile(r"^trial_([0-9a-f]+(?:_\d{5})?)_(\d+)_")
 

@@ -358,6 +358,9 @@ class Result(ResultModel):
     job_id: str | None = opt("raydt submit / jobs: the Ray Job's submission id.")
     address: str | None = opt("raydt submit / jobs: the Ray dashboard the job was sent to.")
     job_status: JobStatus | None = opt("raydt submit / jobs: Ray's status of the job when this was written.")
+    job_stopped: bool | None = opt(
+        "raydt jobs stop: whether the request stopped a running job (false: it had already ended; nothing stopped)."
+    )
     job: JobRow | None = opt("raydt jobs status: the job.")
     jobs: list[JobRow] | None = opt("raydt jobs list: the cluster's submitted jobs, oldest first.")
     submission: Submission | None = opt("raydt submit: what travelled with the job.")

@@ -12,9 +12,10 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from raydt import data, experiment, frameworks, paths, preflight, ray_session, tracking
+from raydt import data, experiment, paths, preflight, ray_session
 from raydt.plan import TrainPlan
 from raydt.progress import ProgressView
+from raydt.runners import preflights
 from raydt.spec.loader import LoadedSpec
 
 
@@ -68,10 +69,10 @@ def run(loaded: LoadedSpec, view: ProgressView, mode: Mode) -> dict[str, Any]:
 
 def _steps(loaded: LoadedSpec, view: ProgressView, mode: Mode) -> dict[str, Any]:
     p = mode.train_plan
-    experiment.check_new(p.experiment_path, p.resume, loaded.raw, p.name, p.storage_path, base_dirs=loaded.base_dirs)
-    tracking.check(p)  # runConfig.tracking: an unreachable MLflow server fails now, before Ray starts
-    # the user's code checked where it runs fast (e.g. trainConfig.model: one batch on CPU), before Ray starts
-    frameworks.adapter(p.framework).probe(p.loop_config, getattr(mode, "search_space", None))
+    # the experiment's name, runConfig.tracking, the user's code where it runs fast: before Ray starts (raydt
+    # doctor runs the same list)
+    for step in preflights.training(loaded, p, getattr(mode, "search_space", None)):
+        step.run()
     view.event(mode.describe())
     conn = mode.connection()
     env = {**ray_session.code_env(paths.code_folders(loaded.raw, loaded.base_dirs)), **conn.env_vars}

@@ -94,5 +94,22 @@ class Sink:
 
 
 def one_line(error: BaseException) -> str:
-    lines = [ln.strip() for ln in str(error).splitlines() if ln.strip()]
-    return f"{type(error).__name__}: {lines[0] if lines else ''}"[:300]
+    """The error in one short line: for a request that failed on the network, the system's own reason at the
+    root of its chain (``ConnectionRefusedError: [Errno 111] Connection refused``), not MLflow's and urllib3's
+    wrappers around it (their text repeats the URL and the pool's internals, and is cut before the reason)."""
+    shown = _network_reason(error) or error
+    lines = [ln.strip() for ln in str(shown).splitlines() if ln.strip()]
+    return f"{type(shown).__name__}: {lines[0] if lines else ''}"[:300]
+
+
+def _network_reason(error: BaseException) -> BaseException | None:
+    """The innermost ``OSError`` of the chain MLflow raised from (refused, timed out, unknown host), else None."""
+    found: BaseException | None = None
+    seen: BaseException | None = error
+    chain: list[BaseException] = []
+    while seen is not None and seen not in chain and len(chain) < 20:
+        chain.append(seen)
+        if isinstance(seen, OSError) and seen is not error:
+            found = seen
+        seen = seen.__cause__ or seen.__context__
+    return found

@@ -1,0 +1,86 @@
+"""Issue 26 on a real Ray, what the fast tier can only stand in for: the README's lasting-cluster example (a head and
+a worker raylet, a spec with a local storagePath and no sharedStorage) runs there and is submitted there; the
+same cluster with its head SIGKILLed is named as dead by run, cluster status and doctor; an unnamed train run whose
+trainer raises is explained from its experiment folder (its log found beside it, its ledger read)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from raydt.clusters import procs
+from tests.conftest import FIXTURES, run_cli
+
+pytestmark = pytest.mark.slow
+
+
+def _spec(tmp_path: Path, name: str) -> Path:
+    spec = {
+        "mode": "train",
+        "config": {"numWorkers": 2, "resourcesPerWorker": {"cpu": 1}},
+        "trainConfig": {"framework": "pytorch", "epochs": 1},
+        "runConfig": {"storagePath": str(tmp_path / "results"), "name": name},  # local, no sharedStorage
+    }
+    path = tmp_path / f"{name}.json"
+    path.write_text(json.dumps(spec))
+    return path
+
+
+def test_readme_lasting_cluster_example_then_a_dead_head(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RAYDT_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    cluster: dict[str, Any] = {}
+    try:
+        up = run_cli("cluster", "up", "--cpus", "1", "--workers", "1", "--worker-cpus", "1", timeout=240)
+        assert up.code == 0, up.out
+        cluster = up.out["lastingCluster"]
+        used = run_cli("run", str(_spec(tmp_path, "readme")), timeout=600)
+        assert used.code == 0, used.out  # was SPEC_INVALID "storagePath is a local path, but the cluster has 2 nodes"
+        assert used.out["clusterStatus"]["numNodes"] == 2 and used.out["clusterStatus"]["source"] == "raydt cluster up"
+        sent = run_cli("submit", str(_spec(tmp_path, "sent")), "--wait", timeout=600)
+        assert sent.code == 0 and sent.out["status"] == "success", sent.out
+
+        os.kill(int(cluster["headPid"]), signal.SIGKILL)
+        time.sleep(2)
+        started = time.monotonic()
+        dead = run_cli("run", str(_spec(tmp_path, "after")), timeout=120)
+        assert dead.code == 1 and dead.out["error"]["code"] == "RAY_CONNECTION", dead.out
+        assert "is dead" in dead.out["error"]["message"] and "raydt cluster up" in dead.out["error"]["hint"]
+        assert "clusterStatus" not in dead.out and time.monotonic() - started < 60  # no embedded Ray started
+        status = run_cli("cluster", "status", timeout=120)
+        assert status.code == 1 and "is dead" in status.out["error"]["message"], status.out
+        doctor = run_cli("doctor", timeout=120)
+        rows = {c["name"]: c for c in doctor.out["checks"]}
+        assert doctor.code == 1 and rows["lasting cluster"]["status"] == "fail", doctor.out
+        assert run_cli("cluster", "down", timeout=120).code == 0
+    finally:
+        for pid in procs.tagged(str(cluster.get("id", ""))) if cluster else []:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+
+
+def test_an_unnamed_train_run_that_raises_is_explained_from_its_folder(tmp_path: Path) -> None:
+    spec = {
+        "mode": "train",
+        "config": {"numWorkers": 1, "address": "local"},
+        "trainConfig": {"trainerPath": f"{FIXTURES / 'trainers.py'}:raises", "metric": "loss"},
+        "runConfig": {"storagePath": str(tmp_path / "results"), "maxFailures": 0},
+    }
+    path = tmp_path / "raises.json"
+    path.write_text(json.dumps(spec))
+    run = run_cli("run", str(path), timeout=600)
+    assert run.out["status"] == "error", run.out
+    exp = Path(run.out["error"]["details"]["experimentPath"])
+    assert Path(run.out["logFile"]).name.startswith(exp.name + "-")  # the log is named after the experiment
+    res = run_cli("explain", str(exp), timeout=120)
+    first = res.out["causes"][0]
+    assert first["code"] == "USER_CODE_ERROR" and "ValueError: boom from the user's trainer" in first["summary"]
+    assert str(exp / "raydt_train.jsonl") in res.out["sources"] and run.out["logFile"] in res.out["sources"]
