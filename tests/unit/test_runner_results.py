@@ -138,3 +138,19 @@ def test_an_invalid_spec_is_an_error_result_through_the_model() -> None:
     out, code = api.execute({"mode": "train", "config": {"numWorkers": 0}})
     assert code == 2 and checked(out)["error"]["code"] == "SPEC_INVALID"
     assert out["error"]["issues"][0]["path"] == "config.numWorkers"
+
+
+def test_a_max_metric_picks_the_highest_report_and_its_checkpoint(tmp_path: Path) -> None:
+    """(Was a slow test: a real run only supplied the reports.) ``metricMode: max`` picks the highest value."""
+    spec = {
+        "mode": "train",
+        "config": {},
+        "trainConfig": {"metric": "val_loss", "metricMode": "max"},
+        "runConfig": {"storagePath": str(tmp_path), "name": "run"},
+    }
+    p = plan.train(loader.load(spec))
+    history = [report(tmp_path, 0.5, 1), report(tmp_path, 0.9, 2), report(tmp_path, 0.3, 3)]
+    out = checked(result(p, Outcome(history, [], str(tmp_path / "run"), 1.0, history[-1]["checkpoint"]), STATUS))
+    r = out["results"]
+    assert (r["bestMetric"], r["bestIteration"], out["checkpointPath"]) == (0.9, 2, history[1]["checkpoint"])
+    assert r["bestMetric"] >= r["finalMetrics"]["val_loss"]
