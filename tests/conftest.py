@@ -15,9 +15,22 @@ from typing import Any
 import jsonschema
 import pytest
 
-# Keep every Ray process these tests start on loopback (Ray otherwise binds the machine's address).
-os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
-os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+#: Test-time Ray settings, in this one place (docs/testing.md): they cut start-up and memory without
+#: changing what a test proves. Every Ray these tests start inherits them: the session cluster, the CLI's
+#: embedded Rays, the helper clusters.
+TEST_RAY_ENV = {
+    # every Ray process on loopback (Ray otherwise binds the machine's address)
+    "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0",
+    "RAY_USAGE_STATS_ENABLED": "0",
+    # no idle Python workers started ahead (2 per raylet start and per driver): raydt's runs carry a runtime
+    # environment of their own, so Ray starts their workers anyway; prestarted ones only cost CPU
+    "RAY_enable_worker_prestart": "0",
+    "RAY_prestart_worker_first_driver": "0",
+    # the object store at 5 % of memory (~1.2 GB here, 30 % by default): the tests move kilobytes
+    "RAY_DEFAULT_OBJECT_STORE_MEMORY_PROPORTION": "0.05",
+}
+for _key, _value in TEST_RAY_ENV.items():
+    os.environ.setdefault(_key, _value)
 # Serve runs record themselves for `raydt serve status`: in a folder of this test session, never in ~/.raydt.
 os.environ.setdefault("RAYDT_STATE_DIR", tempfile.mkdtemp(prefix="raydt-state-"))
 
@@ -88,3 +101,32 @@ def write_spec(tmp_path: Path) -> Any:
         return path
 
     return _write
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: Any) -> None:
+    """Each tier's time against its budget (docs/testing.md), printed by the last tier of ``make test``:
+    the Makefile writes the earlier tiers' times to ``RAYDT_TEST_TIMES``; this session adds its own."""
+    times_file = os.environ.get("RAYDT_TEST_TIMES")
+    if not times_file or config.getoption("collectonly", False) or hasattr(config, "workerinput"):
+        return
+    import time
+
+    tier = os.environ.get("RAYDT_TEST_TIER", "pytest")
+    started = getattr(terminalreporter, "_sessionstarttime", None)
+    path = Path(times_file)
+    if started is not None:
+        with path.open("a") as fh:
+            fh.write(f"{tier} {time.time() - started:.0f}\n")
+    if os.environ.get("RAYDT_TEST_LAST") != "1" or not path.exists():
+        return
+    budgets = {"lint+types": 120, "fast": 60, "slow": 25 * 60}
+    rows = [line.split() for line in path.read_text().splitlines() if line.strip()]
+    terminalreporter.section("make test: time per tier (budget)")
+    total = 0
+    for name, seconds in rows:
+        total += int(seconds)
+        budget = budgets.get(name)
+        mark = "" if budget is None else f"  (budget {budget} s{', OVER' if int(seconds) > budget else ''})"
+        terminalreporter.write_line(f"{name:<12} {int(seconds):>6} s{mark}")
+    over = ", OVER" if total > 30 * 60 else ""
+    terminalreporter.write_line(f"{'total':<12} {total:>6} s  (budget 1800 s{over}; the venv install not counted)")

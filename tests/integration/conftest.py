@@ -1,20 +1,146 @@
-"""One real local Ray per test session for the in-process tests (started through raydt's own code)."""
+"""One lasting Ray for the whole slow tier, started with raydt's own ``raydt cluster up`` (docs/testing.md).
+
+The cluster is recorded in this test session's state folder (``RAYDT_STATE_DIR``, set in tests/conftest.py),
+so every ``raydt run`` / ``submit`` / ``serve`` the tests start as a real process finds it and runs there,
+exactly as a user's run finds a cluster they started; the in-process tests (``shared_ray``) connect the pytest
+process to the same cluster. One Ray on two cores instead of an embedded Ray per CLI test: the start and stop
+(~10 s per CLI run) are paid once, and the lasting-cluster path is exercised on every CI run.
+
+A test whose subject is the embedded start/stop, a driver's SIGKILL on an embedded Ray or the cluster
+lifecycle itself asks for ``no_session_cluster`` (a state folder of its own, where no cluster is recorded).
+A test that kills the cluster gets a fresh one before the next test.
+"""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+#: The session cluster's size: one node of 2 CPUs (the machine's two cores), as the embedded Ray had.
+CLUSTER_UP = ("cluster", "up", "--cpus", "2")
 
-@pytest.fixture(scope="session")
-def shared_ray() -> Iterator[None]:
-    from raydt import ray_session
 
-    with ray_session.connect(None, {"num_cpus": 2}):
-        yield
+class SessionCluster:
+    """The slow tier's one lasting cluster: started on first use, restarted when a test broke it,
+    stopped by pid at the end of the session."""
+
+    def __init__(self) -> None:
+        self.record: dict[str, Any] | None = None
+        self.known: dict[str, list[int]] = {}  # cluster id -> pids, for the cleanup by pid
+        self._driver: ExitStack | None = None  # the pytest process's own connection (shared_ray)
+
+    def ensure(self) -> dict[str, Any]:
+        from raydt.clusters import state
+
+        alive = state.running()
+        if alive is not None and self.record is not None and alive.get("id") == self.record["id"]:
+            return self.record
+        self.disconnect()  # a connection to a dead cluster is of no use
+        self._stop_known()
+        from tests.conftest import run_cli
+
+        up = run_cli(*CLUSTER_UP, "--quiet", timeout=240)
+        assert up.code == 0, f"the session cluster did not start: {up.out}"
+        self.record = dict(up.out["lastingCluster"])
+        self.known[self.record["id"]] = [int(p["pid"]) for p in self.record["processes"]]
+        return self.record
+
+    def connect(self) -> None:
+        """Connect the pytest process to the cluster (through raydt's own ``ray_session.connect``)."""
+        import ray
+
+        if self._driver is not None and ray.is_initialized():
+            return
+        from raydt import ray_session
+
+        record = self.ensure()
+        stack = ExitStack()
+        stack.enter_context(ray_session.connect(record["address"]))
+        self._driver = stack
+
+    def disconnect(self) -> None:
+        if self._driver is not None:
+            self._driver.close()
+            self._driver = None
+
+    def shut_serve_down(self) -> None:
+        """A serve app a test left on the cluster would hold its port and answer the next test's requests."""
+        import ray
+
+        if self._driver is None or not ray.is_initialized():
+            return
+        from ray import serve
+
+        try:
+            running = bool(serve.status().applications)
+        except Exception:  # noqa: BLE001 - Serve never started on this cluster
+            return
+        if running:
+            serve.shutdown()
+
+    def stop(self) -> None:
+        self.disconnect()
+        if self.record is not None:
+            from tests.conftest import run_cli
+
+            run_cli("cluster", "down", "--quiet", timeout=120)
+        self._stop_known()
+
+    def _stop_known(self) -> None:
+        from raydt.clusters import procs
+
+        for cluster_id, pids in self.known.items():  # whatever happened: its processes, by pid
+            procs.stop(sorted(set(pids) | set(procs.tagged(cluster_id))), cluster_id, timeout=5)
+        self.known.clear()
+        self.record = None
+
+
+_SESSION = SessionCluster()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    _SESSION.stop()
+
+
+@pytest.fixture(autouse=True)
+def session_cluster(request: pytest.FixtureRequest) -> Iterator[dict[str, Any] | None]:
+    """Every slow test runs with the session cluster up (a fresh one if the last test broke it); the e2e tier's
+    tests start the clusters they are about."""
+    node = request.node
+    if (
+        "no_session_cluster" in request.fixturenames
+        or not node.get_closest_marker("slow")
+        or node.get_closest_marker("e2e")
+    ):
+        yield None
+        return
+    record = _SESSION.ensure()
+    yield record
+    if "servers" in request.fixturenames or "serve" in node.nodeid or "shared_ray" in request.fixturenames:
+        _SESSION.connect()  # a cheap check from the pytest process's own connection
+        _SESSION.shut_serve_down()
+
+
+@pytest.fixture
+def no_session_cluster(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A state folder of its own for this test: no cluster is recorded there, so ``raydt`` starts an
+    embedded Ray (or the test's own cluster) as on a machine where nothing runs."""
+    folder = tmp_path_factory.mktemp("own-state")
+    monkeypatch.setenv("RAYDT_STATE_DIR", str(folder))
+    for var in ("RAY_ADDRESS", "RAY_AUTH_TOKEN", "RAY_AUTH_TOKEN_PATH", "RAY_AUTH_MODE"):
+        monkeypatch.delenv(var, raising=False)
+    return folder
+
+
+@pytest.fixture
+def shared_ray() -> None:
+    """The pytest process connected to the session cluster, for the tests that call ``raydt.run`` in-process."""
+    _SESSION.connect()
 
 
 @pytest.fixture
@@ -30,7 +156,6 @@ def run_helper(script: str, args: list[str], timeout: float, leftovers: Path | N
     """Run ``tests/integration/<script>`` in its own session (it starts a Ray cluster of its own); on a
     timeout its process group is killed, and pids it wrote to ``leftovers`` are killed too.
     Returns (exit code, stdout, stderr)."""
-    import os
     import subprocess
     import sys
 

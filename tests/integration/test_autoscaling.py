@@ -11,7 +11,7 @@ import pytest
 from tests.conftest import FIXTURES, assert_seed_output
 from tests.integration.conftest import run_helper
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.e2e]  # `make test-e2e` (docs/testing.md), not CI
 
 
 def test_autoscaling_cluster_waits_for_new_nodes_within_the_pending_timeout(tmp_path: Path) -> None:

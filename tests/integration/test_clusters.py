@@ -17,7 +17,7 @@ import pytest
 from raydt.clusters import procs
 from tests.conftest import run_cli
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.e2e]  # `make test-e2e` (docs/testing.md), not CI
 
 
 def _spec(tmp_path: Path, name: str, **config: Any) -> str:

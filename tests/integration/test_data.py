@@ -126,20 +126,29 @@ def test_pytorch_on_csv_via_cli_fitted_on_train_only_and_served(
 
 
 @pytest.mark.parametrize(
-    ("framework", "label", "check"),
+    ("framework", "workers", "label", "check"),
     [
-        ("xgboost", "tier", lambda m: m["val_error"] < 0.2),  # 3 classes: multi:softprob
-        ("tensorflow", "label", lambda m: m["val_accuracy"] > 0.85),
+        ("xgboost", 2, "tier", lambda m: m["val_error"] < 0.2),  # 3 classes: multi:softprob
+        ("tensorflow", 1, "label", lambda m: m["val_accuracy"] > 0.85),
     ],
 )
-def test_other_frameworks_on_a_parquet_folder(
-    files: dict[str, Any], tmp_path: Path, shared_ray: None, framework: str, label: str, check: Any
+def test_other_frameworks_tune_on_a_parquet_folder_and_answer_raw_rows(
+    files: dict[str, Any], tmp_path: Path, shared_ray: None, framework: str, workers: int, label: str, check: Any
 ) -> None:
+    """One search per framework on a Parquet folder split by validationSplit: xgboost's trials are distributed (each
+    a 2-worker Ray Train run fed the shared datasets, three classes), tensorflow's run in the trial's own process
+    (the datasets as its shards); the best checkpoint answers raw rows through its saved pipeline."""
     drop = "label" if label == "tier" else "tier"
+    space = (
+        {"eta": {"type": "uniform", "min": 0.1, "max": 0.3}}
+        if framework == "xgboost"
+        else {"lr": {"type": "loguniform", "min": 1e-3, "max": 1e-2}}
+    )
     spec = {
-        "mode": "train",
-        "config": {"numWorkers": 2, "resourcesPerWorker": {"cpu": 1}},
+        "mode": "tune",
+        "config": {"numWorkers": workers, "resourcesPerWorker": {"cpu": 1 if workers == 1 else 0.9}},
         "trainConfig": {"framework": framework, "epochs": 20 if framework == "xgboost" else 3},
+        "tuneConfig": {"searchSpace": space, "numSamples": 2, "maxConcurrentTrials": 1, "seed": 0},
         "dataConfig": {
             "train": {"format": "parquet", "paths": str(files["dir"] / "parts"), "label": label},
             "validationSplit": 0.25,
@@ -149,9 +158,16 @@ def test_other_frameworks_on_a_parquet_folder(
     }
     out = raydt.run(spec)
     assert_seed_output(out)
-    assert out["status"] == "success", out
+    assert out["status"] == "success" and out["results"]["completedTrials"] == 2, out
     assert out["data"]["rows"] == {"train": 2250, "validation": 750}
-    assert check(out["results"]["finalMetrics"]), out["results"]["finalMetrics"]
+    assert out["results"]["metric"] == ("val_logloss" if framework == "xgboost" else "val_loss")  # the default
+    assert check(out["results"]["bestMetrics"]), out["results"]["bestMetrics"]
+    if framework == "xgboost":  # every trial ran a real Ray Train worker group under the experiment
+        assert len(list((Path(out["experimentPath"]) / "train_runs").iterdir())) == 2
+    assert Path(out["checkpointPath"], "data_pipeline.pkl").is_file()
+    if framework == "tensorflow":
+        assert Path(out["checkpointPath"], "model.weights.h5").is_file()
+
     from raydt.serving.predictors import BuiltinPredictor
 
     predictor = BuiltinPredictor(out["checkpointPath"])  # what serving loads: pipeline + model
@@ -234,36 +250,6 @@ def test_tune_reads_and_preprocesses_once_for_all_trials(
     assert out["results"]["bestMetrics"]["val_accuracy"] > 0.85
     processed = sum(int(p.read_text()) for p in marks.iterdir())
     assert processed == N_TRAIN + N_VAL  # every row through the step exactly once, not once per trial
-
-
-@pytest.mark.parametrize(("framework", "workers"), [("xgboost", 2), ("tensorflow", 1)])
-def test_tune_other_frameworks_on_data(
-    files: dict[str, Any], tmp_path: Path, shared_ray: None, framework: str, workers: int
-) -> None:
-    """xgboost: distributed trials (each a 2-worker Ray Train run fed the shared datasets); tensorflow:
-    in-process trials (the datasets as the trial's own shards)."""
-    space = (
-        {"eta": {"type": "uniform", "min": 0.1, "max": 0.3}}
-        if framework == "xgboost"
-        else {"lr": {"type": "loguniform", "min": 1e-3, "max": 1e-2}}
-    )
-    spec = {
-        "mode": "tune",
-        "config": {"numWorkers": workers, "resourcesPerWorker": {"cpu": 1 if workers == 1 else 0.9}},
-        "trainConfig": {"framework": framework, "epochs": 10 if framework == "xgboost" else 2},
-        "tuneConfig": {"searchSpace": space, "numSamples": 2, "maxConcurrentTrials": 1, "seed": 0},
-        "dataConfig": {
-            "train": {"format": "parquet", "paths": str(files["dir"] / "parts"), "label": "label"},
-            "preprocess": [{"dropColumns": {"columns": ["id", "tier"]}}, *STEPS[1:]],
-        },
-        "runConfig": {"storagePath": str(tmp_path)},
-    }
-    out = raydt.run(spec)
-    assert_seed_output(out)
-    assert out["status"] == "success" and out["results"]["completedTrials"] == 2, out
-    best = out["results"]["bestMetrics"]
-    assert best["val_error"] < 0.15 if framework == "xgboost" else best["val_accuracy"] > 0.85, best
-    assert Path(out["checkpointPath"], "data_pipeline.pkl").is_file()  # servable from raw rows
 
 
 def test_bad_data_is_a_clear_error_before_training(files: dict[str, Any], tmp_path: Path, shared_ray: None) -> None:

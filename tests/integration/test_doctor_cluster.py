@@ -14,7 +14,7 @@ import pytest
 from tests.conftest import run_cli
 from tests.integration.diagnose_helper import extra_raylet, lasting_cluster
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.e2e]  # `make test-e2e` (docs/testing.md), not CI
 
 
 @pytest.fixture(scope="module")

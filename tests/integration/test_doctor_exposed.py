@@ -19,7 +19,7 @@ import pytest
 from raydt.clusters import procs
 from tests.conftest import ROOT, assert_seed_output, free_port
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.e2e]  # `make test-e2e` (docs/testing.md), not CI
 
 
 def _net_namespace() -> bool:

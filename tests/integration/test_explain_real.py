@@ -1,16 +1,15 @@
-"""raydt explain on failures produced for real on a lasting local cluster: a trial that runs out of memory, a
-trainer that reports an object Ray cannot serialize, one that imports a module only the driver has, a worker
-SIGKILLed, a gloo rank that skips a collective, an object store with nowhere to spill. Each is explained from what
+"""raydt explain on failures produced for real on a lasting local cluster (the e2e tier): a trainer that reports an
+object Ray cannot serialize, one that imports a module only the driver has, a gloo rank that skips a collective,
+Ray's memory monitor killing a worker, an object store with nowhere to spill. (A trial out of memory, a SIGKILLed
+worker and a pending timeout are explained in the slow tier: test_fault_tolerance.py.) Each is explained from what
 the run left: its experiment folder, its log file, its saved result."""
 
 from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,7 @@ import pytest
 from tests.conftest import FIXTURES, ROOT, assert_seed_output, run_cli
 from tests.integration.diagnose_helper import lasting_cluster
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.e2e]  # `make test-e2e` (docs/testing.md), not CI
 TRAINERS = FIXTURES / "explain_trainers.py"
 
 
@@ -47,21 +46,6 @@ def explained(path: Path) -> list[dict[str, Any]]:
     res = run_cli("explain", str(path))
     assert res.code == 0, res.out
     return list(res.out["causes"])
-
-
-def test_a_trial_out_of_memory_is_counted_among_the_trials(cluster: dict[str, Any], tmp_path: Path) -> None:
-    oom = {"trainerPath": f"{FIXTURES}/trainers.py:out_of_memory", "trainLoopConfig": {"only_lr": 0.5}}
-    spec = {"mode": "tune", "config": {"numWorkers": 1}, "trainConfig": oom,
-            "tuneConfig": {"searchSpace": {"lr": {"type": "grid", "values": [0.1, 0.5]}}, "metric": "loss",
-                           "mode": "min", "maxFailuresPerTrial": 0}}  # fmt: skip
-    run = run_cli("run", str(spec_file(tmp_path, "oom", spec)))
-    assert run.out["status"] == "partial" and run.out["clusterStatus"]["source"] == "raydt cluster up", run.out
-    first = explained(Path(run.out["experimentPath"]))[0]
-    assert first["code"] == "OUT_OF_MEMORY" and (first["trials"], first["totalTrials"]) == (1, 2), first
-    assert first["summary"].startswith("1 of 2 trial(s) ran out of memory")
-    ev = first["evidence"][0]
-    assert ev["file"].endswith("error.txt") and ev["text"] == "MemoryError"
-    assert Path(ev["file"]).read_text().splitlines()[ev["line"] - 1].strip() == "MemoryError"
 
 
 def test_an_unpicklable_report_is_a_pickling_error(cluster: dict[str, Any], tmp_path: Path) -> None:
@@ -92,31 +76,6 @@ def test_a_module_only_the_driver_has_is_missing_on_the_workers(cluster: dict[st
     assert first["code"] == "MODULE_NOT_FOUND_ON_WORKERS" and "raydt_driver_only_helper" in first["summary"], first
     log_lines = Path(out["logFile"]).read_text().splitlines()
     assert all("raydt_driver_only_helper" in log_lines[ev["line"] - 1] for ev in first["evidence"])
-
-
-def test_a_sigkilled_worker_is_worker_died(cluster: dict[str, Any], tmp_path: Path) -> None:
-    pid_file = tmp_path / "worker.pid"
-    path = spec_file(tmp_path, "killed", train("waits_to_be_killed", pidFile=str(pid_file)))
-    proc = subprocess.Popen([sys.executable, "-m", "raydt", "run", str(path)], stdout=subprocess.PIPE,
-                            stderr=subprocess.DEVNULL, text=True, cwd=ROOT, start_new_session=True)  # fmt: skip
-    try:
-        deadline = time.monotonic() + 120
-        while not pid_file.exists() or not pid_file.read_text():
-            assert time.monotonic() < deadline and proc.poll() is None, "the trainer never started"
-            time.sleep(0.2)
-        os.kill(int(pid_file.read_text()), signal.SIGKILL)
-        stdout, _ = proc.communicate(timeout=180)
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=30)
-    out = json.loads(stdout)
-    assert out["status"] == "error" and out["error"]["code"] == "WORKER_DIED", out
-    experiment = tmp_path / "results" / "killed"  # the folder: its log file is found beside it
-    assert (experiment / "raydt_spec.json").is_file()
-    causes = explained(experiment)
-    assert causes[0]["code"] == "WORKER_DIED" and causes[0]["summary"].startswith("the run lost a worker"), causes
-    assert any(ev["file"].endswith(".log") for ev in causes[0]["evidence"])
 
 
 def test_a_rank_that_skips_a_collective_is_a_collective_timeout(cluster: dict[str, Any], tmp_path: Path) -> None:

@@ -1,7 +1,7 @@
 """Never lose work: a killed worker resumes from its checkpoint, Ctrl-C leaves a resumable partial result.
 
-These tests kill processes, so each runs the CLI as its own process with its own embedded Ray, in its own
-process group, and cleans that group up by pid.
+These tests kill processes, so each runs the CLI as its own process (on the session cluster, or on an embedded Ray
+of its own where the driver itself is killed), in its own process group, and cleans that group up by pid.
 """
 
 from __future__ import annotations
@@ -105,29 +105,57 @@ def train_spec(tmp_path: Path, log: Path, epochs: int = 6, **run: Any) -> dict[s
     }
 
 
-def test_sigkilled_worker_is_replaced_and_resumes_from_its_checkpoint(tmp_path: Path, runs: list[Run]) -> None:
+def test_a_killed_worker_resumes_then_ctrl_c_then_resume_train_each_epoch_once(
+    tmp_path: Path, runs: list[Run], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One tracked train run on the session cluster that loses its rank-0 worker (SIGKILL, mid-epoch), is stopped
+    with Ctrl-C and resumed with `raydt resume`: the worker group restarts from the latest checkpoint, the
+    interrupted run is a resumable partial result, no checkpointed epoch is trained twice, and it is one MLflow
+    run with each epoch logged once, in raydt's default local store (sqlite in the experiment folder)."""
+    pytest.importorskip("mlflow")
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     log = tmp_path / "epochs.log"
-    run = Run(tmp_path, train_spec(tmp_path, log))
+    run = Run(tmp_path, train_spec(tmp_path, log, tracking={"mlflow": {}}))
     runs.append(run)
     wait_for(lambda: run.saw("epoch 2", "[ckpt]"))  # epoch 2's checkpoint is registered with Ray Train
-    done_before = 2
-    pid = int([ln for ln in lines(log) if ln.startswith("start")][-1].split()[2])
-    os.kill(pid, signal.SIGKILL)  # the rank-0 training worker, mid-epoch
-    code, out, _ = run.finish()
-    assert code == 0 and out["status"] == "success", out
-    assert out["restarts"] >= 1
+    killed = int([ln for ln in lines(log) if ln.startswith("start")][-1].split()[2])
+    os.kill(killed, signal.SIGKILL)  # the rank-0 training worker, mid-epoch: the worker group restarts
+    wait_for(lambda: run.saw("epoch 4", "[ckpt]"))
+    run.proc.send_signal(signal.SIGINT)
+    code, out, _ = run.finish(timeout=120)
+    assert code == 3 and out["status"] == "partial" and out["restarts"] >= 1, out
     # the result says what was retried and why: a dead worker, which a retry can fix
     assert out["results"]["retries"] and out["results"]["retries"][0]["code"] == "WORKER_DIED", out["results"]
-    assert out["results"]["finalMetrics"]["epoch"] == 6
+    assert out["interrupted"] is True and "raydt resume" in out["warnings"][0]
+    assert Path(out["checkpointPath"]).is_dir()
+    done = out["results"]["iterations"]  # reports (with checkpoints) registered before the interrupt
+    assert 4 <= done < 6
+    pids = {int(ln.split()[2]) for ln in lines(log) if ln.startswith("start")}
+    assert killed in pids and len(pids) >= 2  # a new worker process took over
+    info = out["tracking"]["mlflow"]
+    assert info["localStore"] == str(tmp_path / "results" / "ft" / "mlflow.db")
+    assert info["trackingUri"] == f"sqlite:///{info['localStore']}"
+
+    from mlflow import MlflowClient
+
+    client = MlflowClient(info["trackingUri"])
+    assert client.get_run(info["runId"]).info.status == "KILLED"
+
+    res = run_cli("resume", out["experimentPath"])
+    assert res.code == 0 and res.out["status"] == "success", res.out
+    assert res.out["results"]["finalMetrics"]["epoch"] == 6
     starts = [int(ln.split()[1]) for ln in lines(log) if ln.startswith("start")]
-    for epoch in range(1, done_before + 1):
+    for epoch in range(1, done + 1):
         assert starts.count(epoch) == 1, f"checkpointed epoch {epoch} trained again: {starts}"
     assert set(starts) == set(range(1, 7))
-    pids = {int(ln.split()[2]) for ln in lines(log) if ln.startswith("start")}
-    assert len(pids) >= 2  # a new worker process took over
+    assert res.out["tracking"]["mlflow"]["runId"] == info["runId"]  # the same MLflow run, reopened
+    assert client.get_run(info["runId"]).info.status == "FINISHED"
+    history = [(m.step, m.value) for m in client.get_metric_history(info["runId"], "loss")]
+    assert history == [(e, pytest.approx(1.0 / e)) for e in range(1, 7)], history
+    assert len(client.search_runs([info["experimentId"]])) == 1
 
 
-def test_sigkilled_worker_with_no_retries_left_is_worker_died(tmp_path: Path, runs: list[Run]) -> None:
+def test_sigkilled_worker_with_no_retries_left_is_worker_died_and_explained(tmp_path: Path, runs: list[Run]) -> None:
     log = tmp_path / "epochs.log"
     run = Run(tmp_path, train_spec(tmp_path, log, maxFailures=0))
     runs.append(run)
@@ -139,27 +167,14 @@ def test_sigkilled_worker_with_no_retries_left_is_worker_died(tmp_path: Path, ru
     assert out["error"]["code"] == "WORKER_DIED", out["error"]
     assert "maxFailures" in out["error"]["hint"]
     assert Path(out["error"]["details"]["lastCheckpointPath"]).is_dir()  # what was saved stays
-
-
-def test_ctrl_c_gives_a_resumable_partial_train_result(tmp_path: Path, runs: list[Run]) -> None:
-    log = tmp_path / "epochs.log"
-    run = Run(tmp_path, train_spec(tmp_path, log, epochs=8))
-    runs.append(run)
-    wait_for(lambda: run.saw("epoch 2", "[ckpt]"))
-    run.proc.send_signal(signal.SIGINT)
-    code, out, _ = run.finish(timeout=120)
-    assert code == 3 and out["status"] == "partial", out
-    assert out["interrupted"] is True and "raydt resume" in out["warnings"][0]
-    assert Path(out["checkpointPath"]).is_dir()
-    done = out["results"]["iterations"]  # reports (with checkpoints) registered before the interrupt
-    assert 2 <= done < 8
-
-    res = run_cli("resume", out["experimentPath"])
-    assert res.code == 0 and res.out["status"] == "success", res.out
-    assert res.out["results"]["finalMetrics"]["epoch"] == 8
-    starts = [int(ln.split()[1]) for ln in lines(log) if ln.startswith("start")]
-    for epoch in range(1, done + 1):
-        assert starts.count(epoch) == 1, f"checkpointed epoch {epoch} trained again: {starts}"
+    # raydt explain on the experiment folder (its log file is found beside it)
+    experiment = tmp_path / "results" / "ft"
+    assert (experiment / "raydt_spec.json").is_file()
+    explained = run_cli("explain", str(experiment))
+    causes = explained.out["causes"]
+    assert explained.code == 0 and causes[0]["code"] == "WORKER_DIED", causes
+    assert causes[0]["summary"].startswith("the run lost a worker"), causes
+    assert any(ev["file"].endswith(".log") for ev in causes[0]["evidence"])
 
 
 def slow_search(tmp_path: Path, name: str) -> dict[str, Any]:
@@ -181,39 +196,6 @@ def slow_search(tmp_path: Path, name: str) -> dict[str, Any]:
     }
 
 
-def test_ctrl_c_mid_search_then_resume_runs_only_what_is_left(tmp_path: Path, runs: list[Run]) -> None:
-    spec = slow_search(tmp_path, "search")
-    run = Run(tmp_path, spec)
-    runs.append(run)
-    exp = tmp_path / "results" / "search"
-    wait_for(lambda: any(exp.glob("trial_*/checkpoint_000001")))
-    run.proc.send_signal(signal.SIGINT)
-    code, out, _ = run.finish(timeout=120)
-    assert code == 3 and out["status"] == "partial", out
-    assert out["interrupted"] is True and out["results"]["completedTrials"] < 4
-    r = out["results"]
-    assert r["endReason"] == "INTERRUPTED"
-    # trials cut off mid-run are INTERRUPTED (not TERMINATED, not completed); finished ones ran all 4 steps
-    cut = [t for t in out["trials"] if t["status"] == "INTERRUPTED"]
-    assert cut and all(t["iterations"] < 4 for t in cut), out["trials"]
-    assert all(t["iterations"] == 4 for t in out["trials"] if t["status"] == "TERMINATED"), out["trials"]
-    assert r["interruptedTrials"] == len(cut)
-    assert r["completedTrials"] == sum(1 for t in out["trials"] if t["status"] == "TERMINATED")
-    best = next(t for t in out["trials"] if t["trialId"] == r["bestTrialId"])
-    assert r["bestTrialStatus"] == best["status"]
-    assert "Ctrl-C" in out["warnings"][0]
-
-    done_first = {t["trialId"] for t in out["trials"] if t["status"] == "TERMINATED"}
-    res = run_cli("resume", str(exp))
-    assert res.code == 0 and res.out["status"] == "success", res.out
-    assert res.out["results"]["numTrials"] == 4 and res.out["results"]["completedTrials"] == 4
-    assert res.out["results"]["interruptedTrials"] == 0 and res.out["results"]["endReason"] == "ALL_TRIALS_DONE"
-    assert res.out["results"]["bestTrialStatus"] == "TERMINATED"
-    assert all(t["iterations"] == 4 for t in res.out["trials"])
-    assert res.out["results"]["bestConfig"]["x"] == min(t["config"]["x"] for t in res.out["trials"])
-    assert done_first <= {t["trialId"] for t in res.out["trials"]}
-
-
 def test_nan_metric_is_classified(shared_ray: None, tmp_path: Path) -> None:
     spec = {
         "mode": "train",
@@ -224,17 +206,6 @@ def test_nan_metric_is_classified(shared_ray: None, tmp_path: Path) -> None:
     out = raydt.run(spec)
     assert out["status"] == "error" and out["error"]["code"] == "NAN_METRIC", out
     assert "learning rate" in out["error"]["hint"]
-
-
-def test_resume_never_refuses_an_existing_experiment(shared_ray: None, tmp_path: Path) -> None:
-    (tmp_path / "taken").mkdir()
-    spec = {
-        "mode": "train",
-        "config": {},
-        "runConfig": {"storagePath": str(tmp_path), "name": "taken", "resume": "never"},
-    }
-    out = raydt.run(spec)
-    assert out["error"]["code"] == "SPEC_INVALID" and "already exists" in out["error"]["message"]
 
 
 def test_workers_pending_past_the_timeout_end_the_run(shared_ray: None, tmp_path: Path) -> None:
@@ -282,7 +253,8 @@ def descendants(pid: int) -> list[int]:
     return found
 
 
-def test_sigkilled_driver_mid_search_resumes(tmp_path: Path, runs: list[Run]) -> None:
+def test_sigkilled_driver_mid_search_resumes(tmp_path: Path, runs: list[Run], no_session_cluster: Path) -> None:
+    """The driver and its embedded Ray: SIGKILLed, no cleanup, no final snapshot; `raydt resume` finishes it."""
     spec = slow_search(tmp_path, "killed")
     run = Run(tmp_path, spec)
     runs.append(run)
@@ -352,7 +324,7 @@ def test_out_of_memory_in_a_training_worker_is_classified(shared_ray: None, tmp_
     ]
 
 
-def test_out_of_memory_trial_is_classified_and_the_search_is_partial(shared_ray: None, tmp_path: Path) -> None:
+def test_out_of_memory_trial_is_classified_the_search_is_partial_and_explained(tmp_path: Path) -> None:
     spec = {
         "mode": "tune",
         "config": {"numWorkers": 1, "resourcesPerWorker": {"cpu": 1}},
@@ -368,11 +340,22 @@ def test_out_of_memory_trial_is_classified_and_the_search_is_partial(shared_ray:
         },
         "runConfig": {"storagePath": str(tmp_path)},
     }
-    out = raydt.run(spec)
-    assert_seed_output(out)
-    assert out["status"] == "partial", out
+    (tmp_path / "oom.json").write_text(json.dumps(spec))
+    res = run_cli("run", str(tmp_path / "oom.json"))
+    out = res.out
+    assert res.code == 3 and out["status"] == "partial", out
+    assert out["clusterStatus"]["source"] == "raydt cluster up"  # the session cluster, found as a user's run finds it
     rows = {t["config"]["lr"]: t for t in out["trials"]}
     assert rows[0.5]["status"] == "ERROR" and rows[0.5]["error"]["code"] == "OUT_OF_MEMORY"
     assert rows[0.5]["error"]["class"] == "MemoryError"
     assert rows[0.1]["status"] == rows[0.9]["status"] == "TERMINATED"
     assert out["results"]["bestConfig"]["lr"] == 0.9
+    # raydt explain on the experiment folder counts the trial among the trials
+    explained = run_cli("explain", out["experimentPath"])
+    first = explained.out["causes"][0]
+    assert explained.code == 0 and first["code"] == "OUT_OF_MEMORY", explained.out
+    assert (first["trials"], first["totalTrials"]) == (1, 3), first
+    assert first["summary"].startswith("1 of 3 trial(s) ran out of memory")
+    ev = first["evidence"][0]
+    assert ev["file"].endswith("error.txt") and ev["text"] == "MemoryError"
+    assert Path(ev["file"]).read_text().splitlines()[ev["line"] - 1].strip() == "MemoryError"

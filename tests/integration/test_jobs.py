@@ -1,8 +1,7 @@
-"""Ray Jobs for real: specs submitted with ``raydt submit`` to a lasting local cluster (``raydt cluster up``,
-head + a worker raylet, token auth), from a working directory that is not the project's, with a file
-trainer (and the module it imports) that exists only in the submitted folder. A finished job, a raising
-trainer, Ctrl-C on --wait (the job goes on), a stopped job's partial result, and a wrong token.
-One cluster for the module: starting one costs ~15 s on 2 cores."""
+"""Ray Jobs for real: specs submitted with ``raydt submit`` to the session's lasting cluster (``raydt cluster up``,
+token auth; docs/testing.md), from a working directory that is not the project's, with a file trainer (and the
+module it imports) that exists only in the submitted folder. A finished job, a raising trainer, Ctrl-C on --wait
+(the job goes on), a stopped job's partial result, and a wrong token."""
 
 from __future__ import annotations
 
@@ -12,13 +11,11 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from raydt.clusters import procs
 from tests.conftest import ROOT, run_cli
 
 pytestmark = pytest.mark.slow
@@ -42,26 +39,10 @@ def boom(config):
 """
 
 
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    state = tmp_path_factory.mktemp("jobs-state")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("RAYDT_STATE_DIR", str(state))
-        mp.delenv("RAY_ADDRESS", raising=False)
-        for var in ("RAY_AUTH_TOKEN", "RAY_AUTH_TOKEN_PATH", "RAY_API_SERVER_ADDRESS", "RAY_JOB_HEADERS"):
-            mp.delenv(var, raising=False)
-        up = run_cli("cluster", "up", "--cpus", "1", "--workers", "1", "--worker-cpus", "1", timeout=240)
-        assert up.code == 0, up.out
-        rec = up.out["lastingCluster"]
-        try:
-            yield rec
-        finally:
-            run_cli("cluster", "down", timeout=120)
-            folder = state / "clusters"
-            ids = {rec["id"], *(p.name for p in folder.iterdir() if p.is_dir())} if folder.exists() else {rec["id"]}
-            for cluster_id in ids:  # whatever happened: its processes, by pid
-                pids = {p["pid"] for p in rec["processes"]} if cluster_id == rec["id"] else set()
-                procs.stop(sorted(pids | set(procs.tagged(cluster_id))), cluster_id, timeout=5)
+@pytest.fixture
+def cluster(session_cluster: dict[str, Any]) -> dict[str, Any]:
+    """The session cluster (tests/integration/conftest.py): a `raydt cluster up` cluster with token auth."""
+    return session_cluster
 
 
 @pytest.fixture(scope="module")

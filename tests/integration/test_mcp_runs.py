@@ -154,12 +154,29 @@ def test_run_poll_refuse_cancel_and_resume_over_mcp(tmp_path: Path) -> None:
         assert doc["state"] == "cancelled" and doc["exitCode"] == 3, doc
         partial = doc["result"]
         assert partial["status"] == "partial" and partial["interrupted"] is True
-        assert partial["results"]["completedTrials"] < 4
+        r = partial["results"]
+        assert r["completedTrials"] < 4 and r["endReason"] == "INTERRUPTED", r
+        # trials cut off mid-run are INTERRUPTED (not TERMINATED, not completed); finished ones ran all 4 steps
+        cut = [t for t in partial["trials"] if t["status"] == "INTERRUPTED"]
+        assert cut and all(t["iterations"] < 4 for t in cut), partial["trials"]
+        assert all(t["iterations"] == 4 for t in partial["trials"] if t["status"] == "TERMINATED"), partial["trials"]
+        assert r["interruptedTrials"] == len(cut)
+        assert r["completedTrials"] == sum(1 for t in partial["trials"] if t["status"] == "TERMINATED")
+        best = next(t for t in partial["trials"] if t["trialId"] == r["bestTrialId"])
+        assert r["bestTrialStatus"] == best["status"]
+        assert "raydt resume" in " ".join(partial["warnings"]), partial["warnings"]
+        done_first = {t["trialId"] for t in partial["trials"] if t["status"] == "TERMINATED"}
 
         resumed = check(document(await client.call_tool("resume_run", {"experimentPath": partial["experimentPath"]})))
         pids.append(resumed["pid"])
         done = (await poll(client, resumed["runId"], lambda d: d["state"] != "running"))[-1]
         assert done["state"] == "succeeded" and done["result"]["results"]["completedTrials"] == 4, done
+        # only what was left ran: the finished trials are kept, every trial ends with all its steps
+        rr, trials = done["result"]["results"], done["result"]["trials"]
+        assert (rr["numTrials"], rr["interruptedTrials"], rr["endReason"]) == (4, 0, "ALL_TRIALS_DONE"), rr
+        assert rr["bestTrialStatus"] == "TERMINATED" and all(t["iterations"] == 4 for t in trials)
+        assert rr["bestConfig"]["x"] == min(t["config"]["x"] for t in trials)
+        assert done_first <= {t["trialId"] for t in trials}
 
         listed = document(await client.call_tool("list_runs", {}))
         assert [r["state"] for r in listed["runs"]] == ["succeeded", "cancelled", "succeeded"]

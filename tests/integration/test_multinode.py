@@ -10,7 +10,7 @@ import pytest
 from tests.conftest import FIXTURES, assert_seed_output
 from tests.integration.conftest import run_helper
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.e2e]  # `make test-e2e` (docs/testing.md), not CI
 
 
 def test_elastic_run_survives_the_loss_of_a_worker_node(tmp_path: Path) -> None:

@@ -36,9 +36,11 @@ def test_a_train_loop_raising_the_same_error_is_not_retried(shared_ray: None, tm
     }
     out = raydt.run(spec)
     assert_seed_output(out)
-    assert out["error"]["code"] == "USER_CODE_ERROR", out
+    err = out["error"]
+    assert out["status"] == "error" and err["code"] == "USER_CODE_ERROR", out
     assert starts(log) == 1  # ... but a bug is not one of the failures a retry can fix
-    assert "the same bug every time" in out["error"]["message"]
+    assert "ValueError" in err["message"] and "the same bug every time" in err["message"]
+    assert any("the same bug every time" in line for line in err["details"]["traceback"])  # the user's traceback
 
 
 def test_a_trial_raising_the_same_error_is_not_trained_again(shared_ray: None, tmp_path: Path) -> None:

@@ -57,34 +57,61 @@ def direct_probabilities(checkpoint: str, rows: np.ndarray) -> np.ndarray:
         return torch.softmax(model(torch.from_numpy(x)), dim=1).numpy()
 
 
-def test_serve_predicts_like_the_model_and_rejects_bad_requests(
+def test_serve_predicts_like_the_model_batches_guards_and_rejects_bad_requests(
     trained: dict[str, Any], tmp_path: Path, servers: list[Server]
 ) -> None:
+    """One server: 2 replicas with batching behind a bearer token, the experiment's best checkpoint under a route
+    prefix; answers equal the model loaded directly, concurrent requests are batched and split back, bad requests
+    get a 4xx naming the rule, and Ctrl-C frees the port."""
     from sklearn.datasets import load_digits
 
-    server = Server(tmp_path, {"experimentPath": trained["experimentPath"], "routePrefix": "/digits"})
+    token = "a-long-enough-secret"
+    server = Server(
+        tmp_path,
+        {
+            "experimentPath": trained["experimentPath"],
+            "routePrefix": "/digits",
+            "numReplicas": 2,
+            "resourcesPerReplica": {"cpu": 0.5},
+            "maxBatchSize": 8,
+            "batchWaitTimeoutS": 0.05,
+        },
+        env={"RAYDT_SERVE_TOKEN": token},
+    )
     servers.append(server)
     out = server.out
     assert_seed_output(out)
     assert out["status"] == "success" and out["mode"] == "serve"
     assert out["endpoint"] == f"http://127.0.0.1:{server.port}/digits"
     assert out["checkpointPath"] == trained["checkpointPath"]  # the run's best checkpoint
+    assert out["serve"]["auth"] is True and out["serve"]["numReplicas"] == 2
 
-    assert server.call("/healthz") == (200, {"status": "ok"})
-    code, meta = server.call("/metadata")
+    assert server.call("/healthz")[0] == 401
+    assert server.call("/healthz", token="wrong-token-value")[0] == 401
+    assert server.call("/healthz", token=token) == (200, {"status": "ok"})
+    code, meta = server.call("/metadata", token=token)
     assert code == 200 and meta["framework"] == "pytorch" and meta["inputShape"] == [None, 64]
     assert meta["checkpoint"] == trained["checkpointPath"]
 
     x, y = load_digits(return_X_y=True)
     rows = x[:300]
-    code, body = server.call("/predict", {"instances": rows.tolist(), "probabilities": True})
+    code, body = server.call("/predict", {"instances": rows.tolist(), "probabilities": True}, token=token)
     assert code == 200
     expected = direct_probabilities(trained["checkpointPath"], rows)
     assert body["predictions"] == expected.argmax(axis=1).tolist()
     assert np.allclose(body["probabilities"], expected, atol=1e-5)
     assert np.mean(np.array(body["predictions"]) == y[:300]) > 0.9
-    code, body = server.call("/predict", {"instances": rows[:3].tolist()})
+    code, body = server.call("/predict", {"instances": rows[:3].tolist()}, token=token)
     assert code == 200 and "probabilities" not in body and len(body["predictions"]) == 3
+
+    def one(i: int) -> tuple[int, list[int]]:
+        code, body = server.call("/predict", {"instances": x[i : i + 2].tolist()}, token=token)
+        return code, body.get("predictions", [])
+
+    with ThreadPoolExecutor(16) as pool:  # concurrent requests: batched per replica, split back per request
+        answers = list(pool.map(one, range(0, 64, 2)))
+    assert all(code == 200 for code, _ in answers)
+    assert [p for _, preds in answers for p in preds] == expected[:64].argmax(axis=1).tolist()
 
     bad = [
         (b"{not json", 400, "not valid JSON"),
@@ -95,56 +122,21 @@ def test_serve_predicts_like_the_model_and_rejects_bad_requests(
         (b"x" * 1_100_000, 413, "maxRequestBytes"),
     ]
     for raw, status, needle in bad:
-        code, body = server.call("/predict", raw=raw)
+        code, body = server.call("/predict", raw=raw, token=token)
         assert code == status and needle in body["error"], (raw[:40], code, body)
-    assert server.call("/nowhere")[0] == 404
-    assert server.call("/healthz") == (200, {"status": "ok"})  # still serving after all that
+    assert server.call("/nowhere", token=token)[0] == 404
+    assert server.call("/healthz", token=token) == (200, {"status": "ok"})  # still serving after all that
 
-    assert server.stop() == 0  # Ctrl-C: Serve and the embedded Ray shut down cleanly
+    started = time.monotonic()
+    assert server.stop() == 0  # Ctrl-C: Serve shuts down cleanly
+    assert time.monotonic() - started < 60
     with socket.socket() as probe:  # the port is free again: nothing listens
         assert probe.connect_ex(("127.0.0.1", server.port)) != 0
 
 
-def test_token_replicas_and_batching(trained: dict[str, Any], tmp_path: Path, servers: list[Server]) -> None:
-    token = "a-long-enough-secret"
-    server = Server(
-        tmp_path,
-        {
-            "checkpointPath": trained["checkpointPath"],
-            "numReplicas": 2,
-            "resourcesPerReplica": {"cpu": 0.5},
-            "maxBatchSize": 8,
-            "batchWaitTimeoutS": 0.05,
-        },
-        env={"RAYDT_SERVE_TOKEN": token},
-    )
-    servers.append(server)
-    assert server.out["serve"]["auth"] is True and server.out["serve"]["numReplicas"] == 2
-    assert server.call("/healthz")[0] == 401
-    assert server.call("/healthz", token="wrong-token-value")[0] == 401
-    assert server.call("/healthz", token=token) == (200, {"status": "ok"})
-
-    from sklearn.datasets import load_digits
-
-    x, _ = load_digits(return_X_y=True)
-    expected = direct_probabilities(trained["checkpointPath"], x[:64]).argmax(axis=1).tolist()
-
-    def one(i: int) -> tuple[int, list[int]]:
-        code, body = server.call("/predict", {"instances": x[i : i + 2].tolist()}, token=token)
-        return code, body.get("predictions", [])
-
-    with ThreadPoolExecutor(16) as pool:  # concurrent requests: batched per replica, split back per request
-        answers = list(pool.map(one, range(0, 64, 2)))
-    assert all(code == 200 for code, _ in answers)
-    assert [p for _, preds in answers for p in preds] == expected
-    started = time.monotonic()
-    assert server.stop() == 0
-    assert time.monotonic() - started < 60
-
-
 def test_detached_serve_status_and_shutdown(trained: dict[str, Any], tmp_path: Path) -> None:
     port = free_port()
-    env = {**os.environ, "RAYDT_STATE_DIR": str(tmp_path / "state")}
+    env = dict(os.environ)  # the session cluster's state folder: the detached run serves there
     spec = {
         "mode": "serve",
         "config": {},
@@ -183,29 +175,6 @@ def test_detached_serve_status_and_shutdown(trained: dict[str, Any], tmp_path: P
                 os.kill(pid, signal.SIGTERM)
             except ProcessLookupError:
                 pass
-
-
-def test_train_spec_with_serve_config_deploys_its_best_checkpoint(tmp_path: Path, servers: list[Server]) -> None:
-    server = Server(
-        tmp_path,
-        {"maxBatchSize": 1},
-        mode="train",
-        config={"numWorkers": 1},
-        trainConfig={"framework": "pytorch", "epochs": 2},
-    )
-    servers.append(server)
-    out = server.out
-    assert_seed_output(out)
-    assert out["status"] == "success" and out["mode"] == "train"  # the train result, plus the endpoint
-    assert out["results"]["iterations"] == 2 and Path(out["checkpointPath"]).is_dir()
-    assert out["serve"]["predict"] == f"http://127.0.0.1:{server.port}/predict"
-    from sklearn.datasets import load_digits
-
-    x, _ = load_digits(return_X_y=True)
-    code, body = server.call("/predict", {"instances": x[:20].tolist()})
-    assert code == 200
-    assert body["predictions"] == direct_probabilities(out["checkpointPath"], x[:20]).argmax(axis=1).tolist()
-    assert server.stop() == 0
 
 
 SLOW_PREDICTOR = """

@@ -86,6 +86,9 @@ def test_detached_train_relays_its_live_view_and_its_experiment_serves_from_any_
         # the background run's live view, relayed while it trained: its epochs, then its deployment
         assert "epoch 1/2" in detached.stderr and "epoch 2/2" in detached.stderr, detached.stderr
         assert "serve: " in detached.stderr and "Traceback" not in detached.stderr
+        # the train result, plus the endpoint of its best checkpoint
+        assert out["status"] == "success" and out["mode"] == "train" and out["results"]["iterations"] == 2, out
+        assert Path(out["checkpointPath"]).is_dir() and out["serve"]["predict"] == f"http://127.0.0.1:{port}/predict"
         request = urllib.request.Request(out["serve"]["predict"], data=json.dumps(rows).encode())
         with urllib.request.urlopen(request, timeout=60) as response:
             assert json.loads(response.read())["predictions"] == ["yes", "no"]

@@ -25,7 +25,10 @@ def overlap(intervals: list[tuple[float, float]], after: float) -> int:
     return max((sum(1 for s, e in intervals if s <= t < e) for t in starts), default=0)
 
 
-def test_trials_bigger_than_memory_run_fewer_at_once_and_the_result_says_why(tmp_path: Path) -> None:
+def test_trials_bigger_than_memory_run_fewer_at_once_and_the_result_says_why(
+    tmp_path: Path, no_session_cluster: Path
+) -> None:
+    """An embedded Ray of its own: the node's memory resource is what the spec's rayInit gives it."""
     trace = tmp_path / "trace"
     trace.mkdir()
     spec = {
@@ -71,7 +74,7 @@ def test_trials_bigger_than_memory_run_fewer_at_once_and_the_result_says_why(tmp
     assert overlap(runs, after=first_end) <= out["maxConcurrentTrials"]
 
 
-def test_a_distributed_trial_counts_its_ray_train_workers(tmp_path: Path) -> None:
+def test_a_distributed_trial_counts_its_ray_train_workers(tmp_path: Path, no_session_cluster: Path) -> None:
     """The workers are Ray actors, not the trial's children: found by the titles Ray gives their processes
     (``tune_memory.TRAIN_TITLES``; this test fails when Ray changes them)."""
     spec = {

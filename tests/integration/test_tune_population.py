@@ -43,6 +43,9 @@ def test_pbt_creates_the_whole_population_beyond_what_fits(shared_ray: None, tmp
     assert len(starts) == 8 and len(ends) == 8
     assert max(starts) < min(ends)
     assert r["endReason"] == "ALL_TRIALS_DONE"
+    assert r["searchAlgorithm"] == "random"  # PBT explores by mutation: Ray's variant generator
+    log = Path(out["experimentPath"]) / "pbt_global.txt"
+    assert log.is_file() and log.read_text().strip()  # PBT recorded at least one exploit
 
 
 def test_hyperband_fills_brackets_and_stops_trials_early(shared_ray: None, tmp_path: Path) -> None:

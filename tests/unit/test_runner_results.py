@@ -176,3 +176,19 @@ def test_early_stopping_is_the_end_reason_of_a_train_run_and_the_live_view_says_
     monkeypatch.setattr(train, "fit", lambda *args: stopped)
     train.TrainMode(p, ProgressView(lines)).fit(p, None, STATUS)
     assert "early stopping ended the run at epoch 10 of 30: val_loss did not improve for 3 epoch(s)" in lines.getvalue()
+
+
+def test_a_max_metric_picks_the_highest_report_and_its_checkpoint(tmp_path: Path) -> None:
+    """(Was a slow test: a real run only supplied the reports.) ``metricMode: max`` picks the highest value."""
+    spec = {
+        "mode": "train",
+        "config": {},
+        "trainConfig": {"metric": "val_loss", "metricMode": "max"},
+        "runConfig": {"storagePath": str(tmp_path), "name": "run"},
+    }
+    p = plan.train(loader.load(spec))
+    history = [report(tmp_path, 0.5, 1), report(tmp_path, 0.9, 2), report(tmp_path, 0.3, 3)]
+    out = checked(result(p, Outcome(history, [], str(tmp_path / "run"), 1.0, history[-1]["checkpoint"]), STATUS))
+    r = out["results"]
+    assert (r["bestMetric"], r["bestIteration"], out["checkpointPath"]) == (0.9, 2, history[1]["checkpoint"])
+    assert r["bestMetric"] >= r["finalMetrics"]["val_loss"]
