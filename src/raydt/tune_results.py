@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
 from typing import Any
 
 from raydt.errors import NanMetricError, failure_code
@@ -14,15 +13,14 @@ from raydt.ledger import TUNE_AUTO_KEYS as TUNE_AUTO_KEYS
 from raydt.ledger import read_ledger as read_ledger
 from raydt.plan import TunePlan
 from raydt.results import PARTIAL, SUCCESS, clean_metrics, existing_dir, finite
-
-#: results.endReason values
-ALL_TRIALS_DONE, GOAL_REACHED, TIME_BUDGET, INTERRUPTED, MAX_FAILED = (
-    "ALL_TRIALS_DONE",
-    "GOAL_REACHED",
-    "TIME_BUDGET",
-    "INTERRUPTED",
-    "MAX_FAILED_TRIALS",
-)
+from raydt.tune_ending import ALL_TRIALS_DONE as ALL_TRIALS_DONE  # re-exported: tests and callers read them here
+from raydt.tune_ending import GOAL_REACHED as GOAL_REACHED
+from raydt.tune_ending import INTERRUPTED as INTERRUPTED
+from raydt.tune_ending import MAX_FAILED as MAX_FAILED
+from raydt.tune_ending import TIME_BUDGET as TIME_BUDGET
+from raydt.tune_ending import Ending as Ending
+from raydt.tune_ending import resume_hint as resume_hint
+from raydt.tune_errors import no_feasible, without_best
 
 
 def _cause(error: BaseException) -> tuple[str, str]:
@@ -64,21 +62,6 @@ def _trial_statuses(grid: Any) -> dict[str, str]:
 def expected_trials(p: TunePlan) -> int:
     """Trials a search that runs to its end creates: numSamples x grid points."""
     return p.num_samples * p.search_space.grid_points()
-
-
-@dataclass(frozen=True)
-class Ending:
-    """Which trials ran to their end, and why the search as a whole ended."""
-
-    ended: frozenset[str] | None  # trials that ended on their own, were stopped or failed (None: no ledger)
-    unfinished: frozenset[str]  # trials Tune still had running, pending or paused (no ledger)
-    stopped_by_search: bool  # timeBudgetS spent or stopAt reached
-    reason: str
-    retries: dict[str, list[dict[str, str]]]  # trial id -> each retried failure {code, error}
-
-    def cut(self, trial_id: str) -> bool:
-        """The trial was still going when the search ended."""
-        return trial_id not in self.ended if self.ended is not None else trial_id in self.unfinished
 
 
 def ending(p: TunePlan, grid: Any, trial_ids: list[str], elapsed: float, goal_reached: bool) -> Ending:
@@ -173,7 +156,6 @@ def summarize(p: TunePlan, grid: Any, elapsed: float, goal_reached: bool = False
     ids = [(r.metrics or {}).get("trial_id") or os.path.basename(r.path or "") for r in results]
     end = ending(p, grid, ids, elapsed, goal_reached)
     from raydt.search.outcome import choose
-    from raydt.tune_errors import no_feasible, without_best
 
     rows, reported = [], set()
     for result in results:
@@ -252,10 +234,6 @@ def _skeleton(p: TunePlan, rows: list[dict[str, Any]], elapsed: float, end: Endi
             f"not started. {resume_hint(out)}"
         )
     return out
-
-
-def resume_hint(out: dict[str, Any]) -> str:
-    return f"Continue it with: raydt resume {out['experimentPath']}"
 
 
 def _attach_checkpoint(out: dict[str, Any], result: Any, p: TunePlan) -> None:

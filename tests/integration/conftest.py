@@ -40,8 +40,8 @@ class SessionCluster:
         alive = state.running()
         if alive is not None and self.record is not None and alive.get("id") == self.record["id"]:
             return self.record
-        self.disconnect()  # a connection to a dead cluster is of no use
-        self._stop_known()
+        self._stop_known()  # what is left of a dead cluster, by pid
+        self.disconnect()  # a connection to it is of no use
         from tests.conftest import run_cli
 
         up = run_cli(*CLUSTER_UP, "--quiet", timeout=240)
@@ -124,6 +124,14 @@ def session_cluster(request: pytest.FixtureRequest) -> Iterator[dict[str, Any] |
     if "servers" in request.fixturenames or "serve" in node.nodeid or "shared_ray" in request.fixturenames:
         _SESSION.connect()  # a cheap check from the pytest process's own connection
         _SESSION.shut_serve_down()
+
+
+@pytest.fixture
+def cluster_to_break(session_cluster: dict[str, Any]) -> dict[str, Any]:
+    """The session cluster, for a test that kills it: the pytest process lets go of it first (a driver whose GCS
+    dies may be ended by Ray), and the next test gets a fresh one."""
+    _SESSION.disconnect()
+    return session_cluster
 
 
 @pytest.fixture

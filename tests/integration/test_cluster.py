@@ -54,3 +54,33 @@ def test_cluster_command_starts_an_embedded_ray_quietly(no_session_cluster: Path
     assert res.out["clusterStatus"]["numNodes"] == 1 and res.out["clusterStatus"]["address"] == "embedded"
     assert res.out["clusterStatus"]["source"] == "embedded"
     assert res.stderr == ""
+
+
+def test_a_dead_cluster_is_named_dead_never_replaced_by_an_embedded_ray(cluster_to_break: dict[str, Any]) -> None:
+    """The session cluster's head SIGKILLed: run, cluster status and doctor name it dead with the fix (the next test
+    gets a fresh session cluster)."""
+    import json
+    import os
+    import signal
+    import time
+
+    from raydt.clusters import procs
+
+    session_cluster = cluster_to_break
+    head = int(session_cluster["headPid"])
+    os.kill(head, signal.SIGKILL)
+    deadline = time.monotonic() + 30
+    while procs.belongs(head, session_cluster["id"]) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    spec = Path(session_cluster["tokenSource"].split()[1]).parent / "dead.json"  # any folder of ours
+    spec.write_text(json.dumps({"mode": "train", "config": {}, "runConfig": {"storagePath": str(spec.parent)}}))
+    started = time.monotonic()
+    dead = run_cli("run", str(spec), timeout=120)
+    assert dead.code == 1 and dead.out["error"]["code"] == "RAY_CONNECTION", dead.out
+    assert "is dead" in dead.out["error"]["message"] and "raydt cluster up" in dead.out["error"]["hint"]
+    assert "clusterStatus" not in dead.out and time.monotonic() - started < 60  # no embedded Ray started
+    status = run_cli("cluster", "status", timeout=120)
+    assert status.code == 1 and "is dead" in status.out["error"]["message"], status.out
+    doctor = run_cli("doctor", timeout=120)
+    rows = {c["name"]: c for c in doctor.out["checks"]}
+    assert doctor.code == 1 and rows["lasting cluster"]["status"] == "fail", doctor.out

@@ -1,7 +1,7 @@
-"""Issue 26 on a real Ray, what the fast tier can only stand in for: the README's lasting-cluster example (a head and
-a worker raylet, a spec with a local storagePath and no sharedStorage) runs there and is submitted there; the
-same cluster with its head SIGKILLed is named as dead by run, cluster status and doctor; an unnamed train run whose
-trainer raises is explained from its experiment folder (its log found beside it, its ledger read)."""
+"""The README's lasting-cluster example on a real Ray (the e2e tier: two raylets): a head and a worker raylet, a spec
+with a local storagePath and no sharedStorage, run there and submitted there; the same cluster with its head
+SIGKILLed is named as dead by run, cluster status and doctor. (A dead head is also checked in the slow tier, on the
+session cluster: test_cluster.py.)"""
 
 from __future__ import annotations
 
@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 
 from raydt.clusters import procs
-from tests.conftest import FIXTURES, run_cli
+from tests.conftest import run_cli
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.e2e]  # `make test-e2e` (docs/testing.md), not CI
 
 
 def _spec(tmp_path: Path, name: str) -> Path:
@@ -65,22 +65,3 @@ def test_readme_lasting_cluster_example_then_a_dead_head(tmp_path: Path, monkeyp
                 os.kill(pid, signal.SIGKILL)
             except OSError:
                 pass
-
-
-def test_an_unnamed_train_run_that_raises_is_explained_from_its_folder(tmp_path: Path) -> None:
-    spec = {
-        "mode": "train",
-        "config": {"numWorkers": 1, "address": "local"},
-        "trainConfig": {"trainerPath": f"{FIXTURES / 'trainers.py'}:raises", "metric": "loss"},
-        "runConfig": {"storagePath": str(tmp_path / "results"), "maxFailures": 0},
-    }
-    path = tmp_path / "raises.json"
-    path.write_text(json.dumps(spec))
-    run = run_cli("run", str(path), timeout=600)
-    assert run.out["status"] == "error", run.out
-    exp = Path(run.out["error"]["details"]["experimentPath"])
-    assert Path(run.out["logFile"]).name.startswith(exp.name + "-")  # the log is named after the experiment
-    res = run_cli("explain", str(exp), timeout=120)
-    first = res.out["causes"][0]
-    assert first["code"] == "USER_CODE_ERROR" and "ValueError: boom from the user's trainer" in first["summary"]
-    assert str(exp / "raydt_train.jsonl") in res.out["sources"] and run.out["logFile"] in res.out["sources"]

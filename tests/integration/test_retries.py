@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 import raydt
-from tests.conftest import ROOT, assert_seed_output
+from tests.conftest import ROOT, assert_seed_output, run_cli
 
 pytestmark = pytest.mark.slow
 FIXTURES = ROOT / "tests/fixtures"
@@ -22,7 +22,9 @@ def starts(log: Path) -> int:
     return len(log.read_text().split()) if log.exists() else 0
 
 
-def test_a_train_loop_raising_the_same_error_is_not_retried(shared_ray: None, tmp_path: Path) -> None:
+def test_a_train_loop_raising_the_same_error_is_not_retried_and_is_explained(tmp_path: Path) -> None:
+    """An unnamed CLI run whose trainer raises: USER_CODE_ERROR with the user's traceback, not retried though
+    retries are allowed, and `raydt explain` finds it from the experiment folder (its ledger, its log beside it)."""
     log = tmp_path / "starts.log"
     spec = {
         "mode": "train",
@@ -32,15 +34,23 @@ def test_a_train_loop_raising_the_same_error_is_not_retried(shared_ray: None, tm
             "trainLoopConfig": {"log": str(log)},
             "metric": "loss",
         },
-        "runConfig": {"storagePath": str(tmp_path), "maxFailures": 2},  # retries are allowed ...
+        "runConfig": {"storagePath": str(tmp_path / "results"), "maxFailures": 2},  # retries are allowed ...
     }
-    out = raydt.run(spec)
-    assert_seed_output(out)
+    (tmp_path / "raises.json").write_text(json.dumps(spec))
+    run = run_cli("run", str(tmp_path / "raises.json"))
+    out = run.out
     err = out["error"]
-    assert out["status"] == "error" and err["code"] == "USER_CODE_ERROR", out
+    assert run.code == 1 and out["status"] == "error" and err["code"] == "USER_CODE_ERROR", out
     assert starts(log) == 1  # ... but a bug is not one of the failures a retry can fix
     assert "ValueError" in err["message"] and "the same bug every time" in err["message"]
     assert any("the same bug every time" in line for line in err["details"]["traceback"])  # the user's traceback
+
+    exp = Path(err["details"]["experimentPath"])
+    assert Path(out["logFile"]).name.startswith(exp.name + "-")  # the log is named after the experiment
+    res = run_cli("explain", str(exp))
+    first = res.out["causes"][0]
+    assert first["code"] == "USER_CODE_ERROR" and "ValueError: the same bug every time" in first["summary"], first
+    assert str(exp / "raydt_train.jsonl") in res.out["sources"] and out["logFile"] in res.out["sources"]
 
 
 def test_a_trial_raising_the_same_error_is_not_trained_again(shared_ray: None, tmp_path: Path) -> None:
