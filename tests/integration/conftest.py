@@ -33,6 +33,7 @@ class SessionCluster:
         self.record: dict[str, Any] | None = None
         self.known: dict[str, list[int]] = {}  # cluster id -> pids, for the cleanup by pid
         self._driver: ExitStack | None = None  # the pytest process's own connection (shared_ray)
+        self.wanted = False  # a test asked for that connection: keep it across a restart of the cluster
 
     def ensure(self) -> dict[str, Any]:
         from raydt.clusters import state
@@ -61,6 +62,10 @@ class SessionCluster:
         record = self.ensure()
         stack = ExitStack()
         stack.enter_context(ray_session.connect(record["address"]))
+        # raydt sets the cluster's token variables for the length of a connection; this one lasts the session, and
+        # the processes the tests start must find the cluster's token as a user's would (its record), not inherit it
+        for var in ("RAY_AUTH_MODE", "RAY_AUTH_TOKEN_PATH"):
+            os.environ.pop(var, None)
         self._driver = stack
 
     def disconnect(self) -> None:
@@ -120,6 +125,8 @@ def session_cluster(request: pytest.FixtureRequest) -> Iterator[dict[str, Any] |
         yield None
         return
     record = _SESSION.ensure()
+    if _SESSION.wanted:
+        _SESSION.connect()
     yield record
     if "servers" in request.fixturenames or "serve" in node.nodeid or "shared_ray" in request.fixturenames:
         _SESSION.connect()  # a cheap check from the pytest process's own connection
@@ -127,11 +134,12 @@ def session_cluster(request: pytest.FixtureRequest) -> Iterator[dict[str, Any] |
 
 
 @pytest.fixture
-def cluster_to_break(session_cluster: dict[str, Any]) -> dict[str, Any]:
+def cluster_to_break(session_cluster: dict[str, Any]) -> Iterator[dict[str, Any]]:
     """The session cluster, for a test that kills it: the pytest process lets go of it first (a driver whose GCS
     dies may be ended by Ray), and the next test gets a fresh one."""
     _SESSION.disconnect()
-    return session_cluster
+    yield session_cluster
+    _SESSION.ensure()  # the fresh cluster, before any other fixture's teardown needs one
 
 
 @pytest.fixture
@@ -145,9 +153,12 @@ def no_session_cluster(tmp_path_factory: pytest.TempPathFactory, monkeypatch: py
     return folder
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def shared_ray() -> None:
-    """The pytest process connected to the session cluster, for the tests that call ``raydt.run`` in-process."""
+    """The pytest process connected to the session cluster, for the tests that call ``raydt.run`` in-process
+    (session-scoped: module-scoped fixtures train with it; after a test broke the cluster, the autouse fixture
+    connects to the fresh one)."""
+    _SESSION.wanted = True
     _SESSION.connect()
 
 

@@ -135,9 +135,9 @@ def test_pytorch_on_csv_via_cli_fitted_on_train_only_and_served(
 def test_other_frameworks_tune_on_a_parquet_folder_and_answer_raw_rows(
     files: dict[str, Any], tmp_path: Path, shared_ray: None, framework: str, workers: int, label: str, check: Any
 ) -> None:
-    """One search per framework on a Parquet folder split by validationSplit: xgboost's trials are distributed (each
-    a 2-worker Ray Train run fed the shared datasets, three classes), tensorflow's run in the trial's own process
-    (the datasets as its shards); the best checkpoint answers raw rows through its saved pipeline."""
+    """One search per framework on a Parquet folder split by validationSplit: xgboost's trial is distributed (a
+    2-worker Ray Train run fed the shared datasets, three classes), tensorflow's trials run in the trial's own
+    process (the datasets as its shards); the best checkpoint answers raw rows through its saved pipeline."""
     drop = "label" if label == "tier" else "tier"
     space = (
         {"eta": {"type": "uniform", "min": 0.1, "max": 0.3}}
@@ -148,7 +148,8 @@ def test_other_frameworks_tune_on_a_parquet_folder_and_answer_raw_rows(
         "mode": "tune",
         "config": {"numWorkers": workers, "resourcesPerWorker": {"cpu": 1 if workers == 1 else 0.9}},
         "trainConfig": {"framework": framework, "epochs": 20 if framework == "xgboost" else 3},
-        "tuneConfig": {"searchSpace": space, "numSamples": 2, "maxConcurrentTrials": 1, "seed": 0},
+        # xgboost: one distributed trial (test_tune.py runs two in a row); tensorflow: two trials in one process
+        "tuneConfig": {"searchSpace": space, "numSamples": 1 if framework == "xgboost" else 2, "seed": 0},
         "dataConfig": {
             "train": {"format": "parquet", "paths": str(files["dir"] / "parts"), "label": label},
             "validationSplit": 0.25,
@@ -158,12 +159,13 @@ def test_other_frameworks_tune_on_a_parquet_folder_and_answer_raw_rows(
     }
     out = raydt.run(spec)
     assert_seed_output(out)
-    assert out["status"] == "success" and out["results"]["completedTrials"] == 2, out
+    samples = 1 if framework == "xgboost" else 2
+    assert out["status"] == "success" and out["results"]["completedTrials"] == samples, out
     assert out["data"]["rows"] == {"train": 2250, "validation": 750}
     assert out["results"]["metric"] == ("val_logloss" if framework == "xgboost" else "val_loss")  # the default
     assert check(out["results"]["bestMetrics"]), out["results"]["bestMetrics"]
     if framework == "xgboost":  # every trial ran a real Ray Train worker group under the experiment
-        assert len(list((Path(out["experimentPath"]) / "train_runs").iterdir())) == 2
+        assert len(list((Path(out["experimentPath"]) / "train_runs").iterdir())) == 1
     assert Path(out["checkpointPath"], "data_pipeline.pkl").is_file()
     if framework == "tensorflow":
         assert Path(out["checkpointPath"], "model.weights.h5").is_file()

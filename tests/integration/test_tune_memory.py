@@ -74,6 +74,7 @@ def test_trials_bigger_than_memory_run_fewer_at_once_and_the_result_says_why(
     assert overlap(runs, after=first_end) <= out["maxConcurrentTrials"]
 
 
+@pytest.mark.e2e  # a second embedded Ray and 2 x 300 MB workers: `make test-e2e` (docs/testing.md)
 def test_a_distributed_trial_counts_its_ray_train_workers(tmp_path: Path, no_session_cluster: Path) -> None:
     """The workers are Ray actors, not the trial's children: found by the titles Ray gives their processes
     (``tune_memory.TRAIN_TITLES``; this test fails when Ray changes them)."""

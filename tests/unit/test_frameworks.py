@@ -144,3 +144,14 @@ def test_preflight_reads_a_served_checkpoints_framework(tmp_path: Path) -> None:
     (tmp_path / "raydt_meta.json").write_text(json.dumps({"framework": "pytorch"}))
     preflight.check_serving(str(tmp_path), 1.0)  # declares GPUs
     preflight.check_serving(str(tmp_path / "elsewhere"), 1.0)  # not a built-in checkpoint: left to the predictor
+
+
+def test_lightgbm_network_on_loopback_raylets_names_127_0_0_1() -> None:
+    """`raydt cluster up` gives each raylet its own 127.0.0.x, which LightGBM does not find among its interface
+    addresses ("Machine list file doesn't contain the local machine"): seen on the slow tier's session cluster."""
+    from raydt.frameworks.lightgbm.trainer import loopback_network
+
+    ray_given = {"num_machines": 2, "local_listen_port": 5001, "machines": "127.0.0.2:5001,127.0.0.3:5002"}
+    assert loopback_network(ray_given) == {**ray_given, "machines": "127.0.0.1:5001,127.0.0.1:5002"}
+    real = {"num_machines": 2, "local_listen_port": 5001, "machines": "10.0.0.5:5001,127.0.0.2:5002"}
+    assert loopback_network(real) == real  # another machine in the list: left as Ray wrote it

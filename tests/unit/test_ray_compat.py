@@ -128,3 +128,15 @@ def test_optuna_search_keeps_the_optuna_trial_of_each_tune_trial() -> None:
     trial = ray_compat.optuna_trial(searcher, "t1")
     assert isinstance(trial, optuna.trial.Trial), VERSION + "OptunaSearch._ot_trials holds no optuna Trial"
     assert ray_compat.optuna_trial(searcher, "nope") is None
+
+
+def test_the_process_titles_the_memory_guard_reads_are_rays_actor_class_names() -> None:
+    """``tune_memory.TRAIN_TITLES`` are the titles Ray gives a Train worker's and controller's process
+    (``ray::<actor class>``): this fails when Ray renames the classes (the real measurement is in the e2e tier,
+    tests/integration/test_tune_memory.py)."""
+    from ray.train.v2._internal.execution.controller.controller import TrainController
+    from ray.train.v2._internal.execution.worker_group.worker import RayTrainWorker
+
+    from raydt.runners.tune_memory import TRAIN_TITLES
+
+    assert TRAIN_TITLES == (f"ray::{RayTrainWorker.__name__}".encode(), f"ray::{TrainController.__name__}".encode())

@@ -86,8 +86,23 @@ def lightgbm_params(hp: dict[str, Any], num_classes: int, seed: int, world: int)
     if world > 1:
         from ray.train.lightgbm import get_network_params
 
-        params.update(tree_learner="data_parallel", pre_partition=True, **get_network_params())
+        params.update(tree_learner="data_parallel", pre_partition=True, **loopback_network(get_network_params()))
     return params
+
+
+def loopback_network(network: dict[str, Any]) -> dict[str, Any]:
+    """Ray's network parameters, with a machine list that is all loopback written as 127.0.0.1.
+
+    ``raydt cluster up`` gives each raylet of this machine its own 127.0.0.x; LightGBM finds its own entry in
+    ``machines`` only by an interface address (``lo`` holds 127.0.0.1), and fails with "Machine list file doesn't
+    contain the local machine" otherwise. Every 127.0.0.x is this machine, so the ports alone tell the workers apart.
+    """
+    entries = [m.strip() for m in str(network.get("machines", "")).split(",") if m.strip()]
+    hosts = [entry.rsplit(":", 1)[0] for entry in entries]
+    if not entries or not all(h.startswith("127.") for h in hosts):
+        return network
+    ports = [entry.rsplit(":", 1)[1] for entry in entries]
+    return {**network, "machines": ",".join(f"127.0.0.1:{port}" for port in ports)}
 
 
 def _report_callback(config: dict[str, Any], meta: dict[str, Any], binary: bool) -> Any:
