@@ -51,11 +51,15 @@ def test_the_cluster_its_nodes_versions_and_security(cluster: dict[str, Any]) ->
     assert bare["dashboard"]["status"] == "ok" and "listening on 127.0.0." in bare["dashboard"]["found"]
 
 
-def test_local_storage_and_an_unplaceable_worker_fail(cluster: dict[str, Any], tmp_path: Path) -> None:
+def test_local_storage_on_its_own_raylets_passes_and_an_unplaceable_worker_fails(
+    cluster: dict[str, Any], tmp_path: Path
+) -> None:
+    """A local storagePath on the raylets `raydt cluster up` started on this machine is one disk (issue 26 item 5):
+    every node sees doctor's marker file; a worker no node can hold fails."""
     res = run_cli("doctor", "--address", cluster["address"], spec_path(tmp_path, shared=False, side=2))
     assert res.code == 1 and res.out["error"]["code"] == "ENVIRONMENT_NOT_READY", res.out
     found = checks(res.out)
-    assert found["storage (nodes)"]["status"] == "fail" and "sharedStorage" in found["storage (nodes)"]["fix"]
+    assert found["storage (nodes)"]["status"] == "ok", found["storage (nodes)"]
     assert found["resources"]["status"] == "fail" and "side" in found["resources"]["found"]
 
 

@@ -1,14 +1,12 @@
 """The README's lasting-cluster example on a real Ray (the e2e tier: two raylets): a head and a worker raylet, a spec
-with a local storagePath and no sharedStorage, run there and submitted there; the same cluster with its head
-SIGKILLed is named as dead by run, cluster status and doctor. (A dead head is also checked in the slow tier, on the
-session cluster: test_cluster.py.)"""
+with a local storagePath and no sharedStorage, run there and submitted there. (A dead head named as dead by run,
+cluster status and doctor is checked in the slow tier, on the session cluster: test_cluster.py.)"""
 
 from __future__ import annotations
 
 import json
 import os
 import signal
-import time
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +30,9 @@ def _spec(tmp_path: Path, name: str) -> Path:
     return path
 
 
-def test_readme_lasting_cluster_example_then_a_dead_head(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_readme_lasting_cluster_example_runs_and_is_submitted_with_a_local_storage_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("RAYDT_STATE_DIR", str(tmp_path / "state"))
     monkeypatch.delenv("RAY_ADDRESS", raising=False)
     cluster: dict[str, Any] = {}
@@ -46,18 +46,6 @@ def test_readme_lasting_cluster_example_then_a_dead_head(tmp_path: Path, monkeyp
         sent = run_cli("submit", str(_spec(tmp_path, "sent")), "--wait", timeout=600)
         assert sent.code == 0 and sent.out["status"] == "success", sent.out
 
-        os.kill(int(cluster["headPid"]), signal.SIGKILL)
-        time.sleep(2)
-        started = time.monotonic()
-        dead = run_cli("run", str(_spec(tmp_path, "after")), timeout=120)
-        assert dead.code == 1 and dead.out["error"]["code"] == "RAY_CONNECTION", dead.out
-        assert "is dead" in dead.out["error"]["message"] and "raydt cluster up" in dead.out["error"]["hint"]
-        assert "clusterStatus" not in dead.out and time.monotonic() - started < 60  # no embedded Ray started
-        status = run_cli("cluster", "status", timeout=120)
-        assert status.code == 1 and "is dead" in status.out["error"]["message"], status.out
-        doctor = run_cli("doctor", timeout=120)
-        rows = {c["name"]: c for c in doctor.out["checks"]}
-        assert doctor.code == 1 and rows["lasting cluster"]["status"] == "fail", doctor.out
         assert run_cli("cluster", "down", timeout=120).code == 0
     finally:
         for pid in procs.tagged(str(cluster.get("id", ""))) if cluster else []:

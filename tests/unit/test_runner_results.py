@@ -192,3 +192,16 @@ def test_a_max_metric_picks_the_highest_report_and_its_checkpoint(tmp_path: Path
     r = out["results"]
     assert (r["bestMetric"], r["bestIteration"], out["checkpointPath"]) == (0.9, 2, history[1]["checkpoint"])
     assert r["bestMetric"] >= r["finalMetrics"]["val_loss"]
+
+
+def test_a_controller_killed_by_rays_memory_monitor_is_out_of_memory_not_internal(tmp_path: Path) -> None:
+    """``trainer.fit()`` raises Ray's own OutOfMemoryError when the memory monitor kills the run's controller
+    (seen in the e2e tier): the run's error is OUT_OF_MEMORY with its hint, not INTERNAL."""
+    from ray.exceptions import OutOfMemoryError
+
+    from raydt.runners.train import classify
+
+    exc = OutOfMemoryError("4 worker(s) were killed due to the node running low on memory.\nObject store: ...")
+    err = classify(exc, [], train_plan(tmp_path))
+    assert err.code == "OUT_OF_MEMORY" and "running low on memory" in err.message, err.to_dict()
+    assert "memoryGb" in (err.hint or "")

@@ -130,7 +130,8 @@ def fit(
     start = time.monotonic()
     try:
         res = trainer.fit()
-    except ray.train.TrainingFailedError as exc:
+    except (ray.train.TrainingFailedError, ray.exceptions.RayError) as exc:
+        # RayError: the controller itself was lost (Ray's memory monitor killed it, its node died)
         relay.close()
         raise classify(exc, relay.history, p) from None
     except (KeyboardInterrupt, SystemExit):
@@ -171,6 +172,12 @@ def classify(exc: Exception, history: list[dict[str, Any]], p: TrainPlan) -> Run
             f"the training workers could not be scheduled within runConfig.pendingTimeoutS ({p.pending_timeout_s:g}s)",
             hint="The cluster lacks free resources for the worker group (busy, or waiting on an autoscaler); "
             "raise runConfig.pendingTimeoutS, lower config.numWorkers/resourcesPerWorker, or add nodes.",
+        )
+    elif failure_code(exc) != "USER_CODE_ERROR":  # the controller killed by Ray's memory monitor, or lost
+        code = failure_code(exc)
+        first = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
+        err = UserCodeError(
+            f"the training run was lost: {type(exc).__name__}: {first}", hint=FAILURE_HINTS[code], code=code
         )
     else:
         err = RunError(f"training failed: {_first_line(exc)}", hint="See the log file for Ray's own messages.")
