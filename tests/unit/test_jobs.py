@@ -209,7 +209,7 @@ def test_a_run_without_a_name_gets_one_and_the_job_id_starts_with_it() -> None:
     assert first.run_name.startswith("raydt-train-") and first.spec["runConfig"]["name"] == first.run_name
     assert first.job_id.startswith(first.run_name + "-") and first.summary["runName"] == first.run_name
     assert first.job_id != second.job_id
-    assert first.summary["workingDir"] is None and "working_dir" not in first.runtime_env  # built-in code only
+    assert "workingDir" not in first.summary and "working_dir" not in first.runtime_env  # built-in code only
     assert first.summary["files"] == 0
 
 
@@ -573,3 +573,25 @@ def test_the_output_schema_documents_the_jobs_keys() -> None:
     assert {"SUCCEEDED", "STOPPED", "FAILED"} <= set(props["jobStatus"]["enum"])
     documented = set(props["submission"]["properties"])
     assert {"workingDir", "pyModules", "tokenSource", "clusterRayVersion"} <= documented, documented
+
+
+def test_a_builtin_trainer_sends_no_folder_and_its_submission_passes_the_result_model() -> None:
+    """`raydt submit` of a built-in spec (no code to send) ended INTERNAL once the job finished: workingDir was null
+    (found by the e2e tier's README example)."""
+    from raydt.results import finalize
+
+    pack = package.build(_builtin("s3://bucket/runs"), package.Options(), None)
+    assert "workingDir" not in pack.summary and pack.summary["files"] == 0
+    doc = finalize(
+        {
+            "status": "success",
+            "results": {"numTrials": 0, "completedTrials": 0},
+            "submission": {
+                **pack.summary,
+                "address": "http://127.0.0.1:8265",
+                "tokenSource": "none",
+                "clusterRayVersion": "2.60.0",
+            },
+        }
+    )
+    assert doc["status"] == "success" and "workingDir" not in doc["submission"], doc

@@ -111,11 +111,13 @@ def build(source: Any, opts: Options, lasting: dict[str, Any] | None) -> Package
         env["excludes"] = excludes
     resources = {"CPU": float(opts.entrypoint_cpus), "GPU": float(opts.entrypoint_gpus)}
     entrypoint = f"exec {shlex.quote(python)} -m raydt.jobs.entry"
-    summary = {
-        "runName": run_name, "workingDir": str(work) if work else None, "files": size["files"],
+    summary: dict[str, Any] = {
+        "runName": run_name, "files": size["files"],
         "bytes": size["bytes"], "excludes": excludes, "pyModules": list(env.get("py_modules", [])),
         "entrypoint": entrypoint, "entrypointResources": resources,
     }  # fmt: skip
+    if work:  # a built-in trainer sends no folder: the key is left out (the result model refuses null)
+        summary["workingDir"] = str(work)
     job_id = f"{run_name[:80]}-{secrets.token_hex(3)}"
     return Package(job_id, run_name, mode, spec, entrypoint, env, resources, summary, warnings, _demand(loaded, rc))
 
