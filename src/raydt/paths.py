@@ -26,6 +26,9 @@ from typing import Any
 
 from raydt.registry import MAP_KEYS
 
+#: trainConfig keys that name the user's code as ``file.py:name`` (or a module): resolved, listed and shipped alike
+CODE_KEYS = ("trainerPath", "model", "data", "loss", "preprocess", "postprocess")
+
 
 def is_remote(path: str) -> bool:
     """A URI read through pyarrow's filesystems (s3://, gs://, hdfs://, ...), not a local path."""
@@ -95,7 +98,7 @@ def absolute_spec(raw: dict[str, Any], base_dirs: tuple[Path, ...]) -> dict[str,
     the spec means the same files wherever it is loaded again."""
     spec = copy.deepcopy(raw)
     tc = _section(spec, "trainConfig")
-    for key in ("trainerPath", "model", "data", "loss", "preprocess", "postprocess"):  # loss: a built-in name stays
+    for key in CODE_KEYS:  # loss: a built-in name stays
         _update(tc, key, lambda v: resolve_ref(v, base_dirs))
     if isinstance(tc.get("metrics"), list):
         tc["metrics"] = [resolve_ref(m, base_dirs) if isinstance(m, str) else m for m in tc["metrics"]]
@@ -125,7 +128,7 @@ def code_files(spec: dict[str, Any]) -> list[Path]:
     """The user's code files an absolute spec (``absolute_spec``) names: what a Ray Job ships and what workers
     must be able to import beside (a trainer's ``import helper``)."""
     tc, sc, dc = _get(spec, "trainConfig"), _get(spec, "serveConfig"), _get(spec, "dataConfig")
-    refs = [tc.get(key) for key in ("trainerPath", "model", "data", "loss", "preprocess", "postprocess")]
+    refs = [tc.get(key) for key in CODE_KEYS]
     refs += [*(tc.get("metrics") or []), sc.get("predictorPath")]
     steps = dc.get("preprocess")
     for step in steps if isinstance(steps, list) else []:

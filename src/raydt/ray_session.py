@@ -240,6 +240,12 @@ def autoscaler(declared: bool | None = None) -> dict[str, Any] | None:
     return found
 
 
+def custom_resources(res: dict[str, Any]) -> dict[str, Any]:
+    """A node's resources beyond CPU, GPU and memory, less the ones Ray adds itself (node IP, accelerator type)."""
+    builtin = ("CPU", "GPU", "memory", "object_store_memory")
+    return {k: v for k, v in res.items() if k not in builtin and not k.startswith(("node:", "accelerator_type:"))}
+
+
 def cluster_status(autoscaling: bool | None = None) -> dict[str, Any]:
     """``clusterStatus``: the seed's three numbers plus available resources, per-node detail and the
     autoscaler (``autoscaling``: ``config.autoscaling``, None to detect)."""
@@ -261,13 +267,7 @@ def cluster_status(autoscaling: bool | None = None) -> dict[str, Any]:
                 "gpu": float(res.get("GPU", 0.0)),
                 "memoryBytes": int(res.get("memory", 0)),
                 "objectStoreMemoryBytes": int(res.get("object_store_memory", 0)),
-                "customResources": {
-                    k: v
-                    for k, v in res.items()
-                    if k not in ("CPU", "GPU", "memory", "object_store_memory")
-                    and not k.startswith("node:")
-                    and not k.startswith("accelerator_type:")
-                },
+                "customResources": custom_resources(res),
             }
         )
     return {

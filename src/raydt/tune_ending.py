@@ -4,7 +4,6 @@ result of a search with a best trial (``tune_results``) and of one without (``tu
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 #: results.endReason values
 ALL_TRIALS_DONE, GOAL_REACHED, TIME_BUDGET, INTERRUPTED, MAX_FAILED = (
@@ -31,5 +30,6 @@ class Ending:
         return trial_id not in self.ended if self.ended is not None else trial_id in self.unfinished
 
 
-def resume_hint(out: dict[str, Any]) -> str:
-    return f"Continue it with: raydt resume {out['experimentPath']}"
+def resume_hint(experiment_path: str) -> str:
+    """The hint of every interrupted run, train or tune."""
+    return f"Continue it with: raydt resume {experiment_path}"

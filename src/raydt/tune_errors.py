@@ -40,7 +40,9 @@ def without_best(
         del out["warnings"]
     out["status"] = ERROR
     if end.reason == INTERRUPTED:
-        out["error"] = InterruptedRunError("interrupted before any result", hint=resume_hint(out)).to_dict()
+        out["error"] = InterruptedRunError(
+            "interrupted before any result", hint=resume_hint(out["experimentPath"])
+        ).to_dict()
         return out
     metric = p.train.metric
     failed = [r for r in rows if r["status"] == "ERROR"]

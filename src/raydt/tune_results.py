@@ -231,7 +231,7 @@ def _skeleton(p: TunePlan, rows: list[dict[str, Any]], elapsed: float, end: Endi
         left = expected_trials(p) - counts["TERMINATED"] - counts["ERROR"]
         out["warnings"].append(
             f"interrupted: the search was stopped (Ctrl-C or a stop signal) with {left} trial(s) unfinished or "
-            f"not started. {resume_hint(out)}"
+            f"not started. {resume_hint(out['experimentPath'])}"
         )
     return out
 

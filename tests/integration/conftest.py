@@ -134,12 +134,11 @@ def session_cluster(request: pytest.FixtureRequest) -> Iterator[dict[str, Any] |
 
 
 @pytest.fixture
-def cluster_to_break(session_cluster: dict[str, Any]) -> Iterator[dict[str, Any]]:
+def cluster_to_break(session_cluster: dict[str, Any]) -> dict[str, Any]:
     """The session cluster, for a test that kills it: the pytest process lets go of it first (a driver whose GCS
-    dies may be ended by Ray), and the next test gets a fresh one."""
+    dies may be ended by Ray), and the next test's ``session_cluster`` starts a fresh one."""
     _SESSION.disconnect()
-    yield session_cluster
-    _SESSION.ensure()  # the fresh cluster, before any other fixture's teardown needs one
+    return session_cluster
 
 
 @pytest.fixture

@@ -253,7 +253,8 @@ def _cause(
     rule = _rule(code)
     label = rule.label if code in rules.BY_CODE or code == rules.USER_CODE.code else f"failed with {code}"
     if code == rules.USER_CODE.code:
-        common = Counter(rules.body(h.text) for h in hits if not rules.body(h.text).startswith('File "')).most_common(1)
+        bodies = [rules.body(h.text) for h in hits]
+        common = Counter(b for b in bodies if not b.startswith('File "')).most_common(1)
         label += f" ({common[0][0]})" if common else ""
     summary, fix = detail(code, label, hits, (len(ended), len(retried), restarts), total, rule.fix)
     if code not in rules.BY_CODE and code != rules.USER_CODE.code:

@@ -9,10 +9,12 @@ from __future__ import annotations
 import dataclasses
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from raydt.jobs.connect import PROBE_TIMEOUT_S, Target
-from raydt.plan import WorkerPlan
+
+if TYPE_CHECKING:  # the plan (frameworks, search, tracking settings) is not imported where jobs are packaged
+    from raydt.plan import WorkerPlan
 
 #: node types Ray's monitor invents for a cluster it only observes: "node_" + the node id (the dashboard's reply
 #: turns its keys into camelCase: "node" + the id with its letters capitalised)
@@ -38,8 +40,7 @@ def check(target: Target, demand: Demand | None) -> None:
     if status is None:
         return
     scaling = status["autoscaler"]
-    if status["numNodes"] > 1 or scaling is not None:  # one node that cannot grow shares its own disk
-        preflight.check_storage(demand.storage, demand.shared, status)
+    preflight.check_storage(demand.storage, demand.shared, status)  # one node that cannot grow: nothing to check
     if scaling is None and status["nodes"]:  # an autoscaler (or one the dashboard does not show) may add nodes
         w = demand.workers
         preflight.check_workers(dataclasses.replace(w, num_workers=w.min_workers or w.num_workers), status)
@@ -63,15 +64,16 @@ def cluster_status(target: Target) -> dict[str, Any] | None:
 
 
 def _node(row: dict[str, Any]) -> dict[str, Any]:
+    from raydt.ray_session import custom_resources
+
     res = {str(k): float(v) for k, v in (row.get("resources_total") or {}).items() if isinstance(v, int | float)}
-    known = ("CPU", "GPU", "memory", "object_store_memory")
     return {
         "address": row.get("node_ip"),
         "isHead": bool(row.get("is_head_node")),
         "cpu": res.get("CPU", 0.0),
         "gpu": res.get("GPU", 0.0),
         "memoryBytes": int(res.get("memory", 0)),
-        "customResources": {k: v for k, v in res.items() if k not in known and not k.startswith(("node:", "acc"))},
+        "customResources": custom_resources(res),
     }
 
 

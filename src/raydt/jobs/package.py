@@ -263,10 +263,9 @@ def walk_paths(spec: dict[str, Any], move: Any) -> None:
     metrics = _get(spec, "trainConfig", "metrics")
     if isinstance(metrics, list):
         spec["trainConfig"]["metrics"] = [move(m) if isinstance(m, str) else m for m in metrics]
-    for section, key in (("trainConfig", "trainerPath"), ("trainConfig", "model"), ("trainConfig", "data"),
-                         ("trainConfig", "loss"), ("trainConfig", "preprocess"), ("trainConfig", "postprocess"),
-                         ("trainConfig", "resumeFromCheckpoint"), ("serveConfig", "predictorPath"),
-                         ("serveConfig", "checkpointPath"), ("serveConfig", "experimentPath")):  # fmt: skip
+    keys = [("trainConfig", key) for key in (*paths.CODE_KEYS, "resumeFromCheckpoint")]
+    for section, key in (*keys, ("serveConfig", "predictorPath"), ("serveConfig", "checkpointPath"),
+                         ("serveConfig", "experimentPath")):  # fmt: skip
         part = spec.get(section)
         if isinstance(part, dict) and isinstance(part.get(key), str):
             part[key] = move(part[key])

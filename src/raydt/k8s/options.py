@@ -75,7 +75,6 @@ class Options:
     queue: str | None
     experiment: str  # runConfig.name in the pods: fixed, so a retried job resumes the same experiment
     config: K8sConfig  # the rest (service account, placement, pip, head, auth, lifetime)
-    image_at: str = ""  # where the image came from: --image, k8sConfig.image, or "" (the default)
     flags: Flags = Flags()  # as given: the code folder, its excludes, the image build
 
 
@@ -94,7 +93,7 @@ def resolve(loaded: LoadedSpec, plan: TrainPlan, flags: Flags) -> tuple[Options,
     issues += _toleration_issues(cfg)
     named = flags.name is not None or cfg.name is not None
     experiment = loaded.spec.run_config.name or (name if named else plan.name)
-    opts = Options(kind, name, namespace[1], image, storage, queue[1], experiment, cfg, image_at or "", flags)
+    opts = Options(kind, name, namespace[1], image, storage, queue[1], experiment, cfg, flags)
     return opts, issues
 
 

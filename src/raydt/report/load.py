@@ -20,7 +20,7 @@ from typing import Any
 
 from raydt.errors import SpecFileError, UsageError, failure_code
 from raydt.experiment import SPEC_FILE
-from raydt.ledger import TRAIN_LEDGER as TRAIN_LEDGER  # re-exported: the relay writes it by this name
+from raydt.ledger import TRAIN_LEDGER
 from raydt.tune_results import LEDGER_FILE, TUNE_AUTO_KEYS, read_ledger
 
 SNAPSHOT = "checkpoint_manager_snapshot.json"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from raydt import tune_ending
 from raydt.errors import InterruptedRunError, MetricNotReportedError, failure_code
 from raydt.frameworks.common import RESERVED_KEY
 from raydt.plan import TrainPlan
@@ -47,7 +48,7 @@ def ending(p: TrainPlan, outcome: Outcome) -> tuple[str, int | None, str | None]
     before them, a line saying so: the last report's ``epoch`` (counted from 1, also across a resume) short of
     the planned epochs with ``patience`` set is raydt's loop stopping early, not a failure."""
     if outcome.interrupted:
-        return "INTERRUPTED", None, None
+        return tune_ending.INTERRUPTED, None, None
     planned = p.loop_config.get(p.framework.epochs_param) if p.trainer is None else None
     if not isinstance(planned, int):
         return COMPLETED, None, None
@@ -67,7 +68,7 @@ def ending(p: TrainPlan, outcome: Outcome) -> tuple[str, int | None, str | None]
 
 def result(p: TrainPlan, outcome: Outcome, status: dict[str, Any]) -> dict[str, Any]:
     """The seed's output for a finished (or interrupted) train run."""
-    resume_hint = f"Continue it with: raydt resume {p.experiment_path}"
+    resume_hint = tune_ending.resume_hint(p.experiment_path)
     try:
         index, best = best_report(outcome.history, p.metric, p.metric_mode)
     except MetricNotReportedError as err:

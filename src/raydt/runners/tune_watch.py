@@ -17,6 +17,7 @@ from typing import Any
 
 import ray.tune
 
+from raydt import ledger
 from raydt.errors import failure_code
 from raydt.progress import ProgressView
 from raydt.tune_results import LEDGER_FILE, TUNE_AUTO_KEYS
@@ -46,8 +47,7 @@ class TrialLedger(ray.tune.Callback):  # type: ignore[misc]
             self._append({"event": "retry", "trial": trial.trial_id, "code": code, "error": error})
 
     def _append(self, event: dict[str, Any]) -> None:
-        with open(os.path.join(self.experiment_path, LEDGER_FILE), "a", encoding="utf-8") as fh:
-            fh.write(json.dumps(event) + "\n")
+        ledger.append(self.experiment_path, event)
 
 
 def _failure(trial: Any) -> tuple[str, str]:
@@ -120,8 +120,7 @@ class SearchStopper(ray.tune.Stopper):  # type: ignore[misc]
 
     def _note(self, event: str) -> None:
         if self.experiment_path:
-            with open(os.path.join(self.experiment_path, LEDGER_FILE), "a", encoding="utf-8") as fh:
-                fh.write(json.dumps({"event": event}) + "\n")
+            ledger.append(self.experiment_path, {"event": event})
 
     def stop_all(self) -> bool:
         return self.reached or (self.max_failed is not None and self.failed >= self.max_failed)

@@ -60,6 +60,11 @@ def check(spec: Spec, base_dirs: tuple[Path, ...], wait: Waiting | None = None) 
     return issues
 
 
+def _searches_something(tc: Any) -> bool:
+    """A search space, given points or a warm start: something for the trials to differ by."""
+    return bool(tc.search_space or tc.points_to_evaluate or tc.warm_start is not None)
+
+
 def _nothing_to_search(spec: Spec, wait: Waiting) -> list[SpecIssue]:
     """A search needs something to search: a search space or a warm start (given points name the space's keys:
     ``search_checks`` refuses them without one). Without it every trial runs the same config and ``bestConfig``
@@ -68,7 +73,7 @@ def _nothing_to_search(spec: Spec, wait: Waiting) -> list[SpecIssue]:
     assert tc is not None
     if wait.waits(SPACE, SPACE, "tuneConfig.pointsToEvaluate", "tuneConfig.warmStart"):
         return []
-    if tc.search_space or tc.points_to_evaluate or tc.warm_start is not None:
+    if _searches_something(tc):
         return []
     return [
         SpecIssue(
@@ -160,7 +165,7 @@ def _scheduler_rules(spec: Spec, tree: Group, sched: str, wait: Waiting) -> list
         return []
     issues: list[SpecIssue] = []
     search_space_known = not wait.waits(SPACE, SPACE)
-    nothing = not (tc.search_space or tc.points_to_evaluate or tc.warm_start)  # _nothing_to_search says so
+    nothing = not _searches_something(tc)  # _nothing_to_search says so
     if search_space_known and not tree.has_mutable and not nothing:
         issues.append(SpecIssue(SPACE, f"'{sched}' needs at least one domain to mutate", tc.search_space))
     if search_space_known and sched == "pb2" and not tree.has_bounded:
