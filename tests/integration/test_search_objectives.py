@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 import raydt
-from raydt.search.objectives import Objective, pareto_front, vector
+from raydt.plan.objectives import Objective, pareto_front, vector
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.slow

@@ -14,8 +14,9 @@ import pytest
 
 from raydt import plan, results, space
 from raydt.errors import SpecError
-from raydt.search import objectives, warm
-from raydt.search.objectives import Constraint, Objective
+from raydt.plan import objectives
+from raydt.plan.objectives import Constraint, Objective
+from raydt.search import warm
 from raydt.search.optuna_study import seed
 from raydt.spec import loader
 from raydt.tune_results import LEDGER_FILE, summarize

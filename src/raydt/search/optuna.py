@@ -13,7 +13,7 @@ import optuna
 from ray.tune.search.optuna import OptunaSearch
 
 from raydt.search import points
-from raydt.search.objectives import Constraint
+from raydt.plan.objectives import Constraint
 from raydt.search.optuna_study import distribution, violations
 from raydt.space import Categorical, Constant, Domain, FloatRange, Group
 

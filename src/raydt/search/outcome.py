@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from raydt.search.objectives import feasible, pareto_front, pick, vector
+from raydt.plan.objectives import feasible, pareto_front, pick, vector
 
 if TYPE_CHECKING:
     from raydt.plan import TunePlan

@@ -69,7 +69,7 @@ def ranking(experiment: str) -> tuple[str, str, str]:
         raise SpecError([SpecIssue(FIELD, rule, experiment, "Pass the experimentPath of a train or tune run.")])
     tc, info = spec.train_config, FRAMEWORKS[spec.train_config.framework]
     if spec.mode == "tune" and spec.tune_config is not None:
-        from raydt.search.objectives import objectives_of  # a multi-objective search: its first metric ranks
+        from raydt.plan.objectives import objectives_of  # a multi-objective search: its first metric ranks
 
         first = objectives_of(spec.tune_config.metric, spec.tune_config.mode, info.default_metric, info.default_mode)[0]
         return "tune", first.metric, first.mode

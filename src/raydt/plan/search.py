@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from raydt import paths
-from raydt.search.objectives import Constraint, Objective, objectives_of
+from raydt.plan.objectives import Constraint, Objective, objectives_of
 
 if TYPE_CHECKING:
     from raydt.spec.model import TuneConfig
