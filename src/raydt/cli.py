@@ -250,7 +250,9 @@ def _log_path(loaded: Any) -> Path:
     if is_remote(storage):  # the log is this process's output: it stays on this machine
         storage = os.path.expanduser(DEFAULT_STORAGE)
     name = loaded.spec.run_config.name or loaded.spec.mode
-    directory = Path(storage) / "logs"
+    from raydt.experiment import LOGS_DIR
+
+    directory = Path(storage) / LOGS_DIR
     try:
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as exc:  # the spec names a storage path that cannot be written: the spec's fault

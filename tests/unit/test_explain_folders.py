@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from raydt.diagnose import explain
-from raydt.ledger import clip_error
+from raydt.experiment.ledger import clip_error
 from tests.conftest import FIXTURES
 from tests.unit.test_explain import LINES, experiment
 

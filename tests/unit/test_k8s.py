@@ -216,7 +216,7 @@ def test_single_worker_trials_default_to_a_few_pods_and_say_so() -> None:
 
 
 def test_a_trial_driver_holds_no_cpu_in_the_runner_or_the_pods() -> None:
-    tree = ast.parse((ROOT / "src/raydt/runners/trials.py").read_text())
+    tree = ast.parse((ROOT / "src/raydt/runners/tune/trials.py").read_text())
     driver = [
         ast.literal_eval(n.value)
         for n in ast.walk(tree)

@@ -18,8 +18,8 @@ from typing import TextIO
 import pytest
 from rich.console import Console
 
-from raydt.live_table import Board, Row, render
 from raydt.progress import ProgressView, is_terminal
+from raydt.progress.table import Board, Row, render
 
 
 def lines(stream: io.StringIO) -> list[str]:
@@ -61,7 +61,7 @@ def test_iterations_are_named_as_the_trainer_counts_them() -> None:
     assert "step 40" in second and "step=" not in second
 
 
-# --- the terminal table (raydt.live_table): chosen only for a real terminal ---
+# --- the terminal table (raydt.progress.table): chosen only for a real terminal ---
 
 
 def read_all(fd: int) -> str:

@@ -137,6 +137,6 @@ def test_the_process_titles_the_memory_guard_reads_are_rays_actor_class_names() 
     from ray.train.v2._internal.execution.controller.controller import TrainController
     from ray.train.v2._internal.execution.worker_group.worker import RayTrainWorker
 
-    from raydt.runners.tune_memory import TRAIN_TITLES
+    from raydt.runners.tune.memory import TRAIN_TITLES
 
     assert TRAIN_TITLES == (f"ray::{RayTrainWorker.__name__}".encode(), f"ray::{TrainController.__name__}".encode())

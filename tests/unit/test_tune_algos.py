@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from raydt.runners import tune_algos
 from raydt.runners.tune import _loggers
+from raydt.runners.tune import algos as tune_algos
 from raydt.search.optuna_study import seed
 from tests.unit.test_tune_search_results import tune_plan
 
@@ -87,3 +87,17 @@ def test_the_tensorboard_flag_reaches_the_plan(tmp_path: Path) -> None:
     assert plan.tune(loader.load(spec)).train.tensorboard is False
     spec["runConfig"] = {"tensorboard": True}
     assert plan.tune(loader.load(spec)).train.tensorboard is True
+
+
+def test_a_search_pickled_before_the_move_unpickles_its_callbacks() -> None:
+    """Tuner.restore unpickles the callbacks by the module path they had when the experiment started."""
+    import pickle
+
+    from raydt.runners import tune as tune_runner
+
+    tune_runner.old_module_paths()
+    for old, new in tune_runner.OLD_MODULE_PATHS.items():
+        for name in ("TrialLedger", "SearchStopper", "MemoryGuard"):
+            module = __import__(new, fromlist=[name])
+            if hasattr(module, name):
+                assert pickle.loads(f"c{old}\n{name}\n.".encode()) is getattr(module, name)

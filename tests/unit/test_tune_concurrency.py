@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from raydt import plan
-from raydt.runners.concurrency import plan_concurrency as _concurrency
+from raydt.runners.tune.concurrency import plan_concurrency as _concurrency
 from raydt.spec import loader
 
 TWO_CPUS = {"nodes": [{"cpu": 2.0, "gpu": 0.0, "memoryBytes": 8e9}], "autoscaler": None}

@@ -11,8 +11,8 @@ import pytest
 
 from raydt import plan
 from raydt.progress import ProgressView
-from raydt.runners.concurrency import plan_concurrency
-from raydt.runners.tune_memory import MemoryGuard, guard_for, private_bytes, process_tree, trials_fit
+from raydt.runners.tune.concurrency import plan_concurrency
+from raydt.runners.tune.memory import MemoryGuard, guard_for, private_bytes, process_tree, trials_fit
 from raydt.spec import loader
 from tests.unit.test_tune_concurrency import TWO_CPUS, tune_plan
 

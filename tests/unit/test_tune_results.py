@@ -10,10 +10,11 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from raydt import plan, results, tune_results
+from raydt import plan, results
 from raydt.errors import MetricNotReportedError
+from raydt.runners.tune import results as tune_results
+from raydt.runners.tune.results import ending, read_ledger, summarize, trial_row
 from raydt.spec import loader
-from raydt.tune_results import ending, read_ledger, summarize, trial_row
 
 
 class Checkpoint:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from raydt.runners import tune_algos
+from raydt.runners.tune import algos as tune_algos
 from raydt.search.optuna_study import seed
 from tests.unit.test_tune_search_results import CONDITIONAL, earlier_search, tune_plan
 

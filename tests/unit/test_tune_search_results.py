@@ -16,10 +16,10 @@ from raydt import plan, results, space
 from raydt.errors import SpecError
 from raydt.plan import objectives
 from raydt.plan.objectives import Constraint, Objective
+from raydt.runners.tune.results import LEDGER_FILE, summarize
 from raydt.search import warm
 from raydt.search.optuna_study import seed
 from raydt.spec import loader
-from raydt.tune_results import LEDGER_FILE, summarize
 from tests.conftest import FIXTURES
 from tests.unit.test_tune_results import FakeGrid, FakeResult, done, write_ledger
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from raydt.ledger import LEDGER_FILE, read_ledger
-from raydt.runners.tune_watch import METRIC_MARKER, FailedTrials, SearchStopper
+from raydt.experiment.ledger import LEDGER_FILE, read_ledger
+from raydt.runners.tune.watch import METRIC_MARKER, FailedTrials, SearchStopper
 
 
 def test_a_trial_stops_at_max_iterations_or_a_threshold_and_the_search_goes_on() -> None:

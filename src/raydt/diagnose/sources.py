@@ -20,9 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from raydt.experiment import SPEC_FILE
-from raydt.ledger import LEDGER_FILE as LEDGER
-from raydt.ledger import TRAIN_LEDGER
+from raydt.experiment import LEDGER_FILE as LEDGER
+from raydt.experiment import LOGS_DIR, SPEC_FILE, TRAIN_LEDGER
 
 #: the most of a file that is read (its end: where the failure is)
 MAX_BYTES = 4 << 20
@@ -139,7 +138,7 @@ def _experiment(found: Found, exp: Path) -> None:
             for err in root.glob(f"session_*/artifacts/*/{found.name}/driver_artifacts/*/error.txt"):
                 found.errors.setdefault(trial_id(err.parent.name), err)
     if not found.logs:
-        logs = sorted((exp.parent / "logs").glob(f"{found.name}-*.log"), key=lambda p: p.stat().st_mtime)
+        logs = sorted((exp.parent / LOGS_DIR).glob(f"{found.name}-*.log"), key=lambda p: p.stat().st_mtime)
         found.logs += logs[-2:][::-1]  # the latest run first (a resumed experiment has several)
 
 

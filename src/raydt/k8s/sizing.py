@@ -23,7 +23,7 @@ from raydt.plan import TrainPlan, TunePlan, WorkerPlan
 GiB = 1 << 30
 MiB = 1 << 20
 DEFAULT_CONCURRENT_TRIALS = 4
-#: The CPU a distributed trial's own process holds: none (``raydt.runners.trials.TRIAL_DRIVER`` asks for memory only).
+#: The CPU a distributed trial's own process holds: none (``runners.tune.trials.TRIAL_DRIVER`` asks for memory only).
 TRIAL_DRIVER_CPU = 0.0
 MIN_POD_MEMORY = 4 * GiB
 MEMORY_PER_CPU = 2 * GiB

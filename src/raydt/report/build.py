@@ -12,11 +12,10 @@ from pathlib import Path
 from typing import Any
 
 from raydt.errors import MissingDependencyError, SpecFileError
+from raydt.experiment import REPORT_DIR, REPORT_FILE  # noqa: E402
 from raydt.report import importance, series
 from raydt.report.load import Experiment, read
 from raydt.report.summary import environment, outcome
-
-REPORT_DIR, REPORT_FILE = "report", "report.html"
 
 
 @dataclass

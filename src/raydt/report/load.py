@@ -20,8 +20,7 @@ from typing import Any
 
 from raydt.errors import SpecFileError, UsageError, failure_code
 from raydt.experiment import SPEC_FILE
-from raydt.ledger import TRAIN_LEDGER
-from raydt.tune_results import LEDGER_FILE, TUNE_AUTO_KEYS, read_ledger
+from raydt.experiment.ledger import LEDGER_FILE, TRAIN_LEDGER, TUNE_AUTO_KEYS, read_ledger
 
 SNAPSHOT = "checkpoint_manager_snapshot.json"
 #: Tune's trial folder: trial_<id>_<number>_<params>_<date>; an id is 8 hex digits, or <hex>_<5 digits> (grid/random)

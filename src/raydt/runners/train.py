@@ -100,7 +100,7 @@ def fit(
     import ray.train
 
     from raydt import ray_config
-    from raydt.relay import Relay
+    from raydt.progress.relay import Relay
 
     os.environ["RAY_TRAIN_WORKER_GROUP_START_TIMEOUT_S"] = str(p.pending_timeout_s)  # read by the controller
     from raydt import ray_compat

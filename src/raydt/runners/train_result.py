@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from raydt import tune_ending
 from raydt.errors import InterruptedRunError, MetricNotReportedError, failure_code
 from raydt.frameworks.common import RESERVED_KEY
 from raydt.plan import TrainPlan
 from raydt.results import PARTIAL, SUCCESS, best_report, clean_metrics, existing_dir
+from raydt.runners import ending as tune_ending
 
 
 class Outcome:

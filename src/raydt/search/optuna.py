@@ -12,8 +12,8 @@ from typing import Any
 import optuna
 from ray.tune.search.optuna import OptunaSearch
 
-from raydt.search import points
 from raydt.plan.objectives import Constraint
+from raydt.search import points
 from raydt.search.optuna_study import distribution, violations
 from raydt.space import Categorical, Constant, Domain, FloatRange, Group
 

@@ -17,8 +17,8 @@ import optuna
 
 from raydt.errors import SpecError, SpecIssue
 from raydt.plan import TunePlan
-from raydt.search import points, warm
 from raydt.plan.objectives import Constraint, Objective
+from raydt.search import points, warm
 from raydt.space import Categorical, Domain, FloatRange, Group, IntRange
 
 STUDY = "raydt"

@@ -12,7 +12,7 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-from raydt.ledger import LEDGER_FILE, TUNE_AUTO_KEYS, read_ledger
+from raydt.experiment.ledger import LEDGER_FILE, TUNE_AUTO_KEYS, read_ledger
 
 
 @dataclass(frozen=True)

@@ -23,11 +23,11 @@ if TYPE_CHECKING:  # the plan imports this module: its types only for the checke
     from raydt.progress import ProgressView
     from raydt.tracking.base import Tracker
 
-#: The file in the experiment directory that keeps the MLflow run ids: a resumed run logs into the same runs.
-STATE_FILE = "raydt_mlflow.json"
-#: The local store used when neither trackingUri nor MLFLOW_TRACKING_URI is given (in the experiment directory).
-LOCAL_DB = "mlflow.db"
-LOCAL_ARTIFACTS = "mlartifacts"
+#: The MLflow run ids (a resumed run logs into the same runs) and the local store used when neither trackingUri
+#: nor MLFLOW_TRACKING_URI is given: files of the experiment folder (``raydt.experiment``).
+from raydt.experiment import MLFLOW_ARTIFACTS as LOCAL_ARTIFACTS  # noqa: E402
+from raydt.experiment import MLFLOW_DB as LOCAL_DB  # noqa: E402
+from raydt.experiment import MLFLOW_STATE_FILE as STATE_FILE  # noqa: E402
 
 __all__ = [
     "LOCAL_ARTIFACTS",

@@ -13,7 +13,7 @@ from raydt.tracking.sink import Sink
 
 #: MLflow run status for raydt's result status (a Ctrl-C'd run is KILLED: `raydt resume` reopens it).
 RUN_STATUS = {"success": "FINISHED", "partial": "KILLED", "error": "FAILED"}
-SPEC_FILE = "raydt_spec.json"  # experiment.save_spec's file, logged as an artifact
+from raydt.experiment import SPEC_FILE  # noqa: E402  # logged as an artifact
 
 
 class Tracker:

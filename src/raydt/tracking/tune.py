@@ -14,10 +14,10 @@ from typing import Any, ClassVar
 
 import ray.tune
 
+from raydt.experiment.ledger import TUNE_AUTO_KEYS
 from raydt.plan import TunePlan
 from raydt.tracking import client
 from raydt.tracking.base import RUN_STATUS, Tracker
-from raydt.tune_results import TUNE_AUTO_KEYS
 
 #: MLflow status of a trial run for raydt's trial status.
 TRIAL_STATUS = {"TERMINATED": "FINISHED", "ERROR": "FAILED", "INTERRUPTED": "KILLED"}

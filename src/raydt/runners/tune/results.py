@@ -8,19 +8,21 @@ import os
 from typing import Any
 
 from raydt.errors import NanMetricError, failure_code
-from raydt.ledger import LEDGER_FILE as LEDGER_FILE  # re-exported: the report and the watchers read them here
-from raydt.ledger import TUNE_AUTO_KEYS as TUNE_AUTO_KEYS
-from raydt.ledger import read_ledger as read_ledger
+from raydt.experiment.ledger import (
+    LEDGER_FILE as LEDGER_FILE,  # re-exported: the report and the watchers read them here
+)
+from raydt.experiment.ledger import TUNE_AUTO_KEYS as TUNE_AUTO_KEYS
+from raydt.experiment.ledger import read_ledger as read_ledger
 from raydt.plan import TunePlan
 from raydt.results import PARTIAL, SUCCESS, clean_metrics, existing_dir, finite
-from raydt.tune_ending import ALL_TRIALS_DONE as ALL_TRIALS_DONE  # re-exported: tests and callers read them here
-from raydt.tune_ending import GOAL_REACHED as GOAL_REACHED
-from raydt.tune_ending import INTERRUPTED as INTERRUPTED
-from raydt.tune_ending import MAX_FAILED as MAX_FAILED
-from raydt.tune_ending import TIME_BUDGET as TIME_BUDGET
-from raydt.tune_ending import Ending as Ending
-from raydt.tune_ending import resume_hint as resume_hint
-from raydt.tune_errors import no_feasible, without_best
+from raydt.runners.ending import ALL_TRIALS_DONE as ALL_TRIALS_DONE  # re-exported: tests and callers read them here
+from raydt.runners.ending import GOAL_REACHED as GOAL_REACHED
+from raydt.runners.ending import INTERRUPTED as INTERRUPTED
+from raydt.runners.ending import MAX_FAILED as MAX_FAILED
+from raydt.runners.ending import TIME_BUDGET as TIME_BUDGET
+from raydt.runners.ending import Ending as Ending
+from raydt.runners.ending import resume_hint as resume_hint
+from raydt.runners.tune.failures import no_feasible, without_best
 
 
 def _cause(error: BaseException) -> tuple[str, str]:

@@ -14,11 +14,10 @@ from typing import TYPE_CHECKING, Any
 
 from raydt import paths
 from raydt.errors import SpecError, SpecFileError, SpecIssue
+from raydt.experiment import SPEC_FILE
 
 if TYPE_CHECKING:
     from raydt.spec.loader import LoadedSpec
-
-SPEC_FILE = "raydt_spec.json"
 
 
 #: Keys that may differ between the stored spec and a run that continues it: they do not change what is

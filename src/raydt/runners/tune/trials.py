@@ -23,7 +23,7 @@ import ray.tune
 
 from raydt.plan import TrainPlan, TunePlan
 from raydt.registry import FrameworkInfo
-from raydt.runners import tune_watch
+from raydt.runners.tune import watch as tune_watch
 
 Loop = Callable[..., Any]
 
@@ -99,7 +99,7 @@ class TrialScope:
         os.environ.update(self.env)
 
 
-USER_ERRORS_DIR = "raydt_user_errors"  # under the experiment: <trial id>.pkl
+from raydt.experiment import USER_ERRORS_DIR  # noqa: E402  # under the experiment: <trial id>.pkl
 
 
 class NoRepeat:
@@ -219,7 +219,7 @@ def _train_and_relay(
 
     from raydt import ray_compat, ray_config
     from raydt.data import dataset_config
-    from raydt.relay import RelayCallback, local_queue
+    from raydt.progress.relay import RelayCallback, local_queue
 
     ray_compat.retry_system_failures_only()
     # as in a train run: a worker group that cannot be scheduled within pendingTimeoutS ends the trial

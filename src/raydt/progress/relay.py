@@ -17,7 +17,7 @@ from typing import Any
 import ray.train
 from ray.util.queue import Queue
 
-from raydt.ledger import clip_error
+from raydt.experiment.ledger import clip_error
 from raydt.paths import is_remote
 from raydt.progress import ProgressView
 
@@ -133,7 +133,7 @@ def _ledger(experiment_path: str | None) -> str | None:
     """The train ledger's file in a local experiment directory (None: no ledger, or the storage is a URI)."""
     if not experiment_path or is_remote(experiment_path):
         return None
-    from raydt.ledger import TRAIN_LEDGER
+    from raydt.experiment.ledger import TRAIN_LEDGER
 
     try:
         os.makedirs(experiment_path, exist_ok=True)

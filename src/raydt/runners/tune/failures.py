@@ -9,7 +9,7 @@ from typing import Any
 from raydt.errors import InterruptedRunError, MetricNotReportedError, RunError
 from raydt.plan import TunePlan
 from raydt.results import ERROR, PARTIAL
-from raydt.tune_ending import INTERRUPTED, MAX_FAILED, Ending, resume_hint
+from raydt.runners.ending import INTERRUPTED, MAX_FAILED, Ending, resume_hint
 
 
 def no_feasible(out: dict[str, Any], p: TunePlan) -> dict[str, Any]:

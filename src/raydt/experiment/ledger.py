@@ -8,12 +8,9 @@ import json
 import os
 from typing import Any
 
-#: written by runners.tune_watch.TrialLedger, one JSON line per event. Not ".json": Ray Tune copies an
-#: experiment's .json/.pkl files to its staging folder on restore and back at every sync, which would
-#: put an old copy over the events written since.
-LEDGER_FILE = "raydt_trials.jsonl"
-#: a train run's ledger, written by its relay: one JSON line per start, report and worker failure
-TRAIN_LEDGER = "raydt_train.jsonl"
+#: the trial ledger is written by the tune watchers, one JSON line per event; the train ledger by the relay
+from raydt.experiment import LEDGER_FILE as LEDGER_FILE
+from raydt.experiment import TRAIN_LEDGER as TRAIN_LEDGER
 
 
 def clip_error(text: str, limit: int = 4000) -> str:

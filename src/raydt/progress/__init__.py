@@ -1,7 +1,7 @@
 """The live view on stderr: one compact line per event and per reported epoch, with elapsed time.
 
 On a terminal (``ProgressView.open``) the same calls feed a table that redraws in place instead
-(``raydt.live_table``); anywhere else (CI, an agent, a pipe, a file) the view stays this line log.
+(``raydt.progress.table``); anywhere else (CI, an agent, a pipe, a file) the view stays this line log.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:
-    from raydt.live_table import LiveTable
+    from raydt.progress.table import LiveTable
 
 _SKIP = {"training_iteration", "timestamp", "checkpoint_dir_name", "time_total_s"}
 #: keys a trainer counts its iterations with, in the order the view prefers them
@@ -56,7 +56,7 @@ class ProgressView:
         """
         view = cls(stream)
         if stream is not None and is_terminal(stream):
-            from raydt.live_table import LiveTable
+            from raydt.progress.table import LiveTable
 
             view.table = LiveTable(stream, view.start)
         return view

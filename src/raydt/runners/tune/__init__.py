@@ -20,9 +20,10 @@ from raydt.errors import (
 from raydt.plan import TrainPlan, TunePlan
 from raydt.progress import ProgressView
 from raydt.registry import SCHEDULERS, SEARCHERS
-from raydt.runners import skeleton, tune_algos
-from raydt.runners.concurrency import Concurrency, plan_concurrency
+from raydt.runners import skeleton
 from raydt.runners.train import user_loop
+from raydt.runners.tune import algos as tune_algos
+from raydt.runners.tune.concurrency import Concurrency, plan_concurrency
 from raydt.spec.loader import LoadedSpec
 
 
@@ -73,7 +74,7 @@ class TuneMode:
         view.event(f"running up to {conc.running} trial(s) at once{exist}")
         # a Tune function may report every few milliseconds: one line per trial every 2 s, new bests always
         unit = "iter" if p.kind == "tune" else p.train.framework.iteration_name
-        from raydt.tune_results import expected_trials
+        from raydt.runners.tune.results import expected_trials
 
         view.watch(
             p.train.metric,
@@ -87,11 +88,11 @@ class TuneMode:
         return skeleton.Admission(conc.notes, conc.running * w.num_workers * w.resources.get("CPU", 0.0))
 
     def fit(self, train: TrainPlan, datasets: dict[str, Any] | None, status: dict[str, Any]) -> dict[str, Any]:
-        from raydt.tune_results import summarize
+        from raydt.runners.tune.results import summarize
 
         assert self.conc is not None  # admit ran first
         p = dataclasses.replace(self.p, train=train)
-        from raydt.runners.tune_memory import guard_for
+        from raydt.runners.tune.memory import guard_for
 
         guard = guard_for(p, self.conc, status, self.view)  # fewer trials at once if they outgrow the memory
         record_plan(p, self.conc.running)
@@ -117,7 +118,7 @@ class TuneMode:
 def record_plan(p: TunePlan, cap: int) -> None:
     """Keep the resolved searcher, scheduler and concurrency in the ledger: a report written later from the
     experiment folder names what the run used, not the spec's often absent words ("default", "auto")."""
-    from raydt.ledger import append
+    from raydt.experiment.ledger import append
 
     append(
         p.train.experiment_path,
@@ -139,7 +140,7 @@ TRIAL_LINE_S = 2.0
 def _driver_modules(p: TunePlan, adapter: Any) -> tuple[str, ...]:
     """The driver's heavy imports for this search (Tune, the searcher's and scheduler's modules, the
     trainer class of distributed trials), warmed while Ray starts."""
-    modules = ["ray.tune", "raydt.runners.trials"]
+    modules = ["ray.tune", "raydt.runners.tune.trials"]
     for target in (SEARCHERS[p.searcher].target, SCHEDULERS[p.scheduler].target):
         modules.append(target.partition(":")[0])
     if p.distributed:
@@ -171,8 +172,8 @@ def _fit(
     """Run (or resume) the search: the ResultGrid, seconds taken, and whether stopAt's goal was reached."""
     from ray import tune
 
-    from raydt.runners.trials import build_trainable
-    from raydt.runners.tune_watch import FailedTrials, PendingWatch, ProgressCallback, SearchStopper, TrialLedger
+    from raydt.runners.tune.trials import build_trainable
+    from raydt.runners.tune.watch import FailedTrials, PendingWatch, ProgressCallback, SearchStopper, TrialLedger
 
     trainable = build_trainable(
         p, loop, adapter.trainer_class() if p.distributed else None, adapter.worker_env(), datasets
@@ -190,11 +191,12 @@ def _fit(
         # trials are kept, unfinished and errored ones continue from their last checkpoint
         import shutil
 
-        from raydt.runners.trials import USER_ERRORS_DIR
+        from raydt.experiment import USER_ERRORS_DIR
 
         # the user may have fixed the code that raised: errored trials train again
         shutil.rmtree(os.path.join(t.experiment_path, USER_ERRORS_DIR), ignore_errors=True)
         view.event(f"resuming the experiment in {t.experiment_path}")
+        old_module_paths()
         restored = tune.Tuner.restore(
             t.experiment_path, trainable=trainable, resume_errored=True, param_space=tune_algos.param_space(p)
         )
@@ -256,7 +258,7 @@ def _run(tuner: Any, p: TunePlan) -> tuple[Any, float]:
     except RaydtError:
         raise
     except Exception as exc:  # Tune raises only for driver-side failures (bad searcher state, ...)
-        from raydt.runners.tune_watch import PENDING_MARKER, reported_in
+        from raydt.runners.tune.watch import PENDING_MARKER, reported_in
 
         reported = reported_in(exc)
         if reported is not None:
@@ -285,3 +287,20 @@ def _last_line(exc: BaseException) -> str:
     """The exception's own message without Ray's traceback text (Tune puts whole tracebacks in messages)."""
     lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip() and not ln.startswith(("  ", "Traceback"))]
     return f"{type(exc).__name__}: {lines[-1] if lines else ''}"[:500]
+
+
+#: Modules whose classes a search's experiment state pickles (its callbacks and stopper), by the path they had
+#: before the tune runner became a package: an experiment started then is resumed by the same classes.
+OLD_MODULE_PATHS = {
+    "raydt.runners.tune_watch": "raydt.runners.tune.watch",
+    "raydt.runners.tune_memory": "raydt.runners.tune.memory",
+}
+
+
+def old_module_paths() -> None:
+    """Make the old paths import the moved modules (Tuner.restore unpickles the callbacks by module path)."""
+    import importlib
+    import sys
+
+    for old, new in OLD_MODULE_PATHS.items():
+        sys.modules.setdefault(old, importlib.import_module(new))

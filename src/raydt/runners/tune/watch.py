@@ -17,10 +17,10 @@ from typing import Any
 
 import ray.tune
 
-from raydt import ledger
 from raydt.errors import failure_code
+from raydt.experiment import ledger
 from raydt.progress import ProgressView
-from raydt.tune_results import LEDGER_FILE, TUNE_AUTO_KEYS
+from raydt.runners.tune.results import LEDGER_FILE, TUNE_AUTO_KEYS
 
 METRIC_MARKER = "raydt-metric-not-reported"
 
