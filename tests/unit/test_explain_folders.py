@@ -186,7 +186,7 @@ def test_the_cli_names_an_unnamed_runs_log_after_its_experiment(tmp_path: Path) 
     file is named, so the log lies beside the folder under the folder's name (where explain looks)."""
     from raydt import experiment as exp_mod
     from raydt import plan
-    from raydt.cli import _log_path
+    from raydt.experiment.logs import log_file as _log_path
     from raydt.spec import loader
 
     spec = {"mode": "train", "config": {"numWorkers": 1}, "trainConfig": {"framework": "pytorch"},

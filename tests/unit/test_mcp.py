@@ -14,7 +14,7 @@ from typing import Any
 import jsonschema
 import pytest
 
-from raydt.cli import schema_document
+from raydt.api import schema as schema_document
 from raydt.mcp import live, models
 from raydt.mcp.runs import Registry
 from raydt.mcp.tools import TOOLS, Toolbox

@@ -179,7 +179,7 @@ def test_a_refused_document_becomes_an_internal_error_that_keeps_it_whole() -> N
 
 def test_the_cli_prints_a_refused_document_as_that_internal_error() -> None:
     stream = io.StringIO()
-    assert cli._emit({**SERVE, "replicas": 2}, 0, stream) == 1
+    assert cli.emit({**SERVE, "replicas": 2}, 0, stream) == 1
     printed = json.loads(stream.getvalue())
     assert printed["error"]["code"] == "INTERNAL" and printed["error"]["details"]["result"]["replicas"] == 2
 

@@ -22,7 +22,7 @@ def _interrupt(signum: int, frame: Any) -> None:
 
 
 def main() -> int:
-    from raydt import cli, experiment, results
+    from raydt import api, experiment, results
     from raydt.errors import SpecFileError
 
     signal.signal(signal.SIGTERM, _interrupt)
@@ -34,7 +34,7 @@ def main() -> int:
         doc, code = results.error_result(err), err.exit_code
         sys.stdout.write(RESULT_MARKER + json.dumps(doc) + "\n")
         return code
-    return cli.run_source(spec, quiet=False, result_prefix=RESULT_MARKER)
+    return api.run_logged(spec, quiet=False, result_prefix=RESULT_MARKER)
 
 
 if __name__ == "__main__":  # pragma: no cover - runs on the cluster, as a job's entrypoint

@@ -22,7 +22,7 @@ from mcp.server.stdio import stdio_server
 
 from raydt import __version__
 from raydt.mcp import models
-from raydt.mcp.tools import TOOLS, Schemas, Toolbox
+from raydt.mcp.tools import TOOLS, Toolbox
 from raydt.results import output_schema
 
 INSTRUCTIONS = (
@@ -147,10 +147,9 @@ async def _wait(
     return doc, is_error
 
 
-def serve(schema: Schemas, *, http: bool = False, port: int = 8765, host: str = "127.0.0.1") -> int:
-    """Serve until the client goes (stdio: stdin closed) or a signal; stop this server's runs on the way out.
-    ``schema``: ``raydt schema KIND``'s documents (the CLI hands them over)."""
-    box = Toolbox(schema=schema)
+def serve(*, http: bool = False, port: int = 8765, host: str = "127.0.0.1") -> int:
+    """Serve until the client goes (stdio: stdin closed) or a signal; stop this server's runs on the way out."""
+    box = Toolbox()
     server = build(box)
 
     # An MCP client closes stdin, then sends SIGTERM 2 s later and SIGKILL 2 s after that (the SDK's policy):

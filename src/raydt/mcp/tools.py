@@ -44,15 +44,14 @@ class Tool:
     takes_spec: bool = False
 
 
-#: ``raydt schema KIND``'s document: ``raydt.cli.schema_document``, handed over by the CLI (only the CLI imports the
-#: spec's schema module: see tests/unit/test_layers.py)
+#: ``raydt schema KIND``'s document (``api.schema``)
 Schemas = Callable[[str], dict[str, Any]]
 
 
 class Toolbox:
     """The tools over one run registry."""
 
-    def __init__(self, registry: Registry | None = None, *, schema: Schemas) -> None:
+    def __init__(self, registry: Registry | None = None, *, schema: Schemas = api.schema) -> None:
         self.registry = registry or Registry()
         self.schema = schema
 
@@ -175,11 +174,16 @@ def doctor(box: Toolbox, args: models.DoctorArgs) -> dict[str, Any]:
 
 
 def explain(box: Toolbox, args: models.ExplainArgs) -> dict[str, Any]:
-    return _cli(box, ["explain", args.path])
+    return _document(*api.explain(args.path))  # reads files only: in this process
 
 
 def report(box: Toolbox, args: models.ReportArgs) -> dict[str, Any]:
-    return _cli(box, ["report", args.experiment_path, *(["--out", args.out] if args.out else [])])
+    return _document(*api.report(args.experiment_path, args.out))  # reads files only: in this process
+
+
+def _document(doc: dict[str, Any], code: int) -> dict[str, Any]:
+    """An API outcome as the document the CLI would print (checked by the result model)."""
+    return results.finalize_with_code(doc, code)[0]
 
 
 def job_status(box: Toolbox, args: models.JobArgs) -> dict[str, Any]:
@@ -191,7 +195,9 @@ def _address(args: models.AddressArgs) -> list[str]:
 
 
 def _cli(box: Toolbox, argv: list[str]) -> dict[str, Any]:
-    """A short CLI command as a subprocess (Ray stays out of the server): the JSON document it printed."""
+    """A command that talks to Ray (cluster status, doctor, submit, a job's status) as a CLI subprocess: the server
+    never becomes a Ray driver (one per process, tied to one cluster) and a cluster that does not answer costs a
+    bounded wait, not the server. The JSON document it printed."""
     try:
         done = subprocess.run(
             [*box.registry.cli, *argv], capture_output=True, timeout=CLI_TIMEOUT_S, cwd=box.registry.cwd,

@@ -1,10 +1,12 @@
-"""The Python API behind both ``raydt.run`` and the CLI: load, plan, run, and always return a result."""
+"""Runs: load, plan, run, and always return a result (``raydt.run``, ``raydt run``, a Ray Job's entrypoint, MCP)."""
 
 from __future__ import annotations
 
+import json
+import sys
 import traceback
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from raydt import results
 from raydt.errors import InterruptedRunError, RaydtError
@@ -19,33 +21,6 @@ SpecSource = str | Path | dict[str, Any]
 def validate(spec: SpecSource) -> Spec:
     """Validate a spec (file path, '-' for stdin, or dict) without importing Ray; raises ``SpecError``."""
     return loader.load(spec).spec
-
-
-def k8s_manifests(
-    spec: SpecSource,
-    *,
-    cluster: bool = False,
-    namespace: str | None = None,
-    name: str | None = None,
-    image: str | None = None,
-    storage: str | None = None,
-    queue: str | None = None,
-    working_dir: str | None = None,
-    exclude: tuple[str, ...] = (),
-    dockerfile: str | None = None,
-) -> list[dict[str, Any]]:
-    """KubeRay manifests for a spec (``raydt k8s``): the ConfigMap with the spec the pods run and its code folder,
-    then a RayJob (or a RayCluster with ``cluster=True``). The keywords are the command's flags (they win over
-    ``k8sConfig``); ``storage`` is a URI or ``pvc:NAME``; ``dockerfile``: a folder to write the build of ``image``
-    into. Never imports Ray; raises ``SpecError`` (``OptionError`` when only options are wrong).
-    """
-    from raydt import k8s
-
-    flags = k8s.Flags(cluster, namespace, name, image, storage, queue, working_dir, tuple(exclude), dockerfile)
-    built = k8s.build(spec, flags)
-    if built.image_build and dockerfile:
-        k8s.write_image_build(built.image_build, dockerfile)
-    return built.documents
 
 
 def execute(
@@ -101,10 +76,8 @@ def run(spec: SpecSource, *, quiet: bool = True) -> dict[str, Any]:
 
 def resume(experiment_dir: str | Path, *, quiet: bool = True) -> dict[str, Any]:
     """Continue the experiment in ``experiment_dir`` (a result's ``experimentPath``) and return its result."""
-    from raydt import experiment
-
     try:
-        spec = experiment.spec_for_resume(experiment_dir)
+        spec = resume_source(experiment_dir)
     except RaydtError as err:
         return results.error_result(err)
     return run(spec, quiet=quiet)
@@ -159,46 +132,55 @@ def run_detached(spec: str | Path, *, quiet: bool = True, err: Any = None) -> tu
     return detach.start(str(spec), loaded, quiet=quiet or err is None, err=err)
 
 
-def cluster_up(
-    *,
-    cpus: float | None = None,
-    gpus: float | None = None,
-    memory: int | None = None,
-    resources: dict[str, float] | None = None,
-    workers: int = 0,
-    worker_cpus: float | None = None,
-    worker_gpus: float | None = None,
-    worker_resources: dict[str, float] | None = None,
-    host: str | None = None,
-    spec: SpecSource | None = None,
-) -> dict[str, Any]:
-    """Start a lasting local Ray cluster (``raydt cluster up``): a head plus ``workers`` worker raylets on
-    this machine, on 127.0.0.1 unless ``host`` says otherwise, with token authentication. Resources come from
-    the keywords, else ``spec``'s ``config.rayInit``. Returns the result (``lastingCluster``); never raises."""
-    flags = {"cpus": cpus, "gpus": gpus, "memory": memory, "resources": resources, "workers": workers,
-             "worker_cpus": worker_cpus, "worker_gpus": worker_gpus, "worker_resources": worker_resources,
-             "host": host}  # fmt: skip
-    from raydt.clusters import commands
+def schema(kind: str) -> dict[str, Any]:
+    """``raydt schema KIND``: the spec's JSON Schema (``input``) or the result's (``output``); the MCP server's
+    get_schema and schema resources serve the same."""
+    from raydt.spec import schemas
 
-    return commands.up(flags, spec)[0]
+    return schemas.input_schema() if kind == "input" else schemas.output_schema()
 
 
-def cluster_down() -> dict[str, Any]:
-    """Stop the cluster ``cluster_up`` started: exactly its processes, by pid (``raydt cluster down``)."""
-    from raydt.clusters import commands
+def run_logged(source: Any, *, quiet: bool, result_prefix: str = "") -> int:
+    """A run as ``raydt run`` makes it: the live view on stderr (unless ``quiet``), Ray's output in the run's log
+    file (``logFile``), the result on stdout; returns the exit code. ``result_prefix``: the result as one line
+    after it (a Ray Job's entrypoint, whose log ``raydt jobs result`` reads back)."""
+    from raydt import experiment
+    from raydt.experiment.logs import log_file as log_file_of
+    from raydt.progress.quarantine import quarantine
 
-    return commands.down()[0]
+    def emit(doc: dict[str, Any], code: int, stream: TextIO) -> int:
+        doc, code = results.finalize_with_code(doc, code)
+        text = result_prefix + json.dumps(doc, default=str) if result_prefix else json.dumps(doc, indent=2, default=str)
+        stream.write(text + "\n")
+        stream.flush()
+        return code
+
+    try:
+        loaded = experiment.name_unnamed(loader.load(source))  # the log is named after the experiment: explain finds it
+        log_file = log_file_of(loaded)
+    except RaydtError as err:
+        return emit(results.error_result(err), err.exit_code, sys.stdout)
+    with quarantine(log_file) as (real_out, err_stream):
+        view = ProgressView.open(None if quiet else err_stream)  # a table on a terminal, else the line log
+        emitted: list[bool] = []
+
+        def ready(early: dict[str, Any]) -> None:  # a serve run: the JSON goes out once the endpoint answers
+            view.finish()  # the table stops redrawing before the JSON reaches a terminal it may share
+            emit({**early, "logFile": str(log_file)}, 0, real_out)
+            emitted.append(True)
+
+        try:
+            view.event(f"spec {loaded.origin}: mode {loaded.spec.mode}; Ray's own output goes to {log_file}")
+            result, code = execute(loaded, view, Handoff(ready, str(log_file)))
+            result["logFile"] = str(log_file)
+            view.event(f"done: {result['status']}")
+        finally:  # Ctrl-C or an error too: the terminal gets its cursor back and keeps the last table
+            view.finish()
+        return code if emitted else emit(result, code, real_out)
 
 
-def cluster_status(address: str | None = None, *, quiet: bool = True) -> dict[str, Any]:
-    """``mode: cluster`` (``raydt cluster status``): nodes and resources of ``address``, else RAY_ADDRESS,
-    else the cluster ``cluster_up`` started when it runs, else an embedded Ray."""
-    return run(cluster_spec(address), quiet=quiet)
+def resume_source(experiment_dir: str | Path) -> dict[str, Any]:
+    """The stored spec ``raydt resume DIR`` runs again; raises ``RaydtError`` when there is none."""
+    from raydt import experiment
 
-
-def cluster_spec(address: str | None) -> dict[str, Any]:
-    """The ``mode: cluster`` spec of ``raydt cluster [status] [--address]``."""
-    spec: dict[str, Any] = {"mode": "cluster", "config": {}}
-    if address:
-        spec["config"]["address"] = address
-    return spec
+    return experiment.spec_for_resume(experiment_dir)

@@ -1,0 +1,68 @@
+"""The one entry to raydt, for users, the CLI, the MCP server and a Ray Job's entrypoint.
+
+- runs (``api.runs``): ``validate``, ``run``, ``resume``, ``execute`` (result and exit code), ``run_logged`` (as
+  ``raydt run`` makes it), ``run_detached``, ``serve_status`` / ``serve_shutdown``, ``schema``;
+- operations (``api.operations``), each (result document, exit code): ``validate_document``, ``report``,
+  ``doctor``, ``explain``, ``submit``, ``job``, ``k8s``, ``cluster``; and the Python forms ``k8s_manifests``,
+  ``cluster_up`` / ``cluster_down`` / ``cluster_status``.
+
+Nothing here imports Ray at import time.
+"""
+
+from raydt.api.operations import (
+    Outcome,
+    cluster,
+    cluster_down,
+    cluster_spec,
+    cluster_status,
+    cluster_up,
+    doctor,
+    explain,
+    job,
+    k8s,
+    k8s_manifests,
+    report,
+    submit,
+    validate_document,
+)
+from raydt.api.runs import (
+    SpecSource,
+    execute,
+    resume,
+    resume_source,
+    run,
+    run_detached,
+    run_logged,
+    schema,
+    serve_shutdown,
+    serve_status,
+    validate,
+)
+
+__all__ = [
+    "Outcome",
+    "SpecSource",
+    "cluster",
+    "cluster_down",
+    "cluster_spec",
+    "cluster_status",
+    "cluster_up",
+    "doctor",
+    "execute",
+    "explain",
+    "job",
+    "k8s",
+    "k8s_manifests",
+    "report",
+    "resume",
+    "resume_source",
+    "run",
+    "run_detached",
+    "run_logged",
+    "schema",
+    "serve_shutdown",
+    "serve_status",
+    "submit",
+    "validate",
+    "validate_document",
+]

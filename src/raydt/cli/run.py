@@ -1,0 +1,65 @@
+"""``raydt run SPEC`` and ``raydt resume DIR``: a run with its live view on stderr and its result on stdout."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from raydt import api
+from raydt.cli.table import Command, Outcome, failed, quiet_argument, spec_argument
+from raydt.errors import RaydtError
+
+
+def _run_arguments(parser: argparse.ArgumentParser) -> None:
+    spec_argument(parser)
+    quiet_argument(parser)
+    parser.add_argument(
+        "--detach",
+        action="store_true",
+        help="specs that serve: keep serving in the background (the live view is shown until it serves)",
+    )
+
+
+def _run(args: argparse.Namespace) -> Outcome:
+    if args.detach:  # a background process; its JSON once the endpoint answers
+        return api.run_detached(args.spec, quiet=args.quiet, err=sys.stderr)
+    return None, api.run_logged(args.spec, quiet=args.quiet)
+
+
+def _resume_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("experiment", help="the experiment directory (experimentPath of a result)")
+    quiet_argument(parser)
+
+
+def _resume(args: argparse.Namespace) -> Outcome:
+    try:
+        source = api.resume_source(args.experiment)
+    except RaydtError as err:
+        return failed(err)
+    return None, api.run_logged(source, quiet=args.quiet)
+
+
+COMMANDS = (
+    Command(
+        "run",
+        "run SPEC",
+        "run a spec and print the JSON result",
+        _run,
+        _run_arguments,
+        about=("run a spec (mode train | tune | cluster | serve) and print the JSON result",),
+        examples=(
+            "raydt run examples/train-default.yaml",
+            """echo '{"mode": "train", "config": {"numWorkers": 2}}' | raydt run -""",
+            "raydt run serve.yaml --detach   (serve: return once the endpoint answers)",
+        ),
+    ),
+    Command(
+        "resume",
+        "resume DIR",
+        "continue an interrupted experiment",
+        _resume,
+        _resume_arguments,
+        about=("continue an interrupted experiment (its experimentPath): finished trials stay",),
+        examples=("raydt resume ~/raydt_results/raydt-tune-20261122-061859",),
+    ),
+)
