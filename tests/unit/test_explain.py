@@ -291,3 +291,14 @@ def test_a_real_log_of_rays_memory_monitor_killing_a_train_worker(tmp_path: Path
     assert first["code"] == "OUT_OF_MEMORY" and "memory per worker ~2.9 GB" in first["summary"], first
     assert "on node 192.0.2.2" in first["summary"] and "memoryGb: 4" in first["fix"]
     assert any("killed due to the node running low on memory" in ev["text"] for ev in first["evidence"])
+
+
+def test_explain_twice_in_one_process(tmp_path: Path) -> None:
+    """The MCP server explains in its own process: a second call must find the function, not a submodule that
+    the first call imported under the same name (it did: ``diagnose.explain`` became the module)."""
+    from raydt import api
+
+    log = tmp_path / "oom.log"
+    log.write_bytes((CAPTURED / "ray_oom_killer.log").read_bytes())
+    first, second = api.explain(str(log)), api.explain(str(log))
+    assert first == second and first[0]["causes"][0]["code"] == "OUT_OF_MEMORY"

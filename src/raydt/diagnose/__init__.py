@@ -25,7 +25,7 @@ def doctor(spec: str | None = None, address: str | None = None) -> tuple[dict[st
 
 def explain(path: str) -> tuple[dict[str, Any], int]:
     """(result document with ``causes`` and ``sources``, exit code)."""
-    from raydt.diagnose.explain import causes
+    from raydt.diagnose.root_causes import causes
     from raydt.diagnose.sources import find
 
     target = Path(path).expanduser()

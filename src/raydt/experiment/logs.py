@@ -1,5 +1,5 @@
 """The CLI's log of a run (Ray's own output, the full traceback of a bug):
-``<storagePath>/logs/<name>-<time>-<pid>.log``, beside the experiments: ``raydt explain`` finds it from the experiment."""
+``<storagePath>/logs/<name>-<time>-<pid>.log``, beside the experiments (``raydt explain`` finds it there)."""
 
 from __future__ import annotations
 
