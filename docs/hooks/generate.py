@@ -62,8 +62,14 @@ def _cell(text: Any) -> str:
 
 
 def _code(value: Any) -> str:
-    text = value if isinstance(value, str) else json.dumps(value)
-    return "`" + text.replace("|", "\\|") + "`"
+    if isinstance(value, str):
+        text = value
+    else:
+        try:
+            text = json.dumps(value)
+        except (TypeError, ValueError):  # an enum, a class, a set inside a dict, ...: its own words
+            text = str(value)
+    return "`" + text.replace("|", "\\|").replace("`", "'") + "`"
 
 
 def _first_paragraph(doc: str | None) -> str:
@@ -108,7 +114,10 @@ def _error_classes() -> list[type]:
             if sub.__module__.split(".")[0] == "raydt":
                 walk(sub)
 
-    walk(errors.RaydtError)
+    base = getattr(errors, "RaydtError", None)
+    if not isinstance(base, type):
+        raise GenerationError("raydt.errors has no RaydtError: no error hierarchy to document")
+    walk(base)
     return found
 
 
@@ -144,6 +153,8 @@ def error_codes() -> list[ErrorCode]:
     failure_hints: dict[str, str] = getattr(errors, "FAILURE_HINTS", {})
 
     def add(code: str, cls: type, *, extra: bool) -> None:
+        if extra and code in by_code:  # a class of its own (or an earlier mention) documents it already
+            return
         meaning = _first_paragraph(cls.__doc__)
         hint = getattr(cls, "default_hint", "")
         if extra and code in failure_hints:  # a failure class of its own: its hint says what it is
@@ -379,10 +390,16 @@ def _attributes(entry: Any) -> Iterator[tuple[str, Any]]:
 
 
 def _value(value: Any) -> str:
+    """Any attribute a registry entry may grow, in a few words: lists and sets as their items, a mapping as
+    ``key: value`` pairs, a dataclass as its non-empty fields, anything else as itself."""
     if isinstance(value, frozenset | set):
-        value = sorted(value)
+        value = sorted(value, key=str)
     if isinstance(value, list | tuple):
-        return ", ".join(_code(v) for v in value)
+        return ", ".join(_value(v) for v in value)
+    if isinstance(value, dict):
+        return ", ".join(f"{k}: {_value(v)}" for k, v in value.items())
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return "(" + ", ".join(f"{k} {_value(v)}" for k, v in _attributes(value) if v not in (None, "", ())) + ")"
     return _code(value)
 
 
