@@ -8,7 +8,7 @@ QUIET  := 2>&1 | { grep -v "is ignored: it is neither" || true; }
 SHELL  := bash
 .SHELLFLAGS := -o pipefail -ec
 
-.PHONY: run test test-fast test-slow test-e2e lint typecheck check clean bench
+.PHONY: run test test-fast test-slow test-e2e lint typecheck docs docs-build check clean bench
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,7 +29,8 @@ SLOW  := -m "slow and not e2e" --durations=25
 
 test: $(STAMP)
 	@rm -f $(TIMES); t0=$$(date +%s); \
-	  $(BIN)/ruff check src tests benchmarks && $(BIN)/mypy && echo "lint+types $$(( $$(date +%s) - t0 ))" >> $(TIMES)
+	  $(BIN)/ruff check src tests benchmarks docs && $(BIN)/mypy && $(DOCS_BUILD) && \
+	  echo "lint+types $$(( $$(date +%s) - t0 ))" >> $(TIMES)
 	@# the fast tier on both cores (no Ray in it); the slow tier stays serial: one Ray workload at a time
 	RAYDT_TEST_TIMES=$(TIMES) RAYDT_TEST_TIER=fast $(BIN)/pytest -q $(FAST)
 	RAYDT_TEST_TIMES=$(TIMES) RAYDT_TEST_TIER=slow RAYDT_TEST_LAST=1 $(BIN)/pytest -q $(SLOW)
@@ -46,8 +47,20 @@ test-e2e: $(STAMP)
 	$(BIN)/pytest -q -m e2e --durations=0 --timeout=900
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks docs
+	$(BIN)/ruff format --check src tests benchmarks docs
+
+# The documentation site (mkdocs.yml, docs/): `make docs` serves it; `make test` builds it strictly (a broken
+# link or anchor fails). Not `-q`: mkdocs' quiet flag drops the warnings that --strict counts, so a broken link
+# would pass; the output is shown only when the build fails. NO_MKDOCS_2_WARNING: Material's banner off.
+DOCS_ENV  := NO_MKDOCS_2_WARNING=1
+DOCS_SITE := $(VENV)/docs-site
+docs: $(STAMP)
+	$(DOCS_ENV) $(BIN)/mkdocs serve -a 127.0.0.1:8000
+
+DOCS_BUILD = { out=$$($(DOCS_ENV) $(BIN)/mkdocs build --strict -d $(DOCS_SITE) 2>&1) || { echo "$$out"; exit 1; }; }
+docs-build: $(STAMP)
+	@$(DOCS_BUILD)
 
 # Benchmarks (by hand, not part of `make test`): every bench_*.py, then BENCHMARKS.md's table.
 # BENCH_REPS=N overrides the repetitions; `make bench BENCH=small_trials` runs one.
@@ -62,4 +75,4 @@ typecheck: $(STAMP)
 check: lint typecheck test
 
 clean:
-	rm -rf $(VENV) build *.egg-info src/*.egg-info .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) build site *.egg-info src/*.egg-info .pytest_cache .mypy_cache .ruff_cache
