@@ -49,7 +49,7 @@ class ResultModel(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
         alias_generator=to_camel,
-        validate_by_name=False,
+        validate_by_name=True,
         validate_by_alias=True,
         serialize_by_alias=True,
         strict=True,
