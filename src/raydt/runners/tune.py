@@ -32,7 +32,7 @@ def run_tune(loaded: LoadedSpec, view: ProgressView) -> dict[str, Any]:
     _check_modules(p)
     from raydt.search.optuna_study import Seeded, seed
 
-    seeded = seed(p) if p.searcher == "optuna" else Seeded()  # before Ray starts: a bad warm start fails at once
+    seeded = seed(p) if SEARCHERS[p.searcher].seeded_study else Seeded()  # before Ray: a bad warm start fails now
     return skeleton.run(loaded, view, TuneMode(p, view, seeded))
 
 
