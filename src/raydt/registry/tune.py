@@ -74,12 +74,13 @@ class SearcherInfo:
     seed_arg: str | None = None
     modules: tuple[str, ...] = ()
     extra: str = "tune"
-    #: raydt.search: takes several objectives and an earlier search's trials (raydt builds its study)
+    #: raydt.search: takes several objectives and an earlier search's trials (validation refuses both elsewhere;
+    #: the automatic choice picks it for them)
     several_objectives: bool = False
     conditional: bool = True  # samples a choice whose values are branches with domains of their own
     seeded_study: bool = False  # starts from the study raydt seeds before Ray starts (warm start, given points)
     define_by_run: bool = False  # samples the whole space itself: Tune's param_space is empty
-    takes_cap: bool = False  # takes the concurrency cap itself (max_concurrent): no ConcurrencyLimiter around it
+    takes_cap: bool = False  # built with the concurrency cap as its max_concurrent: no ConcurrencyLimiter around it
     own_scheduler: OwnScheduler | None = None
     build: SearcherBuild | None = None  # builds Ray's object when its class and options are not enough
 
