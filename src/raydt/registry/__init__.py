@@ -2,7 +2,7 @@
 
 Registries hold names, code holds behaviour: each entry declares what it supports (capability flags) and names
 what implements it, by dotted path or by an optional build hook; no module outside this package compares a
-framework, scheduler or searcher name to decide what to do (``tests/unit/test_registry.py`` checks it).
+scheduler or searcher name, or lists frameworks, to decide what to do (``tests/unit/test_registry.py``).
 Nothing here imports Ray or an ML framework: a framework's package (``raydt/frameworks/<name>/``), a
 scheduler's or searcher's class and the hooks (``registry.build``) are imported only when a run needs them.
 
