@@ -99,6 +99,22 @@ def test_every_registry_option_is_an_argument_of_its_ray_class(kind: str) -> Non
         assert not missing, f"Ray {ray.__version__}: {info.target} takes no {sorted(missing)}"
 
 
+def test_every_scheduler_flag_argument_is_an_argument_of_its_ray_class() -> None:
+    """``epochs_arg`` and a searcher's own scheduler class (which takes its scheduler's options) exist in Ray."""
+    from raydt.registry import SCHEDULERS, SEARCHERS
+
+    for info in SCHEDULERS.values():
+        if info.epochs_arg and not any(importlib.util.find_spec(m) is None for m in info.modules):
+            assert info.epochs_arg in _kwargs(_ray_class(info.target)), f"{info.target} takes no {info.epochs_arg}"
+    for searcher in SEARCHERS.values():
+        own = searcher.own_scheduler
+        if own is not None:
+            sched = SCHEDULERS[own.name]
+            args = {opt.arg for opt in sched.options.values()} | ({sched.epochs_arg} if sched.epochs_arg else set())
+            missing = args - _kwargs(_ray_class(own.target))
+            assert not missing, f"Ray {ray.__version__}: {own.target} takes no {sorted(missing)}"
+
+
 @pytest.mark.parametrize("module", ["ray.train.xgboost", "ray.train.lightgbm"])
 def test_gbdt_report_callbacks_build_their_checkpoint_where_raydt_adds_files(module: str) -> None:
     callback = importlib.import_module(module).RayTrainReportCallback

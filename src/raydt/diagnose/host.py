@@ -12,11 +12,13 @@ import sys
 from pathlib import Path
 
 from raydt.diagnose.checks import Check, fail, gb, ok, warn
+from raydt.registry import framework_distributions
 
 #: Ray's default object store: 30% of the node's memory; ``/dev/shm`` below that makes Ray fall back to disk
 OBJECT_STORE_FRACTION = 0.3
-#: the distributions whose versions matter to a run (the same on every node): Ray, then the frameworks
-PACKAGES = ("ray", "torch", "tensorflow", "xgboost", "lightgbm")
+#: the distributions whose versions matter to a run (the same on every node): Ray, then every framework's
+#: (``FrameworkInfo.distributions``, plain data: nothing is imported)
+PACKAGES = ("ray", *framework_distributions())
 
 
 def version_of(dist: str) -> str | None:

@@ -34,6 +34,8 @@ class FrameworkInfo:
     trainer_class: str  # "module:Class": the Ray Train trainer (a DataParallelTrainer)
     extra: str  # pip extra that installs the framework: ray-distributed-trainer[<extra>]
     modules: tuple[str, ...]  # importable modules the framework needs
+    #: the pip distributions behind it, whose installed versions ``raydt doctor`` and the report list
+    distributions: tuple[str, ...]
     default_metric: str
     default_mode: MetricMode
     builtin_metrics: tuple[str, ...]  # metrics the built-in default trainer reports each iteration
@@ -53,6 +55,10 @@ class FrameworkInfo:
     #: "module:function(loop_config, search_space)" run in the driver before Ray starts: checks of the user's
     #: own code that need the framework but no cluster (e.g. one batch through a user model); "" for none
     probe: str = ""
+    #: "module:function(spec, base_dirs, wait) -> list[SpecIssue]": the framework's own rules of a trainConfig
+    #: without a trainerPath, run by validation instead of the built-in trainer's (e.g. Lightning's module); ""
+    #: for none. Named, not imported: validation imports it, a run never does.
+    spec_checks: str = ""
     description: str = ""
 
     def hyperparameters(self, given: Mapping[str, Any]) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from raydt.spec.loader import LoadedSpec
 
 def tune(loaded: LoadedSpec) -> TunePlan:
     """The plan of a ``mode: tune`` run (the spec is validated)."""
-    from raydt.registry import DEFAULT_SCHEDULER, DEFAULT_SEARCHER, SCHEDULERS, SEARCHERS
+    from raydt.registry import SCHEDULERS, SEARCHERS, choose
 
     spec = loaded.spec
     tc = spec.tune_config
@@ -29,29 +29,23 @@ def tune(loaded: LoadedSpec) -> TunePlan:
     search_settings = settings(tc, info.default_metric, info.default_mode, loaded.base_dirs)
     objectives = search_settings.objectives
     base = _replace(base, loop_config=fixed, metric=objectives[0].metric, metric_mode=objectives[0].mode)
-    sched = tc.scheduler or ("fifo" if len(objectives) > 1 else DEFAULT_SCHEDULER)  # ASHA ranks by one metric
     types = search.domain_types()
-    if tc.search_algorithm:
-        algo, reason = tc.search_algorithm, "searchAlgorithm given in the spec"
-    elif len(objectives) > 1 or tc.warm_start is not None:
-        algo, reason = "optuna", "several objectives or a warm start: an Optuna study takes them"
-    elif SCHEDULERS[sched].population_based:
-        algo, reason = "random", f"'{sched}' explores by mutation: random sampling for the initial population"
-    elif "grid" in types:
-        algo, reason = "random", "the space has grid values: Ray's variant generator expands the grid"
-    elif types & {"normal", "qnormal"}:
-        algo, reason = "hyperopt", "the space has normal domains, which Optuna's TPE cannot sample"
-    else:
-        algo, reason = DEFAULT_SEARCHER, "default: TPE (model-based), never a plain grid"
-    if algo == "bohb" and tc.scheduler is None:
-        sched = "hyperband"
+    chosen = choose(
+        tc.scheduler,
+        tc.search_algorithm,
+        objectives=len(objectives),
+        warm_start=tc.warm_start is not None,
+        domain_types=types,
+    )
+    sched, algo = chosen.scheduler, chosen.searcher
     if SCHEDULERS[sched].population_based and "num_to_keep" not in spec.run_config.checkpoint.model_fields_set:
         # a lagging trial may clone any checkpoint a leader reported: Ray must not delete them meanwhile
         base = _replace(base, num_to_keep=None)
     options = {SCHEDULERS[sched].options[k].arg: v for k, v in tc.scheduler_config.items()}
     epochs = base.loop_config.get("epochs") if base.trainer is not None else _epochs(info, search, fixed)
-    if sched in ("asha", "hyperband") and "max_t" not in options and isinstance(epochs, int):
-        options["max_t"] = epochs
+    epochs_arg = SCHEDULERS[sched].epochs_arg  # e.g. ASHA's max_t follows the epochs
+    if epochs_arg is not None and epochs_arg not in options and isinstance(epochs, int):
+        options[epochs_arg] = epochs
     searcher_options = {SEARCHERS[algo].options[k].arg: v for k, v in tc.search_algorithm_config.items()}
     return TunePlan(
         train=base,
@@ -62,7 +56,7 @@ def tune(loaded: LoadedSpec) -> TunePlan:
         scheduler_options=options,
         searcher=algo,
         searcher_options=searcher_options,
-        choice_reason=reason,
+        choice_reason=chosen.reason,
         max_concurrent=tc.max_concurrent_trials,
         time_budget_s=tc.time_budget_s,
         stop_at=tc.stop_at,

@@ -12,15 +12,8 @@ from dataclasses import dataclass, field
 from importlib import metadata
 from typing import Any
 
+from raydt.registry import FRAMEWORKS
 from raydt.report.load import Experiment, Trial, finite
-
-#: the distributions behind each framework (the report names their installed versions)
-FRAMEWORK_DISTS = {
-    "pytorch": ("torch",),
-    "tensorflow": ("tensorflow-cpu", "tensorflow", "tf-keras"),
-    "xgboost": ("xgboost",),
-    "lightgbm": ("lightgbm",),
-}
 
 
 @dataclass
@@ -137,7 +130,8 @@ def environment(exp: Experiment) -> dict[str, str]:
 
     framework = str((exp.spec.get("trainConfig") or {}).get("framework") or "pytorch")
     env = {"raydt": __version__, "python": f"{sys.version.split()[0]} ({platform.machine()})"}
-    for dist in ("ray", *FRAMEWORK_DISTS.get(framework, ()), "optuna", "plotly", "matplotlib"):
+    info = FRAMEWORKS.get(framework)  # its distributions: the report names their installed versions
+    for dist in ("ray", *(info.distributions if info else ()), "optuna", "plotly", "matplotlib"):
         try:
             env[dist] = metadata.version(dist)
         except metadata.PackageNotFoundError:

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from raydt.plan import TrainPlan, TunePlan
+from raydt.registry import SEARCHERS
 from raydt.spec.loader import LoadedSpec
 
 
@@ -76,14 +77,14 @@ def training(loaded: LoadedSpec, p: TrainPlan, search_space: Any = None) -> list
 def search(p: TunePlan) -> list[Preflight]:
     """What a search checks before Ray starts besides its trials' checks (``runners.tune.run_tune`` seeds the
     study it then uses)."""
-    if p.searcher != "optuna":
+    if not SEARCHERS[p.searcher].seeded_study:
         return []
 
     def seed_rule() -> str:
         from raydt.search.optuna_study import seed
 
         notes = seed(p).warnings
-        return "optuna: the study is seeded" + (f" ({'; '.join(notes)})" if notes else "")
+        return f"{p.searcher}: the study is seeded" + (f" ({'; '.join(notes)})" if notes else "")
 
     return [Preflight("search seed", seed_rule)]
 

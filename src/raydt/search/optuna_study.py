@@ -18,6 +18,7 @@ import optuna
 from raydt.errors import SpecError, SpecIssue
 from raydt.plan import TunePlan
 from raydt.plan.objectives import Constraint, Objective
+from raydt.registry import SEARCHERS
 from raydt.search import points, warm
 from raydt.space import Categorical, Domain, FloatRange, Group, IntRange
 
@@ -35,7 +36,7 @@ class Seeded:
 
 def seed(p: TunePlan) -> Seeded:
     """The study of an Optuna search (warm start and points); refuses an earlier trial outside the space."""
-    if p.searcher != "optuna":
+    if not SEARCHERS[p.searcher].seeded_study:
         return Seeded()
     s = p.search
     earlier = warm.finished_trials(s.warm_start) if s.warm_start else []

@@ -15,7 +15,6 @@ from raydt.spec.model import Spec
 from raydt.spec.waiting import Waiting
 from raydt.suggest import closest
 
-FRAMEWORK = "lightning"
 MODULE_HINT = "Your LightningModule computes its loss in training_step and logs its metrics with self.log."
 
 

@@ -34,7 +34,7 @@ def check(
         hint = f"Leave tuneConfig.searchAlgorithm out (or set '{MODEL_SEARCHER}'): its study takes them."
         issues.append(SpecIssue("tuneConfig.searchAlgorithm", f"{why} runs with Optuna", algo, hint))
     if why and algo is None:
-        for kind in sorted(tree.domain_types() & {"grid", "normal", "qnormal"}):
+        for kind in sorted(tree.domain_types() & SEARCHERS[MODEL_SEARCHER].unsupported_domains):
             at = next(path for path, node in tree.walk() if node.type == kind)
             hint = "Use choice (for grid) or a uniform/loguniform range (for normal)."
             issues.append(

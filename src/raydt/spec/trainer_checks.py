@@ -3,6 +3,8 @@ metrics are known, so fixed values, searched domains and metrics are checked aga
 
 from __future__ import annotations
 
+import importlib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +12,7 @@ from raydt import trainer_ref
 from raydt.errors import SpecIssue
 from raydt.registry import FRAMEWORKS, FrameworkInfo
 from raydt.space import Categorical, Constant, Group, Node, Refused
-from raydt.spec import lightning_checks, user_model_checks
+from raydt.spec import user_model_checks
 from raydt.spec.model import Spec
 from raydt.spec.waiting import Waiting
 from raydt.suggest import closest
@@ -31,8 +33,9 @@ def check_trainer(spec: Spec, base_dirs: tuple[Path, ...], wait: Waiting) -> lis
     """trainConfig's trainer: the user's trainerPath, the user's model (trainConfig.model) for raydt's loop, or
     the built-in trainer's parameters and metric."""
     tc = spec.train_config
-    if tc.framework == lightning_checks.FRAMEWORK and tc.trainer_path is None:  # the user's LightningModule
-        return lightning_checks.check(spec, base_dirs, wait)
+    own = framework_checks(tc.framework) if tc.trainer_path is None else None
+    if own is not None:  # the framework's own rules (FrameworkInfo.spec_checks), e.g. the user's LightningModule
+        return own(spec, base_dirs, wait)
     model_issues = user_model_checks.check(spec, base_dirs, wait)
     if tc.model is not None:
         return model_issues
@@ -56,6 +59,18 @@ def check_trainer(spec: Spec, base_dirs: tuple[Path, ...], wait: Waiting) -> lis
     if tc.epochs is not None:
         issues += _check_epochs(info, tc.train_loop_config, tc.epochs)
     return issues + builtin_metric(info, tc.metric, "trainConfig.metric")
+
+
+def framework_checks(name: str) -> Callable[[Spec, tuple[Path, ...], Waiting], list[SpecIssue]] | None:
+    """The rules a framework declares of its trainConfig (``FrameworkInfo.spec_checks``), None for none."""
+    info = FRAMEWORKS.get(name)
+    if info is None or not info.spec_checks:
+        return None
+    module, _, function = info.spec_checks.partition(":")
+    found: Callable[[Spec, tuple[Path, ...], Waiting], list[SpecIssue]] = getattr(
+        importlib.import_module(module), function
+    )
+    return found
 
 
 def builtin_metric(info: FrameworkInfo, metric: str | None, path: str) -> list[SpecIssue]:

@@ -168,8 +168,8 @@ def _scheduler_rules(spec: Spec, tree: Group, sched: str, wait: Waiting) -> list
     nothing = not _searches_something(tc)  # _nothing_to_search says so
     if search_space_known and not tree.has_mutable and not nothing:
         issues.append(SpecIssue(SPACE, f"'{sched}' needs at least one domain to mutate", tc.search_space))
-    if search_space_known and sched == "pb2" and not tree.has_bounded:
-        issues.append(SpecIssue(SPACE, "'pb2' needs numeric domains with min/max", tc.search_space))
+    if search_space_known and SCHEDULERS[sched].needs_bounds and not tree.has_bounded:
+        issues.append(SpecIssue(SPACE, f"'{sched}' needs numeric domains with min/max", tc.search_space))
     workers = _workers(spec, wait, SCHED)
     if workers is not None and workers > 1:
         issues.append(
@@ -209,13 +209,14 @@ def _pair_rules(algo: str, sched: str | None) -> list[SpecIssue]:
                 "Use searchAlgorithm 'random' (or leave it out) with pbt/pb2.",
             )
         )
-    if algo == "bohb" and sched not in (None, "hyperband"):
+    own = SEARCHERS[algo].own_scheduler
+    if own is not None and sched not in (None, own.name):
         issues.append(
             SpecIssue(
                 SCHED,
-                "'bohb' runs with its own HyperBand scheduler",
+                f"'{algo}' runs with its own {own.label} scheduler",
                 sched,
-                "Leave tuneConfig.scheduler out (or set 'hyperband') with bohb.",
+                f"Leave tuneConfig.scheduler out (or set '{own.name}') with {algo}.",
             )
         )
     return issues

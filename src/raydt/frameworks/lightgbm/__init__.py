@@ -12,6 +12,7 @@ INFO = FrameworkInfo(
     trainer_class="ray.train.lightgbm:LightGBMTrainer",
     extra="lightgbm",
     modules=("lightgbm",),
+    distributions=("lightgbm",),
     default_metric="val_logloss",
     default_mode="min",
     builtin_metrics=("val_logloss", "val_error", "train_logloss", "train_error"),

@@ -34,6 +34,7 @@ INFO = FrameworkInfo(
     trainer_class="ray.train.torch:TorchTrainer",
     extra="lightning",
     modules=("torch", "lightning"),
+    distributions=("torch", "lightning"),
     default_metric="val_loss",
     default_mode="min",
     # epoch and step, plus what the module logs with self.log (val_loss, the default metric, by convention)
@@ -41,6 +42,7 @@ INFO = FrameworkInfo(
     builtin_params=dict(LOOP_PARAMS),
     param_aliases={"batch_size": "batchSize"},
     iteration_name="epoch",
+    spec_checks="raydt.spec.lightning_checks:check",  # the user's LightningModule (trainConfig.model), required
     description="Your LightningModule (trainConfig.model) under Ray Train's TorchTrainer with Ray's Lightning "
     "integration (RayDDPStrategy); no built-in model",
 )

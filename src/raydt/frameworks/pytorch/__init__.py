@@ -15,6 +15,7 @@ INFO = FrameworkInfo(
     trainer_class="ray.train.torch:TorchTrainer",
     extra="pytorch",
     modules=("torch",),
+    distributions=("torch",),
     default_metric="val_loss",
     default_mode="min",
     builtin_metrics=("train_loss", "val_loss", "val_accuracy", "epoch"),

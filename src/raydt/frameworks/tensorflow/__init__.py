@@ -15,6 +15,7 @@ INFO = FrameworkInfo(
     trainer_class="ray.train.tensorflow:TensorflowTrainer",
     extra="tensorflow",
     modules=("tensorflow", "tf_keras"),
+    distributions=("tensorflow-cpu", "tensorflow", "tf-keras"),
     default_metric="val_loss",
     default_mode="min",
     builtin_metrics=("loss", "accuracy", "val_loss", "val_accuracy", "epoch"),

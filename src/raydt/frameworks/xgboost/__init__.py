@@ -11,6 +11,7 @@ INFO = FrameworkInfo(
     trainer_class="ray.train.xgboost:XGBoostTrainer",
     extra="xgboost",
     modules=("xgboost",),
+    distributions=("xgboost",),
     default_metric="val_logloss",
     default_mode="min",
     builtin_metrics=("val_logloss", "val_error", "train_logloss", "train_error"),

@@ -33,7 +33,7 @@ def run_tune(loaded: LoadedSpec, view: ProgressView) -> dict[str, Any]:
     _check_modules(p)
     from raydt.search.optuna_study import Seeded, seed
 
-    seeded = seed(p) if p.searcher == "optuna" else Seeded()  # before Ray starts: a bad warm start fails at once
+    seeded = seed(p) if SEARCHERS[p.searcher].seeded_study else Seeded()  # before Ray: a bad warm start fails now
     return skeleton.run(loaded, view, TuneMode(p, view, seeded))
 
 
@@ -292,8 +292,8 @@ def _last_line(exc: BaseException) -> str:
 #: Modules whose classes a search's experiment state pickles (its callbacks and stopper), by the path they had
 #: before the tune runner became a package: an experiment started then is resumed by the same classes.
 OLD_MODULE_PATHS = {
-    "raydt.runners.tune_watch": "raydt.runners.tune.watch",
-    "raydt.runners.tune_memory": "raydt.runners.tune.memory",
+    "raydt.runners.tune.watch": "raydt.runners.tune.watch",
+    "raydt.runners.tune.memory": "raydt.runners.tune.memory",
 }
 
 

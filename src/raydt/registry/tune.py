@@ -1,26 +1,25 @@
-"""Registries: the single source of truth that validation, ``raydt schema``, the CLI and docs read.
-
-Nothing here imports Ray or an ML framework: each entry names what implements it by dotted path (a
-framework: its package, ``raydt/frameworks/<name>/``), imported only when a run needs it.
+"""The schedulers and searchers a search can name: plain rows of names, options, capability flags and optional
+build hooks. Validation (``spec.tune_checks``, ``spec.search_checks``), the automatic choice
+(``registry.choice``), the plan and the runners (``runners.tune_algos``) read the flags; none of them compares a
+name. Imports no Ray: the hooks (``registry.build``, imported here as ``hooks``) import it when they run.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
-from raydt.frameworks import lightgbm, lightning, pytorch, tensorflow, xgboost
-from raydt.frameworks.base import FrameworkInfo as FrameworkInfo  # re-exported: plan, checks and runners read it here
+from raydt.registry import build as hooks
 
-#: The frameworks the seed's input schema names; `trainConfig.framework` accepts these and the registry's others.
-SEED_FRAMEWORKS: tuple[str, ...] = ("pytorch", "tensorflow", "xgboost")
+if TYPE_CHECKING:
+    from raydt.plan import TunePlan
 
-#: One line per framework; its package (raydt/frameworks/<name>/) holds everything else about it.
-FRAMEWORKS: dict[str, FrameworkInfo] = {
-    info.name: info for info in (pytorch.INFO, xgboost.INFO, tensorflow.INFO, lightgbm.INFO, lightning.INFO)
-}
-
-#: `trainConfig.framework`'s enum: the seed's values in its order, then raydt's extensions.
-FRAMEWORK_NAMES: tuple[str, ...] = SEED_FRAMEWORKS + tuple(n for n in FRAMEWORKS if n not in SEED_FRAMEWORKS)
+#: ``build(plan, info)`` -> Ray's scheduler (default: the target class with the plan's scheduler options)
+SchedulerBuild = Callable[["TunePlan", "SchedulerInfo"], Any]
+#: ``build(plan, info, seeded)`` -> Ray's searcher (default: the target class with the plan's searcher options, the
+#: given points, the seed and the concurrency cap); ``seeded``: the study a ``seeded_study`` searcher starts from
+SearcherBuild = Callable[["TunePlan", "SearcherInfo", Any], Any]
 
 
 @dataclass(frozen=True)
@@ -47,6 +46,19 @@ class SchedulerInfo:
     modules: tuple[str, ...] = ()
     extra: str = "tune"
     ranks_by_one_metric: bool = True  # compares trials on one metric: refused for a multi-objective search
+    epochs_arg: str | None = None  # the option the trainer's epochs count sets when the spec leaves it out
+    needs_bounds: bool = False  # explores inside numeric min/max bounds: the space must have one such domain
+    build: SchedulerBuild | None = None  # builds Ray's object when its class and options are not enough
+
+
+@dataclass(frozen=True)
+class OwnScheduler:
+    """The scheduler a searcher runs with: chosen when the spec names none, any other refused by validation, and
+    built by the searcher's own variant of its class."""
+
+    name: str  # the SCHEDULERS entry it stands for (whose options the spec gives)
+    target: str  # "module:Class"
+    label: str  # how messages name it
 
 
 @dataclass(frozen=True)
@@ -62,9 +74,15 @@ class SearcherInfo:
     seed_arg: str | None = None
     modules: tuple[str, ...] = ()
     extra: str = "tune"
-    #: raydt.search: takes several objectives and an earlier search's trials (raydt builds its study)
+    #: raydt.search: takes several objectives and an earlier search's trials (validation refuses both elsewhere;
+    #: the automatic choice picks it for them)
     several_objectives: bool = False
     conditional: bool = True  # samples a choice whose values are branches with domains of their own
+    seeded_study: bool = False  # starts from the study raydt seeds before Ray starts (warm start, given points)
+    define_by_run: bool = False  # samples the whole space itself: Tune's param_space is empty
+    takes_cap: bool = False  # built with the concurrency cap as its max_concurrent: no ConcurrencyLimiter around it
+    own_scheduler: OwnScheduler | None = None
+    build: SearcherBuild | None = None  # builds Ray's object when its class and options are not enough
 
 
 _TIME_ATTR = Option("time_attr", "str")  # the result field that measures progress (default training_iteration)
@@ -83,6 +101,7 @@ SCHEDULERS: dict[str, SchedulerInfo] = {
             "timeAttr": _TIME_ATTR,
         },
         "Asynchronous Successive Halving: stops bad trials early (the default)",
+        epochs_arg="max_t",
     ),
     "hyperband": SchedulerInfo(
         "hyperband",
@@ -95,6 +114,7 @@ SCHEDULERS: dict[str, SchedulerInfo] = {
         },
         "synchronous HyperBand (pauses trials at rung boundaries; pair with timeBudgetS)",
         pauses_trials=True,
+        epochs_arg="max_t",
     ),
     "median": SchedulerInfo(
         "median",
@@ -121,6 +141,7 @@ SCHEDULERS: dict[str, SchedulerInfo] = {
         "Population Based Training: bad trials copy good trials' checkpoints and mutate hyperparameters",
         population_based=True,
         pauses_trials=True,
+        build=hooks.pbt,
     ),
     "pb2": SchedulerInfo(
         "pb2",
@@ -135,6 +156,8 @@ SCHEDULERS: dict[str, SchedulerInfo] = {
         pauses_trials=True,
         modules=("GPy",),
         extra="pb2",
+        needs_bounds=True,
+        build=hooks.pb2,
     ),
     "fifo": SchedulerInfo(
         "fifo", "ray.tune.schedulers:FIFOScheduler", {}, "runs every trial to its end", ranks_by_one_metric=False
@@ -154,6 +177,9 @@ SEARCHERS: dict[str, SearcherInfo] = {
         seed_arg="seed",
         modules=("optuna",),
         several_objectives=True,
+        seeded_study=True,
+        define_by_run=True,
+        build=hooks.optuna_search,
     ),
     "hyperopt": SearcherInfo(
         "hyperopt",
@@ -172,6 +198,7 @@ SEARCHERS: dict[str, SearcherInfo] = {
         "Ray's variant generator: random sampling, and grid values expanded as a grid",
         model_based=False,
         seed_arg="random_state",
+        takes_cap=True,  # a SearchGenerator: Tune's ConcurrencyLimiter would be ignored
     ),
     "bohb": SearcherInfo(
         "bohb",
@@ -184,71 +211,9 @@ SEARCHERS: dict[str, SearcherInfo] = {
         modules=("hpbandster", "ConfigSpace"),
         extra="bohb",
         conditional=False,
+        own_scheduler=OwnScheduler("hyperband", "ray.tune.schedulers:HyperBandForBOHB", "HyperBand"),
     ),
 }
 
 DEFAULT_SCHEDULER = "asha"
 DEFAULT_SEARCHER = "optuna"
-
-
-@dataclass(frozen=True)
-class StepInfo:
-    """A ``dataConfig.preprocess`` step: its options (name -> help) and its required options."""
-
-    name: str
-    options: dict[str, str]
-    required: tuple[str, ...]
-    description: str
-
-
-_COLUMNS = "list of column names"
-#: ``dataConfig.preprocess`` steps: validation, docs and the Ray Data pipeline (raydt.data.steps) read this.
-STEPS: dict[str, StepInfo] = {
-    "standardize": StepInfo(
-        "standardize",
-        {"columns": f"{_COLUMNS} (default: every numeric feature column)"},
-        (),
-        "(x - mean) / std with the training split's statistics",
-    ),
-    "minMaxScale": StepInfo(
-        "minMaxScale",
-        {"columns": f"{_COLUMNS} (default: every numeric feature column)"},
-        (),
-        "(x - min) / (max - min) with the training split's statistics",
-    ),
-    "oneHot": StepInfo(
-        "oneHot",
-        {"columns": _COLUMNS, "maxCategories": "most categories per column (rarer ones encode as all zeros)"},
-        ("columns",),
-        "one 0/1 feature per category seen in the training split (unseen categories: all zeros)",
-    ),
-    "fillNa": StepInfo(
-        "fillNa",
-        {
-            "columns": f"{_COLUMNS} (default: every feature column)",
-            "strategy": "mean | most_frequent | constant (default mean, or constant when value is given)",
-            "value": "the fill value of strategy constant",
-        },
-        (),
-        "missing values -> the training split's mean / most frequent value, or a constant",
-    ),
-    "dropColumns": StepInfo("dropColumns", {"columns": _COLUMNS}, ("columns",), "drop these columns"),
-    "cast": StepInfo(
-        "cast",
-        {"columns": _COLUMNS, "to": "float32 | float64 | int32 | int64 | string"},
-        ("columns", "to"),
-        "convert these columns to a type",
-    ),
-    "mapBatches": StepInfo(
-        "mapBatches",
-        {"batchSize": "rows per batch (default dataConfig.batchSize)", "concurrency": "tasks at once (default 1)"},
-        (),
-        "{mapBatches: 'file.py:function', batchSize, concurrency}: your function, pandas DataFrame in and out",
-    ),
-}
-CAST_TYPES = ("float32", "float64", "int32", "int64", "string")
-FILL_STRATEGIES = ("mean", "most_frequent", "constant")
-#: Ray Data formats the built-in trainers read as tables (numpy and images go to your own trainer).
-TABULAR_FORMATS = ("csv", "parquet", "json")
-#: The keys of a dataConfig.preprocess step that runs the user's function (the issue's snake_case spelling too).
-MAP_KEYS = ("mapBatches", "map_batches")
