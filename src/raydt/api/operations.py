@@ -5,11 +5,12 @@ for a usage or environment problem (``raydt report``, ``doctor``, ``explain``, `
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, TextIO, cast
 
 from raydt import results
 from raydt.api.runs import SpecSource, run
 from raydt.errors import EXIT_SUCCESS, OptionError, RaydtError, SpecIssue
+from raydt.results.outputs import K8sManifests
 
 Outcome = tuple[dict[str, Any], int]
 
@@ -22,7 +23,7 @@ def validate_document(spec: SpecSource) -> Outcome:
         mode = loader.load(spec).spec.mode
     except RaydtError as err:
         return results.error_result(err), err.exit_code
-    return {"status": results.SUCCESS, "results": results.empty_results(), "valid": True, "mode": mode}, EXIT_SUCCESS
+    return results.Document(valid=True, mode=mode).dump(), EXIT_SUCCESS
 
 
 def report(experiment_dir: str | Path, out: str | None = None) -> Outcome:
@@ -33,17 +34,15 @@ def report(experiment_dir: str | Path, out: str | None = None) -> Outcome:
         written = write(experiment_dir, out)
     except RaydtError as err:
         return results.error_result(err), err.exit_code
-    doc: dict[str, Any] = {
-        "status": results.SUCCESS,
-        "results": results.empty_results(),
-        "mode": written.mode,
-        "experimentPath": str(written.experiment),
-        "reportPath": str(written.html),
-        "reportFigures": [str(p) for p in written.figures],
-    }
+    doc = results.Document(
+        mode=cast(results.Mode, written.mode),
+        experiment_path=str(written.experiment),
+        report_path=str(written.html),
+        report_figures=[str(p) for p in written.figures],
+    )
     if written.notes:
-        doc["warnings"] = list(written.notes)
-    return doc, EXIT_SUCCESS
+        doc.warnings = list(written.notes)
+    return doc.dump(), EXIT_SUCCESS
 
 
 def doctor(spec: str | None = None, address: str | None = None, *, summary: TextIO | None = None) -> Outcome:
@@ -117,12 +116,13 @@ def k8s(spec: SpecSource, out: str | None = None, **flags: Any) -> tuple[dict[st
         return results.error_result(err), err.exit_code
     if not out:
         return text, EXIT_SUCCESS
-    doc: dict[str, Any] = {"status": results.SUCCESS, "results": results.empty_results(), "mode": manifests.mode}
     written: dict[str, Any] = {"file": str(Path(out).resolve()), "documents": manifests.names}
-    doc["manifests"] = {**written, "dockerfile": str(dockerfile)} if dockerfile else written
+    if dockerfile:
+        written["dockerfile"] = str(dockerfile)
+    doc = results.Document(mode=cast(results.Mode, manifests.mode), manifests=K8sManifests.model_validate(written))
     if manifests.notes:
-        doc["warnings"] = list(manifests.notes)
-    return doc, EXIT_SUCCESS
+        doc.warnings = list(manifests.notes)
+    return doc.dump(), EXIT_SUCCESS
 
 
 def _written(flag: str, value: str | None, write: Any) -> Any:

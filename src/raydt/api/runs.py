@@ -11,6 +11,7 @@ from typing import Any, TextIO
 from raydt import results
 from raydt.errors import InterruptedRunError, RaydtError
 from raydt.progress import ProgressView
+from raydt.results.outputs import Deployment
 from raydt.runners import Handoff
 from raydt.spec import loader
 from raydt.spec.model import Spec
@@ -89,7 +90,7 @@ def serve_status(port: int | None = None) -> dict[str, Any]:
     from raydt.serving import state
 
     found = [e for e in state.entries() if port is None or e.get("port") == port]
-    return {"status": results.SUCCESS, "results": results.empty_results(), "mode": "serve", "deployments": found}
+    return results.Document(mode="serve", deployments=[Deployment.model_validate(e) for e in found]).dump()
 
 
 def serve_shutdown(port: int | None = None) -> tuple[dict[str, Any], int]:
@@ -113,8 +114,7 @@ def serve_shutdown(port: int | None = None) -> tuple[dict[str, Any], int]:
         alive.details = {"deployment": entry}
         return results.error_result(alive), alive.exit_code
     entry.update({"alive": False, "healthy": False})
-    out = {"status": results.SUCCESS, "results": results.empty_results(), "mode": "serve", "stopped": [entry]}
-    return out, 0
+    return results.Document(mode="serve", stopped=[entry]).dump(), 0
 
 
 def run_detached(spec: str | Path, *, quiet: bool = True, err: Any = None) -> tuple[dict[str, Any], int]:

@@ -22,11 +22,10 @@ def up(flags: dict[str, Any], spec: Any = None) -> tuple[dict[str, Any], int]:
         cluster = start.up(options.build(flags, ray_init))
     except RaydtError as err:
         return results.error_result(err), err.exit_code
-    out: dict[str, Any] = {"status": results.SUCCESS, "results": results.empty_results(), "mode": "cluster"}
-    out["lastingCluster"] = cluster
+    doc = results.Document(mode="cluster", lasting_cluster=cluster)
     if cluster.get("warnings"):
-        out["warnings"] = list(cluster["warnings"])
-    return out, 0
+        doc.warnings = list(cluster["warnings"])
+    return doc.dump(), 0
 
 
 def down() -> tuple[dict[str, Any], int]:
@@ -37,5 +36,4 @@ def down() -> tuple[dict[str, Any], int]:
         cluster = start.down()
     except RaydtError as err:
         return results.error_result(err), err.exit_code
-    out = {"status": results.SUCCESS, "results": results.empty_results(), "mode": "cluster", "lastingCluster": cluster}
-    return out, 0
+    return results.Document(mode="cluster", lasting_cluster=cluster).dump(), 0

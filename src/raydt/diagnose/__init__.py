@@ -14,6 +14,7 @@ from typing import Any
 from raydt import results
 from raydt.diagnose.checks import Check, summary
 from raydt.errors import EXIT_SUCCESS, UsageError
+from raydt.results.diagnosis import Cause
 
 
 def doctor(spec: str | None = None, address: str | None = None) -> tuple[dict[str, Any], list[Check], int]:
@@ -37,19 +38,15 @@ def explain(path: str) -> tuple[dict[str, Any], int]:
     hints = {str(error["code"]): str(error.get("hint", ""))} if isinstance(error, dict) and "code" in error else {}
     files = [found.result_file, *found.logs, *found.errors.values(), found.ledger, found.train_ledger]
     read = [str(f) for f in files if f is not None] + sorted({str(p.parent) for p in found.ray_logs})
-    doc: dict[str, Any] = {
-        "status": results.SUCCESS,
-        "results": results.empty_results(),
-        "causes": causes(found, hints),
-        "sources": read,
-    }
+    found_causes = causes(found, hints)
+    doc = results.Document(causes=[Cause.model_validate(c) for c in found_causes], sources=read)
     if found.experiment is not None:
-        doc["experimentPath"] = str(found.experiment)
+        doc.experiment_path = str(found.experiment)
     if found.logs:
-        doc["logFile"] = str(found.logs[0])
-    if not doc["causes"]:
-        doc["warnings"] = [f"no failure found in the {len(read)} file(s) read"]
-    return doc, EXIT_SUCCESS
+        doc.log_file = str(found.logs[0])
+    if not found_causes:
+        doc.warnings = [f"no failure found in the {len(read)} file(s) read"]
+    return doc.dump(), EXIT_SUCCESS
 
 
 __all__ = ["Check", "doctor", "explain", "summary"]

@@ -17,6 +17,7 @@ from raydt.diagnose import spec_checks as sc
 from raydt.diagnose.checks import Check, fail, ok
 from raydt.diagnose.host import host_checks, meminfo
 from raydt.errors import EXIT_RUN_ERROR, EXIT_SUCCESS, NotReadyError, RaydtError
+from raydt.results.diagnosis import Check as CheckRow
 
 
 def run(source: str | None, address: str | None) -> tuple[dict[str, Any], list[Check], int]:
@@ -108,7 +109,7 @@ def _document(checks: list[Check]) -> tuple[dict[str, Any], list[Check], int]:
     if failed:
         err = NotReadyError(f"{len(failed)} check(s) failed: {', '.join(failed)}")
         return results.error_result(err, checks=rows), checks, EXIT_RUN_ERROR
-    doc = {"status": results.SUCCESS, "results": results.empty_results(), "checks": rows}
+    doc = results.Document(checks=[CheckRow.model_validate(r) for r in rows]).dump()
     warned = [f"{c.name}: {c.found}" for c in checks if c.status == "warn"]
     if warned:
         doc["warnings"] = warned

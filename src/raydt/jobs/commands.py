@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any, TextIO
+from typing import Any, TextIO, cast
 
 from raydt import results
 from raydt.errors import EXIT_SUCCESS, JobsError, RaydtError
 from raydt.jobs import cluster_fit, connect, package
 from raydt.jobs.package import RESULT_MARKER
+from raydt.results.outputs import JobRow, JobStatus, Submission
 
 TERMINAL = ("STOPPED", "SUCCEEDED", "FAILED")
 STOP_TIMEOUT_S = package.STOP_WAIT_S + 30.0
@@ -51,8 +52,13 @@ def submit(source: Any, opts: package.Options, *, address: str | None, token_fil
     extra = {"jobId": job_id, "address": target.address, "submission": submission}
     warnings = list(pack.warnings) + _version_note(ray_version)
     if not wait:
-        doc = {"status": results.SUCCESS, "results": results.empty_results(), **extra, "jobStatus": "PENDING"}
-        return _with_warnings(doc, warnings), EXIT_SUCCESS
+        pending = results.Document(
+            job_id=job_id,
+            address=target.address,
+            submission=Submission.model_validate(submission),
+            job_status="PENDING",
+        )
+        return _with_warnings(pending.dump(), warnings), EXIT_SUCCESS
     if err is not None:
         err.write(f"[raydt] submitted job {job_id} to {target.address}; following its log (Ctrl-C stops "
                   "following, the job goes on)\n")  # fmt: skip
@@ -79,9 +85,8 @@ def _detached(target: connect.Target, job_id: str, extra: dict[str, Any], warnin
     where = f" --address {target.address}"
     note = (f"Ctrl-C: stopped following; job {job_id} goes on. Follow: raydt jobs logs {job_id} --follow{where}; "
             f"result: raydt jobs result {job_id} --wait{where}; stop: raydt jobs stop {job_id}{where}")  # fmt: skip
-    doc = {"status": results.SUCCESS, "results": results.empty_results(), **extra, "jobStatus": "RUNNING"}
-    doc["detached"] = True
-    return _with_warnings(doc, [*warnings, note])
+    doc = results.Document(**{**extra, "jobStatus": "RUNNING", "detached": True})  # extra: camelCase keys
+    return _with_warnings(doc.dump(), [*warnings, note])
 
 
 def _with_warnings(doc: dict[str, Any], warnings: list[str]) -> dict[str, Any]:
@@ -129,11 +134,10 @@ def _follow(client: Any, job_id: str, err: TextIO | None) -> None:
     _wait_terminal(client, job_id, timeout=30.0)
 
 
-def _wait_terminal(client: Any, job_id: str, timeout: float) -> str:
+def _wait_terminal(client: Any, job_id: str, timeout: float) -> JobStatus:
     deadline = time.monotonic() + timeout
     while True:
-        status = str(client.get_job_status(job_id))
-        status = status.rsplit(".", 1)[-1]
+        status = _status_name(client.get_job_status(job_id))
         if status in TERMINAL or time.monotonic() > deadline:
             return status
         time.sleep(0.5)
@@ -176,8 +180,12 @@ def read_result(logs: str) -> dict[str, Any] | None:
     return None
 
 
-def _status(info: Any) -> str:
-    return str(info.status).rsplit(".", 1)[-1]
+def _status(info: Any) -> JobStatus:
+    return _status_name(info.status)
+
+
+def _status_name(status: Any) -> JobStatus:
+    return cast(JobStatus, str(status).rsplit(".", 1)[-1])  # Ray's JobStatus names; the result model checks them
 
 
 def row(info: Any) -> dict[str, Any]:
@@ -195,16 +203,16 @@ def list_jobs(address: str | None, token_file: str | None) -> Outcome:
     target, client, _ = _session(address, token_file)
     rows = [row(info) for info in _call(target, client.list_jobs) if info.submission_id]
     rows.sort(key=lambda r: r.get("startTime", 0))
-    doc = {"status": results.SUCCESS, "results": results.empty_results(), "address": target.address, "jobs": rows}
-    return doc, EXIT_SUCCESS
+    return results.Document(address=target.address, jobs=[JobRow.model_validate(r) for r in rows]).dump(), EXIT_SUCCESS
 
 
 def status(job_id: str, address: str | None, token_file: str | None) -> Outcome:
     target, client, _ = _session(address, token_file)
     info = _call(target, lambda: client.get_job_info(job_id))
-    doc = {"status": results.SUCCESS, "results": results.empty_results(), "address": target.address,
-           "jobId": job_id, "jobStatus": _status(info), "job": row(info)}  # fmt: skip
-    return doc, EXIT_SUCCESS
+    doc = results.Document(
+        address=target.address, job_id=job_id, job_status=_status(info), job=JobRow.model_validate(row(info))
+    )
+    return doc.dump(), EXIT_SUCCESS
 
 
 def stop(job_id: str, address: str | None, token_file: str | None) -> Outcome:
@@ -216,11 +224,9 @@ def stop(job_id: str, address: str | None, token_file: str | None) -> Outcome:
         final = _wait_terminal(client, job_id, STOP_TIMEOUT_S)
     else:
         final = _status(_call(target, lambda: client.get_job_info(job_id)))
-    doc = {"status": results.SUCCESS, "results": results.empty_results(), "address": target.address,
-           "jobId": job_id, "jobStatus": final, "jobStopped": stopped}  # fmt: skip
-    if not stopped:
-        doc["warnings"] = [f"job {job_id} had already ended ({final}): nothing was stopped"]
-    return doc, EXIT_SUCCESS
+    warnings = [] if stopped else [f"job {job_id} had already ended ({final}): nothing was stopped"]
+    doc = results.Document(address=target.address, job_id=job_id, job_status=final, job_stopped=stopped)
+    return _with_warnings(doc.dump(), warnings), EXIT_SUCCESS
 
 
 def result(job_id: str, address: str | None, token_file: str | None, *, wait: bool) -> Outcome:

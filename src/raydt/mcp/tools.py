@@ -95,9 +95,7 @@ def _spec_source(spec: dict[str, Any] | str) -> dict[str, Any] | str:
 
 def validate_spec(box: Toolbox, args: models.SpecArgs) -> dict[str, Any]:
     spec = api.validate(_spec_source(args.spec))
-    return results.finalize(
-        {"status": results.SUCCESS, "results": results.empty_results(), "valid": True, "mode": spec.mode}
-    )
+    return results.finalize(results.Document(valid=True, mode=spec.mode).dump())
 
 
 def get_schema(box: Toolbox, args: models.SchemaArgs) -> dict[str, Any]:

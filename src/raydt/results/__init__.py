@@ -23,7 +23,7 @@ from raydt.results.document import (
     problems,
 )
 from raydt.results.metrics import best_report, clean_metrics, existing_dir, finite
-from raydt.results.model import ERROR, PARTIAL, SUCCESS, Result, Results
+from raydt.results.model import ERROR, PARTIAL, SUCCESS, Document, Mode, Result, Results
 from raydt.results.schema import output_schema
 
 __all__ = [
@@ -31,6 +31,8 @@ __all__ = [
     "PARTIAL",
     "SPEC_CODES",
     "SUCCESS",
+    "Document",
+    "Mode",
     "Result",
     "Results",
     "best_report",

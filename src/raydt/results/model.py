@@ -28,6 +28,8 @@ from raydt.results.outputs import (
 from raydt.results.search import PARETO_HELP, ParetoMember
 
 Status = Literal["success", "error", "partial"]
+Mode = Literal["train", "tune", "cluster", "serve"]
+MetricMode = Literal["min", "max"]
 SUCCESS, ERROR, PARTIAL = "success", "error", "partial"
 TrialStatus = Literal["TERMINATED", "ERROR", "INTERRUPTED"]
 EndReason = Literal[
@@ -58,7 +60,7 @@ class Results(ResultModel):
         description="Trials that ran to their end or were stopped early on purpose (scheduler, stopAt, timeBudgetS)."
     )
     metric: str | None = opt("The metric bestMetric refers to.")
-    metric_mode: Literal["min", "max"] | None = opt("Whether lower (min) or higher is better.")
+    metric_mode: MetricMode | None = opt("Whether lower (min) or higher is better.")
     best_iteration: int | None = opt("The report (epoch) bestMetric comes from, 1-based.")
     iterations: int | None = opt("Reports made by the run.")
     best_metrics: dict[str, Any] | None = opt("Every metric of the best report.")
@@ -206,7 +208,7 @@ class Result(ResultModel):
     checkpoint_path: str | None = opt("The best checkpoint's directory (it exists after the run).")
     cluster_status: ClusterStatus | None = opt("The Ray cluster the run used.")
     training_time: Number | None = opt("Seconds the training run or the search took.")
-    mode: Literal["train", "tune", "cluster", "serve"] | None = opt("The mode that ran.")
+    mode: Mode | None = opt("The mode that ran.")
     error: ErrorInfo | None = opt("status error: what failed, and what to do about it.")
     warnings: list[str] | None = opt(
         "What needs attention: lowered concurrency, an autoscaler wait, how to resume, ..."
@@ -269,3 +271,15 @@ class Result(ResultModel):
     checks: list[Check] | None = opt("raydt doctor: the checks (name, status ok|warn|fail, found, fix).")
     causes: list[Cause] | None = opt("raydt explain: root causes, most likely first, with evidence (file, line).")
     sources: list[str] | None = opt("raydt explain: the files read (result, logs, error.txt, ledger).")
+
+
+class Document(Result):
+    """The one builder of a result that is not an error: status ``success`` (or ``partial``), the empty
+    ``results`` unless given, and every other key by its field name, so mypy (the pydantic plugin, extra
+    keywords refused) checks each key where the result is made; ``dump()`` is the JSON-ready dict."""
+
+    status: Literal["success", "partial"] = "success"  # narrower than Result's: never an error
+    results: Results = Field(default_factory=lambda: Results(num_trials=0, completed_trials=0))
+
+    def model_post_init(self, context: Any) -> None:
+        self.__pydantic_fields_set__.update({"status", "results"})  # printed even when left at their defaults

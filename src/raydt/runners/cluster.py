@@ -6,7 +6,8 @@ from typing import Any
 
 from raydt import plan, ray_session
 from raydt.progress import ProgressView
-from raydt.results import SUCCESS, empty_results
+from raydt.results import Document
+from raydt.results.model import ClusterStatus
 from raydt.spec.loader import LoadedSpec
 
 
@@ -23,4 +24,4 @@ def run_cluster(loaded: LoadedSpec, view: ProgressView) -> dict[str, Any]:
 
 def result(status: dict[str, Any]) -> dict[str, Any]:
     """The result of ``mode: cluster``: nothing trained, the cluster's status."""
-    return {"status": SUCCESS, "results": empty_results(), "clusterStatus": status, "mode": "cluster"}
+    return Document(cluster_status=ClusterStatus.model_validate(status), mode="cluster").dump()

@@ -15,7 +15,7 @@ from typing import Any
 from raydt import paths, plan, preflight, ray_session
 from raydt.errors import PortInUseError, RunError
 from raydt.progress import ProgressView
-from raydt.results import SUCCESS, empty_results
+from raydt.results import Document
 from raydt.runners import Handoff
 from raydt.serving import state
 from raydt.spec.loader import LoadedSpec
@@ -63,7 +63,7 @@ def run_serve(loaded: LoadedSpec, view: ProgressView, handoff: Handoff | None = 
         mlflow = loaded.spec.run_config.tracking.mlflow if loaded.spec.run_config.tracking else None
         view.event(f"serve: fetching {checkpoint} from the MLflow registry")
         checkpoint = models.fetch(checkpoint, mlflow.tracking_uri if mlflow else None)
-    base = {"status": SUCCESS, "results": empty_results(), "mode": "serve"}
+    base = Document(mode="serve").dump()
     return serve_checkpoint(loaded, view, checkpoint, base, handoff)
 
 

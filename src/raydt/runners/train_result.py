@@ -3,12 +3,13 @@ with raydt's keys (the best report, its checkpoint, retries, why the run ended).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from raydt.errors import InterruptedRunError, MetricNotReportedError, failure_code
 from raydt.frameworks.common import RESERVED_KEY
 from raydt.plan import TrainPlan
-from raydt.results import PARTIAL, SUCCESS, best_report, clean_metrics, existing_dir
+from raydt.results import Document, Results, best_report, clean_metrics, existing_dir
+from raydt.results.model import ClusterStatus, ElasticWorkers, EndReason, MetricMode, Retry
 from raydt.runners import ending as tune_ending
 
 
@@ -32,11 +33,11 @@ class Outcome:
         self.last_checkpoint = last_checkpoint
 
 
-def _retry(item: dict[str, Any]) -> dict[str, Any]:
+def _retry(item: dict[str, Any]) -> Retry:
     """A worker-group failure the run recovered from: its class and each failed rank's error."""
     errors: dict[str, str] = item.get("errors", {})
     text = "; ".join(f"rank {rank}: {error}" for rank, error in sorted(errors.items()))
-    return {"code": failure_code(RuntimeError(text)), "error": text[:500]}
+    return Retry(code=failure_code(RuntimeError(text)), error=text[:500])
 
 
 #: results.endReason of a train run (INTERRUPTED: Ctrl-C)
@@ -84,49 +85,46 @@ def result(p: TrainPlan, outcome: Outcome, status: dict[str, Any]) -> dict[str, 
     reason, planned, _ = ending(p, outcome)
     checkpoint = existing_dir(best.get("checkpoint")) or existing_dir(outcome.last_checkpoint)
     final = outcome.history[-1]["metrics"] if outcome.history else {}
-    out: dict[str, Any] = {
-        "status": SUCCESS,
-        "results": {
-            "bestConfig": {k: v for k, v in p.loop_config.items() if k != RESERVED_KEY},
-            "bestMetric": float(best["metrics"][p.metric]),
-            "numTrials": 1,
-            "completedTrials": 1,
-            "metric": p.metric,
-            "metricMode": p.metric_mode,
-            "bestIteration": index + 1,
-            "iterations": len(outcome.history),
-            "bestMetrics": clean_metrics(best["metrics"]),
-            "finalMetrics": clean_metrics(final),
-            "endReason": reason,
-        },
-        "clusterStatus": status,
-        "trainingTime": round(outcome.elapsed, 3),
-        "mode": "train",
-        "framework": p.framework.name,
-        "experimentPath": outcome.path,
-        "numWorkers": p.workers.num_workers,
-        **(
-            {"elasticWorkers": {"min": p.workers.min_workers, "max": p.workers.num_workers}}
-            if p.workers.elastic
-            else {}
-        ),
-        "resourcesPerWorker": p.workers.resources,
-        "workerFailures": len(outcome.worker_errors),
-        "restarts": len(outcome.worker_errors),  # every worker-group failure that did not end the run
-    }
+    found = Results(
+        best_config={k: v for k, v in p.loop_config.items() if k != RESERVED_KEY},
+        best_metric=float(best["metrics"][p.metric]),
+        num_trials=1,
+        completed_trials=0 if outcome.interrupted else 1,
+        metric=p.metric,
+        metric_mode=cast(MetricMode, p.metric_mode),
+        best_iteration=index + 1,
+        iterations=len(outcome.history),
+        best_metrics=clean_metrics(best["metrics"]),
+        final_metrics=clean_metrics(final),
+        end_reason=cast(EndReason, reason),
+    )
     if planned is not None:
-        out["results"]["plannedIterations"] = planned
+        found.planned_iterations = planned
     if outcome.worker_errors:  # only failures a retry can fix are retried (ray_compat.SystemFailuresOnly)
-        out["results"]["retries"] = [_retry(item) for item in outcome.worker_errors]
+        found.retries = [_retry(item) for item in outcome.worker_errors]
+    out = Document(
+        status="partial" if outcome.interrupted else "success",
+        results=found,
+        cluster_status=ClusterStatus.model_validate(status),
+        training_time=round(outcome.elapsed, 3),
+        mode="train",
+        framework=p.framework.name,
+        experiment_path=outcome.path,
+        num_workers=p.workers.num_workers,
+        resources_per_worker=p.workers.resources,
+        worker_failures=len(outcome.worker_errors),
+        restarts=len(outcome.worker_errors),  # every worker-group failure that did not end the run
+    )
+    if p.workers.elastic:
+        out.elastic_workers = ElasticWorkers(min=p.workers.min_workers or 1, max=p.workers.num_workers)
+    warnings = []
     if outcome.interrupted:
-        out["status"] = PARTIAL
-        out["results"]["completedTrials"] = 0
-        out["interrupted"] = True
-        out["warnings"] = [f"interrupted (Ctrl-C): best result so far. {resume_hint}"]
+        out.interrupted = True
+        warnings.append(f"interrupted (Ctrl-C): best result so far. {resume_hint}")
     if checkpoint:
-        out["checkpointPath"] = checkpoint
+        out.checkpoint_path = checkpoint
     else:
-        out.setdefault("warnings", []).append(
-            "the trainer never saved a checkpoint (pass checkpoint= to ray.train.report)"
-        )
-    return out
+        warnings.append("the trainer never saved a checkpoint (pass checkpoint= to ray.train.report)")
+    if warnings:
+        out.warnings = warnings
+    return out.dump()
