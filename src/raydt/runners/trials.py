@@ -124,9 +124,9 @@ class NoRepeat:
                 raise cloudpickle.load(fh)
 
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, *_: object) -> None:
-        from raydt.errors import failure_code
+        from raydt.errors import UserCodeError, failure_class
 
-        if exc is None or not isinstance(exc, Exception) or failure_code(exc) != "USER_CODE_ERROR":
+        if exc is None or not isinstance(exc, Exception) or failure_class(exc) is not UserCodeError:
             return
         from ray import cloudpickle
 
