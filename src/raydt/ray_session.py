@@ -16,10 +16,9 @@ from urllib.parse import urlparse
 
 from raydt.clusters import detect
 from raydt.errors import RayConnectionError, SpecError, SpecIssue
+from raydt.ray_config import FAST_TRAIN_ENV, scoped_env
 
 CONNECT_TIMEOUT_S = 3.0
-#: Ray Train's controller polls workers this often; Ray's default (2 s) makes every report block ~2 s.
-FAST_TRAIN_ENV = {"RAY_TRAIN_HEALTH_CHECK_INTERVAL_S": "0.2"}
 #: ``config.address: local``: a fresh embedded Ray even when a cluster runs (Ray's own meaning of "local").
 LOCAL = "local"
 #: The connection ``connect`` opened: its address and where it came from (``clusterStatus.address/source``).
@@ -117,10 +116,9 @@ def connect(
         detect.refuse_dead()
     else:
         check_reachable(address)
-    for key, value in FAST_TRAIN_ENV.items():
-        os.environ.setdefault(key, value)
     kwargs = _init_kwargs(address, ray_init or {}, dashboard, env_vars or {})
-    with detect.auth_env(address) as lasting:  # the lasting cluster's token, for this connection only
+    # FAST_TRAIN_ENV (unless the user set it) and the lasting cluster's token: for this connection only
+    with scoped_env(FAST_TRAIN_ENV, keep_set=True), detect.auth_env(address) as lasting:
         if lasting is not None:
             from raydt import ray_compat
 

@@ -43,6 +43,11 @@ class TrainMode:
     def connection(self) -> skeleton.Connection:
         return skeleton.Connection(dashboard=True, env_vars={}, warm=self.adapter.driver_modules)
 
+    def ray_env(self) -> dict[str, str]:
+        from raydt import ray_config
+
+        return ray_config.run_env(self.train_plan)  # the controller's worker-group start timeout
+
     def admit(self, status: dict[str, Any], view: ProgressView) -> skeleton.Admission:
         w = self.train_plan.workers
         # an elastic run must be able to start with its minimum; a fixed one with all its workers
@@ -79,7 +84,7 @@ def user_loop(ref: trainer_ref.TrainerRef) -> Callable[..., Any]:
     return fn
 
 
-# One Ray Train run from build to classified outcome (normal end, failure, Ctrl-C): 62 lines kept together.
+# One Ray Train run from build to classified outcome (normal end, failure, Ctrl-C): 57 lines kept together.
 def fit(
     p: TrainPlan,
     adapter: frameworks.FrameworkAdapter,
@@ -89,15 +94,10 @@ def fit(
     tracker: Any = None,
 ) -> Outcome:
     """Build the Ray trainer, run it with the relay attached, and classify failures."""
-    import os
-
     import ray.train
 
-    from raydt import ray_config
+    from raydt import ray_compat, ray_config
     from raydt.relay import Relay
-
-    os.environ["RAY_TRAIN_WORKER_GROUP_START_TIMEOUT_S"] = str(p.pending_timeout_s)  # read by the controller
-    from raydt import ray_compat
 
     ray_compat.retry_system_failures_only()  # an exception from the trainer is not retried
     relay = Relay(view, p.experiment_path)  # also the train ledger raydt report reads

@@ -193,7 +193,10 @@ def distributed_trial(
     fixed = p.loop_config
 
     def trial(config: dict[str, Any], datasets: dict[str, Any] | None = None) -> None:
-        with NoRepeat(p.experiment_path):
+        from raydt import ray_config
+
+        # as in a train run: a worker group that cannot be scheduled within pendingTimeoutS ends the trial
+        with NoRepeat(p.experiment_path), ray_config.scoped_env(ray_config.run_env(p)):
             _train_and_relay(p, trainer_class, loop, merged_config(fixed, config, info), datasets, worker_env)
 
     return trial
@@ -222,8 +225,6 @@ def _train_and_relay(
     from raydt.relay import RelayCallback, local_queue
 
     ray_compat.retry_system_failures_only()
-    # as in a train run: a worker group that cannot be scheduled within pendingTimeoutS ends the trial
-    os.environ["RAY_TRAIN_WORKER_GROUP_START_TIMEOUT_S"] = str(p.pending_timeout_s)
     context = ray.tune.get_context()
     queue = local_queue()  # on the trial's node: a lost worker node must not take the relay with it
     trainer = trainer_class(
