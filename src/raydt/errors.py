@@ -1,27 +1,41 @@
-"""One error hierarchy, mapped to exit codes and stable JSON error codes.
+"""One error hierarchy, mapped to exit codes and stable JSON error codes: a class for every code.
 
-    RaydtError                      exit 1, code INTERNAL       (a bug of raydt's)
-    ├── SpecError                   exit 2, code SPEC_INVALID   (carries every SpecIssue found)
-    │   ├── SpecFileError           exit 2, code SPEC_FILE      (missing, unreadable, unparsable)
-    │   ├── DataError               exit 2, code DATA_INVALID   (dataConfig's data cannot feed training)
-    │   └── OptionError             exit 2, code USAGE          (a command-line option: issues at `--flag`)
-    ├── UsageError                  exit 2, code USAGE          (bad command line)
-    └── RunError                    exit 1, code RUN_FAILED
-        ├── RayConnectionError      code RAY_CONNECTION
-        ├── MissingDependencyError  code MISSING_DEPENDENCY
-        ├── UserCodeError           code USER_CODE_ERROR  (or OUT_OF_MEMORY / WORKER_DIED: failure_code)
-        ├── MetricNotReportedError  code METRIC_NOT_REPORTED
-        ├── NanMetricError          code NAN_METRIC
-        ├── InfeasibleResourcesError code INFEASIBLE_RESOURCES
-        ├── PendingTimeoutError     code PENDING_TIMEOUT
-        ├── PortInUseError          code PORT_IN_USE
-        ├── InterruptedRunError     code INTERRUPTED     (Ctrl-C before any result)
-        └── JobsError               code JOBS_UNREACHABLE / JOBS_AUTH / NOT_RAY_DASHBOARD / JOB_NOT_FOUND /
-                                         JOB_FAILED / JOB_NO_RESULT (raydt submit, raydt jobs)
-        TrackingError (a RunError)  code TRACKING_UNREACHABLE / TRACKING_UNAVAILABLE (runConfig.tracking)
-        NotReadyError (a RunError)  code ENVIRONMENT_NOT_READY (raydt doctor: a check failed)
+    RaydtError                       exit 1  INTERNAL              (a bug of raydt's)
+    ├── SpecError                    exit 2  SPEC_INVALID          (carries every SpecIssue found)
+    │   ├── SpecFileError            exit 2  SPEC_FILE             (missing, unreadable, unparsable)
+    │   ├── DataError                exit 2  DATA_INVALID          (dataConfig's data cannot feed training)
+    │   └── OptionError              exit 2  USAGE                 (a command-line option: issues at `--flag`)
+    ├── UsageError                   exit 2  USAGE                 (bad command line)
+    │   └── RunNotFoundError         exit 2  RUN_NOT_FOUND         (MCP: a runId that names no run)
+    └── RunError                     exit 1  RUN_FAILED
+        ├── RayConnectionError               RAY_CONNECTION
+        ├── MissingDependencyError           MISSING_DEPENDENCY
+        ├── UserCodeError                    USER_CODE_ERROR       (failure_class: the trainer raised)
+        │   ├── WorkerOOMError               OUT_OF_MEMORY         (... a worker or trial ran out of memory)
+        │   └── WorkerDiedError              WORKER_DIED           (... a worker process or its node died)
+        ├── MetricNotReportedError           METRIC_NOT_REPORTED
+        ├── NanMetricError                   NAN_METRIC
+        ├── PendingTimeoutError              PENDING_TIMEOUT
+        ├── PortInUseError                   PORT_IN_USE
+        ├── InterruptedRunError              INTERRUPTED           (Ctrl-C before any result)
+        ├── NoFeasibleTrialError     exit 3  NO_FEASIBLE_TRIAL     (status partial: no trial met the constraints)
+        ├── RunInProgressError               RUN_IN_PROGRESS       (MCP: one run at a time)
+        ├── JobsError                        JOBS_FAILED           (raydt submit, raydt jobs: a request refused)
+        │   ├── JobsUnreachableError         JOBS_UNREACHABLE
+        │   ├── JobsAuthError                JOBS_AUTH
+        │   ├── NotRayDashboardError         NOT_RAY_DASHBOARD
+        │   ├── JobNotFoundError             JOB_NOT_FOUND
+        │   ├── JobNoResultError             JOB_NO_RESULT
+        │   ├── JobStoppedError              JOB_STOPPED
+        │   └── JobFailedError               JOB_FAILED
+        ├── TrackingError                    TRACKING_UNREACHABLE  (runConfig.tracking: the server does not answer)
+        │   └── TrackingUnavailableError     TRACKING_UNAVAILABLE  (MLflow missing, or it refuses the store)
+        ├── InfeasibleResourcesError         INFEASIBLE_RESOURCES
+        └── NotReadyError                    ENVIRONMENT_NOT_READY (raydt doctor: a check failed)
 
-Messages state the rule and the value received; ``hint`` says what to do about it.
+``ERROR_CODES`` (every code with its exit code, walked from the classes) is the one list the output schema's
+``error.code`` enum, the docs and the tests read. Messages state the rule and the value received; ``hint``
+says what to do about it.
 """
 
 from __future__ import annotations
@@ -66,12 +80,10 @@ class RaydtError(Exception):
     details: dict[str, Any] | None = None  # extra context for error.details (traceback tail, paths)
     default_hint = "This is a bug in raydt; please report it with the spec that caused it."
 
-    def __init__(self, message: str, *, hint: str | None = None, code: str | None = None) -> None:
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.hint = hint if hint is not None else self.default_hint
-        if code is not None:
-            self.code = code
 
     def to_dict(self) -> dict[str, Any]:
         """The ``error`` object of the JSON result."""
@@ -94,7 +106,6 @@ class SpecError(RaydtError):
         issues: list[SpecIssue] | str,
         *,
         hint: str | None = None,
-        code: str | None = None,
     ) -> None:
         if isinstance(issues, str):
             issues = [SpecIssue(path="", rule=issues, hint=hint or "")]
@@ -105,7 +116,7 @@ class SpecError(RaydtError):
             message = f"{self.what}: {len(issues)} problems:\n" + "\n".join(f"  - {i}" for i in issues)
         if hint is None and len(issues) == 1 and issues[0].hint:
             hint = issues[0].hint
-        super().__init__(message, hint=hint, code=code)
+        super().__init__(message, hint=hint)
 
     def to_dict(self) -> dict[str, Any]:
         data = super().to_dict()
@@ -146,6 +157,10 @@ class UsageError(RaydtError):
     default_hint = "Run `raydt --help` for the commands and an example of each."
 
 
+class RunNotFoundError(UsageError):
+    code = "RUN_NOT_FOUND"  # the MCP server: a runId that names no run of this server
+
+
 class RunError(RaydtError):
     """Something failed while running a valid spec."""
 
@@ -164,9 +179,7 @@ class RayConnectionError(RunError):
 
 
 class MissingDependencyError(RunError):
-    """An optional package (a framework's extra) is not installed."""
-
-    code = "MISSING_DEPENDENCY"
+    code = "MISSING_DEPENDENCY"  # an optional package (a framework's extra) is not installed
 
 
 class UserCodeError(RunError):
@@ -176,10 +189,29 @@ class UserCodeError(RunError):
     default_hint = "The traceback tail in error.details comes from your trainer; fix it and run again."
 
 
-class MetricNotReportedError(RunError):
-    """The metric the spec asks for was never reported by the trainer."""
+class WorkerOOMError(UserCodeError):
+    """A training worker or trial ran out of memory (Python's, or Ray's memory monitor killed it)."""
 
-    code = "METRIC_NOT_REPORTED"
+    code = "OUT_OF_MEMORY"
+    default_hint = (
+        "The worker ran out of memory: lower the batch size or model size, give each worker more "
+        "memory (config.resourcesPerWorker.memoryGb, which also keeps Ray from packing workers onto one node), "
+        "or use fewer workers per node."
+    )
+
+
+class WorkerDiedError(UserCodeError):
+    """A training worker's process or its node died (killed, crashed, node lost)."""
+
+    code = "WORKER_DIED"
+    default_hint = (
+        "A worker process or its node died (killed, crashed, node lost). Raise runConfig.maxFailures "
+        "(tuneConfig.maxFailuresPerTrial for searches) to retry from the last checkpoint; see the log file."
+    )
+
+
+class MetricNotReportedError(RunError):
+    code = "METRIC_NOT_REPORTED"  # the metric the spec asks for was never reported by the trainer
 
 
 class NanMetricError(RunError):
@@ -190,15 +222,11 @@ class NanMetricError(RunError):
 
 
 class PendingTimeoutError(RunError):
-    """Workers or trials could not be scheduled within ``runConfig.pendingTimeoutS``."""
-
-    code = "PENDING_TIMEOUT"
+    code = "PENDING_TIMEOUT"  # workers or trials could not be scheduled within ``runConfig.pendingTimeoutS``
 
 
 class PortInUseError(RunError):
-    """``serveConfig.port`` is taken by another process."""
-
-    code = "PORT_IN_USE"
+    code = "PORT_IN_USE"  # ``serveConfig.port`` is taken by another process
 
 
 class InterruptedRunError(RunError):
@@ -208,12 +236,56 @@ class InterruptedRunError(RunError):
     default_hint = "Run the same spec again (a named run continues where it stopped)."
 
 
+class NoFeasibleTrialError(RunError):
+    """Trials produced the metric but none met ``tuneConfig.constraints``: the search ends ``partial`` (exit 3)
+    with this error object; never raised."""
+
+    code = "NO_FEASIBLE_TRIAL"
+    exit_code = EXIT_PARTIAL
+    default_hint = (
+        "Relax the constraints, widen the search space, or run more samples (trials[].lastMetrics "
+        "shows each trial's values)."
+    )
+
+
+class RunInProgressError(RunError):
+    code = "RUN_IN_PROGRESS"  # the MCP server runs one run at a time: another is still running
+
+
 class JobsError(RunError):
-    """A Ray Jobs request failed: the dashboard cannot be reached, refuses the token, is not Ray's, or the
-    job failed / left no result. The specific ``code`` is given where it is raised."""
+    """A Ray Jobs request failed (the Jobs API refused it); its subclasses: the dashboard cannot be reached,
+    refuses the token, is not Ray's, or the job is unknown, failed or left no result."""
 
     code = "JOBS_FAILED"
     default_hint = "Check --address (the head's dashboard, http://HOST:8265) and the job's logs: raydt jobs logs JOB."
+
+
+class JobsUnreachableError(JobsError):
+    code = "JOBS_UNREACHABLE"  # nothing answers at the address, or the dashboard went away
+
+
+class JobsAuthError(JobsError):
+    code = "JOBS_AUTH"  # HTTP 401 (no token) or 403 (a wrong one)
+
+
+class NotRayDashboardError(JobsError):
+    code = "NOT_RAY_DASHBOARD"  # something answers, but not Ray's dashboard with the Jobs API
+
+
+class JobNotFoundError(JobsError):
+    code = "JOB_NOT_FOUND"
+
+
+class JobNoResultError(JobsError):
+    code = "JOB_NO_RESULT"  # the job still runs: no result yet
+
+
+class JobStoppedError(JobsError):
+    code = "JOB_STOPPED"  # stopped before raydt wrote its result
+
+
+class JobFailedError(JobsError):
+    code = "JOB_FAILED"  # ended without a result
 
 
 class TrackingError(RunError):
@@ -224,10 +296,12 @@ class TrackingError(RunError):
     default_hint = "Start the tracking server or fix runConfig.tracking.mlflow.trackingUri (or MLFLOW_TRACKING_URI)."
 
 
-class InfeasibleResourcesError(RunError):
-    """The spec asks for more than the cluster can ever provide."""
+class TrackingUnavailableError(TrackingError):
+    code = "TRACKING_UNAVAILABLE"  # MLflow is not installed, or refuses the store
 
-    code = "INFEASIBLE_RESOURCES"
+
+class InfeasibleResourcesError(RunError):
+    code = "INFEASIBLE_RESOURCES"  # the spec asks for more than the cluster can ever provide
 
 
 class NotReadyError(RunError):
@@ -252,28 +326,28 @@ def _jsonable(value: Any) -> Any:
     return _short(value)
 
 
+#: The failure classes of a worker or trial (``failure_class``), each with its code and hint.
+FAILURE_CLASSES: tuple[type[UserCodeError], ...] = (WorkerOOMError, WorkerDiedError, UserCodeError)
 #: What to do about each class of worker/trial failure (``failure_code``).
-FAILURE_HINTS = {
-    "OUT_OF_MEMORY": "The worker ran out of memory: lower the batch size or model size, give each worker more "
-    "memory (config.resourcesPerWorker.memoryGb, which also keeps Ray from packing workers onto one node), "
-    "or use fewer workers per node.",
-    "WORKER_DIED": "A worker process or its node died (killed, crashed, node lost). Raise runConfig.maxFailures "
-    "(tuneConfig.maxFailuresPerTrial for searches) to retry from the last checkpoint; see the log file.",
-    "USER_CODE_ERROR": "The traceback tail in error.details comes from your trainer; fix it and run again.",
-}
+FAILURE_HINTS = {cls.code: cls.default_hint for cls in FAILURE_CLASSES}
 
 
-def failure_code(error: BaseException) -> str:
-    """A stable class for a failed worker or trial: OUT_OF_MEMORY, WORKER_DIED or USER_CODE_ERROR.
+def failure_class(error: BaseException) -> type[UserCodeError]:
+    """A stable class for a failed worker or trial: ``WorkerOOMError``, ``WorkerDiedError`` or ``UserCodeError``.
 
     Reads names and text only (Ray wraps the user's exception), so it needs no Ray import.
     """
     text = f"{type(error).__name__}: {error}"
     if any(n in text for n in ("OutOfMemoryError", "MemoryError")) or "out of memory" in text.lower():
-        return "OUT_OF_MEMORY"
+        return WorkerOOMError
     if any(n in text for n in DIED):
-        return "WORKER_DIED"
-    return "USER_CODE_ERROR"
+        return WorkerDiedError
+    return UserCodeError
+
+
+def failure_code(error: BaseException) -> str:
+    """``failure_class(error)``'s code: OUT_OF_MEMORY, WORKER_DIED or USER_CODE_ERROR."""
+    return failure_class(error).code
 
 
 #: Ray's names for a worker process or node that died (killed, crashed, lost): a retry can fix these.
@@ -287,3 +361,12 @@ DIED = (
 )
 #: ... and Ray's memory monitor killing a worker (``ray.exceptions.OutOfMemoryError``): retried too.
 RETRYABLE = (*DIED, "OutOfMemoryError")
+
+
+def error_classes(root: type[RaydtError] = RaydtError) -> tuple[type[RaydtError], ...]:
+    """``root`` and every subclass, in the order of the tree above."""
+    return (root, *(cls for sub in root.__subclasses__() for cls in error_classes(sub)))
+
+
+#: Every error code raydt reports in ``error.code``, with its exit code (USAGE has two classes, one exit code).
+ERROR_CODES: dict[str, int] = {cls.code: cls.exit_code for cls in error_classes()}

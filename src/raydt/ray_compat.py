@@ -2,6 +2,12 @@
 
 Each entry says why no public API does the job; ``tests/unit/test_ray_compat.py`` fails loudly, naming
 the Ray version, when Ray changes what an entry relies on. A Ray upgrade starts by reading this file.
+
+Two Ray names are read where a module must not import Ray Train and Tune (which this module does), each named
+once there and checked by the same test: the head node's resource ``node:__internal_head__``
+(``ray_session.HEAD_RESOURCE``, for clusterStatus) and ``ray.init``'s hidden ``_memory`` argument
+(``ray_session.MEMORY_KWARG``, accepted in config.rayInit); the loggers of Ray's job client that ``raydt submit``
+quiets (``jobs.connect.client``) include the private ``ray._private.runtime_env``'s.
 """
 
 from __future__ import annotations
@@ -183,6 +189,17 @@ def trial_exception(trial: Any) -> BaseException | None:
     except Exception:  # noqa: BLE001 - missing or unpicklable: the caller says what it knows
         return None
     return exc if isinstance(exc, BaseException) else None
+
+
+def on_node(init_kwargs: dict[str, Any], node_ip: str) -> dict[str, Any]:
+    """``ray.init``'s arguments with the driver joining the cluster through the raylet at ``node_ip`` (the lasting
+    cluster's head on this machine), unless ``config.rayInit`` already names a node address.
+
+    Why private: ``_node_ip_address`` is one of ``ray.init``'s hidden keyword arguments ("unstable, may change
+    without notice"); no public argument says which of this machine's addresses is the driver's node, and
+    ``raydt cluster up`` gives each raylet of this machine its own 127.0.0.x.
+    """
+    return {"_node_ip_address": node_ip, **init_kwargs}
 
 
 def reload_auth_settings() -> None:

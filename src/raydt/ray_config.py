@@ -1,15 +1,75 @@
 """The one place that turns a plan into Ray's config objects (ScalingConfig, RunConfig, CheckpointConfig,
-FailureConfig), for a train run, for each distributed trial's own Train run, and for a search.
+FailureConfig), for a train run, for each distributed trial's own Train run, and for a search; and into the
+settings Ray reads from the environment (``run_env``, ``FAST_TRAIN_ENV``), set only for as long as a run or a
+connection needs them (``scoped_env``: an API that runs several specs in one process leaks none of them).
 
 Building them in one place keeps the three from drifting (a distributed trial once lost
-``accelerator_type``). Imports Ray: loaded only for a run.
+``accelerator_type``). Ray is imported inside the builders only: loaded with this module, it costs nothing.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import os
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
 
-from raydt.plan import TrainPlan, WorkerPlan
+if TYPE_CHECKING:
+    from raydt.plan import TrainPlan, WorkerPlan
+
+#: Ray Train's controller polls workers this often; Ray's default (2 s) makes every report block ~2 s. Set, unless
+#: the user set it, for a whole connection (``ray_session.connect``): the Ray processes ``ray.init`` starts inherit
+#: it, and the job's ``runtime_env`` carries it to every worker.
+FAST_TRAIN_ENV = {"RAY_TRAIN_HEALTH_CHECK_INTERVAL_S": "0.2"}
+
+
+def run_env(p: TrainPlan, *, search: bool = False) -> dict[str, str]:
+    """The settings Ray reads from the environment of the process that hands ``p``'s work to Ray, set there by
+    ``scoped_env`` while the work runs (``runners.skeleton`` around a run's fit, ``runners.trials`` around a
+    distributed trial's own Train run).
+
+    - A Train run (the driver's, or a distributed trial's): ``RAY_TRAIN_WORKER_GROUP_START_TIMEOUT_S`` is
+      ``pendingTimeoutS``, read by Ray Train's controller: a worker group that cannot be scheduled in time ends
+      the run (never a hang).
+    - A search (``search``), in the driver: ``TUNE_DISABLE_AUTO_CALLBACK_LOGGERS``, since Tune's automatic loggers
+      would add TensorBoard's (seconds to import, a file per trial) while raydt passes the CSV and JSON loggers
+      its results need, TensorBoard's only when asked for; ``TUNE_DISABLE_STRICT_METRIC_CHECKING``, since
+      raydt's SearchStopper checks the metric in every result and says what was reported instead.
+    """
+    if search:
+        return {"TUNE_DISABLE_AUTO_CALLBACK_LOGGERS": "1", "TUNE_DISABLE_STRICT_METRIC_CHECKING": "1"}
+    return {"RAY_TRAIN_WORKER_GROUP_START_TIMEOUT_S": str(p.pending_timeout_s)}
+
+
+def token_auth_env(token_file: str) -> dict[str, str | None]:
+    """Around a connection to the cluster ``raydt cluster up`` started: Ray's token authentication on, with that
+    cluster's token file (the token itself is never printed), and no ``RAY_AUTH_TOKEN`` of another cluster."""
+    return {"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN_PATH": token_file, "RAY_AUTH_TOKEN": None}
+
+
+@contextmanager
+def scoped_env(values: Mapping[str, str | None], *, keep_set: bool = False) -> Iterator[None]:
+    """``values`` in ``os.environ`` for the block (None: the variable unset), then the environment as it was:
+    a value that existed before comes back, a variable the block added is removed, however the block ends.
+
+    ``keep_set``: a variable the environment already holds keeps its value (the user's setting wins).
+    """
+    before = {key: os.environ.get(key) for key in values}
+    for key, value in values.items():
+        if keep_set and before[key] is not None:
+            continue
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+    try:
+        yield
+    finally:
+        for key, old in before.items():
+            if old is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = old
 
 
 def scaling(workers: WorkerPlan) -> Any:

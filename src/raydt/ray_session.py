@@ -16,10 +16,15 @@ from urllib.parse import urlparse
 
 from raydt.clusters import detect
 from raydt.errors import RayConnectionError, SpecError, SpecIssue
+from raydt.ray_config import FAST_TRAIN_ENV, scoped_env
 
 CONNECT_TIMEOUT_S = 3.0
-#: Ray Train's controller polls workers this often; Ray's default (2 s) makes every report block ~2 s.
-FAST_TRAIN_ENV = {"RAY_TRAIN_HEALTH_CHECK_INTERVAL_S": "0.2"}
+#: The resource Ray gives the head node (``ray._common.constants.HEAD_NODE_RESOURCE_NAME``, a private module): read
+#: here, not through ray_compat, so that ``cluster_status`` imports no Ray Train/Tune; test_ray_compat checks it.
+HEAD_RESOURCE = "node:__internal_head__"
+#: ``ray.init``'s hidden keyword argument for the node's ``memory`` resource (``ray start --memory``), accepted in
+#: config.rayInit like its documented arguments; test_ray_compat checks ray.init still takes it.
+MEMORY_KWARG = "_memory"
 #: ``config.address: local``: a fresh embedded Ray even when a cluster runs (Ray's own meaning of "local").
 LOCAL = "local"
 #: The connection ``connect`` opened: its address and where it came from (``clusterStatus.address/source``).
@@ -54,9 +59,7 @@ def check_ray_init(extra: dict[str, Any]) -> str:
 
     import ray
 
-    # _memory (Ray's 'memory' resource of the node, as `ray start --memory` and `raydt cluster up` take it)
-    # is one of ray.init's documented **kwargs
-    valid = set(inspect.signature(ray.init).parameters) - {"address", "kwargs"} | {"_memory"}
+    valid = set(inspect.signature(ray.init).parameters) - {"address", "kwargs"} | {MEMORY_KWARG}
     unknown = sorted(set(extra) - valid)
     if unknown:
         from raydt.suggest import closest
@@ -117,16 +120,15 @@ def connect(
         detect.refuse_dead()
     else:
         check_reachable(address)
-    for key, value in FAST_TRAIN_ENV.items():
-        os.environ.setdefault(key, value)
     kwargs = _init_kwargs(address, ray_init or {}, dashboard, env_vars or {})
-    with detect.auth_env(address) as lasting:  # the lasting cluster's token, for this connection only
+    # FAST_TRAIN_ENV (unless the user set it) and the lasting cluster's token: for this connection only
+    with scoped_env(FAST_TRAIN_ENV, keep_set=True), detect.auth_env(address) as lasting:
         if lasting is not None:
             from raydt import ray_compat
 
             ray_compat.reload_auth_settings()  # the token of this cluster, for this connection
-        if lasting is not None and lasting.get("nodeIp"):
-            kwargs.setdefault("_node_ip_address", lasting["nodeIp"])  # the driver joins through the head's raylet
+            if lasting.get("nodeIp"):
+                kwargs = ray_compat.on_node(kwargs, lasting["nodeIp"])  # the driver joins through the head's raylet
         _CONNECTED.update(address=address, source=_source(address, lasting))
         importer = _warm(warm)
         try:
@@ -262,7 +264,7 @@ def cluster_status(autoscaling: bool | None = None) -> dict[str, Any]:
             {
                 "nodeId": node.get("NodeID"),
                 "address": node.get("NodeManagerAddress"),
-                "isHead": "node:__internal_head__" in res,
+                "isHead": HEAD_RESOURCE in res,
                 "cpu": float(res.get("CPU", 0.0)),
                 "gpu": float(res.get("GPU", 0.0)),
                 "memoryBytes": int(res.get("memory", 0)),

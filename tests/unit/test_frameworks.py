@@ -10,7 +10,6 @@ import inspect
 import json
 import re
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -19,6 +18,7 @@ from raydt.errors import MissingDependencyError, SpecError
 from raydt.frameworks.base import TRIAL_SHAPES, FrameworkAdapter
 from raydt.registry import FRAMEWORKS
 from raydt.spec import load
+from tests.unit.helpers import spec_issues as _issues
 
 SRC = Path(frameworks.__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
@@ -90,12 +90,6 @@ def test_the_loops_restate_no_default_and_the_checkpoint_format_is_defined_once(
     for constant in ('"raydt_meta.json"', '"data_pipeline.pkl"', '"features"'):
         homes = [p for p in SRC.rglob("*.py") if re.search(rf"^\w+ = {constant}", p.read_text(), re.M)]
         assert [p.name for p in homes] == ["checkpoint_format.py"], (constant, homes)
-
-
-def _issues(spec: dict[str, Any]) -> list[Any]:
-    with pytest.raises(SpecError) as err:
-        load(spec)
-    return err.value.issues
 
 
 def test_gpu_for_a_framework_that_declares_none_is_a_spec_error() -> None:

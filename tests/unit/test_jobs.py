@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from raydt.errors import JobsError, OptionError, SpecError, UsageError
+from raydt.errors import JobsError, JobsUnreachableError, OptionError, SpecError, UsageError
 from raydt.jobs import commands, connect, package
 from raydt.jobs.entry import RESULT_MARKER
 from tests.conftest import ROOT, free_port, run_cli
@@ -490,7 +490,7 @@ def test_row_shows_a_job_in_seconds_without_empty_fields() -> None:
 
 def test_guarded_turns_a_raydt_error_into_its_document_and_exit_code() -> None:
     def fails() -> commands.Outcome:
-        raise JobsError("the dashboard went away", code="JOBS_UNREACHABLE")
+        raise JobsUnreachableError("the dashboard went away")
 
     doc, code = commands.guarded(fails)
     assert code == 1 and doc["status"] == "error" and doc["error"]["code"] == "JOBS_UNREACHABLE"

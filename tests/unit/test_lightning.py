@@ -15,9 +15,10 @@ import pytest
 
 import raydt
 from raydt import plan
-from raydt.errors import SpecError, UserCodeError
+from raydt.errors import UserCodeError
 from raydt.frameworks.common import RESERVED_KEY
 from raydt.spec import load
+from tests.unit.helpers import issue_lines as issues
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "lightning"
 MODELS, DATA = f"{EXAMPLE}/models.py", f"{EXAMPLE}/data.py"
@@ -26,12 +27,6 @@ MODELS, DATA = f"{EXAMPLE}/models.py", f"{EXAMPLE}/data.py"
 def spec(mode: str = "train", **train: Any) -> dict[str, Any]:
     tc = {"framework": "lightning", "model": f"{MODELS}:DigitsClassifier", "data": f"{DATA}:digits", **train}
     return {"mode": mode, "config": {}, "trainConfig": {k: v for k, v in tc.items() if v is not None}}
-
-
-def issues(s: dict[str, Any]) -> list[str]:
-    with pytest.raises(SpecError) as info:
-        load(s)
-    return [str(i) for i in info.value.issues]
 
 
 def test_the_examples_validate_and_plan_with_the_lightning_loops_defaults() -> None:

@@ -5,7 +5,9 @@ upgrade starts here."""
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import inspect
+from pathlib import Path
 
 import pytest
 
@@ -156,3 +158,61 @@ def test_the_process_titles_the_memory_guard_reads_are_rays_actor_class_names() 
     from raydt.runners.tune.memory import TRAIN_TITLES
 
     assert TRAIN_TITLES == (f"ray::{RayTrainWorker.__name__}".encode(), f"ray::{TrainController.__name__}".encode())
+
+
+def test_the_driver_joins_through_a_node_with_a_hidden_ray_init_argument() -> None:
+    from raydt import ray_compat
+
+    source = inspect.getsource(ray.init)
+    assert 'kwargs.pop("_node_ip_address"' in source, VERSION + "ray.init takes no _node_ip_address"
+    assert ray_compat.on_node({"num_cpus": 2}, "127.0.0.3") == {"_node_ip_address": "127.0.0.3", "num_cpus": 2}
+    given = {"_node_ip_address": "10.0.0.1"}  # config.rayInit's own wins
+    assert ray_compat.on_node(given, "127.0.0.3") == given
+
+
+def test_the_ray_names_read_outside_ray_compat() -> None:
+    """The head's resource (clusterStatus.nodes[].isHead), ray.init's hidden ``_memory`` (config.rayInit) and the
+    private module whose logger ``raydt submit`` quiets: named outside ray_compat so that their modules import no Ray
+    Train/Tune, checked here all the same."""
+    from ray._common import constants
+
+    from raydt import ray_session
+
+    assert constants.HEAD_NODE_RESOURCE_NAME == ray_session.HEAD_RESOURCE, VERSION + "the head node's resource"
+    source = inspect.getsource(ray.init)
+    assert f'kwargs.pop("{ray_session.MEMORY_KWARG}"' in source, VERSION + "ray.init takes no _memory"
+    assert importlib.util.find_spec("ray._private.runtime_env") is not None, VERSION + "ray._private.runtime_env"
+
+
+class _Trial:
+    def __init__(self, path: str | None) -> None:
+        self.pickled_error_file = path
+
+
+def test_trial_exception_reads_the_error_the_driver_just_pickled(tmp_path: Path) -> None:
+    from ray import cloudpickle
+    from ray.tune.experiment import Trial
+
+    from raydt.ray_compat import trial_exception
+
+    assert isinstance(getattr(Trial, "pickled_error_file", None), property), VERSION + "Trial.pickled_error_file"
+    assert "pickled_error_file" in inspect.getsource(Trial.handle_error), VERSION + "Trial.handle_error writes no file"
+    path = tmp_path / "error.pkl"
+    path.write_bytes(cloudpickle.dumps(MemoryError("worker OOM")))
+    exc = trial_exception(_Trial(str(path)))
+    assert isinstance(exc, MemoryError) and str(exc) == "worker OOM"
+
+
+@pytest.mark.parametrize("content", [None, b"not a pickle", "not an exception"])
+def test_trial_exception_is_none_when_nothing_usable_was_recorded(tmp_path: Path, content: bytes | str | None) -> None:
+    from ray import cloudpickle
+
+    from raydt.ray_compat import trial_exception
+
+    assert trial_exception(_Trial(None)) is None and trial_exception(object()) is None
+    path = tmp_path / "error.pkl"
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    elif content is not None:
+        path.write_bytes(cloudpickle.dumps(content))
+    assert trial_exception(_Trial(str(path))) is None  # missing, unreadable, or no exception

@@ -7,21 +7,15 @@ from typing import Any
 import pytest
 
 from raydt import plan
-from raydt.errors import SpecError
 from raydt.spec import load
 from raydt.spec.schemas import input_schema
+from tests.unit.helpers import issues_by_path as issues
 
 AT = "trainConfig.scalingConfig"
 
 
 def scaling(config: dict[str, Any] | None = None, **given: Any) -> dict[str, Any]:
     return {"mode": "train", "config": config or {}, "trainConfig": {"scalingConfig": given}}
-
-
-def issues(spec: dict[str, Any]) -> dict[str, str]:
-    with pytest.raises(SpecError) as info:
-        load(spec)
-    return {i.path: str(i) for i in info.value.issues}
 
 
 @pytest.mark.parametrize(

@@ -9,14 +9,9 @@ import pytest
 
 from raydt.errors import SpecError, SpecFileError
 from raydt.spec import load
+from tests.unit.helpers import issue_lines as issues_of
 
 FIX = Path(__file__).resolve().parent.parent / "fixtures"
-
-
-def issues_of(spec: Any) -> list[str]:
-    with pytest.raises(SpecError) as info:
-        load(spec)
-    return [str(i) for i in info.value.issues]
 
 
 def one(spec: Any, path: str, *needles: str) -> None:

@@ -96,6 +96,7 @@ def test_a_search_pickled_before_the_move_unpickles_its_callbacks() -> None:
     from raydt.runners import tune as tune_runner
 
     tune_runner.old_module_paths()
+    assert set(tune_runner.OLD_MODULE_PATHS) == {"raydt.runners." + "tune_watch", "raydt.runners." + "tune_memory"}
     for old, new in tune_runner.OLD_MODULE_PATHS.items():
         for name in ("TrialLedger", "SearchStopper", "MemoryGuard"):
             module = __import__(new, fromlist=[name])

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from raydt import plan
-from raydt.errors import SpecError
 from raydt.spec import load
 from tests.conftest import FIXTURES
+from tests.unit.helpers import issues_by_path as issues
 
 LR = {"type": "loguniform", "min": 1e-4, "max": 1e-1}
 OBJECTIVE = f"{FIXTURES}/tune_functions.py:objective"
@@ -26,15 +26,6 @@ def tune(space: dict[str, Any] | None = None, trainer: str | None = OBJECTIVE, *
     if trainer:
         spec["trainConfig"] = {"trainerPath": trainer}
     return spec
-
-
-def issues(spec: dict[str, Any]) -> dict[str, str]:
-    with pytest.raises(SpecError) as info:
-        load(spec)
-    found: dict[str, str] = {}
-    for i in info.value.issues:
-        found[i.path] = f"{found[i.path]}\n{i}" if i.path in found else str(i)
-    return found
 
 
 def test_two_objectives_plan_optuna_with_fifo_and_both_objectives() -> None:

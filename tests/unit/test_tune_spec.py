@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 
 from raydt import plan
-from raydt.errors import SpecError
 from raydt.registry import SCHEDULERS, SEARCHERS
 from raydt.spec import load
 from raydt.spec.schemas import input_schema
 from tests.conftest import FIXTURES, ROOT
+from tests.unit.helpers import issues_by_path as issues
 
 LR = {"type": "loguniform", "min": 1e-4, "max": 1e-1}
 
@@ -25,16 +25,6 @@ def tune(space: dict[str, Any] | None = None, workers: int = 1, **tc: Any) -> di
         "config": {"numWorkers": workers},
         "tuneConfig": {"searchSpace": space if space is not None else {"lr": LR}, **tc},
     }
-
-
-def issues(spec: dict[str, Any]) -> dict[str, str]:
-    """Every issue's text by path (a path can have two lines: its problem and what waits for it)."""
-    with pytest.raises(SpecError) as info:
-        load(spec)
-    found: dict[str, str] = {}
-    for i in info.value.issues:
-        found[i.path] = f"{found[i.path]}\n{i}" if i.path in found else str(i)
-    return found
 
 
 def test_seed_example_plans_optuna_with_asha() -> None:

@@ -11,9 +11,10 @@ from typing import Any
 import pytest
 
 from raydt import plan
-from raydt.errors import SpecError, UserCodeError
+from raydt.errors import UserCodeError
 from raydt.frameworks.common import RESERVED_KEY
 from raydt.spec import load
+from tests.unit.helpers import issue_lines as issues
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "plain-pytorch"
 MODELS, DATA = f"{EXAMPLE}/models.py", f"{EXAMPLE}/data.py"
@@ -22,12 +23,6 @@ MODELS, DATA = f"{EXAMPLE}/models.py", f"{EXAMPLE}/data.py"
 def spec(mode: str = "train", **train: Any) -> dict[str, Any]:
     tc = {"model": f"{MODELS}:MLP", "data": f"{DATA}:digits_flat", **train}
     return {"mode": mode, "config": {}, "trainConfig": {k: v for k, v in tc.items() if v is not None}}
-
-
-def issues(s: dict[str, Any]) -> list[str]:
-    with pytest.raises(SpecError) as info:
-        load(s)
-    return [str(i) for i in info.value.issues]
 
 
 def test_the_examples_validate_and_plan_with_the_loops_defaults() -> None:

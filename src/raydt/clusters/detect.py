@@ -3,13 +3,13 @@ and the token it must present (set in the environment around ``ray.init``). Impo
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from raydt.clusters import state
 from raydt.errors import RayConnectionError
+from raydt.ray_config import scoped_env, token_auth_env
 
 #: clusterStatus.source values
 SOURCE_UP = "raydt cluster up"
@@ -72,15 +72,5 @@ def auth_env(address: str | None) -> Iterator[dict[str, Any] | None]:
     if rec is None:
         yield None
         return
-    wanted = {"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN_PATH": str(rec["tokenFile"])}
-    saved = {k: os.environ.get(k) for k in (*wanted, "RAY_AUTH_TOKEN")}
-    os.environ.update(wanted)
-    os.environ.pop("RAY_AUTH_TOKEN", None)
-    try:
+    with scoped_env(token_auth_env(str(rec["tokenFile"]))):
         yield rec
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value

@@ -10,7 +10,21 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from raydt.errors import FAILURE_HINTS
+from raydt.errors import (
+    DataError,
+    InfeasibleResourcesError,
+    MetricNotReportedError,
+    MissingDependencyError,
+    NanMetricError,
+    PendingTimeoutError,
+    PortInUseError,
+    RayConnectionError,
+    SpecError,
+    SpecFileError,
+    UserCodeError,
+    WorkerDiedError,
+    WorkerOOMError,
+)
 
 
 @dataclass(frozen=True)
@@ -43,7 +57,7 @@ RULES: tuple[Rule, ...] = (
         0,
     ),
     Rule(
-        "OUT_OF_MEMORY",
+        WorkerOOMError.code,
         "ran out of memory",
         _rx(
             r"ray\.exceptions\.OutOfMemoryError",
@@ -56,7 +70,7 @@ RULES: tuple[Rule, ...] = (
             r"Cannot allocate memory",
             r"actual memory used=",  # the memory monitor's list of what it killed, with each one's memory
         ),
-        FAILURE_HINTS["OUT_OF_MEMORY"],
+        WorkerOOMError.default_hint,
         1,
     ),
     Rule(
@@ -153,7 +167,7 @@ RULES: tuple[Rule, ...] = (
         7,
     ),
     Rule(
-        "WORKER_DIED",
+        WorkerDiedError.code,
         "lost a worker process (killed, crashed or its node died)",
         _rx(
             r"ActorDiedError",
@@ -171,29 +185,30 @@ RULES: tuple[Rule, ...] = (
             r"exit code -9",
             r"signal 9\b",
         ),
-        FAILURE_HINTS["WORKER_DIED"],
+        WorkerDiedError.default_hint,
         8,
     ),
 )
 BY_CODE = {rule.code: rule for rule in RULES}
 #: a trial or run that failed with none of the above: the trainer's own exception (its last traceback line)
 USER_CODE = Rule(
-    "USER_CODE_ERROR", "raised an exception in the trainer", re.compile(r"(?!)"), FAILURE_HINTS["USER_CODE_ERROR"], 9
+    UserCodeError.code, "raised an exception in the trainer", re.compile(r"(?!)"), UserCodeError.default_hint, 9
 )
 #: raydt's own codes that already name the cause exactly (a saved result's error.code): they come first
 DECISIVE = frozenset(
-    {
-        "NAN_METRIC",
-        "METRIC_NOT_REPORTED",
-        "INFEASIBLE_RESOURCES",
-        "PENDING_TIMEOUT",
-        "PORT_IN_USE",
-        "SPEC_INVALID",
-        "SPEC_FILE",
-        "DATA_INVALID",
-        "MISSING_DEPENDENCY",
-        "RAY_CONNECTION",
-    }
+    cls.code
+    for cls in (
+        NanMetricError,
+        MetricNotReportedError,
+        InfeasibleResourcesError,
+        PendingTimeoutError,
+        PortInUseError,
+        SpecError,
+        SpecFileError,
+        DataError,
+        MissingDependencyError,
+        RayConnectionError,
+    )
 )
 #: an exception's last line: ``pkg.Error: message`` or a bare ``MemoryError``
 EXCEPTION_LINE = re.compile(r"^(?:[\w.]+\.)?[A-Z]\w*(?:Error|Exception|Interrupt|Exit)\b(?::.*)?$")

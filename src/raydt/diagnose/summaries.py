@@ -7,6 +7,8 @@ import math
 import re
 from typing import Any
 
+from raydt.errors import WorkerOOMError
+
 _USED = re.compile(r"memory used=([\d.]+)\s*GB")
 _NODE = re.compile(r"Memory on the node \(IP: ([\w.:]+)")
 #: the actors that run the training loop: Ray Train's workers, a Tune function trainable
@@ -38,7 +40,7 @@ def detail(
         summary += f"; {retried} trial(s) were retried after it"
     if ended and restarts:
         summary += f"; the run had been restarted after it {restarts} time(s) before"
-    if code == "OUT_OF_MEMORY":
+    if code == WorkerOOMError.code:
         trainers = [t for t in texts if any(w in t for w in _TRAINING_ACTORS)]  # not Ray's own helper actors
         used = [float(m) for t in trainers or texts for m in _USED.findall(t)]
         nodes = sorted({m for t in texts for m in _NODE.findall(t)})

@@ -10,7 +10,16 @@ from collections.abc import Callable
 from typing import Any, TextIO, cast
 
 from raydt import results
-from raydt.errors import EXIT_SUCCESS, JobsError, RaydtError
+from raydt.errors import (
+    EXIT_SUCCESS,
+    JobFailedError,
+    JobNoResultError,
+    JobNotFoundError,
+    JobsError,
+    JobStoppedError,
+    JobsUnreachableError,
+    RaydtError,
+)
 from raydt.jobs import cluster_fit, connect, package
 from raydt.jobs.package import RESULT_MARKER
 from raydt.results.outputs import JobRow, JobStatus, Submission
@@ -105,12 +114,12 @@ def _call(target: connect.Target, request: Callable[[], Any]) -> Any:
     except AuthenticationError:
         raise connect.auth_error(target, 403) from None
     except ConnectionError as exc:
-        raise JobsError(f"the Ray dashboard at {target.address} went away: {exc}", code="JOBS_UNREACHABLE") from None
+        raise JobsUnreachableError(f"the Ray dashboard at {target.address} went away: {exc}") from None
     except RuntimeError as exc:
         text = str(exc)
         if "404" in text or "does not exist" in text:
-            raise JobsError(f"no such job at {target.address}: {text}", code="JOB_NOT_FOUND",
-                            hint="List the jobs: raydt jobs list --address ...") from None  # fmt: skip
+            raise JobNotFoundError(f"no such job at {target.address}: {text}",
+                                   hint="List the jobs: raydt jobs list --address ...") from None  # fmt: skip
         raise JobsError(f"the Jobs API at {target.address} refused the request: {text}") from None
 
 
@@ -153,15 +162,15 @@ def _result_of(target: connect.Target, client: Any, job_id: str) -> Outcome:
         doc["jobStatus"] = status
         return doc, results.exit_code(doc)
     if status not in TERMINAL:
-        err = JobsError(f"job {job_id} is {status}: it has no result yet", code="JOB_NO_RESULT",
-                        hint=f"Wait for it: raydt jobs result {job_id} --wait (or follow: raydt jobs logs "
-                        f"{job_id} --follow)")  # fmt: skip
+        err: JobsError = JobNoResultError(f"job {job_id} is {status}: it has no result yet",
+                                          hint=f"Wait for it: raydt jobs result {job_id} --wait (or follow: "
+                                          f"raydt jobs logs {job_id} --follow)")  # fmt: skip
     else:
         why = "was stopped before raydt wrote its result" if status == "STOPPED" else "ended without a result"
-        err = JobsError(f"job {job_id} {why} ({status}: {info.message or 'no message'})",
-                        code="JOB_STOPPED" if status == "STOPPED" else "JOB_FAILED",
-                        hint="Its log (raydt jobs logs JOB) says why: e.g. raydt or a framework missing on the "
-                        "cluster (the Python that runs the entrypoint: --python).")  # fmt: skip
+        ended = JobStoppedError if status == "STOPPED" else JobFailedError
+        err = ended(f"job {job_id} {why} ({status}: {info.message or 'no message'})",
+                    hint="Its log (raydt jobs logs JOB) says why: e.g. raydt or a framework missing on the "
+                    "cluster (the Python that runs the entrypoint: --python).")  # fmt: skip
     err.details = {"logTail": "\n".join(logs.strip().splitlines()[-15:])}
     return results.error_result(err, jobId=job_id, jobStatus=status, address=target.address), err.exit_code
 

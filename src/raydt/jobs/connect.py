@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from raydt.errors import JobsError, UsageError
+from raydt.errors import JobsAuthError, JobsError, JobsUnreachableError, NotRayDashboardError, UsageError
 
 PROBE_TIMEOUT_S = 10.0
 
@@ -176,9 +176,8 @@ def _not_http(exc: BaseException) -> str | None:
 
 
 def _unreachable(target: Target, why: str) -> JobsError:
-    return JobsError(
+    return JobsUnreachableError(
         f"cannot reach a Ray dashboard at {target.address}: {why}",
-        code="JOBS_UNREACHABLE",
         hint="Check the address and that the head runs (its dashboard port, default 8265); "
         "through a firewall, use an SSH tunnel or kubectl port-forward rather than opening the port.",
     )
@@ -187,18 +186,16 @@ def _unreachable(target: Target, why: str) -> JobsError:
 def auth_error(target: Target, status: int) -> JobsError:
     given = f"the token from {target.token_source}" if target.token_source else "no token"
     rule = "refused the token (HTTP 403)" if status == 403 else "requires a token (HTTP 401)"
-    return JobsError(
+    return JobsAuthError(
         f"the Ray dashboard at {target.address} {rule}; raydt sent {given}",
-        code="JOBS_AUTH",
         hint="Give the cluster's token: --token-file FILE, or RAY_AUTH_TOKEN / RAY_AUTH_TOKEN_PATH "
         "(on the head: ray get-auth-token).",
     )
 
 
 def _not_ray(target: Target, why: str) -> JobsError:
-    return JobsError(
+    return NotRayDashboardError(
         f"{target.address} is not a Ray dashboard with the Jobs API: {why}",
-        code="NOT_RAY_DASHBOARD",
         hint="Use the head node's dashboard address (http://HEAD:8265), not the GCS port, Serve or another service.",
     )
 

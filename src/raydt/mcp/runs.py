@@ -5,7 +5,7 @@ stdout is the very document the CLI prints, and its stderr is the live view that
 a folder ``<state dir>/mcp/runs/<runId>/`` (``RAYDT_STATE_DIR``, default ``~/.raydt``): ``run.json`` (the
 record), ``spec.json`` (a spec given as an object), ``stderr.log`` and ``result.json``.
 
-Rule: one run at a time (a second ``start`` while one runs raises ``RunError`` code ``RUN_IN_PROGRESS``), since
+Rule: one run at a time (a second ``start`` while one runs raises ``RunInProgressError``: RUN_IN_PROGRESS), since
 two Ray workloads on one machine fight over its CPUs. Imports no Ray.
 """
 
@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from raydt import results
-from raydt.errors import RunError, UsageError
+from raydt.errors import InterruptedRunError, RunError, RunInProgressError, RunNotFoundError
 from raydt.mcp import live
 
 #: how the server starts the CLI (tests may point it at another program with the same contract)
@@ -74,9 +74,8 @@ class Registry:
         with self._lock:
             busy = self.active()
             if busy is not None:
-                raise RunError(
+                raise RunInProgressError(
                     f"one run at a time: run {busy.run_id} is still running (pid {busy.pid})",
-                    code="RUN_IN_PROGRESS",
                     hint=f"Poll get_run with runId {busy.run_id!r} until it ends, or stop it with cancel_run.",
                 )
             run_id = f"{time.strftime('%Y%m%d-%H%M%S', time.gmtime())}-{secrets.token_hex(3)}"
@@ -109,10 +108,9 @@ class Registry:
             run = self._runs.get(run_id) or self._load(run_id)
             if run is None:
                 known = [r.run_id for r in self._all()][-5:]
-                raise UsageError(
+                raise RunNotFoundError(
                     f"runId {run_id!r} names no run of this server",
                     hint=f"list_runs shows every run; the latest: {', '.join(known) or 'none yet'}.",
-                    code="RUN_NOT_FOUND",
                 )
             return run
 
@@ -219,7 +217,7 @@ def _state(result: dict[str, Any], cancelled: bool) -> str:
     status = result.get("status")
     if status == results.SUCCESS:
         return "succeeded"
-    if cancelled and (status == results.PARTIAL or result.get("error", {}).get("code") == "INTERRUPTED"):
+    if cancelled and (status == results.PARTIAL or result.get("error", {}).get("code") == InterruptedRunError.code):
         return "cancelled"
     return "partial" if status == results.PARTIAL else "failed"
 

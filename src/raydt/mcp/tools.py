@@ -21,7 +21,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from raydt import api, results
-from raydt.errors import OptionError, RaydtError, RunError, SpecIssue, UsageError
+from raydt.errors import OptionError, RaydtError, RunError, RunInProgressError, SpecIssue, UsageError
 from raydt.mcp import models
 from raydt.mcp.runs import Registry
 
@@ -139,9 +139,8 @@ def resume_run(box: Toolbox, args: models.ResumeArgs) -> dict[str, Any]:
 def cluster_status(box: Toolbox, args: models.AddressArgs) -> dict[str, Any]:
     if args.address is None and box.registry.active() is not None:
         busy = box.registry.active()
-        raise RunError(
+        raise RunInProgressError(
             "cluster_status without an address starts a Ray of its own, and a run is running",
-            code="RUN_IN_PROGRESS",
             hint=f"Pass the address of the run's cluster, or wait for run {busy.run_id if busy else ''} to end.",
         )
     return _cli(box, ["cluster", "status", "-q", *_address(args)])

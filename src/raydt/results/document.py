@@ -8,21 +8,11 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from raydt.errors import (
-    EXIT_PARTIAL,
-    EXIT_RUN_ERROR,
-    EXIT_SPEC_ERROR,
-    EXIT_SUCCESS,
-    DataError,
-    RaydtError,
-    SpecError,
-    SpecFileError,
-    UsageError,
-)
+from raydt.errors import ERROR_CODES, EXIT_PARTIAL, EXIT_RUN_ERROR, EXIT_SPEC_ERROR, EXIT_SUCCESS, RaydtError
 from raydt.results.model import ERROR, PARTIAL, SUCCESS, ErrorInfo, Result, Results
 
 #: error codes of an invalid spec, command line or data: exit 2 wherever they are reported
-SPEC_CODES = frozenset(cls.code for cls in (SpecError, SpecFileError, DataError, UsageError))
+SPEC_CODES = frozenset(code for code, exit_code in ERROR_CODES.items() if exit_code == EXIT_SPEC_ERROR)
 
 
 def empty_results() -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 - ``ResultModel``: camelCase keys (snake_case fields, aliases only), strict JSON types, unknown keys refused.
 - ``Number``: a JSON number kept as given (an int stays an int).
+- ``ErrorCode``: one of raydt's error codes (``raydt.errors.ERROR_CODES``, a class each), listed as the schema's enum.
 - ``opt(description)``: a key that is a value or absent, never ``null`` (its schema lists no null); a field
   declared ``X | None = Field(None, description=...)`` instead may be ``null``.
 """
@@ -10,10 +11,21 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, PlainValidator, ValidationInfo, WithJsonSchema, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainValidator,
+    ValidationInfo,
+    WithJsonSchema,
+    field_validator,
+)
 from pydantic.alias_generators import to_camel
 from pydantic.config import JsonDict
 from pydantic_core import PydanticCustomError
+
+from raydt.errors import ERROR_CODES
 
 
 def _number(value: Any) -> Any:
@@ -24,6 +36,18 @@ def _number(value: Any) -> Any:
 
 #: a JSON number, kept as given: an int stays an int (pydantic's ``float`` would turn 1 into 1.0)
 Number = Annotated[float | int, PlainValidator(_number), WithJsonSchema({"type": "number"})]
+
+
+def _error_code(value: str) -> str:
+    if value not in ERROR_CODES:
+        raise PydanticCustomError(
+            "error_code", "{code} is none of raydt's error codes (errors.ERROR_CODES)", {"code": value}
+        )
+    return value
+
+
+#: ``error.code``: a code of raydt's, each the ``code`` of a class in ``raydt.errors``
+ErrorCode = Annotated[str, AfterValidator(_error_code), WithJsonSchema({"type": "string", "enum": list(ERROR_CODES)})]
 
 
 def _never_null(schema: JsonDict) -> None:

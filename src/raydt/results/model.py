@@ -15,7 +15,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from raydt.results.diagnosis import Cause, Check
-from raydt.results.fields import Number, ResultModel, opt
+from raydt.results.fields import ErrorCode, Number, ResultModel, opt
 from raydt.results.outputs import (
     Deployment,
     JobRow,
@@ -181,7 +181,9 @@ class Issue(ResultModel):
 class ErrorInfo(ResultModel):
     """Why the run failed (status error), or why a partial search stopped."""
 
-    code: str = Field(description="Stable code, e.g. SPEC_INVALID, USER_CODE_ERROR.")
+    code: ErrorCode = Field(
+        description="Stable code, e.g. SPEC_INVALID, USER_CODE_ERROR; one class of raydt.errors each."
+    )
     message: str = Field(description="What happened, with the rule and the value received.")
     hint: str = Field(description="What to do about it.")
     issues: list[Issue] | None = opt("An invalid spec or data: every problem found at once.")

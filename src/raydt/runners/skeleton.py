@@ -12,7 +12,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from raydt import data, experiment, paths, preflight, ray_session
+from raydt import data, experiment, paths, preflight, ray_config, ray_session
 from raydt.plan import TrainPlan
 from raydt.progress import ProgressView
 from raydt.runners import preflights
@@ -48,6 +48,9 @@ class Mode(Protocol):
         """The live view's first line."""
 
     def connection(self) -> Connection: ...
+
+    def ray_env(self) -> dict[str, str]:
+        """Ray's settings in this process's environment while ``fit`` runs (``ray_config.run_env``)."""
 
     def admit(self, status: dict[str, Any], view: ProgressView) -> Admission:
         """Check the request against the cluster (raise when it can never fit) and set up the view."""
@@ -88,7 +91,8 @@ def _steps(loaded: LoadedSpec, view: ProgressView, mode: Mode) -> dict[str, Any]
         )
         # stored once the data is good: a DATA_INVALID run has trained nothing and must not take the name
         experiment.save_spec(p.experiment_path, loaded.raw, p.name, p.storage_path, base_dirs=loaded.base_dirs)
-        out = mode.fit(dataclasses.replace(p, loop_config=loop_config), datasets, status)
+        with ray_config.scoped_env(mode.ray_env()):  # restored after the run: none leaks into the next one
+            out = mode.fit(dataclasses.replace(p, loop_config=loop_config), datasets, status)
     if data_info is not None:
         out["data"] = data_info
     if admission.notes:

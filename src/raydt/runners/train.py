@@ -9,13 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from raydt import data, frameworks, plan, preflight, tracking, trainer_ref
-from raydt.errors import (
-    FAILURE_HINTS,
-    PendingTimeoutError,
-    RunError,
-    UserCodeError,
-    failure_code,
-)
+from raydt.errors import PendingTimeoutError, RunError, UserCodeError, failure_class
 from raydt.plan import TrainPlan
 from raydt.progress import ProgressView
 from raydt.results import existing_dir
@@ -48,6 +42,11 @@ class TrainMode:
 
     def connection(self) -> skeleton.Connection:
         return skeleton.Connection(dashboard=True, env_vars={}, warm=self.adapter.driver_modules)
+
+    def ray_env(self) -> dict[str, str]:
+        from raydt import ray_config
+
+        return ray_config.run_env(self.train_plan)  # the controller's worker-group start timeout
 
     def admit(self, status: dict[str, Any], view: ProgressView) -> skeleton.Admission:
         w = self.train_plan.workers
@@ -85,7 +84,7 @@ def user_loop(ref: trainer_ref.TrainerRef) -> Callable[..., Any]:
     return fn
 
 
-# One Ray Train run from build to classified outcome (normal end, failure, Ctrl-C): 62 lines kept together.
+# One Ray Train run from build to classified outcome (normal end, failure, Ctrl-C): 57 lines kept together.
 def fit(
     p: TrainPlan,
     adapter: frameworks.FrameworkAdapter,
@@ -95,15 +94,10 @@ def fit(
     tracker: Any = None,
 ) -> Outcome:
     """Build the Ray trainer, run it with the relay attached, and classify failures."""
-    import os
-
     import ray.train
 
-    from raydt import ray_config
+    from raydt import ray_compat, ray_config
     from raydt.progress.relay import Relay
-
-    os.environ["RAY_TRAIN_WORKER_GROUP_START_TIMEOUT_S"] = str(p.pending_timeout_s)  # read by the controller
-    from raydt import ray_compat
 
     ray_compat.retry_system_failures_only()  # an exception from the trainer is not retried
     relay = Relay(view, p.experiment_path)  # also the train ledger raydt report reads
@@ -161,11 +155,8 @@ def classify(exc: Exception, history: list[dict[str, Any]], p: TrainPlan) -> Run
     cause: BaseException = exc
     if isinstance(exc, ray.train.WorkerGroupError) and exc.worker_failures:
         rank, cause = sorted(exc.worker_failures.items())[0]
-        code = failure_code(cause)
-        err: RunError = UserCodeError(
-            f"training worker {rank} raised {type(cause).__name__}: {_first_line(cause)}",
-            hint=FAILURE_HINTS[code],
-            code=code,
+        err: RunError = failure_class(cause)(
+            f"training worker {rank} raised {type(cause).__name__}: {_first_line(cause)}"
         )
     elif "StartupTimeout" in type(getattr(exc, "controller_failure", None)).__name__ + str(exc):
         err = PendingTimeoutError(
@@ -173,12 +164,9 @@ def classify(exc: Exception, history: list[dict[str, Any]], p: TrainPlan) -> Run
             hint="The cluster lacks free resources for the worker group (busy, or waiting on an autoscaler); "
             "raise runConfig.pendingTimeoutS, lower config.numWorkers/resourcesPerWorker, or add nodes.",
         )
-    elif failure_code(exc) != "USER_CODE_ERROR":  # the controller killed by Ray's memory monitor, or lost
-        code = failure_code(exc)
+    elif failure_class(exc) is not UserCodeError:  # the controller killed by Ray's memory monitor, or lost
         first = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
-        err = UserCodeError(
-            f"the training run was lost: {type(exc).__name__}: {first}", hint=FAILURE_HINTS[code], code=code
-        )
+        err = failure_class(exc)(f"the training run was lost: {type(exc).__name__}: {first}")
     else:
         err = RunError(f"training failed: {_first_line(exc)}", hint="See the log file for Ray's own messages.")
     saved = [r["checkpoint"] for r in history if r.get("checkpoint")]

@@ -85,16 +85,24 @@ def _canonical(info: FrameworkInfo, key: str) -> str:
     return info.param_aliases.get(key, key)
 
 
+def _unknown_param(info: FrameworkInfo, key: str, path: str) -> SpecIssue | None:
+    """A key of trainLoopConfig or of the search space must be a hyperparameter of the built-in trainer (or an
+    alias of one)."""
+    if _canonical(info, key) in info.builtin_params:
+        return None
+    rule = f"is not a hyperparameter of the built-in {info.name} trainer"
+    return SpecIssue(path, rule, key, closest(key, [*info.builtin_params, *info.param_aliases]))
+
+
 def _check_builtin_params(info: FrameworkInfo, loop_config: dict[str, Any]) -> list[SpecIssue]:
     issues: list[SpecIssue] = []
-    valid = list(info.builtin_params) + list(info.param_aliases)
     seen: dict[str, str] = {}
     for key, value in loop_config.items():
         path = f"{LOOP}.{key}"
         name = _canonical(info, key)
-        if name not in info.builtin_params:
-            rule = f"is not a hyperparameter of the built-in {info.name} trainer"
-            issues.append(SpecIssue(path, rule, key, closest(key, valid)))
+        unknown = _unknown_param(info, key, path)
+        if unknown is not None:
+            issues.append(unknown)
             continue
         if name in seen:
             issues.append(SpecIssue(path, f"duplicates '{seen[name]}'", key, "Give each hyperparameter once."))
@@ -120,15 +128,22 @@ def check_param_value(info: FrameworkInfo, name: str, value: Any, path: str) -> 
     if isinstance(value, bool) or not ok_type:
         kind = "an integer" if want_int else "a number"
         return [SpecIssue(path, f"must be {kind}", value, f"Default is {default!r}.")]
-    if value <= 0:
-        return [SpecIssue(path, "must be > 0", value, f"Default is {default!r}.")]
-    low = info.param_min.get(name)
-    if low is not None and value < low:
-        return [SpecIssue(path, f"must be >= {low:g}", value, f"Default is {default!r}.")]
+    bound = _lower_bound_broken(info, name, value)
+    if bound is not None:
+        return [SpecIssue(path, f"must be {bound}", value, f"Default is {default!r}.")]
     top = info.param_max.get(name)
     if top is not None and value > top:
         return [SpecIssue(path, f"must be <= {top:g}", value, f"Default is {default!r}.")]
     return []
+
+
+def _lower_bound_broken(info: FrameworkInfo, name: str, value: float) -> str | None:
+    """The lower bound ``value`` breaks (None: none): every built-in hyperparameter is > 0, some >= their
+    ``param_min``. A fixed value and a searched domain's lowest value answer to the same bound."""
+    if value <= 0:
+        return "> 0"
+    low = info.param_min.get(name)
+    return f">= {low:g}" if low is not None and value < low else None
 
 
 def check_trainer_path(value: str, base_dirs: tuple[Path, ...]) -> SpecIssue | None:
@@ -143,13 +158,12 @@ def check_builtin_space(info: FrameworkInfo, search: Group, fixed: dict[str, Any
     """A search space for a built-in trainer: its keys are the trainer's hyperparameters, their domains fit
     them (a domain validation refused is left alone here: it is reported already)."""
     issues: list[SpecIssue] = []
-    valid = list(info.builtin_params) + list(info.param_aliases)
     for key, node in search.members.items():
         path = f"tuneConfig.searchSpace.{key}"
         name = _canonical(info, key)
-        if name not in info.builtin_params:
-            rule = f"is not a hyperparameter of the built-in {info.name} trainer"
-            issues.append(SpecIssue(path, rule, key, closest(key, valid)))
+        unknown = _unknown_param(info, key, path)
+        if unknown is not None:
+            issues.append(unknown)
             continue
         if any(_canonical(info, k) == name for k in fixed):
             issues.append(SpecIssue(path, f"is also fixed in {LOOP}", key, "Give it in one place."))
@@ -175,9 +189,7 @@ def _check_searched_value(info: FrameworkInfo, name: str, node: Node, path: str)
             )
         ]
     low_bound = (node.bounds() or [None])[0]
-    if low_bound is not None and low_bound <= 0:
-        return [SpecIssue(f"{path}.min", f"'{name}' must stay > 0", low_bound)]
-    low = info.param_min.get(name)
-    if low is not None and low_bound is not None and low_bound < low:
-        return [SpecIssue(f"{path}.min", f"'{name}' must stay >= {low:g}", low_bound)]
+    bound = None if low_bound is None else _lower_bound_broken(info, name, low_bound)
+    if bound is not None:
+        return [SpecIssue(f"{path}.min", f"'{name}' must stay {bound}", low_bound)]
     return []

@@ -49,7 +49,7 @@ def parse(uri: str) -> tuple[str, str | None, str | None]:
 
 def fetch(uri: str, tracking_uri: str | None) -> str:
     """Download the checkpoint registered at ``uri`` (once per version) and return its local directory."""
-    from raydt.errors import RunError
+    from raydt.errors import TrackingUnavailableError
     from raydt.tracking import client as clients
 
     name, alias, version = parse(uri)
@@ -82,11 +82,10 @@ def fetch(uri: str, tracking_uri: str | None) -> str:
                 artifact_uri=found.source, dst_path=where, tracking_uri=tracking_uri
             )
     except Exception as exc:  # noqa: BLE001 - an unknown model, alias or unreachable registry: one clear error
-        raise RunError(
+        raise TrackingUnavailableError(
             f"cannot fetch {uri} from the MLflow registry at {tracking_uri}: {type(exc).__name__}: "
             f"{str(exc).splitlines()[0][:300] if str(exc) else ''}",
             hint="Check the model name and alias (MLflow UI, or the result's tracking.mlflow.registeredModel) "
             "and that the tracking server answers.",
-            code="TRACKING_UNAVAILABLE",
         ) from None
     return str(local)

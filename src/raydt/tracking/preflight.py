@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from urllib.parse import urlparse
 
-from raydt.errors import MissingDependencyError, SpecError, SpecIssue, TrackingError
+from raydt.errors import MissingDependencyError, SpecError, SpecIssue, TrackingError, TrackingUnavailableError
 from raydt.plan import TrainPlan
 from raydt.tracking import client
 from raydt.tracking.sink import one_line
@@ -58,7 +58,7 @@ def check(p: TrainPlan) -> None:
                 probe.search_registered_models(max_results=1)
         except Exception as exc:  # noqa: BLE001 - whatever MLflow raises, the run cannot be tracked
             remote = scheme in ("http", "https")
-            raise TrackingError(
+            raise (TrackingError if remote else TrackingUnavailableError)(
                 f"the MLflow tracking {'server' if remote else 'store'} at {t.uri}{source} "
                 f"{'does not answer' if remote else 'cannot be used'}: {one_line(exc)}",
                 hint=(
@@ -67,7 +67,6 @@ def check(p: TrainPlan) -> None:
                     if remote
                     else f"Fix {URI_PATH} (a sqlite:///ABSOLUTE/PATH.db, a database or a server URI)."
                 ),
-                code="TRACKING_UNREACHABLE" if remote else "TRACKING_UNAVAILABLE",
             ) from None
 
 

@@ -21,38 +21,26 @@ MODEL_FILE = "model.txt"  # the booster (LightGBM's text format)
 def train_loop(config: dict[str, Any]) -> None:
     """Ray Train per-worker loop."""
     import lightgbm
-    import ray.train
     from ray.train.lightgbm import RayTrainReportCallback
 
-    from raydt.frameworks.common import starting_checkpoint
-    from raydt.frameworks.data import breast_cancer, checkpoint_meta, load
+    from raydt.frameworks import gbdt
 
     hp = INFO.hyperparameters(config)
     rounds = int(hp["num_boost_round"])
-    data = load(config, breast_cancer)  # dataConfig: this worker's shard; else the bundled data, split by rank
-    ctx = ray.train.get_context()
-    rank, world = ctx.get_world_rank(), ctx.get_world_size()
-    x, y = data.x_train, data.y_train
-    if data.mean is not None:  # the bundled data: every worker holds all of it, each trains on its part
-        x, y = x[rank::world], y[rank::world]
+    data, x, y, world = gbdt.worker_rows(config)  # dataConfig: this worker's shard; else its part of the bundled data
     dtrain = lightgbm.Dataset(x, label=y, free_raw_data=False)
     dval = lightgbm.Dataset(data.x_val, label=data.y_val, reference=dtrain, free_raw_data=False)
-
-    booster = None
-    checkpoint = starting_checkpoint(config)
-    if checkpoint is not None:
-        booster = RayTrainReportCallback.get_model(checkpoint, filename=MODEL_FILE)
-    done = booster.current_iteration() if booster is not None else 0
+    booster, done = gbdt.resumed(config, RayTrainReportCallback, lambda b: b.current_iteration(), filename=MODEL_FILE)
     if done >= rounds:
         return
-    meta = checkpoint_meta(
-        INFO.name,
-        __name__,
-        data,
-        config,
-        numFeatures=int(data.x_train.shape[1]),
-        config={k: v for k, v in hp.items() if isinstance(v, int | float | str)},
-    )
+    meta = gbdt.checkpoint_meta(INFO.name, __name__, data, config, hp)
+    kind = "binary" if data.num_classes == 2 else "multi"
+    metrics = {  # the same names for binary and multi-class, as the XGBoost built-in reports them
+        "train_logloss": f"train-{kind}_logloss",
+        "train_error": f"train-{kind}_error",
+        "val_logloss": f"val-{kind}_logloss",
+        "val_error": f"val-{kind}_error",
+    }
     lightgbm.train(
         lightgbm_params(hp, data.num_classes, int(config.get("seed", 0)), world),
         dtrain,
@@ -60,7 +48,7 @@ def train_loop(config: dict[str, Any]) -> None:
         valid_sets=[dtrain, dval],
         valid_names=["train", "val"],
         init_model=booster,
-        callbacks=[_report_callback(config, meta, binary=data.num_classes == 2)],
+        callbacks=[gbdt.report_callback(RayTrainReportCallback, config, meta, metrics, filename=MODEL_FILE)],
     )
 
 
@@ -103,30 +91,3 @@ def loopback_network(network: dict[str, Any]) -> dict[str, Any]:
         return network
     ports = [entry.rsplit(":", 1)[1] for entry in entries]
     return {**network, "machines": ",".join(f"127.0.0.1:{port}" for port in ports)}
-
-
-def _report_callback(config: dict[str, Any], meta: dict[str, Any], binary: bool) -> Any:
-    """Ray's RayTrainReportCallback, reporting raydt's metric names; each checkpoint also gets raydt_meta.json
-    and the fitted dataConfig pipeline."""
-    from ray.train.lightgbm import RayTrainReportCallback
-
-    from raydt.frameworks.common import checkpoint_every
-    from raydt.frameworks.data import write_checkpoint_files
-    from raydt.ray_compat import report_callback_with_files
-
-    def add_files(path: str) -> None:
-        write_checkpoint_files(path, meta, config)
-
-    kind = "binary" if binary else "multi"
-    return report_callback_with_files(
-        RayTrainReportCallback,
-        add_files,
-        metrics={  # the same names for binary and multi-class, as the XGBoost built-in reports them
-            "train_logloss": f"train-{kind}_logloss",
-            "train_error": f"train-{kind}_error",
-            "val_logloss": f"val-{kind}_logloss",
-            "val_error": f"val-{kind}_error",
-        },
-        filename=MODEL_FILE,
-        frequency=checkpoint_every(config),
-    )

@@ -14,21 +14,16 @@ from typing import Any
 from raydt.frameworks.xgboost import INFO
 
 
-# A per-worker loop reads top to bottom, as Ray Train's docs write one (data, model, resume, train,
-# report); its pieces only make sense in this order, hence its length.
 def train_loop(config: dict[str, Any]) -> None:
     """Ray Train per-worker loop."""
-    import ray.train
     import xgboost
     from ray.train.xgboost import RayTrainReportCallback
 
-    from raydt.frameworks.common import checkpoint_every, starting_checkpoint
-    from raydt.frameworks.data import breast_cancer, checkpoint_meta, load, write_checkpoint_files
-    from raydt.ray_compat import report_callback_with_files
+    from raydt.frameworks import gbdt
 
     hp = INFO.hyperparameters(config)
     rounds = int(hp["numBoostRound"])
-    data = load(config, breast_cancer)  # dataConfig: this worker's shard; else the bundled data, split by rank
+    data, x, y, _ = gbdt.worker_rows(config)  # dataConfig: this worker's shard; else its part of the bundled data
     binary = data.num_classes == 2
     params = {
         "objective": "binary:logistic" if binary else "multi:softprob",
@@ -43,33 +38,18 @@ def train_loop(config: dict[str, Any]) -> None:
     }
     if not binary:
         params["num_class"] = data.num_classes
-    ctx = ray.train.get_context()
-    rank, world = ctx.get_world_rank(), ctx.get_world_size()
-    if data.mean is not None:  # the bundled data: every worker holds all of it, each trains on its part
-        dtrain = xgboost.DMatrix(data.x_train[rank::world], label=data.y_train[rank::world])
-    else:
-        dtrain = xgboost.DMatrix(data.x_train, label=data.y_train)
+    dtrain = xgboost.DMatrix(x, label=y)
     dval = xgboost.DMatrix(data.x_val, label=data.y_val)
-
-    booster = None
-    checkpoint = starting_checkpoint(config)
-    if checkpoint is not None:
-        booster = RayTrainReportCallback.get_model(checkpoint)
-    done = booster.num_boosted_rounds() if booster is not None else 0
+    booster, done = gbdt.resumed(config, RayTrainReportCallback, lambda b: b.num_boosted_rounds())
     if done >= rounds:
         return
-    meta = checkpoint_meta(
-        INFO.name,
-        __name__,
-        data,
-        config,
-        numFeatures=int(data.x_train.shape[1]),
-        config={k: config[k] for k in config if isinstance(config[k], int | float | str)},
-    )
-
-    def add_files(path: str) -> None:
-        write_checkpoint_files(path, meta, config)
-
+    meta = gbdt.checkpoint_meta(INFO.name, __name__, data, config, config)
+    metrics = {  # same names for binary and multi-class (mlogloss / merror)
+        "train_logloss": "train-logloss" if binary else "train-mlogloss",
+        "train_error": "train-error" if binary else "train-merror",
+        "val_logloss": "val-logloss" if binary else "val-mlogloss",
+        "val_error": "val-error" if binary else "val-merror",
+    }
     xgboost.train(
         params,
         dtrain,
@@ -77,17 +57,5 @@ def train_loop(config: dict[str, Any]) -> None:
         evals=[(dtrain, "train"), (dval, "val")],
         xgb_model=booster,
         verbose_eval=False,
-        callbacks=[
-            report_callback_with_files(
-                RayTrainReportCallback,
-                add_files,
-                metrics={  # same names for binary and multi-class (mlogloss / merror)
-                    "train_logloss": "train-logloss" if binary else "train-mlogloss",
-                    "train_error": "train-error" if binary else "train-merror",
-                    "val_logloss": "val-logloss" if binary else "val-mlogloss",
-                    "val_error": "val-error" if binary else "val-merror",
-                },
-                frequency=checkpoint_every(config),
-            )
-        ],
+        callbacks=[gbdt.report_callback(RayTrainReportCallback, config, meta, metrics)],
     )

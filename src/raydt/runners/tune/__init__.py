@@ -65,6 +65,9 @@ class TuneMode:
         # trials do not, and an embedded Ray starts seconds faster without it.
         return skeleton.Connection(self.p.distributed, self.adapter.worker_env(), _driver_modules(self.p, self.adapter))
 
+    def ray_env(self) -> dict[str, str]:
+        return ray_config.run_env(self.p.train, search=True)  # Tune's automatic loggers and strict metric check off
+
     def admit(self, status: dict[str, Any], view: ProgressView) -> skeleton.Admission:
         p = self.p
         conc = self.conc = plan_concurrency(p, status)
@@ -181,11 +184,6 @@ def _fit(
     t = p.train
     ProgressCallback.active_view = view
     tracked = tracker.callbacks() if tracker is not None else []  # also sets the tracker a restored search uses
-    # Tune's automatic loggers would add TensorBoard's (seconds to import, a file per trial); raydt passes
-    # the CSV and JSON loggers its results need, and TensorBoard's only when asked for.
-    os.environ["TUNE_DISABLE_AUTO_CALLBACK_LOGGERS"] = "1"
-    # raydt's SearchStopper checks the metric in every result and says what was reported instead
-    os.environ["TUNE_DISABLE_STRICT_METRIC_CHECKING"] = "1"
     if t.resume == "auto" and tune.Tuner.can_restore(t.experiment_path):
         # same experiment again (raydt resume, or the same spec with runConfig.resume: auto): finished
         # trials are kept, unfinished and errored ones continue from their last checkpoint
@@ -292,8 +290,8 @@ def _last_line(exc: BaseException) -> str:
 #: Modules whose classes a search's experiment state pickles (its callbacks and stopper), by the path they had
 #: before the tune runner became a package: an experiment started then is resumed by the same classes.
 OLD_MODULE_PATHS = {
-    "raydt.runners.tune.watch": "raydt.runners.tune.watch",
-    "raydt.runners.tune.memory": "raydt.runners.tune.memory",
+    "raydt.runners." + "tune_watch": "raydt.runners.tune.watch",  # split: a path rewrite must not touch them
+    "raydt.runners." + "tune_memory": "raydt.runners.tune.memory",
 }
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from raydt.errors import InterruptedRunError, MetricNotReportedError, RunError
+from raydt.errors import InterruptedRunError, MetricNotReportedError, NoFeasibleTrialError, RunError
 from raydt.plan import TunePlan
 from raydt.results import ERROR, PARTIAL
 from raydt.runners.ending import INTERRUPTED, MAX_FAILED, Ending, resume_hint
@@ -16,13 +16,9 @@ def no_feasible(out: dict[str, Any], p: TunePlan) -> dict[str, Any]:
     """Trials produced the metric but none met the constraints: partial, with the constraints in the message."""
     rules = ", ".join(c.describe() for c in p.search.constraints)
     out["status"] = PARTIAL
-    out["error"] = {
-        "code": "NO_FEASIBLE_TRIAL",
-        "message": f"no trial met tuneConfig.constraints ({rules}) in its last report; "
-        f"{out['results']['numTrials']} trial(s) ran",
-        "hint": "Relax the constraints, widen the search space, or run more samples (trials[].lastMetrics "
-        "shows each trial's values).",
-    }
+    out["error"] = NoFeasibleTrialError(
+        f"no trial met tuneConfig.constraints ({rules}) in its last report; {out['results']['numTrials']} trial(s) ran"
+    ).to_dict()
     if not out["warnings"]:
         del out["warnings"]
     return out

@@ -124,9 +124,9 @@ class NoRepeat:
                 raise cloudpickle.load(fh)
 
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, *_: object) -> None:
-        from raydt.errors import failure_code
+        from raydt.errors import UserCodeError, failure_class
 
-        if exc is None or not isinstance(exc, Exception) or failure_code(exc) != "USER_CODE_ERROR":
+        if exc is None or not isinstance(exc, Exception) or failure_class(exc) is not UserCodeError:
             return
         from ray import cloudpickle
 
@@ -193,7 +193,10 @@ def distributed_trial(
     fixed = p.loop_config
 
     def trial(config: dict[str, Any], datasets: dict[str, Any] | None = None) -> None:
-        with NoRepeat(p.experiment_path):
+        from raydt import ray_config
+
+        # as in a train run: a worker group that cannot be scheduled within pendingTimeoutS ends the trial
+        with NoRepeat(p.experiment_path), ray_config.scoped_env(ray_config.run_env(p)):
             _train_and_relay(p, trainer_class, loop, merged_config(fixed, config, info), datasets, worker_env)
 
     return trial
@@ -222,8 +225,6 @@ def _train_and_relay(
     from raydt.progress.relay import RelayCallback, local_queue
 
     ray_compat.retry_system_failures_only()
-    # as in a train run: a worker group that cannot be scheduled within pendingTimeoutS ends the trial
-    os.environ["RAY_TRAIN_WORKER_GROUP_START_TIMEOUT_S"] = str(p.pending_timeout_s)
     context = ray.tune.get_context()
     queue = local_queue()  # on the trial's node: a lost worker node must not take the relay with it
     trainer = trainer_class(
