@@ -5,8 +5,8 @@ cluster's only while its ``/proc/<pid>/environ`` carries that tag, so a reused p
 from __future__ import annotations
 
 import os
-import signal
-import time
+
+from raydt import state
 
 TAG = "RAYDT_CLUSTER_ID"
 
@@ -19,16 +19,8 @@ def _environ(pid: int) -> bytes:
         return b""
 
 
-def _zombie(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().rsplit(")", 1)[1].split()[0] == "Z"
-    except (OSError, IndexError):
-        return True
-
-
 def belongs(pid: int, cluster_id: str) -> bool:
-    """``pid`` lives (not a zombie) and carries the tag of ``cluster_id``."""
+    """``pid`` lives (``state.alive``: not a zombie) and carries the tag of ``cluster_id``."""
     if pid <= 0 or not cluster_id:
         return False
     marker = f"{TAG}={cluster_id}".encode()
@@ -36,7 +28,7 @@ def belongs(pid: int, cluster_id: str) -> bool:
     # temp dir, whose name carries the id (start.up: /tmp/raydt-<id>-...)
     tmp = f"RAY_TMPDIR=/tmp/raydt-{cluster_id}-".encode()
     env = _environ(pid).split(b"\0")
-    return (marker in env or any(v.startswith(tmp) for v in env)) and not _zombie(pid)
+    return (marker in env or any(v.startswith(tmp) for v in env)) and state.alive(pid)
 
 
 def name(pid: int) -> str:
@@ -60,17 +52,4 @@ def tagged(cluster_id: str) -> list[int]:
 def stop(pids: list[int], cluster_id: str, timeout: float = 10.0) -> list[int]:
     """SIGTERM the cluster's processes among ``pids``, SIGKILL those left after ``timeout``; return the
     pids still alive (empty when all ended). Pids without the tag are left alone."""
-    ours = [pid for pid in pids if belongs(pid, cluster_id)]
-    for sig, wait in ((signal.SIGTERM, timeout), (signal.SIGKILL, 5.0)):
-        for pid in ours:
-            try:
-                os.kill(pid, sig)
-            except OSError:
-                pass
-        deadline = time.monotonic() + wait
-        while time.monotonic() < deadline:
-            ours = [pid for pid in ours if belongs(pid, cluster_id)]
-            if not ours:
-                return []
-            time.sleep(0.1)
-    return [pid for pid in ours if belongs(pid, cluster_id)]
+    return state.stop(pids, timeout, kill_wait_s=5.0, lives=lambda pid: belongs(pid, cluster_id))

@@ -5,22 +5,18 @@ Ray."""
 
 from __future__ import annotations
 
-import json
-import os
 from pathlib import Path
 from typing import Any
 
 from raydt.clusters import procs
+from raydt.state import read_json, state_dir, write_json_atomic
 
 RECORD = "cluster.json"
 
 
 def directory() -> Path:
     """``<state dir>/clusters``: the record, and one folder per cluster (token, logs)."""
-    base = os.environ.get("RAYDT_STATE_DIR") or os.path.join(os.path.expanduser("~"), ".raydt")
-    path = Path(base) / "clusters"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    return state_dir("clusters", create=True)
 
 
 def record_path() -> Path:
@@ -29,20 +25,12 @@ def record_path() -> Path:
 
 def write(data: dict[str, Any]) -> Path:
     """Write the record so that a reader never sees half of it (a scratch file, then a rename)."""
-    path = record_path()
-    scratch = path.with_suffix(f".{os.getpid()}.tmp")
-    scratch.write_text(json.dumps(data, indent=2, default=str), encoding="utf-8")
-    os.replace(scratch, path)
-    return path
+    return write_json_atomic(record_path(), data, default=str)
 
 
 def read() -> dict[str, Any] | None:
     """The record as written, or None when there is none (or it cannot be read)."""
-    try:
-        data = json.loads(record_path().read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
+    return read_json(record_path())
 
 
 def remove() -> None:

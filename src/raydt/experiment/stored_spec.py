@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from raydt import paths
 from raydt.errors import SpecError, SpecFileError, SpecIssue
 from raydt.experiment import SPEC_FILE
+from raydt.state import write_json_atomic
 
 if TYPE_CHECKING:
     from raydt.spec.loader import LoadedSpec
@@ -59,10 +60,7 @@ def save_spec(
     if os.path.exists(path):
         return
     os.makedirs(experiment_path, exist_ok=True)
-    tmp = f"{path}.tmp"
-    with open(tmp, "w", encoding="utf-8") as fh:
-        json.dump(_stored_form(raw, name, storage_path, base_dirs), fh, indent=2)
-    os.replace(tmp, path)
+    write_json_atomic(path, _stored_form(raw, name, storage_path, base_dirs))
 
 
 def name_unnamed(loaded: LoadedSpec) -> LoadedSpec:

@@ -20,11 +20,12 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from raydt import results
+from raydt import results, state
 from raydt.errors import InterruptedRunError, RunError, RunInProgressError, RunNotFoundError
 from raydt.mcp import live
 
@@ -35,8 +36,7 @@ RUN_ID = re.compile(r"\d{8}-\d{6}-[0-9a-f]{6}")
 
 
 def state_dir() -> Path:
-    base = os.environ.get("RAYDT_STATE_DIR") or os.path.join(os.path.expanduser("~"), ".raydt")
-    return Path(base) / "mcp" / "runs"
+    return state.state_dir("mcp", "runs")
 
 
 @dataclass
@@ -149,12 +149,10 @@ class Registry:
         if run.alive():
             run.record["cancelRequested"] = True
             self._write(run)
-            _signal(run.pid, signal.SIGINT)
-            if not _wait(run, timeout_s):
-                _signal(run.pid, signal.SIGINT)
-                if not _wait(run, 10.0):
-                    _kill_group(run.pid)
-                    _wait(run, 5.0)
+            lives = _lives([run])
+            state.send(run.pid, signal.SIGINT)
+            if state.wait_gone([run.pid], timeout_s, lives=lives):
+                state.stop([run.pid], 10.0, first=signal.SIGINT, kill_wait_s=5.0, group=True, lives=lives)
         return self.document(run_id)
 
     def documents(self) -> list[dict[str, Any]]:
@@ -167,13 +165,9 @@ class Registry:
         for run in live_runs:
             run.record["cancelRequested"] = True
             self._write(run)
-            _signal(run.pid, signal.SIGINT)
-        deadline = time.monotonic() + grace_s
-        for run in live_runs:
-            if not _wait(run, max(0.0, deadline - time.monotonic())):
-                _kill_group(run.pid)
-                _wait(run, 2.0)
-        return [run.pid for run in live_runs]
+        pids = [run.pid for run in live_runs]
+        state.stop(pids, grace_s, first=signal.SIGINT, kill_wait_s=2.0, group=True, lives=_lives(live_runs))
+        return pids
 
     def _all(self) -> list[Run]:
         on_disk = {p.parent.name for p in self.folder.glob("*/run.json")}
@@ -185,16 +179,11 @@ class Registry:
         path = self.folder / run_id / "run.json"
         if not RUN_ID.fullmatch(run_id) or not path.is_file():  # a run id never names a path elsewhere
             return None
-        try:
-            record = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return None
-        return Run(run_id, path.parent, record)
+        record = state.read_json(path)
+        return None if record is None else Run(run_id, path.parent, record)
 
     def _write(self, run: Run) -> None:
-        scratch = run.folder / f"run.json.{threading.get_ident()}.tmp"  # threads write records too
-        scratch.write_text(json.dumps(run.record, indent=2), encoding="utf-8")
-        scratch.replace(run.folder / "run.json")
+        state.write_json_atomic(run.folder / "run.json", run.record)  # threads write records too
 
     def _result(self, run: Run) -> dict[str, Any]:
         """The CLI's result document, or an error result when the process ended without printing one."""
@@ -222,45 +211,19 @@ def _state(result: dict[str, Any], cancelled: bool) -> str:
     return "partial" if status == results.PARTIAL else "failed"
 
 
-def _wait(run: Run, timeout_s: float) -> bool:
-    """True once the run's process has ended (within ``timeout_s``)."""
-    if run.process is not None:
-        try:
-            run.process.wait(timeout=timeout_s)
-            return True
-        except subprocess.TimeoutExpired:
-            return False
-    deadline = time.monotonic() + timeout_s
-    while run.alive():
-        if time.monotonic() >= deadline:
-            return False
-        time.sleep(0.2)
-    return True
-
-
-def _signal(pid: int, sig: int) -> None:
-    try:
-        os.kill(pid, sig)
-    except ProcessLookupError:
-        pass
-
-
-def _kill_group(pid: int) -> None:
-    """SIGKILL the process group the run's process leads (its own session: raydt and what it started)."""
-    try:
-        os.killpg(pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        _signal(pid, signal.SIGKILL)
+def _lives(runs: list[Run]) -> Callable[[int], bool]:
+    """Whether the run with a pid still runs (``Run.alive``: its own process polled, or an earlier server's)."""
+    by_pid = {run.pid: run for run in runs}
+    return lambda pid: by_pid[pid].alive()
 
 
 def _foreign_alive(pid: int, folder: Path) -> bool:
     """A run of an earlier server: alive while ``pid`` lives and still names the run's folder or target."""
     try:
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
-        stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return False
-    if stat.rsplit(")", 1)[-1].split()[0] == "Z":
+    if not state.alive(pid):
         return False
     record = json.loads((folder / "run.json").read_text(encoding="utf-8"))
     return str(record.get("target")) in cmdline.split("\0")

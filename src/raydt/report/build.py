@@ -16,6 +16,7 @@ from raydt.experiment import REPORT_DIR, REPORT_FILE  # noqa: E402
 from raydt.report import importance, series
 from raydt.report.load import Experiment, read
 from raydt.report.summary import environment, outcome
+from raydt.state import write_text_atomic
 
 
 @dataclass
@@ -63,9 +64,7 @@ def write(experiment_dir: str | Path, out: str | Path | None = None, result: dic
     from raydt.report import page
 
     text = page.render(exp, outcome(exp), [f for f, _ in drawn], notes, environment(exp))
-    tmp = html.with_suffix(".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(html)
+    write_text_atomic(html, text)
     return Written(html, pngs_written, exp.mode, exp.path, round(time.perf_counter() - start, 3), notes)
 
 

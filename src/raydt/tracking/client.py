@@ -11,6 +11,7 @@ from typing import Any
 
 from raydt import paths
 from raydt.plan import DEFAULT_STORAGE, MlflowPlan, TrainPlan
+from raydt.state import read_json, write_json_atomic
 from raydt.tracking import LOCAL_ARTIFACTS, LOCAL_DB, STATE_FILE
 
 #: MLflow retries a failed HTTP request 7 times with backoff (minutes against a dead server): raydt asks for
@@ -82,19 +83,13 @@ def experiment_id(client: Any, t: Target) -> str:
 
 def load_state(t: Target) -> dict[str, Any]:
     """The run ids this experiment logged to before, if it logged to the same URI (else nothing)."""
-    try:
-        state = json.loads(Path(t.state_dir, STATE_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return state if isinstance(state, dict) and state.get("trackingUri") == t.uri else {}
+    state = read_json(Path(t.state_dir, STATE_FILE))
+    return state if state is not None and state.get("trackingUri") == t.uri else {}
 
 
 def save_state(t: Target, state: dict[str, Any]) -> None:
     os.makedirs(t.state_dir, exist_ok=True)
-    path = Path(t.state_dir, STATE_FILE)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps({**state, "trackingUri": t.uri}, indent=1), encoding="utf-8")
-    tmp.replace(path)
+    write_json_atomic(Path(t.state_dir, STATE_FILE), {**state, "trackingUri": t.uri}, indent=1)
 
 
 def flat(config: dict[str, Any], prefix: str = "") -> dict[str, str]:
