@@ -16,7 +16,7 @@ from urllib.parse import urlparse
 
 from raydt.clusters import detect
 from raydt.errors import RayConnectionError, SpecError, SpecIssue
-from raydt.ray_config import FAST_TRAIN_ENV, scoped_env
+from raydt.ray_config import FAST_TRAIN_ENV, scoped_env, token_auth_env
 
 CONNECT_TIMEOUT_S = 3.0
 #: The resource Ray gives the head node (``ray._common.constants.HEAD_NODE_RESOURCE_NAME``, a private module): read
@@ -94,6 +94,18 @@ def _init_kwargs(
 
 
 @contextmanager
+def auth_env(address: str | None) -> Iterator[dict[str, Any] | None]:
+    """Around a connection to the lasting cluster: token auth on, with the cluster's token file (the
+    token is never printed; only its file is named). Yields the record, or None for any other address."""
+    rec = detect.owner(address)
+    if rec is None:
+        yield None
+        return
+    with scoped_env(token_auth_env(str(rec["tokenFile"]))):
+        yield rec
+
+
+@contextmanager
 def connect(
     address: str | None,
     ray_init: dict[str, Any] | None = None,
@@ -122,7 +134,7 @@ def connect(
         check_reachable(address)
     kwargs = _init_kwargs(address, ray_init or {}, dashboard, env_vars or {})
     # FAST_TRAIN_ENV (unless the user set it) and the lasting cluster's token: for this connection only
-    with scoped_env(FAST_TRAIN_ENV, keep_set=True), detect.auth_env(address) as lasting:
+    with scoped_env(FAST_TRAIN_ENV, keep_set=True), auth_env(address) as lasting:
         if lasting is not None:
             from raydt import ray_compat
 

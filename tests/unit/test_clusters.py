@@ -14,7 +14,8 @@ from typing import Any
 
 import pytest
 
-from raydt.clusters import detect, options, procs, start, state
+from raydt import ray_session
+from raydt.clusters import options, procs, start, state
 from raydt.errors import OptionError, UsageError
 from tests.conftest import run_cli
 
@@ -190,9 +191,9 @@ def test_the_driver_presents_the_cluster_token_only_around_its_connection(
     monkeypatch.delenv("RAY_AUTH_MODE", raising=False)
     monkeypatch.delenv("RAY_AUTH_TOKEN_PATH", raising=False)
     _record(spawn("abc123"), tokenFile="/tmp/x/auth_token")
-    with detect.auth_env("10.0.0.1:6379") as rec:
+    with ray_session.auth_env("10.0.0.1:6379") as rec:
         assert rec is None and "RAY_AUTH_MODE" not in os.environ
-    with detect.auth_env("127.0.0.1:45678") as rec:
+    with ray_session.auth_env("127.0.0.1:45678") as rec:
         assert rec is not None
         assert os.environ["RAY_AUTH_MODE"] == "token" and os.environ["RAY_AUTH_TOKEN_PATH"] == "/tmp/x/auth_token"
     assert "RAY_AUTH_MODE" not in os.environ and "RAY_AUTH_TOKEN_PATH" not in os.environ

@@ -20,9 +20,9 @@ from typing import Any
 
 import pytest
 
+from raydt.cli.job_entry import RESULT_MARKER
 from raydt.errors import JobsError, JobsUnreachableError, OptionError, SpecError, UsageError
 from raydt.jobs import commands, connect, package
-from raydt.jobs.entry import RESULT_MARKER
 from tests.conftest import ROOT, free_port, run_cli
 
 RAYDT_PACKAGE = str(Path(package.__file__).resolve().parents[1])
@@ -102,9 +102,9 @@ def test_paths_outside_the_folder_raise_no_warning_for_the_lasting_cluster_on_th
     pack = package.build(_train(project, dataConfig=data), package.Options(), lasting)
     assert pack.spec["dataConfig"]["train"]["paths"] == str(project / "data" / "val.csv")
     assert pack.warnings == []
-    assert pack.entrypoint == "exec '/opt/cluster py/bin/python' -m raydt.jobs.entry"  # quoted for the shell
+    assert pack.entrypoint == "exec '/opt/cluster py/bin/python' -m raydt.cli.job_entry"  # quoted for the shell
     forced = package.build(_train(project), package.Options(python="/usr/bin/python3.11"), lasting)
-    assert forced.entrypoint == "exec /usr/bin/python3.11 -m raydt.jobs.entry"  # --python wins
+    assert forced.entrypoint == "exec /usr/bin/python3.11 -m raydt.cli.job_entry"  # --python wins
 
 
 def test_working_dir_option_must_be_a_folder(project: Path) -> None:
@@ -226,13 +226,13 @@ def test_an_invalid_spec_raises_before_anything_is_packed(project: Path) -> None
 def test_runtime_env_carries_raydt_the_spec_and_the_stop_wait(project: Path) -> None:
     pack = package.build(_train(project), package.Options(entrypoint_cpus=0.5, entrypoint_gpus=1), None)
     env = pack.runtime_env
-    assert env["py_modules"] == [RAYDT_PACKAGE] and Path(RAYDT_PACKAGE, "jobs", "entry.py").is_file()
+    assert env["py_modules"] == [RAYDT_PACKAGE] and Path(RAYDT_PACKAGE, "cli", "job_entry.py").is_file()
     assert pack.summary["pyModules"] == [RAYDT_PACKAGE]
     assert json.loads(env["env_vars"][package.SPEC_ENV]) == pack.spec
     assert pack.spec["trainConfig"]["trainerPath"] == "mytrain.py:train_fn"  # the relative spec travels
     assert env["env_vars"]["RAY_JOB_STOP_WAIT_TIME_S"] == str(package.STOP_WAIT_S)
     assert all(isinstance(v, str) for v in env["env_vars"].values())  # Ray refuses non-string values
-    assert pack.entrypoint == "exec python -m raydt.jobs.entry" == pack.summary["entrypoint"]
+    assert pack.entrypoint == "exec python -m raydt.cli.job_entry" == pack.summary["entrypoint"]
     assert pack.entrypoint_resources == {"CPU": 0.5, "GPU": 1.0}
 
     bare = package.build(_builtin(), package.Options(ship_raydt=False), None)
@@ -475,11 +475,11 @@ def test_read_result_takes_the_last_marker_line() -> None:
 def test_row_shows_a_job_in_seconds_without_empty_fields() -> None:
     info = SimpleNamespace(
         submission_id="run-1-abc", job_id="02000000", status="JobStatus.RUNNING", message=None,
-        entrypoint="exec python -m raydt.jobs.entry", start_time=1_700_000_000_500, end_time=None,
+        entrypoint="exec python -m raydt.cli.job_entry", start_time=1_700_000_000_500, end_time=None,
         metadata={"runName": "run-1", "mode": "tune"},
     )  # fmt: skip
     assert commands.row(info) == {
-        "jobId": "run-1-abc", "status": "RUNNING", "entrypoint": "exec python -m raydt.jobs.entry",
+        "jobId": "run-1-abc", "status": "RUNNING", "entrypoint": "exec python -m raydt.cli.job_entry",
         "startTime": 1_700_000_000.5, "runName": "run-1", "mode": "tune",
     }  # fmt: skip
     bare = SimpleNamespace(submission_id=None, job_id="03000000", status="SUCCEEDED", message="done",
@@ -503,7 +503,7 @@ def _entry(spec: str | None) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k != package.SPEC_ENV}
     if spec is not None:
         env[package.SPEC_ENV] = spec
-    cmd = [sys.executable, "-m", "raydt.jobs.entry"]
+    cmd = [sys.executable, "-m", "raydt.cli.job_entry"]
     return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=60, cwd=ROOT)
 
 

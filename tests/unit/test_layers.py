@@ -75,3 +75,50 @@ def test_runtime_code_imports_no_validation_module() -> None:
 )
 def test_the_rule_sees_every_import_form(source: str, module: str, expected: list[str]) -> None:
     assert forbidden(source, module) == expected
+
+
+def unit_imports() -> dict[str, dict[str, set[str]]]:
+    """For each top-level unit of the package (a module or package directly under ``raydt/``), the other units it
+    imports (every import: module level, in functions, for type checking only) and the modules that do it."""
+    found: dict[str, dict[str, set[str]]] = {}
+    for path in SRC.rglob("*.py"):
+        module = module_name(path)
+        if module.count(".") < 1:
+            continue
+        unit = module.split(".")[1]
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                targets = [node.module] if node.module != "raydt" else [f"raydt.{a.name}" for a in node.names]
+            elif isinstance(node, ast.Import):
+                targets = [alias.name for alias in node.names]
+            else:
+                continue
+            for target in targets:
+                parts = target.split(".")
+                if parts[0] == "raydt" and len(parts) > 1 and parts[1] != unit:
+                    found.setdefault(unit, {}).setdefault(parts[1], set()).add(module)
+    return found
+
+
+def test_no_two_units_import_each_other() -> None:
+    """The flow reads one way (spec -> plan -> runners -> results): no package or top-level module imports one
+    that imports it back, not even for type checking or inside a function."""
+    edges = unit_imports()
+    pairs = sorted(
+        f"{a} <-> {b} ({sorted(edges[a][b])} / {sorted(edges[b][a])})"
+        for a in edges
+        for b in edges[a]
+        if a < b and a in edges.get(b, {})
+    )
+    assert not pairs, pairs
+
+
+def test_the_top_level_holds_only_what_everything_shares() -> None:
+    """About 15 modules at the top (the rest lives in packages named after their concept)."""
+    modules = sorted(p.name for p in SRC.glob("*.py"))
+    assert len(modules) <= 16, modules
+
+
+def test_the_pair_rule_sees_imports_in_functions_and_type_checking_blocks(tmp_path: Path) -> None:
+    assert {"clusters", "diagnose"} <= set(unit_imports()["api"])  # api imports both inside functions
+    assert "plan" in unit_imports()["ray_config"]  # only for type checking

@@ -12,6 +12,7 @@ import pytest
 from raydt import plan
 from raydt.errors import SpecError, SpecIssue
 from raydt.registry import FRAMEWORKS, SCHEDULERS, SEARCHERS, OwnScheduler, SchedulerInfo, SearcherInfo
+from raydt.registry import load as load_target
 from raydt.runners import preflights
 from raydt.runners.tune import algos as tune_algos
 from raydt.spec import load
@@ -41,17 +42,30 @@ def searcher_row(**flags: Any) -> SearcherInfo:
     return SearcherInfo("fake", f"{HERE}:Recorder", {}, "a fake searcher", model_based=False, **flags)
 
 
+CALLS: list[tuple[Any, ...]] = []
+
+
+def build_searcher(p: plan.TunePlan, info: SearcherInfo, seeded: Any) -> Any:
+    """A searcher row's build hook, named by ``"module:function"`` as the registry's rows name theirs."""
+    CALLS.append((p.searcher, info.name, seeded))
+    return "built"
+
+
+def build_scheduler(p: plan.TunePlan, info: SchedulerInfo) -> Any:
+    return ("hook", info.name)
+
+
 def test_a_searcher_row_with_a_build_hook_is_built_by_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    calls: list[tuple[Any, ...]] = []
-
-    def build(p: plan.TunePlan, info: SearcherInfo, seeded: Any) -> Any:
-        calls.append((p.searcher, info.name, seeded))
-        return "built"
-
-    monkeypatch.setitem(SEARCHERS, "fake", searcher_row(build=build))
+    CALLS.clear()
+    monkeypatch.setitem(SEARCHERS, "fake", searcher_row(build=f"{HERE}:build_searcher"))
     p = replace(tune_plan(tmp_path, searchSpace=SPACE, metric="score"), searcher="fake")
     assert tune_algos.searcher(p, 0, "the study") == "built"
-    assert calls == [("fake", "fake", "the study")]
+    assert CALLS == [("fake", "fake", "the study")]
+
+
+def test_every_build_hook_the_registry_names_is_a_function() -> None:
+    hooks = [row.build for row in [*SCHEDULERS.values(), *SEARCHERS.values()] if row.build is not None]
+    assert len(hooks) >= 3 and all(callable(load_target(hook)) for hook in hooks), hooks
 
 
 def test_a_searcher_row_without_a_hook_gets_its_class_options_points_seed_and_cap(
@@ -87,7 +101,7 @@ def test_a_scheduler_row_is_built_by_its_hook_else_from_its_class(
     monkeypatch.setitem(SCHEDULERS, "fake", row)
     built = tune_algos.scheduler(p)
     assert isinstance(built, Recorder) and built.kwargs == {"a": 1}
-    monkeypatch.setitem(SCHEDULERS, "fake", replace(row, build=lambda plan, info: ("hook", info.name)))
+    monkeypatch.setitem(SCHEDULERS, "fake", replace(row, build=f"{HERE}:build_scheduler"))
     assert tune_algos.scheduler(p) == ("hook", "fake")
 
 

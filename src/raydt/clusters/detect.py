@@ -3,13 +3,10 @@ and the token it must present (set in the environment around ``ray.init``). Impo
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 from raydt.clusters import state
 from raydt.errors import RayConnectionError
-from raydt.ray_config import scoped_env, token_auth_env
 
 #: clusterStatus.source values
 SOURCE_UP = "raydt cluster up"
@@ -62,15 +59,3 @@ def shares_disk(status: dict[str, Any]) -> bool:
         return False
     ours = node_ips(rec)
     return all(node.get("address") in ours for node in status["nodes"])
-
-
-@contextmanager
-def auth_env(address: str | None) -> Iterator[dict[str, Any] | None]:
-    """Around a connection to the lasting cluster: token auth on, with the cluster's token file (the
-    token is never printed; only its file is named). Yields the record, or None for any other address."""
-    rec = owner(address)
-    if rec is None:
-        yield None
-        return
-    with scoped_env(token_auth_env(str(rec["tokenFile"]))):
-        yield rec

@@ -34,7 +34,7 @@ MAY_DIFFER = (
 )
 
 
-#: set by a Ray Job's entrypoint (``raydt.jobs.entry``): the job runs in Ray's copy of the submitted folder,
+#: set by a Ray Job's entrypoint (``raydt.cli.job_entry``): the job runs in Ray's copy of the submitted folder,
 #: whose path changes with every submission, so its spec is stored with the relative paths it was given and
 #: the same spec submitted again continues the same experiment (a changed file is still a changed folder)
 SUBMITTED_JOB: dict[str, bool] = {"active": False}

@@ -110,7 +110,7 @@ def build(source: Any, opts: Options, lasting: dict[str, Any] | None) -> Package
     if work or opts.ship_raydt:
         env["excludes"] = excludes
     resources = {"CPU": float(opts.entrypoint_cpus), "GPU": float(opts.entrypoint_gpus)}
-    entrypoint = f"exec {shlex.quote(python)} -m raydt.jobs.entry"
+    entrypoint = f"exec {shlex.quote(python)} -m raydt.cli.job_entry"
     summary: dict[str, Any] = {
         "runName": run_name, "files": size["files"],
         "bytes": size["bytes"], "excludes": excludes, "pyModules": list(env.get("py_modules", [])),

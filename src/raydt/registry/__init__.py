@@ -4,12 +4,13 @@ Registries hold names, code holds behaviour: each entry declares what it support
 what implements it, by dotted path or by an optional build hook; no module outside this package compares a
 scheduler or searcher name, or lists frameworks, to decide what to do (``tests/unit/test_registry.py``).
 Nothing here imports Ray or an ML framework: a framework's package (``raydt/frameworks/<name>/``), a
-scheduler's or searcher's class and the hooks (``registry.build``) are imported only when a run needs them.
+scheduler's or searcher's class and the build hooks (``runners.tune.builders``, named by string) are imported
+only when a run needs them.
 
 - ``registry`` (here): the frameworks (``FrameworkInfo``, in ``frameworks.base``) and the preprocess steps;
 - ``registry.tune``: the schedulers and searchers, their options, flags and hooks;
 - ``registry.choice``: ``choose``, the automatic scheduler/searcher choice of a search;
-- ``registry.build``: the build hooks (Ray imported when they run).
+- build hooks: ``runners.tune.builders`` (a row names its hook as "module:function"; Ray imported when it runs).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from raydt.registry.tune import Option as Option
 from raydt.registry.tune import OwnScheduler as OwnScheduler
 from raydt.registry.tune import SchedulerInfo as SchedulerInfo
 from raydt.registry.tune import SearcherInfo as SearcherInfo
+from raydt.registry.tune import load as load
 
 #: The frameworks the seed's input schema names; `trainConfig.framework` accepts these and the registry's others.
 SEED_FRAMEWORKS: tuple[str, ...] = ("pytorch", "tensorflow", "xgboost")

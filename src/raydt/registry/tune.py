@@ -1,25 +1,26 @@
 """The schedulers and searchers a search can name: plain rows of names, options, capability flags and optional
 build hooks. Validation (``spec.tune_checks``, ``spec.search_checks``), the automatic choice
 (``registry.choice``), the plan and the runners (``runners.tune_algos``) read the flags; none of them compares a
-name. Imports no Ray: the hooks (``registry.build``, imported here as ``hooks``) import it when they run.
+name. Imports no Ray: the hooks (``runners.tune.builders``, named by string) import it when they run.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from raydt.registry import build as hooks
+#: Where the build hooks live (``"module:function"``, imported only by a run): ``build(plan, info)`` -> Ray's
+#: scheduler, ``build(plan, info, seeded)`` -> Ray's searcher, for a row whose class and options are not enough
+#: (default: the target class with the plan's options, the given points, the seed and the concurrency cap).
+BUILDERS = "raydt.runners.tune.builders"
 
-if TYPE_CHECKING:
-    from raydt.plan import TunePlan
 
-#: ``build(plan, info)`` -> Ray's scheduler (default: the target class with the plan's scheduler options)
-SchedulerBuild = Callable[["TunePlan", "SchedulerInfo"], Any]
-#: ``build(plan, info, seeded)`` -> Ray's searcher (default: the target class with the plan's searcher options, the
-#: given points, the seed and the concurrency cap); ``seeded``: the study a ``seeded_study`` searcher starts from
-SearcherBuild = Callable[["TunePlan", "SearcherInfo", Any], Any]
+def load(target: str) -> Any:
+    """The object a ``"module:Name"`` target names (a Ray class, a build hook), imported when a run needs it."""
+    import importlib
+
+    module, _, name = target.partition(":")
+    return getattr(importlib.import_module(module), name)
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,7 @@ class SchedulerInfo:
     ranks_by_one_metric: bool = True  # compares trials on one metric: refused for a multi-objective search
     epochs_arg: str | None = None  # the option the trainer's epochs count sets when the spec leaves it out
     needs_bounds: bool = False  # explores inside numeric min/max bounds: the space must have one such domain
-    build: SchedulerBuild | None = None  # builds Ray's object when its class and options are not enough
+    build: str | None = None  # "module:function" building Ray's object when its class and options are not enough
 
 
 @dataclass(frozen=True)
@@ -82,7 +83,7 @@ class SearcherInfo:
     define_by_run: bool = False  # samples the whole space itself: Tune's param_space is empty
     takes_cap: bool = False  # built with the concurrency cap as its max_concurrent: no ConcurrencyLimiter around it
     own_scheduler: OwnScheduler | None = None
-    build: SearcherBuild | None = None  # builds Ray's object when its class and options are not enough
+    build: str | None = None  # "module:function" building Ray's object when its class and options are not enough
 
 
 _TIME_ATTR = Option("time_attr", "str")  # the result field that measures progress (default training_iteration)
@@ -141,7 +142,7 @@ SCHEDULERS: dict[str, SchedulerInfo] = {
         "Population Based Training: bad trials copy good trials' checkpoints and mutate hyperparameters",
         population_based=True,
         pauses_trials=True,
-        build=hooks.pbt,
+        build=f"{BUILDERS}:pbt",
     ),
     "pb2": SchedulerInfo(
         "pb2",
@@ -157,7 +158,7 @@ SCHEDULERS: dict[str, SchedulerInfo] = {
         modules=("GPy",),
         extra="pb2",
         needs_bounds=True,
-        build=hooks.pb2,
+        build=f"{BUILDERS}:pb2",
     ),
     "fifo": SchedulerInfo(
         "fifo", "ray.tune.schedulers:FIFOScheduler", {}, "runs every trial to its end", ranks_by_one_metric=False
@@ -179,7 +180,7 @@ SEARCHERS: dict[str, SearcherInfo] = {
         several_objectives=True,
         seeded_study=True,
         define_by_run=True,
-        build=hooks.optuna_search,
+        build=f"{BUILDERS}:optuna_search",
     ),
     "hyperopt": SearcherInfo(
         "hyperopt",

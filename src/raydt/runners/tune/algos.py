@@ -3,11 +3,10 @@ Imports Ray Tune (and the searcher's library) only when called."""
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
 from raydt.plan import TunePlan
-from raydt.registry import SCHEDULERS, SEARCHERS
+from raydt.registry import SCHEDULERS, SEARCHERS, load
 
 
 def scheduler(p: TunePlan) -> Any:
@@ -15,7 +14,7 @@ def scheduler(p: TunePlan) -> Any:
     if own is not None and own.name == p.scheduler:
         return load(own.target)(**p.scheduler_options)
     info = SCHEDULERS[p.scheduler]
-    return info.build(p, info) if info.build is not None else load(info.target)(**p.scheduler_options)
+    return load(info.build)(p, info) if info.build is not None else load(info.target)(**p.scheduler_options)
 
 
 def add_seeded(out: dict[str, Any], p: TunePlan, seeded: Any) -> None:
@@ -34,7 +33,7 @@ def param_space(p: TunePlan) -> dict[str, Any]:
 def searcher(p: TunePlan, cap: int, seeded: Any = None) -> Any:
     """``cap``: trials the searcher starts at once (0: no cap). The cap is an attribute ``max_concurrent``
     of the object returned (a ConcurrencyLimiter, or the random searcher's own), which
-    ``runners.tune_memory`` lowers while the search runs."""
+    ``runners.tune.memory`` lowers while the search runs."""
     if SEARCHERS[p.searcher].takes_cap:  # e.g. a SearchGenerator: Tune's wrapper would ignore the cap
         return _searcher(p, seeded, {"max_concurrent": cap})
     found = _searcher(p, seeded, {})
@@ -48,7 +47,7 @@ def searcher(p: TunePlan, cap: int, seeded: Any = None) -> Any:
 def _searcher(p: TunePlan, seeded: Any, extra: dict[str, Any]) -> Any:
     info = SEARCHERS[p.searcher]
     if info.build is not None:
-        return info.build(p, info, seeded)
+        return load(info.build)(p, info, seeded)
     cls = load(info.target)
     options = dict(p.searcher_options)
     if p.search.points_to_evaluate:
@@ -57,8 +56,3 @@ def _searcher(p: TunePlan, seeded: Any, extra: dict[str, Any]) -> Any:
     if p.seed is not None and info.seed_arg:
         options[info.seed_arg] = p.seed
     return cls(**options)
-
-
-def load(target: str) -> Any:
-    module, _, name = target.partition(":")
-    return getattr(importlib.import_module(module), name)

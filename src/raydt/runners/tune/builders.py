@@ -1,21 +1,14 @@
 """The build hooks of the scheduler and searcher rows whose Ray object needs more than its class and the plan's
-options (``SchedulerInfo.build``, ``SearcherInfo.build``). Importing this module imports nothing heavy: Ray,
-Optuna and raydt's Optuna searcher are imported when a hook runs (in a run's driver, never in validation)."""
+options: a row names its hook as ``"raydt.runners.tune.builders:NAME"`` (``SchedulerInfo.build``,
+``SearcherInfo.build``), so the registry imports neither the plan nor the search package. Ray, Optuna and raydt's
+Optuna searcher are imported when a hook runs (in a run's driver, never in validation)."""
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from raydt.plan import TunePlan
-    from raydt.registry.tune import SchedulerInfo, SearcherInfo
-
-
-def load(target: str) -> Any:
-    """The object a ``"module:Name"`` target names."""
-    module, _, name = target.partition(":")
-    return getattr(importlib.import_module(module), name)
+from raydt.plan import TunePlan
+from raydt.registry import SchedulerInfo, SearcherInfo, load
 
 
 def pbt(p: TunePlan, info: SchedulerInfo) -> Any:

@@ -1,4 +1,4 @@
-"""The entrypoint of a job ``raydt submit`` sent: ``python -m raydt.jobs.entry`` on the cluster.
+"""The entrypoint of a job ``raydt submit`` sent: ``python -m raydt.cli.job_entry`` on the cluster.
 
 It runs the spec from ``RAYDT_JOB_SPEC`` exactly as ``raydt run`` does (the live view on stderr, Ray's own
 output in the run's log file), and ends with the result document on one line after ``RESULT_MARKER``: the
