@@ -14,7 +14,6 @@ checkout's ``src/`` (no install needed), and only what a generator needs: never 
 
 from __future__ import annotations
 
-import ast
 import dataclasses
 import inspect
 import json
@@ -92,99 +91,37 @@ class ErrorCode:
     classes: list[str]
     meaning: list[str]
     hint: str
-    set_where_raised: bool = False  # a code its class takes only at the raise site (``code=...``)
-
-
-def _error_classes() -> list[type]:
-    """``RaydtError`` and every subclass in raydt, depth first, each level in source order."""
-    _use_this_checkout()
-    from raydt import errors
-
-    def line(cls: type) -> int:
-        try:
-            return inspect.getsourcelines(cls)[1]
-        except (OSError, TypeError):
-            return 1 << 30
-
-    found: list[type] = []
-
-    def walk(cls: type) -> None:
-        found.append(cls)
-        for sub in sorted(cls.__subclasses__(), key=line):
-            if sub.__module__.split(".")[0] == "raydt":
-                walk(sub)
-
-    base = getattr(errors, "RaydtError", None)
-    if not isinstance(base, type):
-        raise GenerationError("raydt.errors has no RaydtError: no error hierarchy to document")
-    walk(base)
-    return found
-
-
-def _codes_named_in_tree(doc: str) -> dict[str, list[str]]:
-    """The codes ``raydt.errors``' docstring tree names after each class's ``code`` (continuation lines
-    included): the codes a class takes where it is raised (``JobsError``: ``JOBS_AUTH``, ...)."""
-    named: dict[str, list[str]] = {}
-    current = None
-    for line in doc.splitlines():
-        match = re.search(r"\b([A-Z]\w*Error)\b", line)
-        if match:
-            current = match.group(1)
-        elif not line.strip():
-            current = None
-        if current is None:
-            continue
-        after = line.split(" code ", 1)[1] if " code " in line else (line if not match else "")
-        named.setdefault(current, []).extend(c for c in CODE.findall(after) if c not in named.get(current, []))
-    return named
 
 
 def error_codes() -> list[ErrorCode]:
-    """One entry per code, in the hierarchy's order: the classes' own codes, then the codes a class takes at its
-    raise sites (named in the module's docstring tree, or with a hint in ``FAILURE_HINTS``)."""
+    """One entry per code of ``raydt.errors.ERROR_CODES``, in the hierarchy's order (``errors.error_classes``):
+    its class(es), the first paragraph of each docstring, the default hint."""
     _use_this_checkout()
     from raydt import errors
 
-    classes = _error_classes()
-    if not classes or not hasattr(classes[0], "code"):
-        raise GenerationError("raydt.errors has no RaydtError hierarchy with codes: nothing to document")
+    classes = getattr(errors, "error_classes", lambda: ())()
+    if not classes:
+        raise GenerationError("raydt.errors has no error_classes(): no error hierarchy to document")
     by_code: dict[str, ErrorCode] = {}
-
-    failure_hints: dict[str, str] = getattr(errors, "FAILURE_HINTS", {})
-
-    def add(code: str, cls: type, *, extra: bool) -> None:
-        if extra and code in by_code:  # a class of its own (or an earlier mention) documents it already
-            return
+    for cls in classes:
         meaning = _first_paragraph(cls.__doc__)
-        hint = getattr(cls, "default_hint", "")
-        if extra and code in failure_hints:  # a failure class of its own: its hint says what it is
-            hint = failure_hints[code]
-            meaning = re.split(r"[:.] ", hint, maxsplit=1)[0]
-        entry = by_code.get(code)
+        entry = by_code.get(cls.code)
         if entry is None:
-            by_code[code] = ErrorCode(code, cls.exit_code, [cls.__name__], [meaning], hint, extra)  # type: ignore[attr-defined]
-        elif cls.__name__ not in entry.classes:
+            by_code[cls.code] = ErrorCode(cls.code, cls.exit_code, [cls.__name__], [meaning], cls.default_hint)
+        else:
             entry.classes.append(cls.__name__)
             entry.meaning.append(meaning)
-
-    named = _codes_named_in_tree(errors.__doc__ or "")
-    for cls in classes:
-        add(cls.code, cls, extra=False)  # type: ignore[attr-defined]
-    for cls in classes:
-        for code in named.get(cls.__name__, []):
-            add(code, cls, extra=True)
-    owner = next((c for c in classes if c.__name__ == "UserCodeError"), classes[0])
-    for code in failure_hints:
-        add(code, owner, extra=True)
-    if not by_code:
-        raise GenerationError("no error codes found in raydt.errors")
+    if set(by_code) != set(errors.ERROR_CODES):
+        raise GenerationError(
+            f"error_classes() and ERROR_CODES disagree: {sorted(set(by_code) ^ set(errors.ERROR_CODES))}"
+        )
     return list(by_code.values())
 
 
 def error_codes_table() -> str:
     rows = []
     for e in error_codes():
-        classes = ", ".join(f"`{c}`" for c in e.classes) + (" (code set where raised)" if e.set_where_raised else "")
+        classes = ", ".join(f"`{c}`" for c in e.classes)
         meaning = (
             e.meaning[0]
             if len(e.meaning) == 1
@@ -476,11 +413,8 @@ def on_page_markdown(markdown: str, page: Any, config: Any, files: Any) -> str:
 
 
 def codes_in_errors_module() -> set[str]:
-    """Every code string ``raydt/errors.py`` holds (class ``code`` values, ``FAILURE_HINTS`` keys, ...), read from
-    its source: what the error-code table must cover."""
-    tree = ast.parse((SRC / "raydt" / "errors.py").read_text(encoding="utf-8"))
-    return {
-        node.value
-        for node in ast.walk(tree)
-        if isinstance(node, ast.Constant) and isinstance(node.value, str) and CODE.fullmatch(node.value)
-    }
+    """Every error code raydt reports (``raydt.errors.ERROR_CODES``): what the error-code table must cover."""
+    _use_this_checkout()
+    from raydt import errors
+
+    return set(errors.ERROR_CODES)

@@ -63,12 +63,12 @@ def test_the_model_refuses_a_code_that_is_no_class() -> None:
 
 def test_every_error_object_raydt_builds_is_a_class_instance() -> None:
     """No error code is a plain string where an error is raised or built: ``code=`` and ``"code": "X"`` literals
-    are gone from the source (the classes' own ``code = "X"`` in errors.py are the one place)."""
+    are gone from the source (the classes' own ``code = "X"`` in the errors package are the one place)."""
     plain = re.compile(r"""\bcode\s*=\s*["'][A-Z_]+["']|["']code["']\s*:\s*["'][A-Z_]+["']""")
     found = [
         f"{path.relative_to(SRC)}:{n}: {line.strip()}"
         for path in SRC.rglob("*.py")
-        if path.name != "errors.py"
+        if path.relative_to(SRC).parts[0] != "errors"
         for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
         if plain.search(line)
     ]
@@ -100,7 +100,5 @@ def _documented_lists() -> list[tuple[Path, dict[str, int]]]:
 def test_the_documented_code_list_is_the_classes() -> None:
     """The docs' list, where they keep one (README's "Stable error codes"; a docs site may generate it instead)."""
     lists = _documented_lists()
-    if not lists:
-        pytest.skip("no document lists the error codes (the output schema's enum is the list)")
-    for path, codes in lists:
+    for path, codes in lists:  # a hand-written list, where one is kept (the docs site generates its table)
         assert codes == ERROR_CODES, f"{path}: {sorted(set(codes) ^ set(ERROR_CODES))}"
