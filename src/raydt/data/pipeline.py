@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from raydt.data.guard import bad_rows, guard, last_line, plain
 from raydt.data.steps import Step, build, columns_of, numeric
 from raydt.errors import DataError, SpecIssue
 from raydt.frameworks.checkpoint_format import FEATURES, PIPELINE_FILE  # the built-in trainers' input column
@@ -115,11 +116,11 @@ def prepare(dc: DataConfig, base_dirs: tuple[Path, ...], builtin: bool, out_dir:
 
     steps = build(dc.preprocess, label, base_dirs)
     for step in steps:  # fitted on the training split only; validation gets the same transform
-        _guard(step.where, functools.partial(step.fit, train))
+        guard(step.where, functools.partial(step.fit, train))
         train = step.transform(train, dc.batch_size, dc.concurrency)
         val = step.transform(val, dc.batch_size, dc.concurrency)
         if dc.materialize:
-            train = _guard(step.where, train.materialize)  # each step runs once over each row
+            train = guard(step.where, train.materialize)  # each step runs once over each row
     raw_columns = [c for c in wanted if c != label]
     pipeline = Pipeline(raw_columns, label, steps)
     info: dict[str, Any] = {"label": label, "rawColumns": raw_columns, "steps": [s.describe() for s in steps]}
@@ -130,8 +131,8 @@ def prepare(dc: DataConfig, base_dirs: tuple[Path, ...], builtin: bool, out_dir:
         info["inputSize"] = int(np.asarray(train.take(1)[0][FEATURES]).shape[0])
     if dc.materialize:
         train, val = (
-            _guard("dataConfig.preprocess", train.materialize),
-            _guard("dataConfig.preprocess", val.materialize),
+            guard("dataConfig.preprocess", train.materialize),
+            guard("dataConfig.preprocess", val.materialize),
         )
     info["rows"] = {"train": train.count(), "validation": val.count()} if dc.materialize else None
     info["columns"] = list(columns_of(train))
@@ -170,7 +171,7 @@ def _read(source: DataSource, where: str, base_dirs: tuple[Path, ...], dc: DataC
         schema = ds.schema()  # reads enough to fail now on a missing, unreadable or malformed file
     except Exception as exc:  # noqa: BLE001 - any reader failure is the data's, said with the file
         raise DataError(
-            [SpecIssue(f"{where}.paths", f"cannot be read as {source.format}: {_last_line(exc)}", paths)]
+            [SpecIssue(f"{where}.paths", f"cannot be read as {source.format}: {last_line(exc)}", paths)]
         ) from None
     if schema is None:  # nothing to read: headers only, or empty files
         raise DataError([SpecIssue(where, "has no rows", paths, "Point it at non-empty files.")])
@@ -253,7 +254,7 @@ def _for_builtin(train: Any, val: Any, pipeline: Pipeline, dc: DataConfig) -> tu
             ]
         )
     encoder = LabelEncoder(label)
-    _guard("dataConfig.train.label", functools.partial(encoder.fit, train))
+    guard("dataConfig.train.label", functools.partial(encoder.fit, train))
     mapping = encoder.stats_[f"unique_values({label})"]
     classes = list(mapping)
     if any(v is None or (isinstance(v, float) and np.isnan(v)) for v in classes):
@@ -269,7 +270,7 @@ def _for_builtin(train: Any, val: Any, pipeline: Pipeline, dc: DataConfig) -> tu
                 )
             ]
         )
-    pipeline.classes = [_plain(v) for v, _ in sorted(mapping.items(), key=lambda kv: kv[1])]
+    pipeline.classes = [plain(v) for v, _ in sorted(mapping.items(), key=lambda kv: kv[1])]
     pipeline.concat = Concatenator(columns=features, output_column_name=FEATURES, dtype=np.float32, flatten=True)
     out = []
     for ds in (train, val):
@@ -277,9 +278,9 @@ def _for_builtin(train: Any, val: Any, pipeline: Pipeline, dc: DataConfig) -> tu
         ds = pipeline.concat.transform(ds, batch_size=dc.batch_size, concurrency=dc.concurrency)
         out.append(ds.select_columns([FEATURES, label]))
     if dc.materialize:
-        out = [_guard("dataConfig.preprocess", ds.materialize) for ds in out]
+        out = [guard("dataConfig.preprocess", ds.materialize) for ds in out]
     for name, ds in zip(("train", "validation"), out, strict=True):
-        counts = _guard(f"dataConfig.{name}", functools.partial(_bad_rows, ds, label))
+        counts = guard(f"dataConfig.{name}", functools.partial(bad_rows, ds, label))
         if counts["label"]:  # only validation can have labels the encoder (fitted on train) does not know
             raise DataError(
                 [
@@ -303,42 +304,3 @@ def _for_builtin(train: Any, val: Any, pipeline: Pipeline, dc: DataConfig) -> tu
                 ]
             )
     return out[0], out[1]
-
-
-def _bad_rows(ds: Any, label: str) -> dict[str, int]:
-    """Rows whose features hold NaN, and rows whose label did not encode (one pass, tasks only)."""
-
-    def count(batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        x = np.asarray(batch[FEATURES], dtype=np.float32).reshape(len(batch[FEATURES]), -1)
-        y = np.asarray(batch[label], dtype=np.float64)
-        return {
-            "features": np.asarray([int(np.isnan(x).any(axis=1).sum())]),
-            "label": np.asarray([int(np.isnan(y).sum())]),
-        }
-
-    found = {"features": 0, "label": 0}
-    for row in ds.map_batches(count, batch_format="numpy").take_all():
-        found["features"] += int(row["features"])
-        found["label"] += int(row["label"])
-    return found
-
-
-def _plain(value: Any) -> Any:
-    return value.item() if hasattr(value, "item") else value
-
-
-def _guard(where: str, fn: Any) -> Any:
-    """Run a Ray Data execution; a failure in it is a data error naming the step."""
-    from raydt.errors import RaydtError
-
-    try:
-        return fn()
-    except RaydtError:
-        raise
-    except Exception as exc:  # noqa: BLE001
-        raise DataError([SpecIssue(where, f"failed on the data: {_last_line(exc)}", None)]) from None
-
-
-def _last_line(exc: BaseException) -> str:
-    lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
-    return lines[-1] if lines else type(exc).__name__

@@ -9,9 +9,6 @@ rule, value, hint) with is_error true. Nothing here imports Ray: runs and cluste
 
 from __future__ import annotations
 
-import hashlib
-import json
-import subprocess
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,12 +18,10 @@ from typing import Any
 from pydantic import ValidationError
 
 from raydt import api, results
-from raydt.errors import OptionError, RaydtError, RunError, RunInProgressError, SpecIssue, UsageError
+from raydt.errors import OptionError, RaydtError, RunInProgressError, SpecIssue, UsageError
 from raydt.mcp import models
+from raydt.mcp.cli_calls import address_flags, cli_document, spec_file, spec_source
 from raydt.mcp.runs import Registry
-
-#: seconds a synchronous CLI tool (cluster_status, submit_job, job_status) may take
-CLI_TIMEOUT_S = 120.0
 
 _RUN_RULE = (
     " One run at a time: while a run is running, run and resume_run are refused with error.code RUN_IN_PROGRESS "
@@ -89,12 +84,8 @@ def _parse(model: type[models.Args], arguments: dict[str, Any]) -> Any:
         raise OptionError(list(by_argument.values()), hint="Fix the arguments in error.issues.") from None
 
 
-def _spec_source(spec: dict[str, Any] | str) -> dict[str, Any] | str:
-    return spec if isinstance(spec, dict) else str(Path(spec).expanduser())
-
-
 def validate_spec(box: Toolbox, args: models.SpecArgs) -> dict[str, Any]:
-    spec = api.validate(_spec_source(args.spec))
+    spec = api.validate(spec_source(args.spec))
     return results.finalize(results.Document(valid=True, mode=spec.mode).dump())
 
 
@@ -103,7 +94,7 @@ def get_schema(box: Toolbox, args: models.SchemaArgs) -> dict[str, Any]:
 
 
 def run(box: Toolbox, args: models.SpecArgs) -> dict[str, Any]:
-    source = _spec_source(args.spec)
+    source = spec_source(args.spec)
     spec = api.validate(source)  # a bad spec is refused here, with every problem, before anything starts
     if spec.mode == "serve" or spec.serve_config is not None:
         raise UsageError(
@@ -143,31 +134,16 @@ def cluster_status(box: Toolbox, args: models.AddressArgs) -> dict[str, Any]:
             "cluster_status without an address starts a Ray of its own, and a run is running",
             hint=f"Pass the address of the run's cluster, or wait for run {busy.run_id if busy else ''} to end.",
         )
-    return _cli(box, ["cluster", "status", "-q", *_address(args)])
-
-
-def _spec_file(box: Toolbox, spec: dict[str, Any] | str, *, validate: bool = True) -> str:
-    """A spec argument as a file the CLI reads (an object is validated here first, then written once)."""
-    source = _spec_source(spec)
-    if isinstance(source, str):
-        return source
-    if validate:
-        api.validate(source)
-    folder = box.registry.folder.parent / "submitted"
-    folder.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(source, indent=2, sort_keys=True)
-    path = folder / f"spec-{hashlib.sha256(text.encode()).hexdigest()[:12]}.json"
-    path.write_text(text, encoding="utf-8")
-    return str(path)
+    return cli_document(box.registry, ["cluster", "status", "-q", *address_flags(args)])
 
 
 def submit_job(box: Toolbox, args: models.SubmitArgs) -> dict[str, Any]:
-    return _cli(box, ["submit", _spec_file(box, args.spec), *_address(args)])
+    return cli_document(box.registry, ["submit", spec_file(box.registry, args.spec), *address_flags(args)])
 
 
 def doctor(box: Toolbox, args: models.DoctorArgs) -> dict[str, Any]:
-    spec = [_spec_file(box, args.spec, validate=False)] if args.spec is not None else []  # doctor reports it
-    return _cli(box, ["doctor", "-q", *_address(args), *spec])
+    spec = [spec_file(box.registry, args.spec, validate=False)] if args.spec is not None else []  # doctor reports it
+    return cli_document(box.registry, ["doctor", "-q", *address_flags(args), *spec])
 
 
 def explain(box: Toolbox, args: models.ExplainArgs) -> dict[str, Any]:
@@ -184,33 +160,7 @@ def _document(doc: dict[str, Any], code: int) -> dict[str, Any]:
 
 
 def job_status(box: Toolbox, args: models.JobArgs) -> dict[str, Any]:
-    return _cli(box, ["jobs", "status", args.job_id, *_address(args)])
-
-
-def _address(args: models.AddressArgs) -> list[str]:
-    return ["--address", args.address] if args.address else []
-
-
-def _cli(box: Toolbox, argv: list[str]) -> dict[str, Any]:
-    """A command that talks to Ray (cluster status, doctor, submit, a job's status) as a CLI subprocess: the server
-    never becomes a Ray driver (one per process, tied to one cluster) and a cluster that does not answer costs a
-    bounded wait, not the server. The JSON document it printed."""
-    try:
-        done = subprocess.run(
-            [*box.registry.cli, *argv], capture_output=True, timeout=CLI_TIMEOUT_S, cwd=box.registry.cwd,
-            stdin=subprocess.DEVNULL, check=False,
-        )  # fmt: skip
-    except subprocess.TimeoutExpired:
-        raise RunError(f"raydt {' '.join(argv)} did not answer within {CLI_TIMEOUT_S:g} s") from None
-    try:
-        doc = json.loads(done.stdout)
-    except ValueError:
-        err = RunError(f"raydt {' '.join(argv)} exited with code {done.returncode} without a JSON document")
-        err.details = {"stderrTail": done.stderr.decode(errors="replace").splitlines()[-20:]}
-        raise err from None
-    if not isinstance(doc, dict):
-        raise RunError(f"raydt {' '.join(argv)} printed {type(doc).__name__}, not a JSON object")
-    return doc
+    return cli_document(box.registry, ["jobs", "status", args.job_id, *address_flags(args)])
 
 
 _SPEC_NOTE = " `spec` is an object (raydt's input schema; get_schema prints it) or a spec file path."
