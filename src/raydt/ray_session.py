@@ -19,12 +19,6 @@ from raydt.errors import RayConnectionError, SpecError, SpecIssue
 from raydt.ray_config import FAST_TRAIN_ENV, scoped_env, token_auth_env
 
 CONNECT_TIMEOUT_S = 3.0
-#: The resource Ray gives the head node (``ray._common.constants.HEAD_NODE_RESOURCE_NAME``, a private module): read
-#: here, not through ray_compat, so that ``cluster_status`` imports no Ray Train/Tune; test_ray_compat checks it.
-HEAD_RESOURCE = "node:__internal_head__"
-#: ``ray.init``'s hidden keyword argument for the node's ``memory`` resource (``ray start --memory``), accepted in
-#: config.rayInit like its documented arguments; test_ray_compat checks ray.init still takes it.
-MEMORY_KWARG = "_memory"
 #: ``config.address: local``: a fresh embedded Ray even when a cluster runs (Ray's own meaning of "local").
 LOCAL = "local"
 #: The connection ``connect`` opened: its address and where it came from (``clusterStatus.address/source``).
@@ -58,6 +52,8 @@ def check_ray_init(extra: dict[str, Any]) -> str:
     import inspect
 
     import ray
+
+    from raydt.ray_compat import MEMORY_KWARG
 
     valid = set(inspect.signature(ray.init).parameters) - {"address", "kwargs"} | {MEMORY_KWARG}
     unknown = sorted(set(extra) - valid)
@@ -265,6 +261,8 @@ def cluster_status(autoscaling: bool | None = None) -> dict[str, Any]:
     autoscaler (``autoscaling``: ``config.autoscaling``, None to detect)."""
     import ray
 
+    from raydt import ray_compat
+
     total = ray.cluster_resources()
     available = ray.available_resources()
     nodes = []
@@ -276,7 +274,7 @@ def cluster_status(autoscaling: bool | None = None) -> dict[str, Any]:
             {
                 "nodeId": node.get("NodeID"),
                 "address": node.get("NodeManagerAddress"),
-                "isHead": HEAD_RESOURCE in res,
+                "isHead": ray_compat.HEAD_RESOURCE in res,
                 "cpu": float(res.get("CPU", 0.0)),
                 "gpu": float(res.get("GPU", 0.0)),
                 "memoryBytes": int(res.get("memory", 0)),

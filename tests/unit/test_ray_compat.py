@@ -1,4 +1,4 @@
-"""Loud checks of every non-public Ray API raydt uses (all of them live in raydt/ray_compat.py), and of
+"""Loud checks of every non-public Ray API raydt uses (all of them live in the raydt/ray_compat/ package), and of
 every registry option against the Ray class it is passed to. A failure names the Ray version: a Ray
 upgrade starts here."""
 
@@ -12,14 +12,14 @@ from pathlib import Path
 import pytest
 
 ray = pytest.importorskip("ray")
-VERSION = f"Ray {ray.__version__} changed a non-public API raydt relies on (see raydt/ray_compat.py): "
+VERSION = f"Ray {ray.__version__} changed a non-public API raydt relies on (see raydt/ray_compat/): "
 
 
 def test_ray_train_failure_policy_hook() -> None:
     from ray.train.v2._internal.execution.failure_handling import DefaultFailurePolicy, FailureDecision
     from ray.train.v2.api import data_parallel_trainer
 
-    from raydt import ray_compat
+    from raydt.ray_compat import train as ray_compat
 
     assert hasattr(data_parallel_trainer, "create_failure_policy"), VERSION + "create_failure_policy is gone"
     assert "make_decision" in vars(DefaultFailurePolicy), VERSION + "DefaultFailurePolicy.make_decision is gone"
@@ -33,7 +33,7 @@ def test_failure_policy_retries_only_what_a_retry_can_fix() -> None:
     from ray.exceptions import ActorDiedError
     from ray.train import FailureConfig, WorkerGroupError
 
-    from raydt.ray_compat import SystemFailuresOnly
+    from raydt.ray_compat.train import SystemFailuresOnly
 
     policy = SystemFailuresOnly(FailureConfig(max_failures=2))
     bug = WorkerGroupError("failed", {0: ValueError("boom")})
@@ -170,18 +170,28 @@ def test_the_driver_joins_through_a_node_with_a_hidden_ray_init_argument() -> No
     assert ray_compat.on_node(given, "127.0.0.3") == given
 
 
-def test_the_ray_names_read_outside_ray_compat() -> None:
+def test_the_private_ray_names_ray_compat_holds() -> None:
     """The head's resource (clusterStatus.nodes[].isHead), ray.init's hidden ``_memory`` (config.rayInit) and the
-    private module whose logger ``raydt submit`` quiets: named outside ray_compat so that their modules import no Ray
-    Train/Tune, checked here all the same."""
+    private module whose logger ``raydt submit`` quiets."""
     from ray._common import constants
 
-    from raydt import ray_session
+    from raydt import ray_compat
 
-    assert constants.HEAD_NODE_RESOURCE_NAME == ray_session.HEAD_RESOURCE, VERSION + "the head node's resource"
+    assert constants.HEAD_NODE_RESOURCE_NAME == ray_compat.HEAD_RESOURCE, VERSION + "the head node's resource"
     source = inspect.getsource(ray.init)
-    assert f'kwargs.pop("{ray_session.MEMORY_KWARG}"' in source, VERSION + "ray.init takes no _memory"
-    assert importlib.util.find_spec("ray._private.runtime_env") is not None, VERSION + "ray._private.runtime_env"
+    assert f'kwargs.pop("{ray_compat.MEMORY_KWARG}"' in source, VERSION + "ray.init takes no _memory"
+    for name in ray_compat.JOB_CLIENT_LOGGERS:
+        assert importlib.util.find_spec(name) is not None, VERSION + name
+
+
+def test_importing_ray_compat_imports_no_ray_train_or_tune() -> None:
+    """cluster status, doctor and submit read ray_compat's names: only ``ray_compat.train`` imports Train and Tune."""
+    import subprocess
+    import sys
+
+    code = "import sys, raydt.ray_compat; print(sorted(m for m in ('ray.train', 'ray.tune') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
 
 
 class _Trial:

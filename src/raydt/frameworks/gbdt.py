@@ -57,7 +57,7 @@ def report_callback(
     """Ray's ``RayTrainReportCallback`` (``callback_cls``), reporting ``metrics`` (raydt's name: the booster's) every
     runConfig.checkpoint.frequency rounds; each checkpoint also gets ``raydt_meta.json`` and the fitted dataConfig
     pipeline."""
-    from raydt.ray_compat import report_callback_with_files
+    from raydt.ray_compat.train import report_callback_with_files
 
     def add_files(path: str) -> None:
         builtin_data.write_checkpoint_files(path, meta, config)

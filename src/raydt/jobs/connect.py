@@ -207,7 +207,9 @@ def client(target: Target) -> Any:
     from ray.job_submission import JobSubmissionClient
 
     # Ray's client logs each upload and socket at INFO on the submitter's stderr; raydt says what it sends
-    for name in ("ray.dashboard.modules.dashboard_sdk", "ray.dashboard.modules.job.sdk", "ray._private.runtime_env"):
+    from raydt.ray_compat import JOB_CLIENT_LOGGERS
+
+    for name in JOB_CLIENT_LOGGERS:
         logging.getLogger(name).setLevel(logging.WARNING)
     try:
         return JobSubmissionClient(target.address, headers=dict(target.headers))

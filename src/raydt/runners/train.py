@@ -96,8 +96,9 @@ def fit(
     """Build the Ray trainer, run it with the relay attached, and classify failures."""
     import ray.train
 
-    from raydt import ray_compat, ray_config
+    from raydt import ray_config
     from raydt.progress.relay import Relay
+    from raydt.ray_compat import train as ray_compat
 
     ray_compat.retry_system_failures_only()  # an exception from the trainer is not retried
     relay = Relay(view, p.experiment_path)  # also the train ledger raydt report reads

@@ -100,7 +100,7 @@ def result(p: TrainPlan, outcome: Outcome, status: dict[str, Any]) -> dict[str, 
     )
     if planned is not None:
         found.planned_iterations = planned
-    if outcome.worker_errors:  # only failures a retry can fix are retried (ray_compat.SystemFailuresOnly)
+    if outcome.worker_errors:  # only failures a retry can fix are retried (ray_compat.train.SystemFailuresOnly)
         found.retries = [_retry(item) for item in outcome.worker_errors]
     out = Document(
         status="partial" if outcome.interrupted else "success",

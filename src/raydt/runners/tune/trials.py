@@ -161,7 +161,7 @@ def local_trial(
     def trial(config: dict[str, Any], datasets: dict[str, Any] | None = None) -> None:
         import os
 
-        from raydt import ray_compat
+        from raydt.ray_compat import train as ray_compat
 
         with NoRepeat(experiment), TrialScope():
             os.environ.update(env)
@@ -220,9 +220,10 @@ def _train_and_relay(
     """Run the trial's own Ray Train run and relay each of its reports, with its checkpoint, to Tune."""
     from ray.util.queue import Empty
 
-    from raydt import ray_compat, ray_config
+    from raydt import ray_config
     from raydt.data import dataset_config
     from raydt.progress.relay import RelayCallback, local_queue
+    from raydt.ray_compat import train as ray_compat
 
     ray_compat.retry_system_failures_only()
     context = ray.tune.get_context()
