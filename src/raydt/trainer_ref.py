@@ -222,3 +222,59 @@ def kind_of(trainer_path: str | None, trainer_kind: str, base_dirs: tuple[Path, 
         return "train" if trainer_kind == "auto" else trainer_kind
     ref = parse(trainer_path, base_dirs)
     return detect_kind(ref) if isinstance(ref, TrainerRef) else "train"
+
+
+# Static checks of any code reference a spec gives (a model class, a data or loss function, a LightningModule):
+# the user-model and Lightning checks share them.
+
+
+@dataclass(frozen=True)
+class Signature:
+    """What a model class's constructor takes (None for a function model: it reads the config itself)."""
+
+    required: tuple[str, ...]
+    optional: tuple[str, ...]
+    any_keyword: bool  # **kwargs: every key is welcome
+
+
+def find_definition(raw: str, path: str, base_dirs: tuple[Path, ...], issues: list[SpecIssue]) -> Any:
+    """The ``def``/``class`` a reference names (None: unknown statically, or already reported in ``issues``)."""
+    ref = parse(raw, base_dirs, field=path)
+    found = definition(ref, raw, path) if isinstance(ref, TrainerRef) else ref
+    if isinstance(found, SpecIssue):
+        issues.append(found)
+        return None
+    return found
+
+
+def check_function(node: Any, raw: str, path: str, most: int, issues: list[SpecIssue], want: str = "") -> None:
+    """A function reference: a plain ``def`` with at most ``most`` required positional arguments (``want``: how
+    the message names the arguments it is called with)."""
+    if node is None:
+        return
+    if not isinstance(node, ast.FunctionDef):
+        kind = "a class" if isinstance(node, ast.ClassDef) else "async"
+        issues.append(SpecIssue(path, f"must name a plain function (it is {kind})", raw))
+        return
+    args = node.args
+    required = len(args.posonlyargs + args.args) - len(args.defaults)
+    if required > most:
+        want = want or {1: "(config) or ()", 2: "(outputs, targets)"}[most]
+        issues.append(SpecIssue(path, f"must take {want}; {node.name} requires {required} arguments", raw))
+
+
+def constructor_signature(node: Any, raw: str, path: str, issues: list[SpecIssue]) -> Signature | None:
+    """A class's constructor keywords; None for a function (checked to take the config, or nothing)."""
+    if not isinstance(node, ast.ClassDef):
+        check_function(node, raw, path, 1, issues)
+        return None
+    init = next((n for n in node.body if isinstance(n, ast.FunctionDef) and n.name == "__init__"), None)
+    if init is None:
+        return None  # inherited constructor: checked when built
+    args = init.args
+    positional = [a.arg for a in args.posonlyargs + args.args][1:]  # after self
+    defaults = len(args.defaults)
+    required = positional[: len(positional) - defaults] if defaults else positional
+    required += [a.arg for a, d in zip(args.kwonlyargs, args.kw_defaults, strict=True) if d is None]
+    optional = [a for a in positional + [k.arg for k in args.kwonlyargs] if a not in required]
+    return Signature(tuple(required), tuple(optional), args.kwarg is not None)

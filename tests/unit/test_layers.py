@@ -122,3 +122,35 @@ def test_the_top_level_holds_only_what_everything_shares() -> None:
 def test_the_pair_rule_sees_imports_in_functions_and_type_checking_blocks(tmp_path: Path) -> None:
     assert {"clusters", "diagnose"} <= set(unit_imports()["api"])  # api imports both inside functions
     assert "plan" in unit_imports()["ray_config"]  # only for type checking
+
+
+def private_uses(source: str, module: str) -> list[str]:
+    """The private names (``_x``) of other raydt modules that ``source`` imports or reads (``mod._x``)."""
+    tree = ast.parse(source)
+    aliases: dict[str, str] = {}
+    found: list[str] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("raydt"):
+            for alias in node.names:
+                if alias.name.startswith("_") and not alias.name.startswith("__"):
+                    found.append(f"from {node.module} import {alias.name}")
+                aliases[alias.asname or alias.name] = f"{node.module}.{alias.name}"
+        elif isinstance(node, ast.Import):
+            aliases.update({a.asname or a.name: a.name for a in node.names if a.name.startswith("raydt")})
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in aliases:
+            if node.attr.startswith("_") and not node.attr.startswith("__"):
+                found.append(f"{node.value.id}.{node.attr} (line {node.lineno})")
+    return found
+
+
+def test_no_module_reaches_into_another_modules_private_names() -> None:
+    """What two modules share is public in one home (e.g. ``trainer_ref``'s code-reference checks, which the
+    user-model and Lightning checks both use), never another module's ``_helper``."""
+    bad = {module_name(p): f for p in SRC.rglob("*.py") if (f := private_uses(p.read_text("utf-8"), module_name(p)))}
+    assert not bad, bad
+
+
+def test_the_private_rule_sees_both_forms() -> None:
+    source = "from raydt.spec import user_model_checks as umc\nfrom raydt.x import _y\numc._definition(1)\n"
+    assert private_uses(source, "raydt.spec.lightning_checks") == ["from raydt.x import _y", "umc._definition (line 3)"]

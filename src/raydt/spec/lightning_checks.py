@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from raydt import trainer_ref
 from raydt.errors import SpecIssue
 from raydt.frameworks.lightning import LOOP_PARAMS
 from raydt.spec import user_model_checks as umc
@@ -38,9 +39,13 @@ def check(spec: Spec, base_dirs: tuple[Path, ...], wait: Waiting) -> list[SpecIs
     if spec.data_config is not None:
         hint = "Return a LightningDataModule or your Datasets from trainConfig.data instead."
         issues.append(SpecIssue("dataConfig", "is not read with framework lightning yet", None, hint))
-    signature = umc._model_signature(umc._definition(tc.model, umc.MODEL, base_dirs, issues), tc.model, issues)
+    signature = trainer_ref.constructor_signature(
+        trainer_ref.find_definition(tc.model, umc.MODEL, base_dirs, issues), tc.model, umc.MODEL, issues
+    )
     if tc.data is not None:
-        umc._function(umc._definition(tc.data, umc.DATA, base_dirs, issues), tc.data, umc.DATA, 1, issues)
+        trainer_ref.check_function(
+            trainer_ref.find_definition(tc.data, umc.DATA, base_dirs, issues), tc.data, umc.DATA, 1, issues
+        )
     use_gpu = spec.config.use_gpu if tc.scaling_config.use_gpu is None else tc.scaling_config.use_gpu
     for key, value in tc.train_loop_config.items():
         issues += _key(f"{umc.LOOP}.{key}", key, value, signature, bool(use_gpu))
@@ -60,7 +65,7 @@ def _name(key: str) -> str:
     return "batchSize" if key == "batch_size" else key
 
 
-def _key(path: str, key: str, value: Any, sig: umc.Signature | None, use_gpu: bool) -> list[SpecIssue]:
+def _key(path: str, key: str, value: Any, sig: trainer_ref.Signature | None, use_gpu: bool) -> list[SpecIssue]:
     """A fixed trainLoopConfig key: one of the loop's (checked by value), else the module's."""
     if _name(key) in LOOP_PARAMS:
         return umc.check_value(path, _name(key), value, use_gpu)
@@ -70,7 +75,7 @@ def _key(path: str, key: str, value: Any, sig: umc.Signature | None, use_gpu: bo
     return [SpecIssue(path, rule, key, closest(key, [*LOOP_PARAMS, *sig.required, *sig.optional]))]
 
 
-def _searched(path: str, key: str, node: Any, sig: umc.Signature | None, use_gpu: bool) -> list[SpecIssue]:
+def _searched(path: str, key: str, node: Any, sig: trainer_ref.Signature | None, use_gpu: bool) -> list[SpecIssue]:
     """A searched key: known as a fixed one would be; a constant or choice of the loop's keys checked by value."""
     name = _name(key)
     if name not in LOOP_PARAMS:

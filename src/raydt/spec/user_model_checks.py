@@ -4,8 +4,6 @@ are matched against trainLoopConfig and the search space, and the loop's own key
 
 from __future__ import annotations
 
-import ast
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,15 +20,6 @@ LOOP, SPACE = "trainConfig.trainLoopConfig", "tuneConfig.searchSpace"
 #: aliases a Tune trial folds into the built-in names (runners.trials.merged_config): a kwarg may use either
 USER_PREDICTOR = "raydt.frameworks.pytorch.user.predictor:Predictor"  # serves regression outputs as well
 ALIASES = {"batch_size": "batchSize", "hidden_size": "hiddenSize", "learning_rate": "lr"}
-
-
-@dataclass(frozen=True)
-class Signature:
-    """What a model class's constructor takes (None for a function model: it reads the config itself)."""
-
-    required: tuple[str, ...]
-    optional: tuple[str, ...]
-    any_keyword: bool  # **kwargs: every key is welcome
 
 
 def check(spec: Spec, base_dirs: tuple[Path, ...], wait: Waiting) -> list[SpecIssue]:
@@ -53,18 +42,22 @@ def check(spec: Spec, base_dirs: tuple[Path, ...], wait: Waiting) -> list[SpecIs
     if tc.data is not None and spec.data_config is not None:
         hint = "Give either trainConfig.data (your torch Datasets) or dataConfig (Ray Data), not both."
         issues.append(SpecIssue(DATA, "excludes dataConfig", tc.data, hint))
-    found = _definition(tc.model, MODEL, base_dirs, issues)
-    signature = _model_signature(found, tc.model, issues)
+    found = trainer_ref.find_definition(tc.model, MODEL, base_dirs, issues)
+    signature = trainer_ref.constructor_signature(found, tc.model, MODEL, issues)
     if tc.data is not None:
-        _function(_definition(tc.data, DATA, base_dirs, issues), tc.data, DATA, 1, issues)
+        trainer_ref.check_function(
+            trainer_ref.find_definition(tc.data, DATA, base_dirs, issues), tc.data, DATA, 1, issues
+        )
     if tc.loss is not None and tc.loss not in LOSSES:
         if ":" in tc.loss:
-            _function(_definition(tc.loss, LOSS, base_dirs, issues), tc.loss, LOSS, 2, issues)
+            trainer_ref.check_function(
+                trainer_ref.find_definition(tc.loss, LOSS, base_dirs, issues), tc.loss, LOSS, 2, issues
+            )
         else:
             issues.append(SpecIssue(LOSS, "is not a known loss", tc.loss, closest(tc.loss, [*LOSSES, "file.py:fn"])))
     for n, ref in enumerate(tc.metrics):
         path = f"{METRICS}[{n}]"
-        _function(_definition(ref, path, base_dirs, issues), ref, path, 2, issues)
+        trainer_ref.check_function(trainer_ref.find_definition(ref, path, base_dirs, issues), ref, path, 2, issues)
     _serving_hooks(spec, base_dirs, issues)
     sc = spec.serve_config
     if sc is not None and sc.predictor_path is None and tc.loss is not None and not LOSSES.get(tc.loss, ("", 0))[1]:
@@ -89,60 +82,21 @@ def _serving_hooks(spec: Spec, base_dirs: tuple[Path, ...], issues: list[SpecIss
     """preprocess (raw rows -> the model's inputs) and postprocess (outputs -> answers), called by mode serve."""
     tc = spec.train_config
     if tc.preprocess is not None:
-        found_pre = _definition(tc.preprocess, PREPROCESS, base_dirs, issues)
-        _function(found_pre, tc.preprocess, PREPROCESS, 2, issues, want="(instances) or (instances, config)")
+        found_pre = trainer_ref.find_definition(tc.preprocess, PREPROCESS, base_dirs, issues)
+        trainer_ref.check_function(
+            found_pre, tc.preprocess, PREPROCESS, 2, issues, want="(instances) or (instances, config)"
+        )
         if spec.data_config is not None:
             hint = "Leave it out: serving applies dataConfig's fitted preprocessing to raw rows itself."
             issues.append(SpecIssue(PREPROCESS, "excludes dataConfig", tc.preprocess, hint))
     if tc.postprocess is not None:
-        found_post = _definition(tc.postprocess, POSTPROCESS, base_dirs, issues)
-        _function(found_post, tc.postprocess, POSTPROCESS, 2, issues, want="(outputs, instances) or (outputs)")
+        found_post = trainer_ref.find_definition(tc.postprocess, POSTPROCESS, base_dirs, issues)
+        trainer_ref.check_function(
+            found_post, tc.postprocess, POSTPROCESS, 2, issues, want="(outputs, instances) or (outputs)"
+        )
 
 
-def _definition(raw: str, path: str, base_dirs: tuple[Path, ...], issues: list[SpecIssue]) -> Any:
-    """The ``def``/``class`` a reference names (None: unknown statically, or already reported)."""
-    ref = trainer_ref.parse(raw, base_dirs, field=path)
-    found = trainer_ref.definition(ref, raw, path) if isinstance(ref, trainer_ref.TrainerRef) else ref
-    if isinstance(found, SpecIssue):
-        issues.append(found)
-        return None
-    return found
-
-
-def _function(node: Any, raw: str, path: str, most: int, issues: list[SpecIssue], want: str = "") -> None:
-    """A function reference: a plain ``def`` with at most ``most`` required positional arguments (``want``: how
-    the message names the arguments it is called with)."""
-    if node is None:
-        return
-    if not isinstance(node, ast.FunctionDef):
-        kind = "a class" if isinstance(node, ast.ClassDef) else "async"
-        issues.append(SpecIssue(path, f"must name a plain function (it is {kind})", raw))
-        return
-    args = node.args
-    required = len(args.posonlyargs + args.args) - len(args.defaults)
-    if required > most:
-        want = want or {1: "(config) or ()", 2: "(outputs, targets)"}[most]
-        issues.append(SpecIssue(path, f"must take {want}; {node.name} requires {required} arguments", raw))
-
-
-def _model_signature(node: Any, raw: str, issues: list[SpecIssue]) -> Signature | None:
-    """A model class's constructor keywords; None for a function (checked like data: config or nothing)."""
-    if not isinstance(node, ast.ClassDef):
-        _function(node, raw, MODEL, 1, issues)
-        return None
-    init = next((n for n in node.body if isinstance(n, ast.FunctionDef) and n.name == "__init__"), None)
-    if init is None:
-        return None  # inherited constructor: checked when built
-    args = init.args
-    positional = [a.arg for a in args.posonlyargs + args.args][1:]  # after self
-    defaults = len(args.defaults)
-    required = positional[: len(positional) - defaults] if defaults else positional
-    required += [a.arg for a, d in zip(args.kwonlyargs, args.kw_defaults, strict=True) if d is None]
-    optional = [a for a in positional + [k.arg for k in args.kwonlyargs] if a not in required]
-    return Signature(tuple(required), tuple(optional), args.kwarg is not None)
-
-
-def _key(path: str, key: str, value: Any, sig: Signature | None, use_gpu: bool) -> list[SpecIssue]:
+def _key(path: str, key: str, value: Any, sig: trainer_ref.Signature | None, use_gpu: bool) -> list[SpecIssue]:
     """A fixed trainLoopConfig key: one of the loop's (checked by value), else the model's."""
     if key in USER_PARAMS or ALIASES.get(key) in USER_PARAMS:
         return check_value(path, ALIASES.get(key, key), value, use_gpu)
@@ -157,7 +111,7 @@ def _key(path: str, key: str, value: Any, sig: Signature | None, use_gpu: bool) 
     return [SpecIssue(path, rule, key, closest(key, valid))]
 
 
-def _searched(path: str, key: str, node: Any, sig: Signature | None, use_gpu: bool) -> list[SpecIssue]:
+def _searched(path: str, key: str, node: Any, sig: trainer_ref.Signature | None, use_gpu: bool) -> list[SpecIssue]:
     """A searched key: known as a fixed one would be; a constant or choice of the loop's keys checked by value."""
     issues = _key(path, key, None, sig, use_gpu) if key not in USER_PARAMS else []
     if issues or key not in USER_PARAMS:

@@ -24,11 +24,11 @@ def build_module(ref_text: str, config: dict[str, Any]) -> Any:
     target = code.load(ref_text)
     given = code.model_config(config)
     if isinstance(target, type) and _takes_any_keyword(target):
-        module = code._call(ref_text, target, **{k: v for k, v in given.items() if k not in LOOP_PARAMS})
+        module = code.call_user(ref_text, target, **{k: v for k, v in given.items() if k not in LOOP_PARAMS})
     elif isinstance(target, type):
         module = code.build_model(ref_text, given)  # keyword arguments by name, aliases folded in
     else:
-        module = code._call(ref_text, target, *([given] if code._takes_argument(target) else []))
+        module = code.call_user(ref_text, target, *([given] if code.takes_argument(target) else []))
     if not isinstance(module, pl.LightningModule):
         raise UserCodeError(
             f"trainConfig.model '{ref_text}' returned {type(module).__module__}.{type(module).__name__}, "

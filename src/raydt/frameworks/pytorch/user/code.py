@@ -46,9 +46,9 @@ def build_model(ref_text: str, config: dict[str, Any]) -> Any:
             by_alias = {ALIASES.get(k, k): v for k, v in given.items()}
             kwargs = {p.name: given.get(p.name, by_alias.get(ALIASES.get(p.name, p.name))) for p in params}
             kwargs = {k: v for k, v in kwargs.items() if k in given or ALIASES.get(k, k) in by_alias}
-        model = _call(ref_text, target, **kwargs)
+        model = call_user(ref_text, target, **kwargs)
     else:
-        model = _call(ref_text, target, *([given] if _takes_argument(target) else []))
+        model = call_user(ref_text, target, *([given] if takes_argument(target) else []))
     if not isinstance(model, nn.Module):
         raise UserCodeError(
             f"trainConfig.model '{ref_text}' returned {type(model).__name__}, not a torch.nn.Module",
@@ -66,7 +66,7 @@ def load_data(ref_text: str, config: dict[str, Any]) -> tuple[Any, Any]:
 def call_data(ref_text: str, config: dict[str, Any]) -> Any:
     """What the user's data function returns (given the model's config when it takes an argument)."""
     fn = load(ref_text)
-    return _call(ref_text, fn, *([model_config(config)] if _takes_argument(fn) else []))
+    return call_user(ref_text, fn, *([model_config(config)] if takes_argument(fn) else []))
 
 
 def datasets(ref_text: str, out: Any, expected: str = "(train, validation)", hint: str = "") -> tuple[Any, Any]:
@@ -147,7 +147,7 @@ def postprocess(ref_text: str, outputs: Any, instances: list[Any]) -> list[Any]:
     """The user's ``postprocess(outputs, instances)`` (or ``(outputs)``) at serving: one JSON-ready prediction
     per instance (a tensor or array becomes lists)."""
     fn = load(ref_text)
-    out = _call(ref_text, fn, *((outputs, instances) if _positional(fn) >= 2 else (outputs,)))
+    out = call_user(ref_text, fn, *((outputs, instances) if _positional(fn) >= 2 else (outputs,)))
     out = out.tolist() if hasattr(out, "tolist") else out
     if not isinstance(out, list | tuple) or len(out) != len(instances):
         got = f"{len(out)} items" if isinstance(out, list | tuple) else type(out).__name__
@@ -169,7 +169,7 @@ def _positional(fn: Callable[..., Any]) -> int:
     return sum(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) for p in params)
 
 
-def _takes_argument(fn: Callable[..., Any]) -> bool:
+def takes_argument(fn: Callable[..., Any]) -> bool:
     try:
         params = inspect.signature(fn).parameters.values()
     except (TypeError, ValueError):
@@ -177,7 +177,7 @@ def _takes_argument(fn: Callable[..., Any]) -> bool:
     return any(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.VAR_POSITIONAL) for p in params)
 
 
-def _call(ref_text: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+def call_user(ref_text: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     try:
         return fn(*args, **kwargs)
     except Exception as exc:
