@@ -12,9 +12,15 @@ import pytest
 
 from raydt import plan, results
 from raydt.errors import MetricNotReportedError
+from raydt.runners.tune import results as search_results
 from raydt.runners.tune import results as tune_results
-from raydt.runners.tune.results import ending, read_ledger, summarize, trial_row
+from raydt.runners.tune.results import ending, read_ledger, trial_row
 from raydt.spec import loader
+
+
+def summarize(p: plan.TunePlan, grid: Any, elapsed: float, goal_reached: bool = False) -> dict[str, Any]:
+    """The search's result as it is printed (the runner's typed Document, dumped)."""
+    return search_results.summarize(p, grid, elapsed, goal_reached).dump()
 
 
 class Checkpoint:

@@ -16,12 +16,18 @@ from raydt import plan, results, space
 from raydt.errors import SpecError
 from raydt.plan import objectives
 from raydt.plan.objectives import Constraint, Objective
-from raydt.runners.tune.results import LEDGER_FILE, summarize
+from raydt.runners.tune import results as search_results
+from raydt.runners.tune.results import LEDGER_FILE
 from raydt.search import warm
 from raydt.search.optuna_study import seed
 from raydt.spec import loader
 from tests.conftest import FIXTURES
 from tests.unit.test_tune_results import FakeGrid, FakeResult, done, write_ledger
+
+
+def summarize(p: plan.TunePlan, grid: Any, elapsed: float, goal_reached: bool = False) -> dict[str, Any]:
+    """The search's result as it is printed (the runner's typed Document, dumped)."""
+    return search_results.summarize(p, grid, elapsed, goal_reached).dump()
 
 
 def tune_plan(tmp_path: Path, **tune: Any) -> plan.TunePlan:

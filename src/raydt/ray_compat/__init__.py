@@ -1,4 +1,5 @@
-"""Every use of a non-public Ray API, in one package. A Ray upgrade starts by reading it.
+"""Every use of a non-public Ray API, in one package (Ray imported only where an entry needs it). A Ray upgrade
+starts by reading it.
 
 Each entry says why no public API does the job; ``tests/unit/test_ray_compat.py`` fails loudly, naming the Ray
 version, when Ray changes what an entry relies on. Here: the names and calls that need only ``ray`` (a cluster's
@@ -10,9 +11,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import ray
-
-RAY_VERSION = ray.__version__
 #: The resource Ray gives the head node (``ray._common.constants.HEAD_NODE_RESOURCE_NAME``, a private module).
 HEAD_RESOURCE = "node:__internal_head__"
 #: ``ray.init``'s hidden keyword argument for the node's ``memory`` resource (``ray start --memory``), accepted in

@@ -276,12 +276,19 @@ class Result(ResultModel):
 
 
 class Document(Result):
-    """The one builder of a result that is not an error: status ``success`` (or ``partial``), the empty
-    ``results`` unless given, and every other key by its field name, so mypy (the pydantic plugin, extra
-    keywords refused) checks each key where the result is made; ``dump()`` is the JSON-ready dict."""
+    """The one builder of a result where it is made: status ``success`` unless set, the empty ``results`` unless
+    given, every other key by its field name, so mypy (the pydantic plugin, extra keywords refused) checks each
+    key; ``dump()`` is the JSON-ready dict (an empty ``warnings`` list is left out). Errors raised as exceptions
+    become documents through ``results.error_result``."""
 
-    status: Literal["success", "partial"] = "success"  # narrower than Result's: never an error
+    status: Status = "success"
     results: Results = Field(default_factory=lambda: Results(num_trials=0, completed_trials=0))
 
     def model_post_init(self, context: Any) -> None:
         self.__pydantic_fields_set__.update({"status", "results"})  # printed even when left at their defaults
+
+    def dump(self) -> dict[str, Any]:
+        doc = super().dump()
+        if doc.get("warnings") == []:
+            del doc["warnings"]
+        return doc

@@ -5,7 +5,7 @@ built (``lastMetrics``: each trial's last report, what the searcher was told).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from raydt.plan.objectives import feasible, pareto_front, pick, vector
@@ -16,11 +16,12 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Choice:
-    """The best row (None: no usable feasible trial), its bestMetric, and keys for ``results``."""
+    """The best row (None: no usable feasible trial), its bestMetric, and what ``results`` says of the pick."""
 
     index: int | None
     value: float | None
-    extra: dict[str, Any] = field(default_factory=dict)
+    feasible: int | None = None  # results.feasibleTrials (constraints given)
+    front: list[dict[str, Any]] | None = None  # results.paretoFront (several objectives)
     usable: int = 0  # trials that produced the metric (feasible or not)
 
 
@@ -30,15 +31,15 @@ def choose(p: TunePlan, rows: list[dict[str, Any]]) -> Choice:
     (objectiveWeights) or else the best on the first objective; its bestMetric is that report's first value."""
     usable = [i for i, r in enumerate(rows) if r["status"] != "ERROR" and r["bestMetric"] is not None]
     ok = [i for i in usable if feasible(p.search.constraints, rows[i]["lastMetrics"])]
-    extra: dict[str, Any] = {"feasibleTrials": len(ok)} if p.search.constraints else {}
+    feasible_trials = len(ok) if p.search.constraints else None
     if not p.search.multi_objective:
         sign = 1.0 if p.train.metric_mode == "min" else -1.0
         best = min(ok, key=lambda i: (sign * rows[i]["bestMetric"], i)) if ok else None
-        return Choice(best, rows[best]["bestMetric"] if best is not None else None, extra, len(usable))
+        return Choice(best, rows[best]["bestMetric"] if best is not None else None, feasible_trials, None, len(usable))
     scored = [(i, v) for i in ok if (v := vector(p.search.objectives, rows[i]["lastMetrics"])) is not None]
     points = [v for _, v in scored]
     front = pareto_front(points)
-    extra["paretoFront"] = [
+    members = [
         {
             "trialId": rows[scored[k][0]]["trialId"],
             "config": rows[scored[k][0]]["config"],
@@ -47,6 +48,6 @@ def choose(p: TunePlan, rows: list[dict[str, Any]]) -> Choice:
         for k in front
     ]
     if not front:
-        return Choice(None, None, extra, len(usable))
+        return Choice(None, None, feasible_trials, members, len(usable))
     best = scored[pick(points, front, p.search.objective_weights)][0]
-    return Choice(best, rows[best]["lastMetrics"][p.train.metric], extra, len(usable))
+    return Choice(best, rows[best]["lastMetrics"][p.train.metric], feasible_trials, members, len(usable))

@@ -20,6 +20,7 @@ from raydt.errors import (
 from raydt.plan import TrainPlan, TunePlan
 from raydt.progress import ProgressView
 from raydt.registry import SCHEDULERS, SEARCHERS
+from raydt.results.model import ClusterStatus
 from raydt.runners import skeleton
 from raydt.runners.train import user_loop
 from raydt.runners.tune import algos as tune_algos
@@ -107,15 +108,15 @@ class TuneMode:
             out = summarize(p, grid, elapsed, goal_reached)
             tune_algos.add_seeded(out, p, self.seeded)
             if guard is not None and guard.notes:
-                out["warnings"] = [*out.get("warnings", []), *guard.notes]
+                out.warnings = [*(out.warnings or []), *guard.notes]
         except BaseException as exc:
             tracking.failed(tracker, exc)
             raise
-        out["clusterStatus"] = status
-        out["maxConcurrentTrials"] = guard.cap if guard is not None else self.conc.running
-        if out["maxConcurrentTrials"] != self.conc.running:  # the memory guard lowered it: the report says so
-            record_plan(p, out["maxConcurrentTrials"])
-        return tracking.finish(tracker, out)
+        out.cluster_status = ClusterStatus.model_validate(status)
+        out.max_concurrent_trials = guard.cap if guard is not None else self.conc.running
+        if out.max_concurrent_trials != self.conc.running:  # the memory guard lowered it: the report says so
+            record_plan(p, out.max_concurrent_trials)
+        return tracking.finish(tracker, out.dump())
 
 
 def record_plan(p: TunePlan, cap: int) -> None:

@@ -7,6 +7,7 @@ from typing import Any
 
 from raydt.plan import TunePlan
 from raydt.registry import SCHEDULERS, SEARCHERS, load
+from raydt.results import Document
 
 
 def scheduler(p: TunePlan) -> Any:
@@ -17,12 +18,12 @@ def scheduler(p: TunePlan) -> Any:
     return load(info.build)(p, info) if info.build is not None else load(info.target)(**p.scheduler_options)
 
 
-def add_seeded(out: dict[str, Any], p: TunePlan, seeded: Any) -> None:
+def add_seeded(out: Document, p: TunePlan, seeded: Any) -> None:
     """Warm-started trials (counted apart from the trials run) and the warm start's warnings."""
     if p.search.warm_start and seeded is not None:
-        out["results"]["warmStartedTrials"] = seeded.warm_started
+        out.results.warm_started_trials = seeded.warm_started
     if seeded is not None and seeded.warnings:
-        out["warnings"] = [*out.get("warnings", []), *seeded.warnings]
+        out.warnings = [*(out.warnings or []), *seeded.warnings]
 
 
 def param_space(p: TunePlan) -> dict[str, Any]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Any
+from typing import Any, cast
 
 from raydt.errors import NanMetricError, failure_code
 from raydt.experiment.ledger import (
@@ -14,7 +14,9 @@ from raydt.experiment.ledger import (
 from raydt.experiment.ledger import TUNE_AUTO_KEYS as TUNE_AUTO_KEYS
 from raydt.experiment.ledger import read_ledger as read_ledger
 from raydt.plan import TunePlan
-from raydt.results import PARTIAL, SUCCESS, clean_metrics, existing_dir, finite
+from raydt.results import Document, Results, clean_metrics, existing_dir, finite
+from raydt.results.model import EndReason, MetricMode, Retry, TrialRow
+from raydt.results.search import ParetoMember
 from raydt.runners.ending import ALL_TRIALS_DONE as ALL_TRIALS_DONE  # re-exported: tests and callers read them here
 from raydt.runners.ending import GOAL_REACHED as GOAL_REACHED
 from raydt.runners.ending import INTERRUPTED as INTERRUPTED
@@ -151,8 +153,8 @@ def trial_row(result: Any, p: TunePlan, end: Ending) -> tuple[dict[str, Any], li
     return row, values, set(user_metrics)
 
 
-def summarize(p: TunePlan, grid: Any, elapsed: float, goal_reached: bool = False) -> dict[str, Any]:
-    """The result dict of a finished search (success, partial or error)."""
+def summarize(p: TunePlan, grid: Any, elapsed: float, goal_reached: bool = False) -> Document:
+    """The result of a finished search (success, partial or error), built by field name."""
     created = list(grid)
     results = [r for r in created if not never_started(r)]  # left out of trials[]: counted in notStartedTrials
     ids = [(r.metrics or {}).get("trial_id") or os.path.basename(r.path or "") for r in results]
@@ -166,79 +168,79 @@ def summarize(p: TunePlan, grid: Any, elapsed: float, goal_reached: bool = False
         rows.append(row)
     out = _skeleton(p, rows, elapsed, end, len(created) - len(results))
     choice = choose(p, rows)  # feasible trials, the Pareto front of several objectives, the one reported as best
-    out["results"].update(choice.extra)
+    if choice.feasible is not None:
+        out.results.feasible_trials = choice.feasible
+    if choice.front is not None:
+        out.results.pareto_front = [ParetoMember.model_validate(member) for member in choice.front]
     if choice.index is None or choice.value is None:
         return no_feasible(out, p) if choice.usable else without_best(out, p, rows, reported, end)
     value, result, row = choice.value, results[choice.index], rows[choice.index]
-    failed = out["results"]["failedTrials"]
-    out["status"] = PARTIAL if failed or end.reason == INTERRUPTED else SUCCESS
-    out["results"].update(
-        {
-            "bestConfig": row["config"],
-            "bestMetric": value,
-            "bestTrialId": row["trialId"],
-            "bestTrialStatus": row["status"],
-            "bestMetrics": _report_with(result, p.train.metric, value),
-        }
-    )
+    out.status = "partial" if out.results.failed_trials or end.reason == INTERRUPTED else "success"
+    found = out.results
+    found.best_config = row["config"]
+    found.best_metric = value
+    found.best_trial_id = row["trialId"]
+    found.best_trial_status = row["status"]
+    found.best_metrics = _report_with(result, p.train.metric, value)
     if row["status"] == "INTERRUPTED":
-        out["warnings"].append(
+        out.warnings = [
+            *(out.warnings or []),
             f"the best value so far comes from trial {row['trialId']}, which was cut off after "
-            f"{row['iterations']} iteration(s): it did not finish"
-        )
+            f"{row['iterations']} iteration(s): it did not finish",
+        ]
     _attach_checkpoint(out, result, p)
-    if not out["warnings"]:
-        del out["warnings"]
     return out
 
 
-def _skeleton(p: TunePlan, rows: list[dict[str, Any]], elapsed: float, end: Ending, not_started: int) -> dict[str, Any]:
+def _skeleton(p: TunePlan, rows: list[dict[str, Any]], elapsed: float, end: Ending, not_started: int) -> Document:
     """The result's counts and keys every search has; numTrials = completed + failed + interrupted."""
     counts = {s: sum(1 for r in rows if r["status"] == s) for s in ("TERMINATED", "ERROR", "INTERRUPTED")}
-    out: dict[str, Any] = {
-        "results": {
-            "numTrials": len(rows),
-            "completedTrials": counts["TERMINATED"],
-            "failedTrials": counts["ERROR"],
-            "interruptedTrials": counts["INTERRUPTED"],
-            "endReason": end.reason,
-            "metric": p.train.metric,
-            "metricMode": p.train.metric_mode,
-            "searchAlgorithm": p.searcher,
-            "scheduler": p.scheduler,
-            "searchChoice": p.choice_reason,
-        },
-        "trainingTime": round(elapsed, 3),
-        "mode": "tune",
-        "framework": p.train.framework.name,
-        "experimentPath": p.train.experiment_path,
-        "numWorkers": p.train.workers.num_workers,
-        "resourcesPerWorker": p.train.workers.resources,
-        "trials": rows,
-        "warnings": [],
-    }
+    found = Results(
+        num_trials=len(rows),
+        completed_trials=counts["TERMINATED"],
+        failed_trials=counts["ERROR"],
+        interrupted_trials=counts["INTERRUPTED"],
+        end_reason=cast(EndReason, end.reason),
+        metric=p.train.metric,
+        metric_mode=cast(MetricMode, p.train.metric_mode),
+        search_algorithm=p.searcher,
+        scheduler=p.scheduler,
+        search_choice=p.choice_reason,
+    )
     retries = [{"trialId": trial, **entry} for trial, entries in sorted(end.retries.items()) for entry in entries]
     if not_started:
-        out["results"]["notStartedTrials"] = not_started
+        found.not_started_trials = not_started
+    if retries:  # failures a retry can fix (a dead trial process or node); a trainer's exception is not retried
+        found.retries = [Retry.model_validate(retry) for retry in retries]
+    warnings = []
     if end.reason == MAX_FAILED:
         unrun = f"; {not_started} queued trial(s) never started" if not_started else ""
-        out["warnings"].append(
+        warnings.append(
             f"the search ended once {p.search.max_failed_trials} trial(s) had failed (tuneConfig.maxFailedTrials)"
             f"{unrun}"
         )
-    if retries:  # failures a retry can fix (a dead trial process or node); a trainer's exception is not retried
-        out["results"]["retries"] = retries
+    out = Document(
+        results=found,
+        training_time=round(elapsed, 3),
+        mode="tune",
+        framework=p.train.framework.name,
+        experiment_path=p.train.experiment_path,
+        num_workers=p.train.workers.num_workers,
+        resources_per_worker=p.train.workers.resources,
+        trials=[TrialRow.model_validate(row) for row in rows],
+    )
     if end.reason == INTERRUPTED:
-        out["interrupted"] = True
+        out.interrupted = True
         left = expected_trials(p) - counts["TERMINATED"] - counts["ERROR"]
-        out["warnings"].append(
+        warnings.append(
             f"interrupted: the search was stopped (Ctrl-C or a stop signal) with {left} trial(s) unfinished or "
-            f"not started. {resume_hint(out['experimentPath'])}"
+            f"not started. {resume_hint(p.train.experiment_path)}"
         )
+    out.warnings = warnings
     return out
 
 
-def _attach_checkpoint(out: dict[str, Any], result: Any, p: TunePlan) -> None:
+def _attach_checkpoint(out: Document, result: Any, p: TunePlan) -> None:
     try:
         ckpt = result.get_best_checkpoint(p.train.metric, p.train.metric_mode)
     except Exception:  # noqa: BLE001 - no scored checkpoint: fall back to the latest one
@@ -246,6 +248,6 @@ def _attach_checkpoint(out: dict[str, Any], result: Any, p: TunePlan) -> None:
     ckpt = ckpt or result.checkpoint
     path = existing_dir(ckpt.path if ckpt is not None else None)
     if path:
-        out["checkpointPath"] = path
+        out.checkpoint_path = path
     else:
-        out["warnings"].append("the best trial saved no checkpoint")
+        out.warnings = [*(out.warnings or []), "the best trial saved no checkpoint"]
