@@ -1,6 +1,6 @@
 """The schedulers and searchers a search can name: plain rows of names, options, capability flags and optional
 build hooks. Validation (``spec.tune_checks``, ``spec.search_checks``), the automatic choice
-(``registry.choice``), the plan and the runners (``runners.tune_algos``) read the flags; none of them compares a
+(``registry.choice``), the plan and the runners (``runners.tune.algos``) read the flags; none of them compares a
 name. Imports no Ray: the hooks (``runners.tune.builders``, named by string) import it when they run.
 """
 

@@ -1,7 +1,7 @@
 """The report's numbers: the outcome at the top (status, best, counts, wall time, resources) and the environment.
 
 Taken from the run's result when the run writes its own report, else from the directory, computed the way
-``tune_results`` computes them (the best finite value of the metric among trials that did not fail).
+``runners.tune.results`` computes them (the best finite value of the metric among trials that did not fail).
 """
 
 from __future__ import annotations

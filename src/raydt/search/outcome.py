@@ -1,5 +1,5 @@
 """The result's pick of a best trial among a search's trial rows: the feasible ones (constraints), the Pareto
-front of several objectives and the member reported as best. Ray-free: it reads the rows ``tune_results``
+front of several objectives and the member reported as best. Ray-free: it reads the rows ``runners.tune.results``
 built (``lastMetrics``: each trial's last report, what the searcher was told).
 """
 

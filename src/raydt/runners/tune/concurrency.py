@@ -1,6 +1,6 @@
 """How many trials a search runs at once: what fits in the cluster's resources, before anything starts.
 
-Pure (a plan and a cluster status in, a decision out); ``runners.tune_memory`` lowers it later when the
+Pure (a plan and a cluster status in, a decision out); ``runners.tune.memory`` lowers it later when the
 trials turn out bigger than the nodes' memory holds.
 """
 

@@ -1,6 +1,6 @@
 """A finished search without a best trial, as its result: no trial met the constraints (partial), or none produced
 the metric because the search was interrupted, the metric was never reported, or trials failed (error).
-Ray-free: it reads the rows ``tune_results`` built."""
+Ray-free: it reads the rows ``runners.tune.results`` built."""
 
 from __future__ import annotations
 
