@@ -90,14 +90,14 @@ def prepare(dc: DataConfig, base_dirs: tuple[Path, ...], builtin: bool, out_dir:
     context = ray.data.DataContext.get_current()
     context.enable_progress_bars = False
     context.shuffle_strategy = ShuffleStrategy(dc.shuffle_strategy)
-    train = _read(dc.train, "dataConfig.train", base_dirs, dc)
+    train = read(dc.train, "dataConfig.train", base_dirs, dc.concurrency)
     found = columns_of(train)
     label = dc.train.label
     wanted = _select(dc.train, "dataConfig.train", found)
     train = train.select_columns(wanted)
     _not_empty(train, "dataConfig.train", dc.train, base_dirs)
     if dc.validation is not None:
-        val = _read(dc.validation, "dataConfig.validation", base_dirs, dc)
+        val = read(dc.validation, "dataConfig.validation", base_dirs, dc.concurrency)
         _same_columns(dc.validation, columns_of(val), wanted)
         val = val.select_columns(wanted)
         if dc.materialize:
@@ -152,7 +152,9 @@ def prepare(dc: DataConfig, base_dirs: tuple[Path, ...], builtin: bool, out_dir:
     return Prepared({"train": train, "validation": val}, info)
 
 
-def _read(source: DataSource, where: str, base_dirs: tuple[Path, ...], dc: DataConfig) -> Any:
+def read(source: DataSource, where: str, base_dirs: tuple[Path, ...], concurrency: int | None = None) -> Any:
+    """One source as a Ray Data dataset (lazy), its schema read now: a missing, unreadable or empty file is the
+    data's error at ``where``. ``mode: predict`` reads its data with it too."""
     import ray.data
 
     paths = expand(data_paths(source.paths, base_dirs))
@@ -163,7 +165,7 @@ def _read(source: DataSource, where: str, base_dirs: tuple[Path, ...], dc: DataC
         "numpy": ray.data.read_numpy,
         "images": ray.data.read_images,
     }
-    options: dict[str, Any] = {"concurrency": dc.concurrency}
+    options: dict[str, Any] = {"concurrency": concurrency}
     if source.format == "images":
         options["include_paths"] = True
     try:

@@ -1,0 +1,205 @@
+"""``mode: predict``: a dataset scored with a trained model on Ray Data (``map_batches`` with the model loaded once
+per actor of a pool), written by Ray Data's writer into a staging folder that takes the output's place at the end.
+
+Ray's own guidance for batch inference: Ray Data, never Ray Core tasks or a Serve endpoint called in a loop.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from typing import Any
+
+from raydt import plan, ray_session
+from raydt.errors import DataError, RaydtError, SpecIssue, UserCodeError
+from raydt.predict import output
+from raydt.predict.batch import BadRowsError, Scorer, ScoreOptions
+from raydt.progress import ProgressView
+from raydt.results import Document, Results
+from raydt.results.model import ClusterStatus
+from raydt.results.outputs import PredictOutput
+from raydt.spec.loader import LoadedSpec
+from raydt.spec.model import DataSource
+
+#: seconds between two live-view lines of a predict run
+PROGRESS_EVERY_S = 2.0
+
+
+def run(loaded: LoadedSpec, view: ProgressView) -> dict[str, Any]:
+    p = plan.predict(loaded)
+    checkpoint = _checkpoint(p, view)
+    view.event(f"connecting to {ray_session.describe(p.address)}")
+    with ray_session.connect(p.address, p.ray_init):
+        status = ray_session.cluster_status(loaded.spec.config.autoscaling)
+        status.update(ray_session.connection())
+        counts, elapsed, files = _score(p, checkpoint, view)
+    rows_out, bad = counts
+    found = Results(
+        num_trials=0,
+        completed_trials=0,
+        rows_in=rows_out + bad,
+        rows_out=rows_out,
+        bad_rows=bad,
+        rows_per_second=round((rows_out + bad) / elapsed, 1) if elapsed > 0 else 0.0,
+    )
+    doc = Document(
+        mode="predict",
+        results=found,
+        checkpoint_path=checkpoint,
+        output=PredictOutput(path=p.output_path, format=p.output_format, files=files),
+        cluster_status=ClusterStatus.model_validate(status),
+    )
+    if bad:
+        doc.warnings = [f"{bad} row(s) could not be scored and were skipped (predictConfig.onBadRows: skip)"]
+    view.event(f"predict: {rows_out} row(s) written to {p.output_path} in {elapsed:.1f}s")
+    return doc.dump()
+
+
+def _checkpoint(p: plan.PredictPlan, view: ProgressView) -> str:
+    """The checkpoint to score with: the given one, or the experiment's best (as serve picks it)."""
+    from raydt import paths
+    from raydt.serving.loading import best_checkpoint
+
+    checkpoint = p.checkpoint_path or best_checkpoint(p.experiment_path or "")
+    if paths.is_model_uri(checkpoint):  # models:/NAME@alias: the registered version, downloaded once
+        from raydt.tracking import models
+
+        view.event(f"predict: fetching {checkpoint} from the MLflow registry")
+        checkpoint = models.fetch(checkpoint, None)
+    view.event(f"predict: scoring with {checkpoint}")
+    return checkpoint
+
+
+def _score(p: plan.PredictPlan, checkpoint: str, view: ProgressView) -> tuple[tuple[int, int], float, list[str]]:
+    """Read, check the columns, score on the actor pool and write: ((rows out, bad rows), seconds, files)."""
+    from raydt.data.pipeline import read
+
+    ds = read(DataSource(format=p.data_format, paths=p.data_paths), "predictConfig.data", ())
+    names = list(ds.schema().names)
+    check_columns(p, checkpoint, names)
+    counter = _counter()
+    opts = ScoreOptions(
+        checkpoint=checkpoint,
+        predictor_path=p.predictor,
+        input_columns=p.features,
+        keep_columns=list(p.keep_columns),
+        probabilities=p.probabilities,
+        skip_bad_rows=p.on_bad_rows == "skip",
+        counter=counter,
+    )
+    scored = ds.map_batches(
+        Scorer,
+        fn_constructor_kwargs={"options": opts},
+        batch_size=p.batch_size,
+        batch_format="pandas",
+        concurrency=p.concurrency,
+        **_actor_resources(p.actor_resources),
+    )
+    total = ds.count() if p.data_format == "parquet" else None  # Parquet: from the files' metadata
+    start = time.monotonic()
+    stop = threading.Event()
+    watcher = threading.Thread(target=_watch, args=(counter, total, start, stop, view), daemon=True)
+    watcher.start()
+    staging = output.staging_for(p.output_path)
+    try:
+        output.write(scored, p.output_path, p.output_format)
+        files = output.publish(staging, p.output_path, p.overwrite)
+    except BaseException as exc:  # Ctrl-C too: nothing half-written stays beside the output
+        output.discard(staging, p.output_path)
+        if not isinstance(exc, Exception):
+            raise
+        raise _explained(exc) from None
+    finally:
+        stop.set()
+        watcher.join(timeout=5)
+    import ray
+
+    done, bad = ray.get(counter.get.remote())
+    return (done, bad), time.monotonic() - start, files
+
+
+def _actor_resources(resources: dict[str, float]) -> dict[str, Any]:
+    """``config.resourcesPerWorker`` as ``map_batches``' per-actor arguments."""
+    out: dict[str, Any] = {"num_cpus": resources.get("CPU", 1.0), "num_gpus": resources.get("GPU", 0.0)}
+    if resources.get("memory"):
+        out["memory"] = resources["memory"]
+    custom = {k: v for k, v in resources.items() if k not in ("CPU", "GPU", "memory")}
+    return {**out, "resources": custom} if custom else out
+
+
+def check_columns(p: plan.PredictPlan, checkpoint: str, names: list[str]) -> None:
+    """Before the pool starts: the kept columns, the given features, and (for a checkpoint trained with
+    dataConfig) the raw columns its saved preprocessing needs must be columns of the data."""
+    from raydt.frameworks.checkpoint_format import read_meta
+
+    issues = []
+    for where, wanted in (("predictConfig.keepColumns", p.keep_columns), ("predictConfig.data.features", p.features)):
+        missing = [c for c in wanted or [] if c not in names]
+        if missing:
+            issues.append(SpecIssue(where, f"not columns of the data: {', '.join(missing)}", missing, _columns(names)))
+    meta = read_meta(checkpoint) or {}
+    pipeline_file = meta.get("preprocessing", {}).get("pipeline")
+    raw = (meta.get("data") or {}).get("rawColumns") or []
+    if pipeline_file and raw and not p.predictor:  # the saved preprocessing reads these (some it drops)
+        from raydt.data.pipeline import Pipeline
+
+        unused = set(Pipeline.load(os.path.join(checkpoint, pipeline_file)).unused())
+        missing = [c for c in raw if c not in names and c not in unused]
+        if missing:
+            rule = f"lacks column(s) the model was trained on: {', '.join(missing)}"
+            issues.append(SpecIssue("predictConfig.data", rule, missing, _columns(names)))
+    if issues:
+        raise DataError(issues)
+
+
+def _columns(names: list[str]) -> str:
+    return f"The data's columns: {', '.join(names)}."
+
+
+def _explained(exc: BaseException) -> BaseException:
+    """A failure inside the pool as raydt's error: bad rows are the data's, any other exception the model's."""
+    if isinstance(exc, RaydtError):
+        return exc
+    text = str(exc)
+    marker = BadRowsError.__name__
+    if marker in text:
+        message = text.split(f"{marker}: ", 1)[-1].strip().splitlines()[0]
+        hint = "Fix or drop those rows, or set predictConfig.onBadRows: skip to count and skip them."
+        return DataError([SpecIssue("predictConfig.data", message, None, hint)])
+    last = text.strip().splitlines()[-1] if text.strip() else type(exc).__name__
+    return UserCodeError(f"scoring failed: {last}", hint="See the run's log file for the whole traceback.")
+
+
+def _counter() -> Any:
+    """A Ray actor the scorers tell how many rows they scored and skipped (the live view reads it)."""
+    import ray
+
+    @ray.remote(num_cpus=0)
+    class Counter:
+        def __init__(self) -> None:
+            self.done = self.bad = 0
+
+        def add(self, done: int, bad: int) -> None:
+            self.done += done
+            self.bad += bad
+
+        def get(self) -> tuple[int, int]:
+            return self.done, self.bad
+
+    return Counter.remote()  # type: ignore[attr-defined]
+
+
+def _watch(counter: Any, total: int | None, start: float, stop: threading.Event, view: ProgressView) -> None:
+    """Rows done (of the total when known), rows/s and the ETA, every few seconds while the pool runs."""
+    import ray
+
+    while not stop.wait(PROGRESS_EVERY_S):
+        try:
+            done, bad = ray.get(counter.get.remote(), timeout=PROGRESS_EVERY_S)
+        except Exception:  # noqa: BLE001 - the live view is best effort
+            continue
+        rate = (done + bad) / max(time.monotonic() - start, 1e-6)
+        of = f"/{total}" if total else ""
+        eta = f", ETA {max(total - done - bad, 0) / rate:.0f}s" if total and rate > 0 else ""
+        view.event(f"predict: {done + bad}{of} rows ({bad} bad), {rate:.0f} rows/s{eta}")
