@@ -1,5 +1,6 @@
 """How a search ended (the end-reason values, which trials a stop cut off) and the resume hint: shared by the
-result of a search with a best trial (``runners.tune.results``) and of one without (``runners.tune.failures``). Ray-free."""
+result of a search with a best trial (``runners.tune.results``) and of one without (``runners.tune.failures``).
+Ray-free."""
 
 from __future__ import annotations
 

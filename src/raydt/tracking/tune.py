@@ -4,8 +4,8 @@ a search with ``runConfig.tracking``.
 A Tune callback (``MlflowCallback``) hands each trial's config and results to the tracker: the metric history's step
 is Tune's ``training_iteration``, and a step already logged (a trial retried from scratch, a resumed search) is not
 logged again. How each trial ended (status, stopped early, error code) is raydt's own reading of the search
-(``runners.tune.results``), written when the result is known; the best trial's run is tagged ``raydt.best`` and holds the
-best checkpoint (and the registered model version).
+(``runners.tune.results``), written when the result is known; the best trial's run is tagged ``raydt.best`` and holds
+the best checkpoint (and the registered model version).
 """
 
 from __future__ import annotations
