@@ -2,18 +2,18 @@
 
 The rule, for every path a run *reads* (``trainConfig.trainerPath``, ``model``, ``data``, ``loss``, ``metrics``,
 ``preprocess``, ``postprocess`` and ``resumeFromCheckpoint``,
-``serveConfig.checkpointPath``/``experimentPath``/``predictorPath``, ``dataConfig`` paths and ``mapBatches``
-files): ``~`` expands; an absolute path is taken as it is; a relative one resolves against the first of the
-spec's base directories where it exists (the current directory, then the spec file's folder; for a glob,
-the first where it matches), else against the first of them (so a missing file is reported where the
-current directory would have it). URIs (``s3://``, ``gs://``, ...) are left as they are.
+``serveConfig.checkpointPath``/``experimentPath``/``predictorPath``, the same three of ``predictConfig`` and its
+``data`` paths, ``dataConfig`` paths and ``mapBatches`` files): ``~`` expands; an absolute path is taken as it is;
+a relative one resolves against the first of the spec's base directories where it exists (the current directory,
+then the spec file's folder; for a glob, the first where it matches), else against the first of them (so a missing
+file is reported where the current directory would have it). URIs (``s3://``, ``gs://``, ...) are left as they are.
 
 Validation, the plan, Ray Data ingest and serving all resolve through here, and the plan carries the
 resolved paths onward. An experiment stores its spec with these paths resolved (``absolute_spec``), so
 ``raydt resume DIR`` finds the same files from any directory.
 
-``runConfig.storagePath`` is written, not read: it resolves against the current directory only
-(``output_dir``).
+``runConfig.storagePath`` and ``predictConfig.output.path`` are written, not read: they resolve against the
+current directory only (``output_dir``).
 """
 
 from __future__ import annotations
@@ -111,8 +111,13 @@ def absolute_spec(raw: dict[str, Any], base_dirs: tuple[Path, ...]) -> dict[str,
     _update(sc, "predictorPath", lambda v: resolve_ref(v, base_dirs))
     for key in ("checkpointPath", "experimentPath"):
         _update(sc, key, local)
+    pc = _section(spec, "predictConfig")
+    _update(pc, "predictorPath", lambda v: resolve_ref(v, base_dirs))
+    for key in ("checkpointPath", "experimentPath"):
+        _update(pc, key, local)
+    _update(_section(pc, "output"), "path", output_dir)  # written: relative to the current directory
     dc = _section(spec, "dataConfig")
-    for source in (_section(dc, "train"), _section(dc, "validation")):
+    for source in (_section(dc, "train"), _section(dc, "validation"), _section(pc, "data")):
         given = source.get("paths")
         if isinstance(given, str) or (isinstance(given, list) and all(isinstance(p, str) for p in given)):
             resolved = data_paths(given, base_dirs)
@@ -129,7 +134,7 @@ def code_files(spec: dict[str, Any]) -> list[Path]:
     must be able to import beside (a trainer's ``import helper``)."""
     tc, sc, dc = _get(spec, "trainConfig"), _get(spec, "serveConfig"), _get(spec, "dataConfig")
     refs = [tc.get(key) for key in CODE_KEYS]
-    refs += [*(tc.get("metrics") or []), sc.get("predictorPath")]
+    refs += [*(tc.get("metrics") or []), sc.get("predictorPath"), _get(spec, "predictConfig").get("predictorPath")]
     steps = dc.get("preprocess")
     for step in steps if isinstance(steps, list) else []:
         refs += [step.get(k) for k in MAP_KEYS] if isinstance(step, dict) else []

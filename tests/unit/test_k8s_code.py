@@ -24,7 +24,11 @@ from tests.unit import kuberay_schema
 
 S3 = "s3://bucket/raydt"
 IMAGE = "registry.example.com/ml/raydt:0.1.0"
-EXAMPLES = sorted(p for p in (ROOT / "examples").rglob("*") if p.suffix in (".yaml", ".json"))
+#: examples/predict.yaml is left out: raydt k8s runs train and tune specs only (mode predict is refused), and it
+#: validates only once `make run` has written the experiment it names (tests/unit/test_predict_plan.py checks it)
+EXAMPLES = sorted(
+    p for p in (ROOT / "examples").rglob("*") if p.suffix in (".yaml", ".json") and p.name != "predict.yaml"
+)
 
 
 def k8s(capsys: pytest.CaptureFixture[str], spec: Path, out: Path, *args: str) -> tuple[int, dict[str, Any]]:

@@ -172,6 +172,28 @@ def test_bad_input_is_the_clis_error_document_with_every_issue() -> None:
         assert_seed_output(document)
 
 
+def test_predict_starts_raydt_predict_in_the_background_and_refuses_other_modes(box: Toolbox, tmp_path: Path) -> None:
+    (tmp_path / "exp").mkdir()
+    (tmp_path / "rows.csv").write_text("id,x\n1,0.5\n")
+    wanted = {"mode": "predict", "config": {}, "runConfig": {"name": "ok"}, "predictConfig": {
+        "experimentPath": str(tmp_path / "exp"), "data": {"format": "csv", "paths": str(tmp_path / "rows.csv")},
+        "output": {"path": str(tmp_path / "scores")}}}  # fmt: skip
+    doc, is_error = box.call("predict", {"spec": wanted})
+    assert not is_error and (doc["state"], doc["command"]) == ("running", "predict")
+    check_run_document(doc)
+    assert json.loads(Path(doc["target"]).read_text())["mode"] == "predict"
+    end = wait_end(box, doc["runId"])
+    assert end["state"] == "succeeded" and end["command"] == "predict" and end["result"]["status"] == "success"
+    refused, is_error = box.call("predict", {"spec": spec("other")})  # a tune spec
+    assert is_error and refused["error"]["code"] == "USAGE" and "mode tune" in refused["error"]["message"]
+    assert "run tool" in refused["error"]["hint"]
+    bad, is_error = box.call("predict", {"spec": {**wanted, "predictConfig": {}}})
+    assert is_error and bad["error"]["code"] == "SPEC_INVALID"  # validated first: nothing starts
+    for document in (refused, bad):
+        assert_seed_output(document)
+    assert [r["runId"] for r in box.call("list_runs", {})[0]["runs"]] == [doc["runId"]]
+
+
 def test_a_spec_path_is_validated_as_raydt_validate_does() -> None:
     box = Toolbox(schema=schema_document, registry=Registry(Path("/nonexistent-raydt-runs"), cli=FAKE, cwd=ROOT))
     doc, is_error = box.call("validate_spec", {"spec": str(ROOT / "examples/seed-tune.json")})

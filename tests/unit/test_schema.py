@@ -14,7 +14,7 @@ from raydt.spec import schemas
 
 SHARED_SEED = Path(__file__).resolve().parents[3] / "shared" / "seeds" / "000_1823aecdbd8fe97f.txt"
 EXTENSIONS = [name for name in FRAMEWORKS if name not in SEED_FRAMEWORKS]
-ADDED_VALUES = {".mode": {"serve"}, ".trainConfig.framework": set(EXTENSIONS)}
+ADDED_VALUES = {".mode": {"serve", "predict"}, ".trainConfig.framework": set(EXTENSIONS)}
 
 
 def _resolve(schema: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
@@ -42,8 +42,8 @@ def _check_superset(seed: dict[str, Any], ours: dict[str, Any], root: dict[str, 
             got,
         )
     if "enum" in seed:
-        # the seed's values, in its order, first; the only values raydt adds are mode 'serve' (issue 6) and
-        # the registry's frameworks beyond the seed's (issue 14: lightgbm)
+        # the seed's values, in its order, first; the only values raydt adds are modes 'serve' (issue 6) and
+        # 'predict' (issue 28), and the registry's frameworks beyond the seed's (issue 14: lightgbm)
         enum = ours.get("enum", [])
         assert enum[: len(seed["enum"])] == seed["enum"], path
         assert set(enum) - set(seed["enum"]) <= ADDED_VALUES.get(path, set()), path

@@ -140,10 +140,11 @@ def schema(kind: str) -> dict[str, Any]:
     return schemas.input_schema() if kind == "input" else schemas.output_schema()
 
 
-def run_logged(source: Any, *, quiet: bool, result_prefix: str = "") -> int:
+def run_logged(source: Any, *, quiet: bool, result_prefix: str = "", mode: str | None = None) -> int:
     """A run as ``raydt run`` makes it: the live view on stderr (unless ``quiet``), Ray's output in the run's log
     file (``logFile``), the result on stdout; returns the exit code. ``result_prefix``: the result as one line
-    after it (a Ray Job's entrypoint, whose log ``raydt jobs result`` reads back)."""
+    after it (a Ray Job's entrypoint, whose log ``raydt jobs result`` reads back). ``mode``: the only mode the
+    command runs (``raydt predict``): a spec of another mode is a usage error (exit 2), before anything starts."""
     from raydt import experiment
     from raydt.experiment.logs import log_file as log_file_of
     from raydt.progress.quarantine import quarantine
@@ -156,7 +157,10 @@ def run_logged(source: Any, *, quiet: bool, result_prefix: str = "") -> int:
         return code
 
     try:
-        loaded = experiment.name_unnamed(loader.load(source))  # the log is named after the experiment: explain finds it
+        loaded = loader.load(source)
+        if mode is not None and loaded.spec.mode != mode:
+            raise _wrong_mode(mode, loaded)
+        loaded = experiment.name_unnamed(loaded)  # the log is named after the experiment: explain finds it
         log_file = log_file_of(loaded)
     except RaydtError as err:
         return emit(results.error_result(err), err.exit_code, sys.stdout)
@@ -177,6 +181,15 @@ def run_logged(source: Any, *, quiet: bool, result_prefix: str = "") -> int:
         finally:  # Ctrl-C or an error too: the terminal gets its cursor back and keeps the last table
             view.finish()
         return code if emitted else emit(result, code, real_out)
+
+
+def _wrong_mode(mode: str, loaded: loader.LoadedSpec) -> RaydtError:
+    from raydt.errors import UsageError
+
+    return UsageError(
+        f"raydt {mode} runs specs of mode {mode}; {loaded.origin} has mode {loaded.spec.mode}",
+        hint=f"Run it with `raydt run SPEC` (every mode), or set mode: {mode} in the spec.",
+    )
 
 
 def resume_source(experiment_dir: str | Path) -> dict[str, Any]:

@@ -19,7 +19,8 @@ from raydt.errors import EXIT_SUCCESS, UsageError
 
 #: The table, in the order ``raydt --help`` lists it.
 COMMANDS: tuple[Command, ...] = (
-    *run.COMMANDS[:1], *serve.COMMANDS, *spec.COMMANDS, *run.COMMANDS[1:], *cluster.COMMANDS, *jobs.COMMANDS,
+    *run.COMMANDS[:1], *serve.COMMANDS, *run.COMMANDS[1:2], *spec.COMMANDS, *run.COMMANDS[2:], *cluster.COMMANDS,
+    *jobs.COMMANDS,
     *report.COMMANDS, *diagnose.COMMANDS, *k8s.COMMANDS, *agents.COMMANDS,
 )  # fmt: skip
 BY_NAME = {command.name: command for command in COMMANDS}

@@ -1,4 +1,5 @@
-"""``raydt run SPEC`` and ``raydt resume DIR``: a run with its live view on stderr and its result on stdout."""
+"""``raydt run SPEC``, ``raydt predict SPEC`` and ``raydt resume DIR``: a run with its live view on stderr and its
+result on stdout."""
 
 from __future__ import annotations
 
@@ -26,6 +27,15 @@ def _run(args: argparse.Namespace) -> Outcome:
     return None, api.run_logged(args.spec, quiet=args.quiet)
 
 
+def _predict_arguments(parser: argparse.ArgumentParser) -> None:
+    spec_argument(parser)
+    quiet_argument(parser)
+
+
+def _predict(args: argparse.Namespace) -> Outcome:
+    return None, api.run_logged(args.spec, quiet=args.quiet, mode="predict")
+
+
 def _resume_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("experiment", help="the experiment directory (experimentPath of a result)")
     quiet_argument(parser)
@@ -46,12 +56,24 @@ COMMANDS = (
         "run a spec and print the JSON result",
         _run,
         _run_arguments,
-        about=("run a spec (mode train | tune | cluster | serve) and print the JSON result",),
+        about=("run a spec (mode train | tune | cluster | serve | predict) and print the JSON result",),
         examples=(
             "raydt run examples/train-default.yaml",
             """echo '{"mode": "train", "config": {"numWorkers": 2}}' | raydt run -""",
             "raydt run serve.yaml --detach   (serve: return once the endpoint answers)",
         ),
+    ),
+    Command(
+        "predict",
+        "predict SPEC",
+        "batch inference: predict a dataset with a trained model, write the predictions",
+        _predict,
+        _predict_arguments,
+        about=(
+            "batch inference (mode predict): every row of predictConfig.data predicted with a trained",
+            "checkpoint on Ray Data, written to predictConfig.output; prints the JSON result",
+        ),
+        examples=("raydt predict examples/predict.yaml   (after `make run`: see docs/predict.md)",),
     ),
     Command(
         "resume",

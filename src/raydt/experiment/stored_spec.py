@@ -64,14 +64,14 @@ def save_spec(
 
 
 def name_unnamed(loaded: LoadedSpec) -> LoadedSpec:
-    """A train or tune spec without ``runConfig.name``, given its experiment's name now (``raydt run``, before it
-    names its log file ``<name>-<time>-<pid>.log`` beside the experiment, where ``raydt explain`` looks)."""
+    """A train, tune or predict spec without ``runConfig.name``, given its experiment's name now (``raydt run``,
+    before it names its log file ``<name>-<time>-<pid>.log`` beside the experiment, where ``raydt explain`` looks)."""
     import dataclasses
 
     from raydt.plan import default_name
 
     spec = loaded.spec
-    if spec.mode not in ("train", "tune") or spec.run_config.name:
+    if spec.mode not in ("train", "tune", "predict") or spec.run_config.name:
         return loaded
     name = default_name(spec.mode)
     run = spec.run_config.model_copy(update={"name": name})

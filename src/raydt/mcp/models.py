@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from raydt.errors import OptionError, SpecIssue
 from raydt.results import output_schema
 
 
@@ -112,14 +113,16 @@ class RunProgress(BaseModel):
 
 
 class RunDocument(BaseModel):
-    """What run, get_run, cancel_run and resume_run return."""
+    """What run, predict, get_run, cancel_run and resume_run return."""
 
     run_id: str = Field(alias="runId", description="Names the run in get_run, cancel_run.")
     state: Literal["running", "succeeded", "partial", "failed", "cancelled"] = Field(
         description="running; or how it ended: succeeded (status success), partial (a search stopped early), "
         "failed (status error), cancelled (cancel_run: a partial result, or INTERRUPTED before any trial)."
     )
-    command: Literal["run", "resume"] = Field(description="raydt run SPEC or raydt resume DIR.")
+    command: Literal["run", "predict", "resume"] = Field(
+        description="raydt run SPEC, raydt predict SPEC or raydt resume DIR."
+    )
     target: str = Field(description="The spec file (spec.json in the run's folder for a spec object) or folder.")
     pid: int = Field(description="The run's process.")
     started_at: str = Field(alias="startedAt", description="UTC, ISO 8601.")
@@ -127,7 +130,24 @@ class RunDocument(BaseModel):
     stderr_log: str = Field(alias="stderrLog", description="The run's live view (a file on the server).")
     progress: RunProgress = Field(description="Live progress (trials, best so far, last metrics).")
     exit_code: int | None = Field(None, alias="exitCode", description="Once ended: 0, 3 partial, 1, 2.")
-    result: dict[str, Any] | None = Field(None, description="Once ended: the result document `raydt run` printed.")
+    result: dict[str, Any] | None = Field(None, description="Once ended: the result document the command printed.")
+
+
+def parse(model: type[Args], arguments: dict[str, Any]) -> Any:
+    """A tool's arguments as its model; what the model refuses is an ``OptionError``, one issue per argument."""
+    try:
+        return model.model_validate(arguments)
+    except ValidationError as exc:
+        by_argument: dict[str, SpecIssue] = {}
+        for e in exc.errors():  # a union (spec: object | path) fails once per member: one issue per argument
+            where = str(e["loc"][0]) if e["loc"] else "<arguments>"
+            rule = (
+                e["msg"]
+                if where not in by_argument
+                else f"{by_argument[where].rule}, or {e['msg'][0].lower()}{e['msg'][1:]}"
+            )
+            by_argument[where] = SpecIssue(where, rule, e.get("input"), "The tool's input schema lists its arguments.")
+        raise OptionError(list(by_argument.values()), hint="Fix the arguments in error.issues.") from None
 
 
 def args_schema(model: type[Args], spec_schema: dict[str, Any] | None = None) -> dict[str, Any]:

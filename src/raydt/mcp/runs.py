@@ -1,4 +1,5 @@
-"""Background runs of the MCP server: each one a ``raydt run SPEC`` (or ``raydt resume DIR``) subprocess.
+"""Background runs of the MCP server: each one a ``raydt run SPEC`` (or ``raydt predict SPEC``, ``raydt resume DIR``)
+subprocess.
 
 The subprocess is the CLI itself, so Ray lives in its own process (never in the server), the result on its
 stdout is the very document the CLI prints, and its stderr is the live view that ``live`` reads. Each run has
@@ -69,8 +70,8 @@ class Registry:
         self._lock = threading.RLock()
 
     def start(self, command: str, target: str, spec: dict[str, Any] | None = None) -> dict[str, Any]:
-        """Start ``raydt <command> <target>`` (``run`` or ``resume``) in the background; its run document at once.
-        ``spec``: a spec given as an object, written to the run's ``spec.json`` (then the target)."""
+        """Start ``raydt <command> <target>`` (``run``, ``predict`` or ``resume``) in the background; its run
+        document at once. ``spec``: a spec given as an object, written to the run's ``spec.json`` (then the target)."""
         with self._lock:
             busy = self.active()
             if busy is not None:

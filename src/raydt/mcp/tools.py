@@ -15,17 +15,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
-
 from raydt import api, results
-from raydt.errors import OptionError, RaydtError, RunInProgressError, SpecIssue, UsageError
+from raydt.errors import RaydtError, RunInProgressError, UsageError
 from raydt.mcp import models
 from raydt.mcp.cli_calls import address_flags, cli_document, spec_file, spec_source
 from raydt.mcp.runs import Registry
 
 _RUN_RULE = (
-    " One run at a time: while a run is running, run and resume_run are refused with error.code RUN_IN_PROGRESS "
-    "(its runId is in error.hint); poll get_run or cancel_run it first."
+    " One run at a time: while a run is running, run, predict and resume_run are refused with error.code "
+    "RUN_IN_PROGRESS (its runId is in error.hint); poll get_run or cancel_run it first."
 )
 
 
@@ -56,7 +54,7 @@ class Toolbox:
         try:
             if tool is None:
                 raise UsageError(f"unknown tool {name!r}", hint=f"The tools: {', '.join(TOOLS)}.")
-            doc = tool.handler(self, _parse(tool.args, arguments or {}))
+            doc = tool.handler(self, models.parse(tool.args, arguments or {}))
         except RaydtError as err:
             return results.error_result(err), True
         except Exception as exc:  # the server survives its own bugs too
@@ -66,22 +64,6 @@ class Toolbox:
         result = doc.get("result") if "runId" in doc else doc
         failed = isinstance(result, dict) and result.get("status") == results.ERROR
         return doc, failed and "runId" not in doc
-
-
-def _parse(model: type[models.Args], arguments: dict[str, Any]) -> Any:
-    try:
-        return model.model_validate(arguments)
-    except ValidationError as exc:
-        by_argument: dict[str, SpecIssue] = {}
-        for e in exc.errors():  # a union (spec: object | path) fails once per member: one issue per argument
-            where = str(e["loc"][0]) if e["loc"] else "<arguments>"
-            rule = (
-                e["msg"]
-                if where not in by_argument
-                else f"{by_argument[where].rule}, or {e['msg'][0].lower()}{e['msg'][1:]}"
-            )
-            by_argument[where] = SpecIssue(where, rule, e.get("input"), "The tool's input schema lists its arguments.")
-        raise OptionError(list(by_argument.values()), hint="Fix the arguments in error.issues.") from None
 
 
 def validate_spec(box: Toolbox, args: models.SpecArgs) -> dict[str, Any]:
@@ -101,9 +83,25 @@ def run(box: Toolbox, args: models.SpecArgs) -> dict[str, Any]:
             "run: a spec that serves does not end, so it is not run over MCP",
             hint="Start it with `raydt run SPEC --detach` and stop it with `raydt serve shutdown`.",
         )
+    return _start(box, "run", source)
+
+
+def predict(box: Toolbox, args: models.SpecArgs) -> dict[str, Any]:
+    source = spec_source(args.spec)
+    spec = api.validate(source)  # as run: a bad spec is refused with every problem, before anything starts
+    if spec.mode != "predict":
+        raise UsageError(
+            f"predict runs specs of mode predict; this spec has mode {spec.mode}",
+            hint="Start train, tune and cluster specs with the run tool, or set mode: predict.",
+        )
+    return _start(box, "predict", source)
+
+
+def _start(box: Toolbox, command: str, source: str | dict[str, Any]) -> dict[str, Any]:
+    """``raydt <command> SPEC`` in the background (a spec object is written to the run's folder first)."""
     if isinstance(source, dict):
-        return box.registry.start("run", "", spec=source)
-    return box.registry.start("run", str(Path(source).resolve()))
+        return box.registry.start(command, "", spec=source)
+    return box.registry.start(command, str(Path(source).resolve()))
 
 
 def get_run(box: Toolbox, args: models.GetRunArgs) -> dict[str, Any]:
@@ -193,6 +191,17 @@ TOOLS: dict[str, Tool] = {
             models.SpecArgs,
             run,
             "run",
+            True,
+        ),
+        Tool(
+            "predict",
+            "Predict every row of a mode predict spec's predictConfig.data with a trained checkpoint on Ray Data "
+            "(`raydt predict SPEC` as a subprocess), in the background: returns at once with a runId, as run; "
+            "get_run's result has output {path, format, files} and results.rowsIn/rowsOut/badRows/rowsPerSecond. "
+            "Validated first, as run; other modes are refused (USAGE)." + _RUN_RULE + _SPEC_NOTE,
+            models.SpecArgs,
+            predict,
+            None,  # run's document, whose schema run and get_run declare: not a third copy in tools/list
             True,
         ),
         Tool(

@@ -9,6 +9,7 @@ them from here, never the other way round.
 
 from __future__ import annotations
 
+from raydt.plan.predict import PredictPlan, predict
 from raydt.plan.resolve import address, builtin_config, default_name, serve, storage_path, train, workers
 from raydt.plan.tracking import MlflowPlan, mlflow
 from raydt.plan.tuning import tune
@@ -18,6 +19,7 @@ __all__ = [
     "DEFAULT_NUM_SAMPLES",
     "DEFAULT_STORAGE",
     "MlflowPlan",
+    "PredictPlan",
     "ServePlan",
     "TrainPlan",
     "TunePlan",
@@ -26,6 +28,7 @@ __all__ = [
     "builtin_config",
     "default_name",
     "mlflow",
+    "predict",
     "serve",
     "storage_path",
     "train",

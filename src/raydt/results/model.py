@@ -21,6 +21,7 @@ from raydt.results.outputs import (
     JobRow,
     JobStatus,
     K8sManifests,
+    PredictOutput,
     ServeInfo,
     Submission,
     TrackingInfo,
@@ -28,7 +29,7 @@ from raydt.results.outputs import (
 from raydt.results.search import PARETO_HELP, ParetoMember
 
 Status = Literal["success", "error", "partial"]
-Mode = Literal["train", "tune", "cluster", "serve"]
+Mode = Literal["train", "tune", "cluster", "serve", "predict"]
 MetricMode = Literal["min", "max"]
 SUCCESS, ERROR, PARTIAL = "success", "error", "partial"
 TrialStatus = Literal["TERMINATED", "ERROR", "INTERRUPTED"]
@@ -97,6 +98,13 @@ class Results(ResultModel):
     pareto_front: list[ParetoMember] | None = opt(PARETO_HELP)
     feasible_trials: int | None = opt("tuneConfig.constraints: trials whose last report met every constraint.")
     warm_started_trials: int | None = opt("tuneConfig.warmStart: earlier trials given to the searcher (not run).")
+    rows_in: int | None = opt("mode predict: rows read from predictConfig.data, bad rows included.")
+    rows_out: int | None = opt("mode predict: rows written to output.path, one prediction each (rowsIn - badRows).")
+    bad_rows: int | None = opt(
+        "mode predict: rows the model could not predict, left out of the output (onBadRows: skip); with "
+        "onBadRows: fail the first one ends the run with an error, so a success reports 0."
+    )
+    rows_per_second: Number | None = opt("mode predict: rowsIn per second, from the first read to the output in place.")
 
 
 class Autoscaler(ResultModel):
@@ -207,7 +215,9 @@ class Result(ResultModel):
         "(exit 3); error: see error (exit 1, or 2 for an invalid spec, command line or data)."
     )
     results: Results = Field(description="What the run found: the seed's keys, then raydt's.")
-    checkpoint_path: str | None = opt("The best checkpoint's directory (it exists after the run).")
+    checkpoint_path: str | None = opt(
+        "The best checkpoint's directory (it exists after the run); mode predict: the checkpoint that predicted."
+    )
     cluster_status: ClusterStatus | None = opt("The Ray cluster the run used.")
     training_time: Number | None = opt("Seconds the training run or the search took.")
     mode: Mode | None = opt("The mode that ran.")
@@ -246,6 +256,7 @@ class Result(ResultModel):
         "mode serve: predict/healthz/metadata URLs, numReplicas, resourcesPerReplica, "
         "maxBatchSize, auth (whether a bearer token is required), replicas (Ray Serve's count by state).",
     )
+    output: PredictOutput | None = opt("mode predict: where the predictions were written (path, format, files).")
     detached: bool | None = opt("raydt run --detach: the serve run continues in the background.")
     pid: int | None = opt("raydt run --detach: the background serve process.")
     deployments: list[Deployment] | None = opt(

@@ -1,5 +1,5 @@
-"""The parts of the result that a command beyond train and tune adds: MLflow tracking, a served model, Ray Jobs,
-KubeRay manifests (see ``results.model`` for the rules every field follows)."""
+"""The parts of the result that a command beyond train and tune adds: MLflow tracking, a served model, a predict
+run's output, Ray Jobs, KubeRay manifests (see ``results.model`` for the rules every field follows)."""
 
 from __future__ import annotations
 
@@ -55,6 +55,14 @@ class ServeInfo(ResultModel):
     max_batch_size: int = Field(description="Ray Serve request batching (1: off).")
     auth: bool = Field(description="Whether a bearer token is required.")
     replicas: dict[str, int] | None = opt("Ray Serve's count of replicas by state (RUNNING, STARTING, ...).")
+
+
+class PredictOutput(ResultModel):
+    """Where a predict run wrote its predictions (predictConfig.output)."""
+
+    path: str = Field(description="The output folder (absolute, or the URI given), moved into place at the end.")
+    format: Literal["parquet", "csv", "json"] = Field(description="The files' format (json: JSON lines).")
+    files: list[str] = Field(description="The files written in it, as paths relative to path, sorted.")
 
 
 class Deployment(ResultModel):

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
-from typing import Any
+from importlib import import_module
+from typing import Any, cast
 
 from raydt.progress import ProgressView
 from raydt.spec.loader import LoadedSpec
@@ -36,6 +37,8 @@ def runner(mode: str, handoff: Handoff | None = None) -> Runner:
         from raydt.runners.cluster import run_cluster
 
         return run_cluster
+    if mode == "predict":  # raydt.runners.predict:run, by name (imported only by a predict run)
+        return cast(Runner, import_module("raydt.runners.predict").run)
     from raydt.runners.tune import run_tune
 
     return run_tune

@@ -11,13 +11,13 @@ from typing import Any
 
 from raydt import paths, trainer_ref
 from raydt.errors import SpecIssue
-from raydt.spec import data_checks, framework_checks, trainer_checks, tune_checks
+from raydt.spec import data_checks, framework_checks, predict_checks, trainer_checks, tune_checks
 from raydt.spec.model import ClusterConfig, ReplicaRange, Spec
 from raydt.spec.resources import PLACEMENT_STRATEGIES
 from raydt.spec.waiting import Waiting
 from raydt.suggest import closest
 
-_BY_MODE = "the checks of trainConfig, tuneConfig, serveConfig and dataConfig"
+_BY_MODE = "the checks of trainConfig, tuneConfig, serveConfig, dataConfig and predictConfig"
 
 
 def check(spec: Spec, raw: dict[str, Any], base_dirs: tuple[Path, ...], wait: Waiting | None = None) -> list[SpecIssue]:
@@ -35,10 +35,11 @@ def check(spec: Spec, raw: dict[str, Any], base_dirs: tuple[Path, ...], wait: Wa
         issues += tune_checks.check(spec, base_dirs, wait)
     elif spec.mode == "tune" and not wait.waits("tuneConfig", "tuneConfig"):
         issues.append(SpecIssue("tuneConfig", "is required when mode is 'tune'", None, "Add tuneConfig."))
-    if spec.mode == "serve" or spec.serve_config is not None:
+    issues += predict_checks.check(spec, raw, base_dirs, wait)  # mode predict refuses the sections it ignores
+    if spec.mode != "predict" and (spec.mode == "serve" or spec.serve_config is not None):
         issues += _check_serve(spec, base_dirs, wait)
     issues += framework_checks.check(spec, base_dirs, wait)  # what the framework declares it can do
-    if spec.data_config is not None:
+    if spec.data_config is not None and spec.mode != "predict":
         issues += data_checks.check(spec, base_dirs, wait)
     else:
         wait.waits("dataConfig", "dataConfig")  # dropped for a problem inside it: the rest of it waits

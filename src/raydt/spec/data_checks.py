@@ -37,7 +37,7 @@ def check(spec: Spec, base_dirs: tuple[Path, ...], wait: Waiting | None = None) 
     if dc.validation is not None:
         sources.append(("dataConfig.validation", dc.validation))
     for where, source in sources:
-        issues += _check_paths(where, source, base_dirs)
+        issues += check_paths(where, source, base_dirs)
         if source.label is not None and source.features and source.label in source.features:
             issues.append(SpecIssue(f"{where}.features", "must not contain the label column", source.label))
         if source.format not in TABULAR_FORMATS and builtin(f"{where}.format"):
@@ -89,7 +89,9 @@ def _check_trainable(spec: Spec, base_dirs: tuple[Path, ...], wait: Waiting) -> 
     ]
 
 
-def _check_paths(where: str, source: DataSource, base_dirs: tuple[Path, ...]) -> list[SpecIssue]:
+def check_paths(where: str, source: DataSource, base_dirs: tuple[Path, ...]) -> list[SpecIssue]:
+    """A source's local paths exist (a glob matches a file); URIs are Ray Data's to read. ``predictConfig.data``'s
+    too."""
     issues = []
     for given, path in zip(
         [source.paths] if isinstance(source.paths, str) else source.paths,

@@ -2,8 +2,9 @@
 
 Field names are snake_case in Python and camelCase in the spec (aliases only: a spec must use
 camelCase). Unknown keys are rejected; cross-field rules live in ``spec.checks``. The base class is in
-``spec.strict``, ``config`` and ``trainConfig.scalingConfig`` in ``spec.resources``; everything is imported
-from here. ``tuneConfig.searchSpace`` stays JSON in the model (its schema comes from ``raydt.space``): its
+``spec.strict``, ``config`` and ``trainConfig.scalingConfig`` in ``spec.resources``, ``dataConfig`` in
+``spec.data_model``, ``predictConfig`` in ``spec.predict_model``, ``runConfig`` in ``spec.run_model``; everything is
+imported from here. ``tuneConfig.searchSpace`` stays JSON in the model (its schema comes from ``raydt.space``): its
 problems are reported domain by domain (``spec.space_checks``) and it is parsed into typed nodes once valid.
 """
 
@@ -14,7 +15,14 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from pydantic import Field
 
 from raydt.registry import DEFAULT_SCHEDULER, DEFAULT_SEARCHER, FRAMEWORK_NAMES, SCHEDULERS, SEARCHERS, SEED_FRAMEWORKS
-from raydt.spec.k8s import K8sConfig as K8sConfig  # re-exported: the model is read from here
+from raydt.spec.data_model import DataConfig as DataConfig  # re-exported: the model is read from here
+from raydt.spec.data_model import DataSource as DataSource
+from raydt.spec.k8s import K8sConfig as K8sConfig
+from raydt.spec.predict_model import OUTPUT_FORMATS as OUTPUT_FORMATS  # re-exported: the model is read from here
+from raydt.spec.predict_model import PREDICTION_COLUMN as PREDICTION_COLUMN
+from raydt.spec.predict_model import PROBABILITIES_COLUMN as PROBABILITIES_COLUMN
+from raydt.spec.predict_model import PredictConfig as PredictConfig
+from raydt.spec.predict_model import PredictOutput as PredictOutput
 from raydt.spec.resources import ClusterConfig as ClusterConfig
 from raydt.spec.resources import Resources as Resources
 from raydt.spec.resources import ScalingConfig as ScalingConfig
@@ -28,7 +36,7 @@ from raydt.spec.search_model import SearchKeys
 from raydt.spec.search_model import WarmStartSpec as WarmStartSpec
 from raydt.spec.strict import MAX_RESOURCE, StrictModel
 
-Mode = Literal["train", "tune", "cluster", "serve"]
+Mode = Literal["train", "tune", "cluster", "serve", "predict"]
 MetricMode = Literal["min", "max"]
 if TYPE_CHECKING:
     Framework = str
@@ -247,54 +255,6 @@ class ServeConfig(StrictModel):
     )
 
 
-class DataSource(StrictModel):
-    """One dataset read with Ray Data: files of one format, the label column, the feature columns."""
-
-    format: Literal["csv", "parquet", "json", "numpy", "images"] = Field(
-        description="Ray Data reader: read_csv | read_parquet | read_json | read_numpy | read_images."
-    )
-    paths: str | Annotated[list[Annotated[str, Field(min_length=1)]], Field(min_length=1)] = Field(
-        description="Files, folders or globs; local paths or any filesystem Ray Data reads (s3://, gs://, ...)."
-    )
-    label: str | None = Field(
-        None, min_length=1, description="Label column (the built-in trainers need one; validation inherits train's)."
-    )
-    features: list[Annotated[str, Field(min_length=1)]] | None = Field(
-        None, min_length=1, description="Feature columns (default: every column but the label)."
-    )
-
-
-class DataConfig(StrictModel):
-    """``dataConfig``: datasets read, preprocessed and sharded with Ray Data, fed to Ray Train as ``datasets=``."""
-
-    train: DataSource
-    validation: DataSource | None = None
-    validation_split: float | None = Field(
-        None, gt=0, lt=1, description="Without validation: the fraction of train rows held out (default 0.2)."
-    )
-    preprocess: list[dict[str, Any]] = Field(
-        default_factory=list,
-        description="Steps applied in order, each {step: options}: standardize, minMaxScale, oneHot, fillNa, "
-        "dropColumns, cast (fitted on the training split only, saved with the checkpoint), or "
-        "{mapBatches: 'file.py:function', batchSize, concurrency}.",
-    )
-    materialize: bool = Field(
-        True, description="Keep the preprocessed data in Ray's object store (false: stream from files each epoch)."
-    )
-    concurrency: int = Field(2, ge=1, le=10_000, description="Ray Data read and map tasks at once (conservative).")
-    batch_size: int = Field(
-        1024, ge=1, le=10_000_000, description="Rows per batch in Ray Data map steps and shard reads."
-    )
-    seed: int = Field(0, ge=0, le=2**32 - 1, description="Seed of validationSplit's shuffle.")
-    shuffle_strategy: Literal["sort_shuffle_pull_based", "sort_shuffle_push_based", "hash_shuffle", "shuffle_v2"] = (
-        Field(
-            "sort_shuffle_pull_based",
-            description="Ray Data's shuffle for the fitting aggregations. raydt's default (plain tasks) fits a "
-            "step in ~0.3 s on 2 CPUs where Ray's own (shuffle_v2, actors) takes ~5 s; use shuffle_v2 for big data.",
-        )
-    )
-
-
 class Spec(StrictModel):
     """A whole raydt spec."""
 
@@ -305,4 +265,5 @@ class Spec(StrictModel):
     run_config: RunConfig = Field(default_factory=RunConfig)
     serve_config: ServeConfig | None = None
     data_config: DataConfig | None = None
+    predict_config: PredictConfig | None = None
     k8s_config: K8sConfig | None = Field(None, alias="k8sConfig", description="raydt k8s only (raydt run ignores it).")
