@@ -92,7 +92,9 @@ def direct(checkpoint: str, rows: pd.DataFrame, probabilities: bool = False) -> 
     return out
 
 
-def test_a_folder_of_csv_files_is_scored_like_the_model_loaded_directly(trained: dict[str, Any], tmp_path: Path) -> None:
+def test_a_folder_of_csv_files_is_scored_like_the_model_loaded_directly(
+    trained: dict[str, Any], tmp_path: Path
+) -> None:
     folder = tmp_path / "rows"
     folder.mkdir()
     rows = frame(N_SCORE, 7)
@@ -108,7 +110,7 @@ def test_a_folder_of_csv_files_is_scored_like_the_model_loaded_directly(trained:
     assert doc["results"]["rowsIn"] == doc["results"]["rowsOut"] == N_SCORE and doc["results"]["badRows"] == 0
     assert doc["results"]["rowsPerSecond"] > 0
     files = doc["output"]["files"]
-    assert files and all(Path(f).is_file() and f.endswith(".parquet") for f in files), files
+    assert files and all((out_dir / f).is_file() and f.endswith(".parquet") for f in files), files
     scored = pd.read_parquet(out_dir).sort_values("id")
     assert list(scored.columns) == ["id", "prediction"]
     expected = direct(doc["checkpointPath"], rows.sort_values("id"))["predictions"]
@@ -127,7 +129,8 @@ def test_xgboost_on_parquet_writes_csv_with_the_probabilities_of_the_direct_mode
     doc = raydt.run(spec)
     assert doc["status"] == "success", doc
     assert_seed_output(doc)
-    scored = pd.concat(pd.read_csv(f) for f in doc["output"]["files"]).sort_values("id")
+    out_dir = Path(doc["output"]["path"])
+    scored = pd.concat(pd.read_csv(out_dir / f) for f in doc["output"]["files"]).sort_values("id")
     want = direct(doc["checkpointPath"], rows.sort_values("id"), probabilities=True)
     assert scored["prediction"].tolist() == want["predictions"]
     got = [json.loads(p) if isinstance(p, str) and p.startswith("[") else p for p in scored["probabilities"]]

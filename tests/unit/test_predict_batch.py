@@ -97,12 +97,12 @@ def test_staging_is_beside_the_output_published_whole_and_discarded_on_failure(t
     assert staging.parent == tmp_path and staging.name.startswith(".scores.raydt-staging-")
     staging.mkdir()
     (staging / "part-0.parquet").write_text("x")
-    assert output.publish(str(staging), str(out), overwrite=False) == [str(out / "part-0.parquet")]
+    assert output.publish(str(staging), str(out), overwrite=False) == ["part-0.parquet"]
     assert not staging.exists()
     staging.mkdir()
     (staging / "part-1.parquet").write_text("y")
-    assert output.publish(str(staging), str(out), overwrite=True) == [str(out / "part-1.parquet")]  # old one gone
+    assert output.publish(str(staging), str(out), overwrite=True) == ["part-1.parquet"]  # the old one gone
     staging.mkdir()
     output.discard(str(staging), str(out))
-    assert not staging.exists() and out.exists()
+    assert not staging.exists() and out.exists() and not [p for p in tmp_path.iterdir() if "raydt-old" in p.name]
     assert output.staging_for("s3://bucket/scores") == "s3://bucket/scores"  # written in place

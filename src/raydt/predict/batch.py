@@ -3,6 +3,7 @@ batch in, the ``prediction`` column (and ``probabilities``, the kept columns) ou
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,6 +29,7 @@ class ScoreOptions:
     keep_columns: list[str] = field(default_factory=list)
     probabilities: bool = False
     skip_bad_rows: bool = False
+    probabilities_as_text: bool = False  # CSV holds no lists: the probabilities as JSON text ("[0.2, 0.8]")
     counter: Any = None  # a Ray actor handle (runners.predict.Counter): rows done and bad, for the live view
 
 
@@ -52,7 +54,8 @@ class Scorer:
         result = batch.iloc[good][self.opts.keep_columns].reset_index(drop=True)
         result[PREDICTION] = out["predictions"]
         if self.opts.probabilities and "probabilities" in out:
-            result[PROBABILITIES] = [list(p) for p in out["probabilities"]]
+            probs = [list(p) for p in out["probabilities"]]
+            result[PROBABILITIES] = [json.dumps(p) for p in probs] if self.opts.probabilities_as_text else probs
         return result
 
     def instances(self, batch: pd.DataFrame) -> list[Any]:
@@ -66,7 +69,7 @@ class Scorer:
         names = columns or [c for c in batch.columns if c not in self.opts.keep_columns]
         if len(names) == 1 and len(batch) and isinstance(batch[names[0]].iloc[0], np.ndarray):
             return [np.asarray(v).tolist() for v in batch[names[0]]]
-        return batch[names].astype(object).where(batch[names].notna(), None).values.tolist()
+        return list(batch[names].astype(object).where(batch[names].notna(), None).values.tolist())
 
     def score(self, instances: list[Any]) -> tuple[list[int], dict[str, Any], list[tuple[int, str]]]:
         """(positions scored, the predictor's output for them, (position, why) of each bad row). The batch is

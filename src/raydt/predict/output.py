@@ -33,15 +33,22 @@ def write(ds: Any, output: str, fmt: str) -> str:
 
 
 def publish(staging: str, output: str, overwrite: bool) -> list[str]:
-    """Move the staging folder into place (replacing the old output when ``overwrite``); the files written."""
+    """Move the staging folder into place; with ``overwrite`` the old output stays until the new one replaces it.
+    The files written, relative to ``output``."""
     if staging != output:
         target = Path(output)
+        old = target.parent / f".{target.name}.raydt-old-{os.getpid()}"
         if target.exists() and overwrite:
-            shutil.rmtree(target) if target.is_dir() else target.unlink()
+            os.replace(target, old)
         os.replace(staging, target)
+        if old.is_dir():
+            shutil.rmtree(old, ignore_errors=True)
+        elif old.exists():
+            old.unlink()
     if is_remote(output):
-        return [output]
-    return sorted(str(p) for p in Path(output).rglob("*") if p.is_file())
+        return []
+    root = Path(output)
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
 
 
 def discard(staging: str, output: str) -> None:

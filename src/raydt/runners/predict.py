@@ -14,7 +14,7 @@ from typing import Any
 from raydt import plan, ray_session
 from raydt.errors import DataError, RaydtError, SpecIssue, UserCodeError
 from raydt.predict import output
-from raydt.predict.batch import BadRowsError, Scorer, ScoreOptions
+from raydt.predict.batch import BadRowsError, ScoreOptions, Scorer
 from raydt.progress import ProgressView
 from raydt.results import Document, Results
 from raydt.results.model import ClusterStatus
@@ -47,7 +47,7 @@ def run(loaded: LoadedSpec, view: ProgressView) -> dict[str, Any]:
         mode="predict",
         results=found,
         checkpoint_path=checkpoint,
-        output=PredictOutput(path=p.output_path, format=p.output_format, files=files),
+        output=PredictOutput.model_validate({"path": p.output_path, "format": p.output_format, "files": files}),
         cluster_status=ClusterStatus.model_validate(status),
     )
     if bad:
@@ -75,7 +75,9 @@ def _score(p: plan.PredictPlan, checkpoint: str, view: ProgressView) -> tuple[tu
     """Read, check the columns, score on the actor pool and write: ((rows out, bad rows), seconds, files)."""
     from raydt.data.pipeline import read
 
-    ds = read(DataSource(format=p.data_format, paths=p.data_paths), "predictConfig.data", ())
+    start = time.monotonic()  # rowsPerSecond: from the first read to the output in place
+    source = DataSource.model_validate({"format": p.data_format, "paths": p.data_paths})
+    ds = read(source, "predictConfig.data", ())
     names = list(ds.schema().names)
     check_columns(p, checkpoint, names)
     counter = _counter()
@@ -86,6 +88,7 @@ def _score(p: plan.PredictPlan, checkpoint: str, view: ProgressView) -> tuple[tu
         keep_columns=list(p.keep_columns),
         probabilities=p.probabilities,
         skip_bad_rows=p.on_bad_rows == "skip",
+        probabilities_as_text=p.output_format == "csv",
         counter=counter,
     )
     scored = ds.map_batches(
@@ -97,7 +100,6 @@ def _score(p: plan.PredictPlan, checkpoint: str, view: ProgressView) -> tuple[tu
         **_actor_resources(p.actor_resources),
     )
     total = ds.count() if p.data_format == "parquet" else None  # Parquet: from the files' metadata
-    start = time.monotonic()
     stop = threading.Event()
     watcher = threading.Thread(target=_watch, args=(counter, total, start, stop, view), daemon=True)
     watcher.start()
