@@ -106,3 +106,46 @@ def test_staging_is_beside_the_output_published_whole_and_discarded_on_failure(t
     output.discard(str(staging), str(out))
     assert not staging.exists() and out.exists() and not [p for p in tmp_path.iterdir() if "raydt-old" in p.name]
     assert output.staging_for("s3://bucket/scores") == "s3://bucket/scores"  # written in place
+
+
+@pytest.mark.parametrize(
+    ("cpu", "asked", "total", "autoscaler", "actors"),
+    [
+        (1.0, 2, 2.0, None, 1),  # 2 one-CPU actors on 2 CPUs would starve the writer: one
+        (0.5, 2, 2.0, None, 2),  # half a CPU each: one CPU stays free
+        (1.0, 2, 8.0, None, 2),  # room: as asked
+        (1.0, 4, 2.0, {"version": "v2"}, 4),  # an autoscaler adds nodes: as asked
+    ],
+)
+def test_the_pool_leaves_ray_data_a_cpu(
+    tmp_path: Path, cpu: float, asked: int, total: float, autoscaler: Any, actors: int
+) -> None:
+    import dataclasses
+
+    from raydt.runners.predict import pool_size
+
+    p = dataclasses.replace(a_plan(tmp_path), concurrency=asked, actor_resources={"CPU": cpu})
+    found, notes = pool_size(p, {"totalCpu": total, "autoscaler": autoscaler})
+    assert found == actors and bool(notes) == (actors < asked)
+
+
+def test_an_actor_as_big_as_the_cluster_is_refused_not_left_to_hang(tmp_path: Path) -> None:
+    import dataclasses
+
+    from raydt.errors import InfeasibleResourcesError
+    from raydt.runners.predict import pool_size
+
+    p = dataclasses.replace(a_plan(tmp_path), concurrency=1, actor_resources={"CPU": 2.0})
+    with pytest.raises(InfeasibleResourcesError, match="none would be left"):
+        pool_size(p, {"totalCpu": 2.0, "autoscaler": None})
+
+
+def a_plan(tmp_path: Path) -> Any:
+    from raydt.plan import PredictPlan
+
+    return PredictPlan(
+        checkpoint_path=str(tmp_path), experiment_path=None, predictor=None, data_paths=[str(tmp_path)],
+        data_format="csv", features=None, keep_columns=[], output_path=str(tmp_path / "out"), output_format="parquet",
+        batch_size=64, concurrency=2, on_bad_rows="fail", probabilities=False, overwrite=False,
+        actor_resources={"CPU": 1.0}, use_gpu=False, name="p", storage_path=str(tmp_path), address=None,
+    )  # fmt: skip

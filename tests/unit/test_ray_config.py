@@ -246,3 +246,15 @@ def test_only_ray_config_writes_rays_settings_into_the_environment() -> None:
         if writes.search(line)
     ]
     assert not found, found
+
+
+def test_only_a_run_that_trains_gives_its_workers_a_job_wide_runtime_env() -> None:
+    """Ray Train's settings reach a training job's workers; a predict run goes without the runtime env (its workers
+    start ~0.7 s sooner each: benchmarks/bench_predict.py)."""
+    from raydt import ray_session
+
+    trains = ray_session._init_kwargs(None, {}, False, {})
+    assert trains["runtime_env"]["env_vars"] == ray_config.FAST_TRAIN_ENV
+    assert "runtime_env" not in ray_session._init_kwargs(None, {}, False, {}, train=False)
+    switched = ray_session._init_kwargs(None, {}, False, {"SWITCH": "1"}, train=False)
+    assert switched["runtime_env"]["env_vars"] == {"SWITCH": "1"}

@@ -6,13 +6,16 @@ Ray's own guidance for batch inference: Ray Data, never Ray Core tasks or a Serv
 
 from __future__ import annotations
 
+import dataclasses
+import math
 import os
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 from raydt import plan, ray_session
-from raydt.errors import DataError, RaydtError, SpecIssue, UserCodeError
+from raydt.errors import DataError, InfeasibleResourcesError, RaydtError, SpecIssue, UserCodeError
 from raydt.predict import output
 from raydt.predict.batch import BadRowsError, ScoreOptions, Scorer
 from raydt.progress import ProgressView
@@ -30,10 +33,14 @@ def run(loaded: LoadedSpec, view: ProgressView) -> dict[str, Any]:
     p = plan.predict(loaded)
     checkpoint = _checkpoint(p, view)
     view.event(f"connecting to {ray_session.describe(p.address)}")
-    with ray_session.connect(p.address, p.ray_init):
+    # no dashboard and no Ray Train settings: a predict run starts no trainer, and its workers start sooner
+    with ray_session.connect(p.address, p.ray_init, dashboard=False, warm=("ray.data", "pandas"), train=False):
         status = ray_session.cluster_status(loaded.spec.config.autoscaling)
         status.update(ray_session.connection())
-        counts, elapsed, files = _score(p, checkpoint, view)
+        actors, notes = pool_size(p, status)
+        for note in notes:
+            view.event(note)
+        counts, elapsed, files = _score(dataclasses.replace(p, concurrency=actors), checkpoint, view)
     rows_out, bad = counts
     found = Results(
         num_trials=0,
@@ -51,9 +58,33 @@ def run(loaded: LoadedSpec, view: ProgressView) -> dict[str, Any]:
         cluster_status=ClusterStatus.model_validate(status),
     )
     if bad:
-        doc.warnings = [f"{bad} row(s) could not be scored and were skipped (predictConfig.onBadRows: skip)"]
+        notes.append(f"{bad} row(s) could not be scored and were skipped (predictConfig.onBadRows: skip)")
+    doc.warnings = notes
     view.event(f"predict: {rows_out} row(s) written to {p.output_path} in {elapsed:.1f}s")
     return doc.dump()
+
+
+def pool_size(p: plan.PredictPlan, status: dict[str, Any]) -> tuple[int, list[str]]:
+    """The actors to start, and why fewer than asked: the pool leaves one CPU to Ray Data's read and write tasks.
+    Without it they wait on each other for ever (measured: 2 one-CPU actors on a 2-CPU machine never wrote a row,
+    the writer backpressured on its resource budget). An autoscaling cluster adds nodes: the spec's count stands."""
+    cpu = p.actor_resources.get("CPU", 1.0)
+    total = float(status.get("totalCpu") or 0.0)
+    if status.get("autoscaler") or cpu <= 0 or total <= 0:
+        return p.concurrency, []
+    fit = math.floor((total - 1.0) / cpu + 1e-9)
+    if fit >= p.concurrency:
+        return p.concurrency, []
+    if fit < 1:
+        raise InfeasibleResourcesError(
+            f"a predict actor takes {cpu:g} CPU of the cluster's {total:g}: none would be left for Ray Data's "
+            "read and write tasks, and the run would wait for ever",
+            hint=f"Give config.resourcesPerWorker.cpu at most {total - 1.0:g}, or run on a bigger cluster.",
+        )
+    return fit, [
+        f"predict: {fit} actor(s) instead of {p.concurrency} ({cpu:g} CPU each on {total:g} CPUs): one CPU stays "
+        "free for Ray Data's read and write tasks"
+    ]
 
 
 def _checkpoint(p: plan.PredictPlan, view: ProgressView) -> str:
@@ -73,6 +104,8 @@ def _checkpoint(p: plan.PredictPlan, view: ProgressView) -> str:
 
 def _score(p: plan.PredictPlan, checkpoint: str, view: ProgressView) -> tuple[tuple[int, int], float, list[str]]:
     """Read, check the columns, score on the actor pool and write: ((rows out, bad rows), seconds, files)."""
+    import ray.data
+
     from raydt.data.pipeline import read
 
     start = time.monotonic()  # rowsPerSecond: from the first read to the output in place
@@ -96,10 +129,10 @@ def _score(p: plan.PredictPlan, checkpoint: str, view: ProgressView) -> tuple[tu
         fn_constructor_kwargs={"options": opts},
         batch_size=p.batch_size,
         batch_format="pandas",
-        concurrency=p.concurrency,
+        compute=ray.data.ActorPoolStrategy(size=p.concurrency),
         **_actor_resources(p.actor_resources),
     )
-    total = ds.count() if p.data_format == "parquet" else None  # Parquet: from the files' metadata
+    total = parquet_rows(p.data_paths) if p.data_format == "parquet" else None
     stop = threading.Event()
     watcher = threading.Thread(target=_watch, args=(counter, total, start, stop, view), daemon=True)
     watcher.start()
@@ -115,10 +148,29 @@ def _score(p: plan.PredictPlan, checkpoint: str, view: ProgressView) -> tuple[tu
     finally:
         stop.set()
         watcher.join(timeout=5)
-    import ray
-
     done, bad = ray.get(counter.get.remote())
     return (done, bad), time.monotonic() - start, files
+
+
+def parquet_rows(data_paths: list[str]) -> int | None:
+    """The rows of local Parquet files, from their footers (no read): the live view's total and ETA. None for
+    URIs, or anything pyarrow cannot open (the run itself says what is wrong with the data)."""
+    from raydt.paths import expand, is_remote
+
+    if any(is_remote(path) for path in data_paths):
+        return None
+    try:
+        import pyarrow.parquet as pq
+
+        files = [str(f) for path in expand(data_paths) for f in _parquet_files(path)]
+        return int(sum(pq.ParquetFile(f).metadata.num_rows for f in files))
+    except Exception:  # noqa: BLE001 - the total is for the live view only
+        return None
+
+
+def _parquet_files(path: str) -> list[Path]:
+    found = Path(path)
+    return sorted(found.rglob("*.parquet")) if found.is_dir() else [found]
 
 
 def _actor_resources(resources: dict[str, float]) -> dict[str, Any]:
