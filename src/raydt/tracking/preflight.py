@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import importlib.util
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 from urllib.parse import urlparse
 
 from raydt.errors import MissingDependencyError, SpecError, SpecIssue, TrackingError, TrackingUnavailableError
 from raydt.plan import TrainPlan
+from raydt.ray_config import scoped_env
 from raydt.tracking import client
 from raydt.tracking.sink import one_line
 
@@ -50,7 +49,7 @@ def check(p: TrainPlan) -> None:
                 )
             ]
         )
-    with _env(PROBE_ENV):
+    with scoped_env(PROBE_ENV, keep_set=True):  # MLflow reads them per request; the user's values win
         try:
             probe = client.make(t.uri)
             probe.search_experiments(max_results=1)
@@ -68,18 +67,3 @@ def check(p: TrainPlan) -> None:
                     else f"Fix {URI_PATH} (a sqlite:///ABSOLUTE/PATH.db, a database or a server URI)."
                 ),
             ) from None
-
-
-@contextmanager
-def _env(values: dict[str, str]) -> Iterator[None]:
-    """Set ``values`` in the environment for the block (MLflow reads them per request), unless the user set them."""
-    before = {k: os.environ.get(k) for k in values}
-    for key, value in values.items():
-        if before[key] is None:
-            os.environ[key] = value
-    try:
-        yield
-    finally:
-        for key, old in before.items():
-            if old is None:
-                os.environ.pop(key, None)
