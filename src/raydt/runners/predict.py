@@ -31,7 +31,8 @@ PROGRESS_EVERY_S = 2.0
 
 def run(loaded: LoadedSpec, view: ProgressView) -> dict[str, Any]:
     p = plan.predict(loaded)
-    checkpoint = _checkpoint(p, view)
+    tracking = loaded.spec.run_config.tracking
+    checkpoint = _checkpoint(p, view, tracking.mlflow.tracking_uri if tracking and tracking.mlflow else None)
     view.event(f"connecting to {ray_session.describe(p.address)}")
     # no dashboard and no Ray Train settings: a predict run starts no trainer, and its workers start sooner
     with ray_session.connect(p.address, p.ray_init, dashboard=False, warm=("ray.data", "pandas"), train=False):
@@ -87,7 +88,7 @@ def pool_size(p: plan.PredictPlan, status: dict[str, Any]) -> tuple[int, list[st
     ]
 
 
-def _checkpoint(p: plan.PredictPlan, view: ProgressView) -> str:
+def _checkpoint(p: plan.PredictPlan, view: ProgressView, tracking_uri: str | None) -> str:
     """The checkpoint to score with: the given one, or the experiment's best (as serve picks it)."""
     from raydt import paths
     from raydt.serving.loading import best_checkpoint
@@ -97,7 +98,7 @@ def _checkpoint(p: plan.PredictPlan, view: ProgressView) -> str:
         from raydt.tracking import models
 
         view.event(f"predict: fetching {checkpoint} from the MLflow registry")
-        checkpoint = models.fetch(checkpoint, None)
+        checkpoint = models.fetch(checkpoint, tracking_uri)  # runConfig.tracking's server, as serve fetches
     view.event(f"predict: scoring with {checkpoint}")
     return checkpoint
 
