@@ -31,8 +31,10 @@ PROGRESS_EVERY_S = 2.0
 
 def run(loaded: LoadedSpec, view: ProgressView) -> dict[str, Any]:
     p = plan.predict(loaded)
-    tracking = loaded.spec.run_config.tracking
-    checkpoint = _checkpoint(p, view, tracking.mlflow.tracking_uri if tracking and tracking.mlflow else None)
+    from raydt.serving.loading import model_checkpoint
+
+    checkpoint = model_checkpoint(loaded, p.checkpoint_path, p.experiment_path, view.event)  # as serve picks it
+    view.event(f"predict: scoring with {checkpoint}")
     view.event(f"connecting to {ray_session.describe(p.address)}")
     # no dashboard and no Ray Train settings: a predict run starts no trainer, and its workers start sooner
     with ray_session.connect(p.address, p.ray_init, dashboard=False, warm=("ray.data", "pandas"), train=False):
@@ -86,21 +88,6 @@ def pool_size(p: plan.PredictPlan, status: dict[str, Any]) -> tuple[int, list[st
         f"predict: {fit} actor(s) instead of {p.concurrency} ({cpu:g} CPU each on {total:g} CPUs): one CPU stays "
         "free for Ray Data's read and write tasks"
     ]
-
-
-def _checkpoint(p: plan.PredictPlan, view: ProgressView, tracking_uri: str | None) -> str:
-    """The checkpoint to score with: the given one, or the experiment's best (as serve picks it)."""
-    from raydt import paths
-    from raydt.serving.loading import best_checkpoint
-
-    checkpoint = p.checkpoint_path or best_checkpoint(p.experiment_path or "")
-    if paths.is_model_uri(checkpoint):  # models:/NAME@alias: the registered version, downloaded once
-        from raydt.tracking import models
-
-        view.event(f"predict: fetching {checkpoint} from the MLflow registry")
-        checkpoint = models.fetch(checkpoint, tracking_uri)  # runConfig.tracking's server, as serve fetches
-    view.event(f"predict: scoring with {checkpoint}")
-    return checkpoint
 
 
 def _score(p: plan.PredictPlan, checkpoint: str, view: ProgressView) -> tuple[tuple[int, int], float, list[str]]:

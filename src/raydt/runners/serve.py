@@ -12,7 +12,7 @@ import urllib.request
 from collections.abc import Callable
 from typing import Any
 
-from raydt import paths, plan, preflight, ray_session
+from raydt import plan, preflight, ray_session
 from raydt.errors import PortInUseError, RunError
 from raydt.progress import ProgressView
 from raydt.results import Document
@@ -51,18 +51,11 @@ def options(sc: ServeConfig, checkpoint: str, predictor: str | None = None) -> d
 
 def run_serve(loaded: LoadedSpec, view: ProgressView, handoff: Handoff | None = None) -> dict[str, Any]:
     """``mode: serve``: deploy the given checkpoint (or an experiment's best) until Ctrl-C / SIGTERM."""
-    from raydt.serving.loading import best_checkpoint
+    from raydt.serving.loading import model_checkpoint
 
-    sc = loaded.spec.serve_config
-    assert sc is not None  # checked by validation
+    assert loaded.spec.serve_config is not None  # checked by validation
     served = plan.serve(loaded)  # serveConfig's paths, resolved
-    checkpoint = served.checkpoint_path or best_checkpoint(served.experiment_path or "")
-    if paths.is_model_uri(checkpoint):  # models:/NAME@alias: the registered version, downloaded once
-        from raydt.tracking import models
-
-        mlflow = loaded.spec.run_config.tracking.mlflow if loaded.spec.run_config.tracking else None
-        view.event(f"serve: fetching {checkpoint} from the MLflow registry")
-        checkpoint = models.fetch(checkpoint, mlflow.tracking_uri if mlflow else None)
+    checkpoint = model_checkpoint(loaded, served.checkpoint_path, served.experiment_path, view.event)
     base = Document(mode="serve").dump()
     return serve_checkpoint(loaded, view, checkpoint, base, handoff)
 

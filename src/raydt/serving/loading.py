@@ -128,3 +128,18 @@ def _best_of_tune(experiment: str, metric: str, metric_mode: str) -> Any:
     analysis = ExperimentAnalysis(experiment, default_metric=metric, default_mode=metric_mode)
     trial = analysis.get_best_trial(scope="all")
     return analysis.get_best_checkpoint(trial) if trial is not None else None
+
+
+def model_checkpoint(loaded: Any, checkpoint: str | None, experiment: str | None, event: Any) -> str:
+    """The checkpoint a serve or predict run uses: the given one, or the experiment's best; a ``models:/NAME@alias``
+    is fetched from runConfig.tracking's MLflow server (downloaded once). ``event``: the live view's line writer."""
+    from raydt import paths
+
+    found = checkpoint or best_checkpoint(experiment or "")
+    if paths.is_model_uri(found):
+        from raydt.tracking import models
+
+        tracking = loaded.spec.run_config.tracking
+        event(f"fetching {found} from the MLflow registry")
+        found = models.fetch(found, tracking.mlflow.tracking_uri if tracking and tracking.mlflow else None)
+    return found
