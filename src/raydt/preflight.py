@@ -40,6 +40,38 @@ def check_workers(workers: WorkerPlan, status: dict[str, Any]) -> None:
         )
 
 
+def admit_models(models: list[tuple[str, int, dict[str, float]]], status: dict[str, Any]) -> str | None:
+    """Several served models, each (name, replicas it starts with, resources per replica): each replica must fit on
+    a node and all of them on the cluster. On an autoscaling cluster what does not fit now is a warning (returned)."""
+    nodes = status["nodes"]
+    totals: dict[str, float] = {}
+    problem = None
+    for name, count, resources in models:
+        need = {k: v for k, v in resources.items() if v > 0}
+        for key, amount in need.items():
+            totals[key] = totals.get(key, 0.0) + amount * count
+            largest = max((_node_amount(n, key) for n in nodes), default=0.0)
+            if largest < amount and problem is None:
+                problem = (
+                    f"a replica of model '{name}' needs {amount:g} {key} on one node; the largest node has {largest:g}",
+                    f"Lower serveConfig.models[{name}].resourcesPerReplica.{key.lower()} to at most {largest:g}.",
+                )
+    for key, total in totals.items():
+        have = sum(_node_amount(n, key) for n in nodes)
+        if have + 1e-9 < total and problem is None:
+            asked = ", ".join(f"{name}: {count} x {_fmt(res)}" for name, count, res in models)
+            problem = (
+                f"the models' replicas need {total:g} {key} in all ({asked}); the cluster has {have:g}",
+                "Lower replicas (or minReplicas) or resourcesPerReplica of some models (fractions such as cpu 0.5 "
+                "are allowed), or add nodes.",
+            )
+    if problem is None:
+        return None
+    if status.get("autoscaler"):
+        return f"the current nodes cannot hold every model: {problem[0]}; the cluster autoscales: Serve waits for nodes"
+    raise InfeasibleResourcesError(problem[0], hint=problem[1])
+
+
 def admit(workers: WorkerPlan, status: dict[str, Any], pending_timeout_s: float) -> str | None:
     """``check_workers``, except that on an autoscaling cluster a request the current nodes cannot hold
     is a warning (returned) and the run waits for new nodes up to ``pending_timeout_s``."""

@@ -410,7 +410,7 @@ def test_serve_specs_are_checked(tmp_path: Path) -> None:
     c = {"checkpointPath": str(tmp_path)}
     cases = [
         ({}, "serveConfig", "is required when mode is 'serve'"),
-        ({"serveConfig": {}}, "serveConfig", "exactly one of checkpointPath and experimentPath"),
+        ({"serveConfig": {}}, "serveConfig", "exactly one of checkpointPath, experimentPath and models"),
         ({"serveConfig": {**c, "experimentPath": str(tmp_path)}}, "serveConfig", "exactly one"),
         ({"serveConfig": {"checkpointPath": str(tmp_path / "no")}}, "serveConfig.checkpointPath", "existing directory"),
         ({"serveConfig": {**c, "port": 70000}}, "serveConfig.port", "65535"),

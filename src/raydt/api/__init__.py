@@ -36,6 +36,7 @@ from raydt.api.runs import (
     schema,
     serve_shutdown,
     serve_status,
+    serve_update,
     validate,
 )
 
@@ -62,6 +63,7 @@ __all__ = [
     "schema",
     "serve_shutdown",
     "serve_status",
+    "serve_update",
     "submit",
     "validate",
     "validate_document",

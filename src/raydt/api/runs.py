@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 import traceback
 from pathlib import Path
@@ -115,6 +116,53 @@ def serve_shutdown(port: int | None = None) -> tuple[dict[str, Any], int]:
         return results.error_result(alive), alive.exit_code
     entry.update({"alive": False, "healthy": False})
     return results.Document(mode="serve", stopped=[entry]).dump(), 0
+
+
+def serve_update(
+    model: str | None,
+    checkpoint: str | None,
+    experiment: str | None,
+    variant: str | None = None,
+    port: int | None = None,
+    timeout: float = 600.0,
+) -> tuple[dict[str, Any], int]:
+    """Replace one model of the running multi-model serve run (on ``port``, or the only one) with a new checkpoint
+    (``raydt serve update``): (result, exit code); never raises. The serving process deploys the new generation,
+    switches its routes once it answers, then drains the old one."""
+    from raydt.errors import RaydtError, UsageError
+    from raydt.serving import control
+
+    try:
+        if not model or (checkpoint is None) == (experiment is None):
+            raise UsageError(
+                "raydt serve update needs --model NAME and one of --checkpoint DIR and --experiment DIR",
+                hint="e.g. raydt serve update --model churn --checkpoint results/run2/checkpoint_000004",
+            )
+        source = os.path.abspath(os.path.expanduser(checkpoint or experiment or ""))
+        if not os.path.isdir(source):
+            flag = "--checkpoint" if checkpoint else "--experiment"
+            raise UsageError(f"{flag} must be an existing directory (got {checkpoint or experiment})")
+        entry = _one_serve_run(port)
+        request = {"model": model, "variant": variant, "checkpoint" if checkpoint else "experiment": source}
+        reply = control.ask(int(entry["port"]), request, timeout)
+        if reply is None:
+            raise UsageError(f"the serve run on port {entry['port']} did not answer within {timeout:g}s")
+    except RaydtError as err:
+        return results.error_result(err), err.exit_code
+    return reply, 0 if reply.get("status") == "success" else 1
+
+
+def _one_serve_run(port: int | None) -> dict[str, Any]:
+    """The recorded, living serve run on ``port`` (or the only one)."""
+    from raydt.errors import UsageError
+
+    found = [e for e in serve_status(port)["deployments"] if e.get("alive")]
+    if not found:
+        raise UsageError(f"no running serve run{'' if port is None else f' on port {port}'} is recorded")
+    if len(found) > 1:
+        ports = ", ".join(str(e.get("port")) for e in found)
+        raise UsageError(f"several serve runs (ports {ports}): pass --port")
+    return dict(found[0])
 
 
 def run_detached(spec: str | Path, *, quiet: bool = True, err: Any = None) -> tuple[dict[str, Any], int]:

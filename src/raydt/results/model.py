@@ -22,6 +22,7 @@ from raydt.results.outputs import (
     JobStatus,
     K8sManifests,
     PredictOutput,
+    ServedModelInfo,
     ServeInfo,
     Submission,
     TrackingInfo,
@@ -264,6 +265,9 @@ class Result(ResultModel):
         "alive, healthy, replicas (Ray Serve's count by state, refreshed every 2 s).",
     )
     stopped: list[Deployment] | None = opt("raydt serve shutdown: the serve runs stopped.")
+    updated: ServedModelInfo | None = opt(
+        "raydt serve update: the model as it now answers (its new generation); the old one was drained."
+    )
     valid: bool | None = opt("raydt validate: the spec is valid.")
     lasting_cluster: dict[str, Any] | None = opt(
         "raydt cluster up/down: the lasting local cluster: id, address, dashboardUrl, tokenSource (where the "

@@ -42,6 +42,28 @@ class TrackingInfo(ResultModel):
     mlflow: MlflowInfo | None = opt("MLflow.")
 
 
+class ServedModelInfo(ResultModel):
+    """One model of a multi-model endpoint (``serveConfig.models``), as ``GET /models`` lists it."""
+
+    name: str = Field(description="Its route: POST {endpoint}/models/<name>/predict.")
+    kind: Literal["single", "variants", "ensemble"] = Field(
+        description="single: one checkpoint; variants: a weighted canary split; ensemble: the top-k combined."
+    )
+    predict: str = Field(description="POST rows here.")
+    metadata: str = Field(description="GET: the model's framework, classes and features (each member's).")
+    framework: str | None = Field(description="The framework that trained it (its checkpoint's raydt_meta.json).")
+    metric: dict[str, Any] | None = Field(
+        description="{name, mode, value}: the run's metric for a checkpoint chosen from an experiment; else null."
+    )
+    checkpoints: list[dict[str, Any]] = Field(
+        description="What answers: [{name, checkpoint, weight (variants), metric (from an experiment)}]."
+    )
+    generation: int = Field(description="1 when deployed, +1 with each raydt serve update of this model.")
+    combine: str | None = Field(None, description="An ensemble's combine rule (mean or vote).")
+    replicas: int | dict[str, Any] = Field(description="Replicas per checkpoint: a count, or the autoscaling range.")
+    resources_per_replica: dict[str, Number] = Field(description="Ray resources per replica ({CPU, GPU}).")
+
+
 class ServeInfo(ResultModel):
     """A served model's URLs and settings."""
 
@@ -55,6 +77,9 @@ class ServeInfo(ResultModel):
     max_batch_size: int = Field(description="Ray Serve request batching (1: off).")
     auth: bool = Field(description="Whether a bearer token is required.")
     replicas: dict[str, int] | None = opt("Ray Serve's count of replicas by state (RUNNING, STARTING, ...).")
+    models: list[ServedModelInfo] | None = opt(
+        "serveConfig.models: each model as GET {endpoint}/models lists it (predict: {endpoint}/models/<name>/predict)."
+    )
 
 
 class PredictOutput(ResultModel):

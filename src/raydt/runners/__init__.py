@@ -30,9 +30,7 @@ def runner(mode: str, handoff: Handoff | None = None) -> Runner:
 
         return run_train
     if mode == "serve":
-        from raydt.runners.serve import run_serve
-
-        return partial(run_serve, handoff=handoff or Handoff())
+        return partial(_serve, handoff=handoff or Handoff())
     if mode == "cluster":
         from raydt.runners.cluster import run_cluster
 
@@ -42,3 +40,15 @@ def runner(mode: str, handoff: Handoff | None = None) -> Runner:
     from raydt.runners.tune import run_tune
 
     return run_tune
+
+
+def _serve(loaded: Any, view: Any, handoff: Handoff) -> dict[str, Any]:
+    """mode serve: one model (``runners.serve``) or several (``serveConfig.models``: ``runners.serve_models``)."""
+    sc = loaded.spec.serve_config
+    if sc is not None and sc.models:
+        from raydt.runners.serve_models import run_models
+
+        return run_models(loaded, view, handoff)
+    from raydt.runners.serve import run_serve
+
+    return run_serve(loaded, view, handoff)

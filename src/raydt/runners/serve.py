@@ -77,7 +77,7 @@ def serve_checkpoint(
     caller_owns_ray = ray.is_initialized()
     address = plan.address(loaded)
     if address is None and not caller_owns_ray:
-        _check_port_free(sc.host, sc.port)
+        check_port_free(sc.host, sc.port)
     view.event(
         f"serve: {checkpoint} with {opts['numReplicas']} replica(s) x {{CPU: {opts['cpu']:g}, GPU: {opts['gpu']:g}}}"
     )
@@ -101,7 +101,7 @@ def serve_checkpoint(
             if handoff.ready is not None:
                 handoff.ready(out)
             view.event(f"serving at {url} (Ctrl-C to stop)")
-            _wait_for_stop(lambda: state.record(sc.port, {**live, "replicas": replica_states()}))
+            wait_for_stop(lambda: state.record(sc.port, {**live, "replicas": replica_states()}))
         finally:
             state_file.unlink(missing_ok=True)
         from ray import serve
@@ -136,14 +136,21 @@ def served(
     return out
 
 
-def replica_states() -> dict[str, int]:
-    """Ray Serve's own count of the model's replicas by state (RUNNING, STARTING, ...)."""
+def replica_states(all_apps: bool = False) -> dict[str, int]:
+    """Ray Serve's own count of the model's replicas by state (RUNNING, STARTING, ...); ``all_apps``: of every
+    application (several models: the router and each model's)."""
+    from collections import Counter
+
     from ray import serve
 
-    app = serve.status().applications.get(APP)
-    if app is None:
-        return {}
-    return {str(getattr(k, "value", k)): int(n) for d in app.deployments.values() for k, n in d.replica_states.items()}
+    apps = serve.status().applications
+    chosen = list(apps.values()) if all_apps else [apps[APP]] if APP in apps else []
+    counts: Counter[str] = Counter()
+    for app in chosen:
+        for d in app.deployments.values():
+            for k, n in d.replica_states.items():
+                counts[str(getattr(k, "value", k))] += int(n)
+    return dict(counts)
 
 
 def bind_warnings(host: str, token: str | None) -> list[str]:
@@ -154,7 +161,7 @@ def bind_warnings(host: str, token: str | None) -> list[str]:
     return [f"serving on {host}, reachable from other machines: Ray Serve has no authentication of its own; {guard}"]
 
 
-def _check_port_free(host: str, port: int) -> None:
+def check_port_free(host: str, port: int) -> None:
     try:
         with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
             probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the HTTP server will
@@ -185,11 +192,11 @@ def _deploy(sc: ServeConfig, opts: dict[str, Any]) -> str:
         raise err from None
     host = "127.0.0.1" if sc.host in ("0.0.0.0", "::") else sc.host
     url = f"http://{host}:{sc.port}{sc.route_prefix.rstrip('/')}"
-    _wait_healthy(url, opts["authToken"])
+    wait_healthy(url, opts["authToken"])
     return url
 
 
-def _wait_healthy(url: str, token: str | None, timeout: float = 60.0) -> None:
+def wait_healthy(url: str, token: str | None, timeout: float = 60.0) -> None:
     request = urllib.request.Request(f"{url}/healthz")
     if token:
         request.add_header("Authorization", f"Bearer {token}")
@@ -206,7 +213,7 @@ def _wait_healthy(url: str, token: str | None, timeout: float = 60.0) -> None:
         time.sleep(0.2)
 
 
-def _wait_for_stop(tick: Callable[[], Any], every: float = 2.0) -> None:
+def wait_for_stop(tick: Callable[[], Any], every: float = 2.0) -> None:
     """Block until SIGINT (Ctrl-C) or SIGTERM, calling ``tick`` every ``every`` seconds meanwhile."""
     stop = threading.Event()
     previous: dict[signal.Signals, Any] = {}

@@ -143,3 +143,46 @@ def model_checkpoint(loaded: Any, checkpoint: str | None, experiment: str | None
         event(f"fetching {found} from the MLflow registry")
         found = models.fetch(found, tracking.mlflow.tracking_uri if tracking and tracking.mlflow else None)
     return found
+
+
+def top_checkpoints(experiment: str, k: int) -> tuple[dict[str, str], list[tuple[str, float | None]]]:
+    """({name, mode} of the run's metric, the ``k`` best checkpoints with their metric values, best first): an
+    ensemble's members. A tune run: each trial's best checkpoint, trials ranked by their best value; a train run:
+    its kept checkpoints ranked by the metric."""
+    mode, metric, metric_mode = ranking(experiment)
+    try:
+        found = (_top_of_tune if mode == "tune" else _top_of_train)(experiment, metric, metric_mode)
+    except (RuntimeError, ValueError, OSError) as exc:
+        raise RunError(f"experiment {experiment} has no checkpoints Ray can read ({exc})") from None
+    found.sort(key=lambda pair: (pair[1] is None, -(pair[1] or 0) if metric_mode == "max" else (pair[1] or 0)))
+    if len(found) < k:
+        raise RunError(
+            f"experiment {experiment} has {len(found)} checkpoint(s) to rank; the ensemble's topK is {k}",
+            hint="Lower topK, or keep more checkpoints (runConfig.checkpoint.numToKeep; a search: more trials).",
+        )
+    return {"name": metric, "mode": metric_mode}, found[:k]
+
+
+def _top_of_tune(experiment: str, metric: str, metric_mode: str) -> list[tuple[str, float | None]]:
+    from ray.tune import ExperimentAnalysis
+
+    analysis = ExperimentAnalysis(experiment, default_metric=metric, default_mode=metric_mode)
+    found = []
+    for trial in analysis.trials:
+        ckpt = analysis.get_best_checkpoint(trial)
+        value = (trial.metric_analysis.get(metric) or {}).get(metric_mode)
+        if ckpt is not None and os.path.isdir(ckpt.path):
+            found.append((str(ckpt.path), None if value is None else float(value)))
+    return found
+
+
+def _top_of_train(experiment: str, metric: str, metric_mode: str) -> list[tuple[str, float | None]]:
+    import ray.train
+
+    result = ray.train.Result.from_path(experiment)
+    found = []
+    for ckpt, metrics in result.best_checkpoints or []:
+        value = metrics.get(metric)
+        if os.path.isdir(ckpt.path):
+            found.append((str(ckpt.path), None if value is None else float(value)))
+    return found

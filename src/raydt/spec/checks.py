@@ -9,10 +9,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from raydt import paths, trainer_ref
+from raydt import paths
 from raydt.errors import SpecIssue
-from raydt.spec import data_checks, framework_checks, predict_checks, trainer_checks, tune_checks
-from raydt.spec.model import ClusterConfig, ReplicaRange, Spec
+from raydt.spec import data_checks, framework_checks, predict_checks, serve_checks, trainer_checks, tune_checks
+from raydt.spec.model import ClusterConfig, Spec
 from raydt.spec.resources import PLACEMENT_STRATEGIES
 from raydt.spec.waiting import Waiting
 from raydt.suggest import closest
@@ -37,58 +37,12 @@ def check(spec: Spec, raw: dict[str, Any], base_dirs: tuple[Path, ...], wait: Wa
         issues.append(SpecIssue("tuneConfig", "is required when mode is 'tune'", None, "Add tuneConfig."))
     issues += predict_checks.check(spec, raw, base_dirs, wait)  # mode predict refuses the sections it ignores
     if spec.mode != "predict" and (spec.mode == "serve" or spec.serve_config is not None):
-        issues += _check_serve(spec, base_dirs, wait)
+        issues += serve_checks.check(spec, base_dirs, wait)
     issues += framework_checks.check(spec, base_dirs, wait)  # what the framework declares it can do
     if spec.data_config is not None and spec.mode != "predict":
         issues += data_checks.check(spec, base_dirs, wait)
     else:
         wait.waits("dataConfig", "dataConfig")  # dropped for a problem inside it: the rest of it waits
-    return issues
-
-
-def _check_serve(spec: Spec, base_dirs: tuple[Path, ...], wait: Waiting) -> list[SpecIssue]:
-    sc = spec.serve_config
-    if sc is None:
-        if wait.waits("serveConfig", "serveConfig"):
-            return []
-        return [SpecIssue("serveConfig", "is required when mode is 'serve'", None, "Add serveConfig.checkpointPath.")]
-    issues: list[SpecIssue] = []
-    sources = (("checkpointPath", sc.checkpoint_path), ("experimentPath", sc.experiment_path))
-    given = [k for k, v in sources if v]
-    if spec.mode == "cluster":
-        issues.append(SpecIssue("serveConfig", "does not apply to mode 'cluster'", None, "Drop serveConfig."))
-    elif spec.mode != "serve" and given:
-        issues.append(
-            SpecIssue(
-                f"serveConfig.{given[0]}",
-                f"must be left out in mode '{spec.mode}': the run's best checkpoint is served",
-                dict(sources)[given[0]],
-                "Drop it, or serve an existing checkpoint with mode: serve.",
-            )
-        )
-    elif spec.mode == "serve" and not wait.waits("serveConfig", *(f"serveConfig.{k}" for k, _ in sources)):
-        if len(given) != 1:
-            issues.append(
-                SpecIssue(
-                    "serveConfig",
-                    "needs exactly one of checkpointPath and experimentPath",
-                    given or None,
-                    "checkpointPath: a result's checkpointPath; experimentPath: a result's experimentPath.",
-                )
-            )
-    for key, value in sources:
-        if key == "checkpointPath" and value and paths.is_model_uri(value):
-            continue  # an MLflow registered model (models:/NAME@alias), fetched when served
-        if value and not paths.resolve(value, base_dirs).is_dir():
-            issues.append(SpecIssue(f"serveConfig.{key}", "must be an existing directory", value, ""))
-    if isinstance(sc.num_replicas, ReplicaRange) and sc.num_replicas.min > sc.num_replicas.max:
-        issues.append(SpecIssue("serveConfig.numReplicas", "min must be <= max", sc.num_replicas.model_dump(), ""))
-    if sc.predictor_path:
-        ref = trainer_ref.parse(sc.predictor_path, base_dirs)
-        if isinstance(ref, SpecIssue):
-            issues.append(SpecIssue("serveConfig.predictorPath", ref.rule, sc.predictor_path, ref.hint))
-        elif ref.is_file and not Path(ref.target).is_file():
-            issues.append(SpecIssue("serveConfig.predictorPath", "file not found", sc.predictor_path, ""))
     return issues
 
 

@@ -34,6 +34,7 @@ from raydt.spec.run_model import TrackingSpec as TrackingSpec
 from raydt.spec.search_model import ConstraintSpec as ConstraintSpec  # re-exported: the model is read from here
 from raydt.spec.search_model import SearchKeys
 from raydt.spec.search_model import WarmStartSpec as WarmStartSpec
+from raydt.spec.serve_models import ServedModel as ServedModel  # re-exported: the model is read from here
 from raydt.spec.strict import MAX_RESOURCE, StrictModel
 
 Mode = Literal["train", "tune", "cluster", "serve", "predict"]
@@ -252,6 +253,14 @@ class ServeConfig(StrictModel):
         None,
         min_length=8,
         description="Require 'Authorization: Bearer <token>' on every request (or set RAYDT_SERVE_TOKEN).",
+    )
+    models: list[ServedModel] | None = Field(
+        None,
+        min_length=1,
+        max_length=32,
+        description="Several models behind one endpoint, each at /models/<name>/predict (GET /models lists them): "
+        "[{name, checkpointPath | experimentPath | ensemble | variants, ...}]. Instead of checkpointPath and "
+        "experimentPath; numReplicas, resourcesPerReplica, predictorPath and framework are each model's defaults.",
     )
 
 
