@@ -17,6 +17,7 @@ from raydt.api import (
     run_detached,
     serve_shutdown,
     serve_status,
+    serve_update,
     validate,
 )
 from raydt.errors import RaydtError, RunError, SpecError
@@ -37,5 +38,6 @@ __all__ = [
     "run_detached",
     "serve_shutdown",
     "serve_status",
+    "serve_update",
     "validate",
 ]

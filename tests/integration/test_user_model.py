@@ -345,5 +345,28 @@ def test_the_user_model_reads_dataconfig_shards_and_serves_raw_rows(shared_ray: 
     assert out["status"] == "success", out
     assert out["results"]["finalMetrics"]["val_accuracy"] > 0.8, out["results"]["finalMetrics"]
     predictor = make_predictor({"checkpoint": out["checkpointPath"]})  # the built-in one: pipeline, then labels
-    answer = predictor.predict(predictor.rows(x[:50].tolist()))["predictions"]
-    assert set(answer) <= {"up", "down"} and sum(a == b for a, b in zip(answer, labels[:50], strict=True)) >= 40
+    answer = predictor.predict(predictor.rows(x.tolist()))["predictions"]
+    assert set(answer) <= {"up", "down"} and sum(a == b for a, b in zip(answer, labels, strict=True)) >= 320
+
+    # mode predict with the user model's checkpoint: every row scored as the serve replica's loader scores it
+    scored_dir = tmp_path / "scored"
+    predict = {
+        "mode": "predict",
+        "config": {"numWorkers": 1, "resourcesPerWorker": {"cpu": 0.5}},
+        "predictConfig": {
+            "checkpointPath": out["checkpointPath"],
+            "data": {"format": "csv", "paths": str(tmp_path / "rows.csv"), "features": list("abcdefgh")},
+            "keepColumns": ["a", "b"],
+            "output": {"path": str(scored_dir), "format": "csv"},
+            "batchSize": 50,
+        },
+    }
+    done = raydt.run(predict)
+    assert done["status"] == "success" and done["results"]["rowsOut"] == 400, done
+    import pandas as pd
+
+    scored = pd.concat(pd.read_csv(f) for f in sorted(scored_dir.glob("*.csv")))
+    assert len(scored) == 400 and list(scored.columns) == ["a", "b", "prediction"]
+    expected = {(r[0], r[1]): a for r, a in zip(x.tolist(), answer, strict=True)}  # rows keyed by two features
+    assert len(expected) == 400
+    assert all(expected[(a, b)] == p for a, b, p in scored.itertuples(index=False)), scored.head()

@@ -79,6 +79,17 @@ def test_the_sections_a_predict_run_would_ignore_are_refused(files: Path, sectio
     assert "does not apply to mode 'predict'" in found[section] and f"hint: Drop {section}" in found[section]
 
 
+def test_run_config_keys_a_predict_run_would_ignore_are_refused_and_the_ones_it_reads_pass(files: Path) -> None:
+    run = {"name": "scores", "storagePath": str(files), "resume": "never", "checkpoint": {"numToKeep": 2}}
+    found = issues_by_path({**predict(files), "runConfig": run})
+    assert set(found) == {"runConfig.resume", "runConfig.checkpoint"}, found
+    assert (
+        "does not apply to mode 'predict'" in found["runConfig.resume"]
+        and "resumes nothing" in found["runConfig.resume"]
+    )
+    assert load({**predict(files), "runConfig": {"name": "scores", "storagePath": str(files)}}).spec.run_config.name
+
+
 def test_exactly_one_of_experiment_path_and_checkpoint_path(files: Path) -> None:
     neither = issues_by_path(predict(files, experimentPath=None))["predictConfig"]
     both = issues_by_path(predict(files, checkpointPath=str(files / "exp" / "checkpoint_000001")))["predictConfig"]

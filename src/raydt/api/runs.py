@@ -132,6 +132,7 @@ def serve_update(
     from raydt.errors import RaydtError, UsageError
     from raydt.serving import control
 
+    checkpoint, experiment = checkpoint or None, experiment or None  # an empty --checkpoint "" is none given
     try:
         if not model or (checkpoint is None) == (experiment is None):
             raise UsageError(

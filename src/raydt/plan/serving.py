@@ -8,8 +8,7 @@ from typing import Literal
 
 from raydt import paths
 from raydt.spec.loader import LoadedSpec
-from raydt.spec.model import ReplicaRange, ServeConfig
-from raydt.spec.model import ServedModel
+from raydt.spec.model import ReplicaRange, ServeConfig, ServedModel
 
 Kind = Literal["single", "variants", "ensemble"]
 

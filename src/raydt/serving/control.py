@@ -36,12 +36,21 @@ def ask(port: int, request: dict[str, Any], timeout: float) -> dict[str, Any] | 
 def pending(port: int) -> list[tuple[str, dict[str, Any]]]:
     """The requests waiting for the serve run on ``port`` (taken: their files are removed), oldest first."""
     found = []
-    for path in sorted(directory().glob(f"{port}.request-*.json"), key=lambda p: p.stat().st_mtime):
+    for path in sorted(directory().glob(f"{port}.request-*.json"), key=_mtime):
         doc = local.read_json(path)
         path.unlink(missing_ok=True)
         if isinstance(doc, dict):
             found.append((path.name.split("request-", 1)[1].removesuffix(".json"), doc))
     return found
+
+
+def _mtime(path: Path) -> float:
+    """When the request was written; 0 for one withdrawn since it was listed (``ask`` timed out): never a crash of
+    the serving process's poll."""
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return 0.0
 
 
 def answer(port: int, key: str, reply: dict[str, Any]) -> Path:

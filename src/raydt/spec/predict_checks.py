@@ -22,6 +22,16 @@ IGNORED = {
     "serveConfig": "a predict run serves nothing; predictConfig.checkpointPath/experimentPath name the model",
     "dataConfig": "predictConfig.data names the rows to predict",
 }
+#: runConfig keys a predict run does not read (it reads name, storagePath and tracking: a models:/ URI's server)
+IGNORED_RUN = {
+    "checkpoint": "a predict run writes no checkpoints",
+    "maxFailures": "a predict run retries nothing: Ray Data retries its failed tasks itself",
+    "resume": "a predict run resumes nothing (it writes its output anew, staged)",
+    "tensorboard": "a predict run logs no training metrics",
+    "report": "a predict run writes no run report",
+    "pendingTimeoutS": "a predict run waits for no trial",
+    "sharedStorage": "a predict run writes to predictConfig.output.path",
+}
 _SOURCES = ("checkpointPath", "experimentPath")
 _SOURCE_HINT = (
     "experimentPath: a result's experimentPath (its best checkpoint predicts); checkpointPath: a result's "
@@ -42,6 +52,13 @@ def check(spec: Spec, raw: dict[str, Any], base_dirs: tuple[Path, ...], wait: Wa
         for key, why in IGNORED.items()
         if key in raw
     ]
+    run = raw.get("runConfig")
+    if isinstance(run, dict):
+        issues += [
+            SpecIssue(f"runConfig.{key}", "does not apply to mode 'predict'", run[key], f"Drop it: {why}.")
+            for key, why in IGNORED_RUN.items()
+            if key in run
+        ]
     if pc is None:
         if not wait.waits(AT, AT):
             hint = "Add predictConfig with experimentPath (or checkpointPath), data and output."
