@@ -44,7 +44,9 @@ def train(work: Path) -> str:
     return str(out["checkpointPath"])
 
 
-def serve(work: Path, checkpoint: str, port: int, setting: dict[str, Any]) -> tuple[subprocess.Popen[str], dict]:
+def serve(
+    work: Path, checkpoint: str, port: int, setting: dict[str, Any], env: dict[str, str] | None = None
+) -> tuple[subprocess.Popen[str], dict]:
     spec = {
         "mode": "serve",
         "config": {"rayInit": {"num_cpus": 2}},
@@ -53,7 +55,12 @@ def serve(work: Path, checkpoint: str, port: int, setting: dict[str, Any]) -> tu
     }
     path = work / f"serve-{port}.json"
     path.write_text(json.dumps(spec))
-    proc = subprocess.Popen([*RAYDT, "run", str(path), "-q"], stdout=subprocess.PIPE, text=True, env=ENV, cwd=work)
+    return launch([*RAYDT, "run", str(path), "-q"], work, env)
+
+
+def launch(argv: list[str], cwd: Path, env: dict[str, str] | None = None) -> tuple[subprocess.Popen[str], dict]:
+    """Start a serving process; return it and the JSON it prints once its endpoint answers."""
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True, env=env or ENV, cwd=cwd)
     box: dict[str, Any] = {}
 
     def read() -> None:

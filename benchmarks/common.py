@@ -25,8 +25,9 @@ ROOT = HERE.parent
 RESULTS = HERE / "results"
 PY = sys.executable
 RAYDT = [PY, "-m", "raydt"]
-# workers import the comparisons' objectives by module name: benchmarks/ on every process's path
-ENV = dict(os.environ, RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER="0", PYTHONPATH=f"{HERE}:{ROOT}")
+# workers import the comparisons' objectives by module name: benchmarks/ on every process's path; src/: this
+# checkout's raydt (a worktree's, not the one the venv installed)
+ENV = dict(os.environ, RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER="0", PYTHONPATH=f"{HERE}:{ROOT}:{ROOT / 'src'}")
 
 
 def reps(default: int) -> int:
