@@ -36,6 +36,8 @@ def definition(
         metric = {**metric, "value": ranked[0][1]}
     else:
         members = [_member(model, source, fetch) for source in model.sources]
+        if model.kind == "single" and model.sources[0].experiment_path:
+            metric = _metric_of(model.sources[0].experiment_path, members[0])
     metas = [read_meta(str(m["checkpoint"])) or {} for m in members]
     if model.kind == "ensemble" and model.predictor is None:
         _same_classes(model.name, members, metas)
@@ -62,6 +64,18 @@ def _member(model: ModelPlan, source: SourcePlan, fetch: Callable[[str | None, s
     if model.kind == "variants":
         member["weight"] = source.weight
     return member
+
+
+def _metric_of(experiment: str, member: dict[str, Any]) -> dict[str, Any] | None:
+    """{name, mode, value} of the experiment's metric for the checkpoint chosen from it (None: not found there)."""
+    from raydt.serving.loading import top_checkpoints
+
+    try:
+        named, ranked = top_checkpoints(experiment, 1)
+    except RunError:
+        return None
+    values = {c: v for c, v in ranked}
+    return {**named, "value": values.get(member["checkpoint"])} if member["checkpoint"] in values else None
 
 
 def _same_classes(name: str, members: list[dict[str, Any]], metas: list[dict[str, Any]]) -> None:
