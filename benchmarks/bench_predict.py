@@ -18,6 +18,9 @@ import pandas as pd
 from common import HERE, PY, RAYDT, Case, alternate, last_json_line, median, ratio, reps, save, spec_file
 
 ROWS = int(os.environ.get("PREDICT_ROWS", 200_000))
+#: PREDICT_OBJECT_STORE_MB: both runs' Ray gets an object store this small (streaming a dataset bigger than it)
+STORE_MB = int(os.environ.get("PREDICT_OBJECT_STORE_MB", 0))
+STORE = {"object_store_memory": STORE_MB << 20} if STORE_MB else {}
 BATCH, ACTORS, SERVED_ROWS = 1024, 1, 300  # one 1-CPU actor: the other CPU reads and writes (runners.predict.pool_size)
 cache = HERE / ".cache"
 cache.mkdir(exist_ok=True)
@@ -58,7 +61,7 @@ checkpoint = best_checkpoint(str(model_dir / "model"))
 
 spec = {
     "mode": "predict",
-    "config": {"numWorkers": ACTORS, "resourcesPerWorker": {"cpu": 1}},
+    "config": {"numWorkers": ACTORS, "resourcesPerWorker": {"cpu": 1}, "rayInit": STORE},
     "predictConfig": {
         "checkpointPath": checkpoint,
         "data": {"format": "parquet", "paths": str(data)},
@@ -79,7 +82,16 @@ cases = [
     Case("raydt", [*RAYDT, "predict", path, "-q"], raydt_rows),
     Case(
         "ray-data",
-        [PY, f"{HERE}/compare/ray_data_predict.py", checkpoint, str(data), "./scores", str(BATCH), str(ACTORS)],
+        [
+            PY,
+            f"{HERE}/compare/ray_data_predict.py",
+            checkpoint,
+            str(data),
+            "./scores",
+            str(BATCH),
+            str(ACTORS),
+            str(STORE_MB),
+        ],
         last_json_line,
     ),
 ]
@@ -109,9 +121,10 @@ def served_rows_per_second() -> float:
 
 
 online = served_rows_per_second()
+store = f", object store {STORE_MB} MiB" if STORE_MB else ""
 save(
-    "predict",
-    f"batch inference of {ROWS} rows x 16 features (Parquet in and out, {ACTORS} actors x 1 CPU, batch {BATCH})",
+    "predict" if (ROWS, STORE_MB) == (200_000, 0) else f"predict_{ROWS}_{STORE_MB}",
+    f"batch inference of {ROWS} rows x 16 features (Parquet in and out, {ACTORS} actors x 1 CPU, batch {BATCH}{store})",
     [
         {
             "what": "raydt predict rows/s (whole process) vs hand-written Ray Data map_batches, same model",

@@ -4,7 +4,7 @@ same batch size and CPUs per actor as raydt's spec), write Parquet. The model is
 applied with the same code raydt's actors use (its saved preprocessing, then the network), so only the
 orchestration differs.
 
-    python benchmarks/compare/ray_data_predict.py CHECKPOINT DATA OUT BATCH CONCURRENCY
+    python benchmarks/compare/ray_data_predict.py CHECKPOINT DATA OUT BATCH CONCURRENCY [OBJECT_STORE_MB]
 """
 
 import json
@@ -16,7 +16,8 @@ import ray
 
 checkpoint, data, out, batch_size, concurrency = sys.argv[1:3] + [sys.argv[3], int(sys.argv[4]), int(sys.argv[5])]
 start = time.perf_counter()
-ray.init()
+store_mb = int(sys.argv[6]) if len(sys.argv) > 6 else 0
+ray.init(**({"object_store_memory": store_mb << 20} if store_mb else {}))
 
 
 class Model:
