@@ -68,6 +68,7 @@ def test_iteration_names_and_the_lightgbm_entry() -> None:
         "xgboost": "round",
         "lightgbm": "round",
         "lightning": "epoch",
+        "transformers": "epoch",
     }
     info = FRAMEWORKS["lightgbm"]
     assert info.trainer_class == "ray.train.lightgbm:LightGBMTrainer" and info.extra == "lightgbm"

@@ -81,7 +81,7 @@ def test_framework_enum_is_the_seed_enum_then_the_registry_extensions() -> None:
     framework = tc["properties"]["framework"]
     assert framework["enum"] == [*SEED_FRAMEWORKS, *EXTENSIONS]  # the seed's, in its order, then raydt's
     assert set(SEED_FRAMEWORKS) <= set(FRAMEWORKS)  # every seed framework is implemented
-    assert EXTENSIONS == ["lightgbm", "lightning"]  # issues 14 and 18
+    assert EXTENSIONS == ["lightgbm", "lightning", "transformers"]  # issues 14, 18 and 29
     assert all(name in framework["description"] for name in framework["enum"])  # documented
 
 

@@ -28,6 +28,13 @@ def attach(
         return None, loop_config, None
     if not dc.materialize and status is not None and not status.get("autoscaler"):
         _check_streaming(float(status.get("totalCpu", 0.0)), training_cpu)
+    llm = (loop_config.get(RESERVED_KEY) or {}).get("llm")
+    if llm is not None:  # framework transformers: text rows, tokenized
+        from raydt.data.text import prepare_text
+
+        prepared = prepare_text(dc, loaded.base_dirs, llm["tokenizer"], experiment_path, view)
+        reserved = {**(loop_config.get(RESERVED_KEY) or {}), "data": prepared.info["text"]}
+        return prepared.datasets, {**loop_config, RESERVED_KEY: reserved}, prepared.info
     from raydt.data.pipeline import prepare
 
     prepared = prepare(dc, loaded.base_dirs, builtin, experiment_path, view)

@@ -8,6 +8,7 @@ from typing import Any
 
 from raydt import paths, trainer_ref
 from raydt.frameworks.common import RESERVED_KEY  # built-in loops' settings in their config; never in bestConfig
+from raydt.plan.llm import llm_settings, lora_defaults
 from raydt.plan.tracking import mlflow
 from raydt.plan.types import DEFAULT_STORAGE, ServePlan, TrainPlan, WorkerPlan
 from raydt.plan.user_model import user_model_defaults, user_model_settings
@@ -86,6 +87,7 @@ def train(loaded: LoadedSpec) -> TrainPlan:
     elif tc.model is not None:  # the user's model in raydt's loop: its keys' defaults, then the spec
         # pytorch: raydt's own loop's keys; a framework with no built-in model (lightning) declares its loop's
         defaults = user_model_defaults() if info.name == "pytorch" else info.hyperparameters({})
+        defaults.update(lora_defaults(tc.lora))  # framework transformers: trainConfig.lora's keys, tunable
         loop_config = {**defaults, **tc.train_loop_config}
         if tc.epochs is not None:
             loop_config["epochs"] = tc.epochs
@@ -100,8 +102,10 @@ def train(loaded: LoadedSpec) -> TrainPlan:
     elif ref is None and (resume_from or rc.checkpoint.frequency != 1 or tc.model is not None):
         # raydt's own settings for its built-in loops travel under one reserved key
         loop_config[RESERVED_KEY] = {"checkpointFrequency": rc.checkpoint.frequency, "resumeFrom": resume_from}
-        if tc.model is not None:  # trainConfig.model, data, loss, metrics: references resolved once, here
+        if isinstance(tc.model, str):  # trainConfig.model, data, loss, metrics: references resolved once, here
             loop_config[RESERVED_KEY]["userModel"] = user_model_settings(spec, info, loaded.base_dirs)
+        elif tc.model is not None:  # a language model (framework transformers): its sources resolved once, here
+            loop_config[RESERVED_KEY]["llm"] = llm_settings(spec, loaded.base_dirs, storage_path(spec))
     storage = storage_path(spec)
     name = rc.name or default_name(spec.mode)
     return TrainPlan(

@@ -32,7 +32,7 @@ def user_model_settings(spec: Spec, info: FrameworkInfo, base_dirs: tuple[Path, 
     metric: Any = (tune.metric if tune else None) or tc.metric or info.default_metric
     mode: Any = (tune.mode if tune else None) or tc.metric_mode or info.default_mode
     out = {
-        "model": one(tc.model or ""),
+        "model": one(tc.model if isinstance(tc.model, str) else ""),
         "data": one(tc.data or ""),
         "loss": one(tc.loss or "cross_entropy"),
         "metrics": [one(m) for m in tc.metrics],

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from raydt.frameworks import lightgbm, lightning, pytorch, tensorflow, xgboost
+from raydt.frameworks import lightgbm, lightning, pytorch, tensorflow, transformers, xgboost
 from raydt.frameworks.base import FrameworkInfo as FrameworkInfo  # re-exported: plan, checks and runners read it here
 from raydt.registry.choice import Choice as Choice
 from raydt.registry.choice import choose as choose
@@ -36,7 +36,8 @@ SEED_FRAMEWORKS: tuple[str, ...] = ("pytorch", "tensorflow", "xgboost")
 
 #: One line per framework; its package (raydt/frameworks/<name>/) holds everything else about it.
 FRAMEWORKS: dict[str, FrameworkInfo] = {
-    info.name: info for info in (pytorch.INFO, xgboost.INFO, tensorflow.INFO, lightgbm.INFO, lightning.INFO)
+    info.name: info
+    for info in (pytorch.INFO, xgboost.INFO, tensorflow.INFO, lightgbm.INFO, lightning.INFO, transformers.INFO)
 }
 
 #: `trainConfig.framework`'s enum: the seed's values in its order, then raydt's extensions.

@@ -13,8 +13,8 @@ from ray import serve
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from raydt.serving.http import error, failure, local_path, read_instances, unauthorized
-from raydt.serving.predictors import BuiltinPredictor, PredictorError
+from raydt.serving.http import error, failure, local_path, read_instances, read_json, unauthorized
+from raydt.serving.predictors import BuiltinPredictor, GenerationPredictor, PredictorError
 
 
 class Predicting:
@@ -78,15 +78,30 @@ class ModelServer(Predicting):
         try:
             if path == "/metadata" and request.method == "GET":
                 return JSONResponse(self.predictor.metadata())
-            if path == "/predict":
+            generates = isinstance(self.predictor, GenerationPredictor)
+            if path == "/generate" and generates:
+                if request.method != "POST":
+                    return error(405, "use POST for /generate")
+                return await self._generate(request)
+            if path == "/predict" and not generates:
                 if request.method != "POST":
                     return error(405, "use POST for /predict")
                 return await self._predict(request)
         except Exception as exc:  # noqa: BLE001 - the model's (or a user predictor's) failure: a JSON 500
             return failure(exc, f"{request.method} {path}")
-        return error(
-            404, f"no route {request.method} {request.url.path}: use POST /predict, GET /healthz, GET /metadata"
-        )
+        action = "POST /generate" if isinstance(self.predictor, GenerationPredictor) else "POST /predict"
+        return error(404, f"no route {request.method} {request.url.path}: use {action}, GET /healthz, GET /metadata")
+
+    async def _generate(self, request: Request) -> JSONResponse:
+        """A language model's answer: the body checked (limits, JSON, fields), generation off the event loop."""
+        payload = await read_json(request, self.opts)
+        if isinstance(payload, JSONResponse):
+            return payload
+        try:
+            out = await asyncio.to_thread(self.predictor.generate, payload)
+        except PredictorError as exc:
+            return error(400, str(exc))
+        return JSONResponse(out)
 
     async def _predict(self, request: Request) -> JSONResponse:
         read = await read_instances(request, self.opts)

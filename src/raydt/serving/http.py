@@ -55,8 +55,8 @@ def local_path(request: Request, prefix: str) -> str:
     return "/" + path.strip("/")
 
 
-async def read_instances(request: Request, opts: dict[str, Any]) -> tuple[Any, bool] | JSONResponse:
-    """The body's (instances, probabilities), or the 413/400 answer that names the broken rule."""
+async def read_json(request: Request, opts: dict[str, Any]) -> Any:
+    """The body as JSON, or the 413/400 answer that names the broken rule."""
     limit = opts["maxRequestBytes"]
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
@@ -65,9 +65,16 @@ async def read_instances(request: Request, opts: dict[str, Any]) -> tuple[Any, b
     if len(body) > limit:
         return error(413, f"request body of {len(body)} bytes exceeds serveConfig.maxRequestBytes ({limit})")
     try:
-        payload = json.loads(body)
+        return json.loads(body)
     except (ValueError, UnicodeDecodeError) as exc:
         return error(400, f"body is not valid JSON: {exc}")
+
+
+async def read_instances(request: Request, opts: dict[str, Any]) -> tuple[Any, bool] | JSONResponse:
+    """The body's (instances, probabilities), or the 413/400 answer that names the broken rule."""
+    payload = await read_json(request, opts)
+    if isinstance(payload, JSONResponse):
+        return payload
     if not isinstance(payload, dict) or "instances" not in payload:
         return error(400, 'body must be a JSON object {"instances": [[...], ...]}')
     instances = payload["instances"]

@@ -13,10 +13,14 @@ FIELD = "serveConfig.experimentPath"
 
 def make_predictor(options: dict[str, Any]) -> Any:
     """The built-in predictor, or the user's class from ``predictorPath``, for ``options['checkpoint']``."""
-    from raydt.serving.predictors import BuiltinPredictor, UserPredictor
+    from raydt.frameworks.checkpoint_format import read_meta
+    from raydt.serving.predictors import BuiltinPredictor, GenerationPredictor, UserPredictor
 
     if options.get("predictorPath"):
         return UserPredictor(options["predictorPath"], options["checkpoint"], options.get("framework"))
+    meta = read_meta(options["checkpoint"])
+    if meta is not None and meta.get("task") == "generation":  # a language model: POST /generate
+        return GenerationPredictor(options["checkpoint"], meta)
     if _user_model(options["checkpoint"]):
         return UserPredictor(USER_MODEL_PREDICTOR, options["checkpoint"], options.get("framework"))
     return BuiltinPredictor(options["checkpoint"])

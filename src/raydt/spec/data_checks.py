@@ -13,7 +13,7 @@ from typing import Any
 from raydt import trainer_ref
 from raydt.errors import SpecIssue
 from raydt.paths import data_paths, is_remote
-from raydt.registry import CAST_TYPES, FILL_STRATEGIES, MAP_KEYS, STEPS, TABULAR_FORMATS
+from raydt.registry import CAST_TYPES, FILL_STRATEGIES, FRAMEWORKS, MAP_KEYS, STEPS, TABULAR_FORMATS
 from raydt.spec.model import DataSource, Spec
 from raydt.spec.tune_checks import kind_of
 from raydt.spec.waiting import Waiting
@@ -30,8 +30,12 @@ def check(spec: Spec, base_dirs: tuple[Path, ...], wait: Waiting | None = None) 
         return [SpecIssue("dataConfig", f"does not apply to mode '{spec.mode}'", spec.mode, "Drop dataConfig.")]
     issues: list[SpecIssue] = []
 
+    info = FRAMEWORKS.get(spec.train_config.framework)
+    text = info is not None and info.data_kind == "text"  # text rows, tokenized: the framework's own rules
+
     def builtin(dependant: str) -> bool:  # the built-in trainers read these data (known once trainerPath is)
-        return not wait.waits(dependant, "trainConfig.trainerPath") and spec.train_config.trainer_path is None
+        waits = wait.waits(dependant, "trainConfig.trainerPath")
+        return not waits and spec.train_config.trainer_path is None and not text
 
     sources = [("dataConfig.train", dc.train)]
     if dc.validation is not None:
@@ -49,6 +53,9 @@ def check(spec: Spec, base_dirs: tuple[Path, ...], wait: Waiting | None = None) 
                     "Use csv, parquet or json, or your own trainer (trainConfig.trainerPath) for this format.",
                 )
             )
+    if dc.text is not None and not text and not wait.waits("dataConfig.text", "trainConfig.framework"):
+        hint = "dataConfig.text tokenizes text rows for a text framework (transformers); leave it out for tables."
+        issues.append(SpecIssue("dataConfig.text", "applies to a framework that trains on text", None, hint))
     label_path = "dataConfig.train.label"
     if dc.train.label is None and not wait.waits(label_path, label_path) and builtin(label_path):
         issues.append(SpecIssue(label_path, "is required by the built-in trainers", None, "Name the label column."))

@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
+from raydt.spec.llm_model import TextData
 from raydt.spec.strict import StrictModel
 
 
@@ -49,6 +50,11 @@ class DataConfig(StrictModel):
         1024, ge=1, le=10_000_000, description="Rows per batch in Ray Data map steps and shard reads."
     )
     seed: int = Field(0, ge=0, le=2**32 - 1, description="Seed of validationSplit's shuffle.")
+    text: TextData | None = Field(
+        None,
+        description="framework transformers: text rows (JSON lines or Parquet) tokenized once in Ray Data "
+        "{shape, maxSeqLen, packing}; default {} for that framework.",
+    )
     shuffle_strategy: Literal["sort_shuffle_pull_based", "sort_shuffle_push_based", "hash_shuffle", "shuffle_v2"] = (
         Field(
             "sort_shuffle_pull_based",

@@ -25,6 +25,9 @@ def check(spec: Spec, base_dirs: tuple[Path, ...], wait: Waiting) -> list[SpecIs
     if tc.model is None:
         rule = "is required with framework lightning (it has no built-in model)"
         return [SpecIssue(umc.MODEL, rule, None, "Name your LightningModule: 'models.py:LitModel'.")]
+    if not isinstance(tc.model, str):
+        hint = "Name your LightningModule: 'models.py:LitModel' (a language model: framework transformers)."
+        return [SpecIssue(umc.MODEL, "must be a reference to your LightningModule", "{...}", hint)]
     issues: list[SpecIssue] = []
     for path, value in ((umc.LOSS, tc.loss), (umc.METRICS, tc.metrics or None)):
         if value:

@@ -18,6 +18,9 @@ from raydt.registry import DEFAULT_SCHEDULER, DEFAULT_SEARCHER, FRAMEWORK_NAMES,
 from raydt.spec.data_model import DataConfig as DataConfig  # re-exported: the model is read from here
 from raydt.spec.data_model import DataSource as DataSource
 from raydt.spec.k8s import K8sConfig as K8sConfig
+from raydt.spec.llm_model import LanguageModel as LanguageModel  # re-exported: the model is read from here
+from raydt.spec.llm_model import LoraSpec as LoraSpec
+from raydt.spec.llm_model import TextData as TextData
 from raydt.spec.predict_model import OUTPUT_FORMATS as OUTPUT_FORMATS  # re-exported: the model is read from here
 from raydt.spec.predict_model import PREDICTION_COLUMN as PREDICTION_COLUMN
 from raydt.spec.predict_model import PROBABILITIES_COLUMN as PROBABILITIES_COLUMN
@@ -95,10 +98,10 @@ class TrainConfig(StrictModel):
         "finds its path in config['resumeFromCheckpoint']).",
     )
     metric_mode: MetricMode | None = Field(None, description="'min' or 'max' (default: the framework's).")
-    model: str | None = Field(
+    model: Annotated[str, Field(min_length=1)] | LanguageModel | None = Field(
         None,
-        min_length=1,
-        description="framework pytorch: your model, trained by raydt's own distributed loop (no Ray code). "
+        description="framework transformers: {pretrained | config, tokenizer}, the causal language model to "
+        "fine-tune. framework pytorch: your model, trained by raydt's own distributed loop (no Ray code). "
         "'models.py:build_model' (a function taking the config dict, returning an nn.Module) or "
         "'models.py:Net' (an nn.Module class: its keyword arguments are taken from trainLoopConfig/searchSpace "
         "by name). The loop's keys: lr, batchSize, epochs, optimizer (adam|adamw|sgd), weightDecay, momentum, "
@@ -148,6 +151,16 @@ class TrainConfig(StrictModel):
         description="With trainConfig.model: 'predict.py:postprocess', fn(outputs, instances) (or fn(outputs)) "
         "-> one prediction per instance: what mode serve answers instead of class labels or raw outputs "
         "(outputs: the model's output tensor for the request's instances). Saved with the checkpoint.",
+    )
+    lora: LoraSpec | None = Field(
+        None,
+        description="framework transformers: train LoRA adapters (peft) {r, alpha, dropout, targetModules, bits} "
+        "instead of every weight; checkpoints then hold the adapter (small) and the training state.",
+    )
+    merge_adapter: bool = Field(
+        False,
+        description="framework transformers with lora: also save the adapter merged into a full model "
+        "(merged/ in the last checkpoint), which mode serve and predict then use.",
     )
 
 

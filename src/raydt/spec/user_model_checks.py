@@ -29,6 +29,9 @@ def check(spec: Spec, base_dirs: tuple[Path, ...], wait: Waiting) -> list[SpecIs
         extras = [(DATA, tc.data), (LOSS, tc.loss), (METRICS, tc.metrics or None)]
         extras += [(STRATEGY, tc.strategy), (PREPROCESS, tc.preprocess), (POSTPROCESS, tc.postprocess)]
         return [SpecIssue(p, "needs trainConfig.model", v, "Name your model, or drop it.") for p, v in extras if v]
+    if not isinstance(tc.model, str):  # {pretrained | config}: a language model, framework transformers' own
+        hint = "Set trainConfig.framework: transformers, or name your nn.Module: 'models.py:Net'."
+        return [SpecIssue(MODEL, "names a language model: framework transformers fine-tunes it", "{...}", hint)]
     issues: list[SpecIssue] = []
     if tc.framework != "pytorch" and not wait.waits(MODEL, "trainConfig.framework"):
         hint = "Set trainConfig.framework to pytorch (or lightning for a LightningModule)."
