@@ -240,3 +240,26 @@ def test_the_monitor_of_an_embedded_ray_can_be_stopped_before_shutdown() -> None
     assert {"process_type", "allow_graceful", "check_alive"} <= set(params), VERSION + "Node._kill_process_type"
     assert callable(getattr(Node, "is_head", None)), VERSION + "Node.is_head is gone"
     ray_compat.stop_monitor()  # no Ray in this process: nothing to stop, and no error
+
+
+@pytest.mark.parametrize("head", [True, False])
+def test_stop_monitor_kills_only_the_monitor_of_a_ray_this_process_started(
+    head: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ray._private import ray_constants, worker
+
+    from raydt import ray_compat
+
+    calls: list[tuple[str, dict[str, bool]]] = []
+
+    class Node:
+        def is_head(self) -> bool:
+            return head
+
+        def _kill_process_type(self, process_type: str, **kwargs: bool) -> None:
+            calls.append((process_type, kwargs))
+
+    monkeypatch.setattr(worker, "_global_node", Node(), raising=False)
+    ray_compat.stop_monitor()
+    wanted = [(ray_constants.PROCESS_TYPE_MONITOR, {"allow_graceful": False, "check_alive": False})]
+    assert calls == (wanted if head else [])
