@@ -36,4 +36,6 @@ class Model:
 ds = ray.data.read_parquet(data)
 pool = ray.data.ActorPoolStrategy(size=concurrency)
 ds.map_batches(Model, batch_size=batch_size, batch_format="pandas", compute=pool, num_cpus=1).write_parquet(out)
-print(json.dumps({"status": "success", "wallS": time.perf_counter() - start}))
+# inScriptS: from after the imports to the output written (no interpreter start, no Ray shutdown at exit); the
+# benchmark's figure is the whole process's wall time, measured outside
+print(json.dumps({"status": "success", "inScriptS": round(time.perf_counter() - start, 3)}))

@@ -155,6 +155,9 @@ def connect(
         try:
             yield
         finally:
+            from raydt import ray_compat
+
+            ray_compat.stop_monitor()  # an embedded Ray's shutdown would wait a second on it for nothing
             ray.shutdown()
             _CONNECTED.clear()
 

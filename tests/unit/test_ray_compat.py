@@ -226,3 +226,40 @@ def test_trial_exception_is_none_when_nothing_usable_was_recorded(tmp_path: Path
     elif content is not None:
         path.write_bytes(cloudpickle.dumps(content))
     assert trial_exception(_Trial(str(path))) is None  # missing, unreadable, or no exception
+
+
+def test_the_monitor_of_an_embedded_ray_can_be_stopped_before_shutdown() -> None:
+    from ray._private import ray_constants, worker
+    from ray._private.node import Node
+
+    from raydt import ray_compat
+
+    assert hasattr(worker, "_global_node"), VERSION + "ray._private.worker._global_node is gone"
+    assert isinstance(ray_constants.PROCESS_TYPE_MONITOR, str), VERSION + "PROCESS_TYPE_MONITOR is gone"
+    params = inspect.signature(Node._kill_process_type).parameters
+    assert {"process_type", "allow_graceful", "check_alive"} <= set(params), VERSION + "Node._kill_process_type"
+    assert callable(getattr(Node, "is_head", None)), VERSION + "Node.is_head is gone"
+    ray_compat.stop_monitor()  # no Ray in this process: nothing to stop, and no error
+
+
+@pytest.mark.parametrize("head", [True, False])
+def test_stop_monitor_kills_only_the_monitor_of_a_ray_this_process_started(
+    head: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ray._private import ray_constants, worker
+
+    from raydt import ray_compat
+
+    calls: list[tuple[str, dict[str, bool]]] = []
+
+    class Node:
+        def is_head(self) -> bool:
+            return head
+
+        def _kill_process_type(self, process_type: str, **kwargs: bool) -> None:
+            calls.append((process_type, kwargs))
+
+    monkeypatch.setattr(worker, "_global_node", Node(), raising=False)
+    ray_compat.stop_monitor()
+    wanted = [(ray_constants.PROCESS_TYPE_MONITOR, {"allow_graceful": False, "check_alive": False})]
+    assert calls == (wanted if head else [])
