@@ -140,6 +140,7 @@ def tiny_pretrained(
         eos_token_id=tokenizer.eos_token_id,
         pad_token_id=tokenizer.pad_token_id,
         tie_word_embeddings=False,
+        initializer_range=0.2,  # logits of a useful scale: LoRA (which leaves lm_head and the norms) can sharpen them
     )
     torch.manual_seed(0)
     model = LlamaForCausalLM(config)

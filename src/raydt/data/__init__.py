@@ -33,7 +33,8 @@ def attach(
         from raydt.data.text import prepare_text
 
         prepared = prepare_text(dc, loaded.base_dirs, llm["tokenizer"], experiment_path, view)
-        reserved = {**(loop_config.get(RESERVED_KEY) or {}), "data": prepared.info["text"]}
+        text = {**prepared.info["text"], "rows": prepared.info["rows"]}  # rows: the LR schedule's step count
+        reserved = {**(loop_config.get(RESERVED_KEY) or {}), "data": text}
         return prepared.datasets, {**loop_config, RESERVED_KEY: reserved}, prepared.info
     from raydt.data.pipeline import prepare
 
