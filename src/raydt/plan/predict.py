@@ -29,6 +29,7 @@ class PredictPlan:
     on_bad_rows: str  # fail | skip
     probabilities: bool
     overwrite: bool
+    generation: dict[str, Any]  # a language model's decoding settings (max_new_tokens, temperature, top_p, stop)
     actor_resources: dict[str, float]  # per actor, as plan.workers: {"CPU": c} (+ "GPU" with useGpu, "memory", custom)
     use_gpu: bool
     name: str  # runConfig.name, else raydt-predict-<timestamp>-<hex>
@@ -69,6 +70,12 @@ def predict(loaded: LoadedSpec) -> PredictPlan:
         on_bad_rows=pc.on_bad_rows,
         probabilities=pc.probabilities,
         overwrite=pc.overwrite,
+        generation={
+            "max_new_tokens": pc.generation.max_new_tokens,
+            "temperature": pc.generation.temperature,
+            "top_p": pc.generation.top_p,
+            "stop": list(pc.generation.stop),
+        },
         actor_resources=dict(pool.resources),
         use_gpu=pool.use_gpu,
         name=spec.run_config.name or default_name(spec.mode),

@@ -31,6 +31,7 @@ class ScoreOptions:
     skip_bad_rows: bool = False
     probabilities_as_text: bool = False  # CSV holds no lists: the probabilities as JSON text ("[0.2, 0.8]")
     counter: Any = None  # a Ray actor handle (runners.predict.Counter): rows done and bad, for the live view
+    generation: dict[str, Any] = field(default_factory=dict)  # a language model's decoding settings
 
 
 class Scorer:
@@ -45,9 +46,13 @@ class Scorer:
         self.use_records = bool(self.raw) and getattr(self.predictor, "pipeline", None) is not None
 
     def __call__(self, batch: pd.DataFrame) -> pd.DataFrame:
-        fast = self.vectorized(batch)
+        from raydt.serving.predictors import GenerationPredictor
+
+        fast = None if isinstance(self.predictor, GenerationPredictor) else self.vectorized(batch)
         bad: list[tuple[int, str]] = []
-        if fast is not None:
+        if isinstance(self.predictor, GenerationPredictor):
+            good, out, bad = self.generate(batch)
+        elif fast is not None:
             good, out = list(range(len(batch))), fast
         else:
             good, out, bad = self.score(self.instances(batch))
@@ -61,6 +66,19 @@ class Scorer:
             probs = [list(p) for p in out["probabilities"]]
             result[PROBABILITIES] = [json.dumps(p) for p in probs] if self.opts.probabilities_as_text else probs
         return result
+
+    def generate(self, batch: pd.DataFrame) -> tuple[list[int], dict[str, Any], list[tuple[int, str]]]:
+        """A language model: each row's prompt completed (in one generate call for the batch's good rows)."""
+        generator = self.predictor.generator
+        good, rows, bad = [], [], []
+        for i, record in enumerate(batch.to_dict("records")):
+            try:
+                rows.append(generation_row(record, self.opts.input_columns, generator))
+                good.append(i)
+            except ValueError as exc:
+                bad.append((i, str(exc)))
+        completions = generator.generate(rows, **self.opts.generation) if rows else []
+        return good, {"predictions": completions}, bad
 
     def vectorized(self, batch: pd.DataFrame) -> dict[str, Any] | None:
         """A built-in model's batch as one array, with no per-row conversion: the saved preprocessing on the
@@ -143,3 +161,34 @@ def _plain(value: Any) -> Any:
 
 def _plain_record(record: dict[str, Any]) -> dict[str, Any]:
     return {k: _plain(v) for k, v in record.items()}
+
+
+#: the columns a language model's prompt is read from, in this order (predictConfig.data.features: one column)
+PROMPT_COLUMNS = ("messages", "instruction", "prompt", "text")
+
+
+def generation_row(record: dict[str, Any], columns: list[str] | None, generator: Any) -> dict[str, Any]:
+    """A data row as the generator's prompt row: {messages}, {instruction, input}, or a plain prompt rendered as the
+    model was trained (its instruction or chat template); ValueError names what the row lacks."""
+    if columns:
+        value = record.get(columns[0])
+        if not isinstance(value, str) or not value:
+            raise ValueError(f"column {columns[0]} must hold the prompt text (got {value!r})")
+        return dict(generator.rows([value])[0])
+    if "messages" in record:
+        messages = record["messages"]
+        messages = list(messages) if isinstance(messages, list | tuple | np.ndarray) else messages
+        if not isinstance(messages, list) or not all(isinstance(m, dict) and "content" in m for m in messages):
+            raise ValueError('"messages" must be a list of {"role", "content"} objects')
+        return {"messages": [{"role": str(m["role"]), "content": str(m["content"])} for m in messages]}
+    if "instruction" in record:
+        given = record.get("input")
+        return {"instruction": str(record["instruction"]), "input": "" if _missing(given) else str(given)}
+    for name in ("prompt", "text"):
+        if isinstance(record.get(name), str) and record[name]:
+            return dict(generator.rows([record[name]])[0])
+    raise ValueError(f"has none of the prompt columns {', '.join(PROMPT_COLUMNS)}")
+
+
+def _missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and np.isnan(value))

@@ -108,6 +108,7 @@ def _score(p: plan.PredictPlan, checkpoint: str, view: ProgressView) -> tuple[tu
         input_columns=p.features,
         keep_columns=list(p.keep_columns),
         probabilities=p.probabilities,
+        generation=p.generation,
         skip_bad_rows=p.on_bad_rows == "skip",
         probabilities_as_text=p.output_format == "csv",
         counter=counter,
@@ -181,6 +182,13 @@ def check_columns(p: plan.PredictPlan, checkpoint: str, names: list[str]) -> Non
         if missing:
             issues.append(SpecIssue(where, f"not columns of the data: {', '.join(missing)}", missing, _columns(names)))
     meta = read_meta(checkpoint) or {}
+    if meta.get("task") == "generation" and not p.features:  # a language model reads its prompt from one column
+        from raydt.predict.batch import PROMPT_COLUMNS
+
+        if not set(PROMPT_COLUMNS) & set(names):
+            hint = "Name the prompt column with predictConfig.data.features: [column]."
+            rule = f"has none of the prompt columns {', '.join(PROMPT_COLUMNS)}"
+            issues.append(SpecIssue("predictConfig.data", rule, names, hint))
     pipeline_file = meta.get("preprocessing", {}).get("pipeline")
     raw = (meta.get("data") or {}).get("rawColumns") or []
     if pipeline_file and raw and not p.predictor:  # the saved preprocessing reads these (some it drops)

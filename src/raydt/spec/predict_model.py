@@ -30,6 +30,17 @@ class PredictOutput(StrictModel):
     )
 
 
+class Generation(StrictModel):
+    """``predictConfig.generation``: how a language model's checkpoint (framework transformers) completes each row."""
+
+    max_new_tokens: int = Field(64, ge=1, le=4096, description="The longest completion, in tokens.")
+    temperature: float = Field(0.0, ge=0, le=100, description="0: greedy decoding; above 0: sampling.")
+    top_p: float = Field(1.0, gt=0, le=1, description="Nucleus sampling's probability mass (with temperature > 0).")
+    stop: list[Annotated[str, Field(min_length=1)]] = Field(
+        default_factory=list, description="A completion is cut at the first of these strings."
+    )
+
+
 class PredictConfig(StrictModel):
     """``predictConfig``: predict every row of a dataset with a trained model (mode predict)."""
 
@@ -75,3 +86,9 @@ class PredictConfig(StrictModel):
         False, description="Classifiers: also write each row's class probabilities (a 'probabilities' column)."
     )
     overwrite: bool = Field(False, description="Replace an existing output.path (default: an existing one is refused).")
+    generation: Generation = Field(
+        default_factory=lambda: Generation(),
+        description="A language model's checkpoint (framework transformers): each row's prompt (a messages, "
+        "instruction, prompt or text column, or the one column data.features names) completed into the "
+        "'prediction' column: {maxNewTokens, temperature, topP, stop}.",
+    )
