@@ -205,3 +205,31 @@ def test_ctrl_c_mid_run_leaves_no_output_and_no_staging(trained: dict[str, Any],
     assert doc["status"] == "error" and doc["error"]["code"] == "INTERRUPTED", doc
     assert not (tmp_path / "scores").exists()
     assert not [p for p in tmp_path.iterdir() if "staging" in p.name]
+
+
+def test_many_csv_files_stream_through_an_object_store_budget_smaller_than_the_data(
+    trained: dict[str, Any], tmp_path: Path
+) -> None:
+    """40 CSV files (~1.2 MiB of rows) scored under a Ray Data object store budget of 256 KiB: the rows stream
+    through the pool in blocks, and every one is scored as the model loaded directly scores it."""
+    import ray.data
+    from ray.data import ExecutionResources
+
+    folder = tmp_path / "many"
+    folder.mkdir()
+    rows = frame(40 * 750, 21)
+    for i in range(40):
+        rows.iloc[i * 750 : (i + 1) * 750].drop(columns=["label"]).to_csv(folder / f"part-{i:02d}.csv", index=False)
+    assert sum(f.stat().st_size for f in folder.iterdir()) > 4 * (256 << 10)
+    context = ray.data.DataContext.get_current()
+    before = context.execution_options.resource_limits
+    context.execution_options.resource_limits = ExecutionResources.for_limits(object_store_memory=256 << 10)
+    try:
+        spec = predict_spec(trained["pt"], {"format": "csv", "paths": str(folder)}, tmp_path / "scores")
+        out = raydt.run(spec)
+    finally:
+        context.execution_options.resource_limits = before
+    assert out["status"] == "success" and out["results"]["rowsOut"] == len(rows), out
+    scored = pd.read_parquet(tmp_path / "scores").sort_values("id")
+    expected = direct(out["checkpointPath"], rows.sort_values("id"))["predictions"]
+    assert scored["prediction"].tolist() == expected

@@ -373,7 +373,7 @@ def fits(est: Estimate, available_bytes: int) -> bool:
     return available_bytes <= 0 or est.total <= available_bytes * HEADROOM
 
 
-def hint_estimates(est: Estimate) -> list[tuple[str, Estimate]]:
+def hint_estimates(est: Estimate, fsdp: bool = True) -> list[tuple[str, Estimate]]:
     """Each change that would shrink ``est`` (what to set in the spec) with the estimate it gives, in this order:
     LoRA, bf16, FSDP, gradient checkpointing, more FSDP workers, a smaller maxSeqLen, a smaller batch, and all the
     spec-level changes (LoRA, bf16, checkpointing, FSDP) together when more than one applies."""
@@ -391,7 +391,7 @@ def hint_estimates(est: Estimate) -> list[tuple[str, Estimate]]:
         out.append(("bf16 compute (precision: bf16)", est.replace(precision="bf16")))
         combined["precision"] = "bf16"
         combined_names.append("bf16")
-    if est.strategy == "ddp" and est.workers > 1:
+    if fsdp and est.strategy == "ddp" and est.workers > 1:
         out.append((f"FSDP, sharding over the {est.workers} workers (strategy: fsdp)", est.replace(strategy="fsdp")))
         combined["strategy"] = "fsdp"
         combined_names.append("FSDP")
@@ -400,9 +400,9 @@ def hint_estimates(est: Estimate) -> list[tuple[str, Estimate]]:
         combined["gradient_checkpointing"] = True
         combined_names.append("gradient checkpointing")
     more = max(2, est.workers * 2)
-    out.append(
-        (f"more workers under FSDP (numWorkers: {more}, strategy: fsdp)", est.replace(strategy="fsdp", workers=more))
-    )
+    if fsdp:
+        label = f"more workers under FSDP (numWorkers: {more}, strategy: fsdp)"
+        out.append((label, est.replace(strategy="fsdp", workers=more)))
     if est.max_seq_len > 1:
         half = est.max_seq_len // 2
         out.append((f"a smaller maxSeqLen (maxSeqLen: {half})", est.replace(max_seq_len=half)))
@@ -415,11 +415,11 @@ def hint_estimates(est: Estimate) -> list[tuple[str, Estimate]]:
     return out
 
 
-def hints(est: Estimate, available_bytes: int | None = None) -> list[str]:
+def hints(est: Estimate, available_bytes: int | None = None, fsdp: bool = True) -> list[str]:
     """:func:`hint_estimates` as lines, each with its estimated total (and, given ``available_bytes``, whether it
     fits)."""
     lines = []
-    for label, changed in hint_estimates(est):
+    for label, changed in hint_estimates(est, fsdp):
         verdict = ""
         if available_bytes is not None and available_bytes > 0:
             verdict = ": fits" if fits(changed, available_bytes) else ": still too much"
@@ -427,12 +427,12 @@ def hints(est: Estimate, available_bytes: int | None = None) -> list[str]:
     return lines
 
 
-def check(est: Estimate, available_bytes: int, where: str) -> str | None:
+def check(est: Estimate, available_bytes: int, where: str, fsdp: bool = True) -> str | None:
     """None when ``est`` fits in 90% of ``available_bytes`` (or that budget is unknown, <= 0); else why not, with the
     figures, the memory available and the hints (those that would fit first)."""
     if fits(est, available_bytes):
         return None
-    lines = hints(est, available_bytes)
+    lines = hints(est, available_bytes, fsdp)
     lines.sort(key=lambda line: not line.endswith(": fits"))
     return (
         f"the fine-tune needs an estimated {_gb(est.total)} per worker but {where} has {_gb(available_bytes)} "

@@ -88,7 +88,7 @@ def estimate_fits(refs: dict[str, Any], hp: dict[str, Any], source: Any) -> None
         gradient_checkpointing=bool(hp["gradientCheckpointing"]),
     )
     available, where = memory.available_per_worker(pre.get("memoryGb"), int(pre["workers"]), bool(pre["useGpu"]))
-    problem = memory.check(estimate, available, where)
+    problem = memory.check(estimate, available, where, fsdp=False)  # the loop runs DDP only, for now
     if problem:
         raise InfeasibleResourcesError(
             problem,
