@@ -29,13 +29,13 @@ class PredictPlan:
     on_bad_rows: str  # fail | skip
     probabilities: bool
     overwrite: bool
-    generation: dict[str, Any]  # a language model's decoding settings (max_new_tokens, temperature, top_p, stop)
     actor_resources: dict[str, float]  # per actor, as plan.workers: {"CPU": c} (+ "GPU" with useGpu, "memory", custom)
     use_gpu: bool
     name: str  # runConfig.name, else raydt-predict-<timestamp>-<hex>
     storage_path: str  # runConfig.storagePath resolved (default ~/raydt_results)
     address: str | None
     ray_init: dict[str, Any] = field(default_factory=dict)
+    generation: dict[str, Any] = field(default_factory=dict)  # a language model's decoding settings
 
     @property
     def run_path(self) -> str:
