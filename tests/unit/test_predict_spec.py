@@ -217,7 +217,8 @@ def test_the_schemas_publish_mode_predict_its_section_and_its_result_keys() -> N
     assert "predict" in given["properties"]["mode"]["enum"] and "predictConfig" in given["properties"]
     section = given["$defs"]["PredictConfig"]["properties"]
     assert set(section) == {"experimentPath", "checkpointPath", "predictorPath", "data", "keepColumns", "output",
-                            "batchSize", "concurrency", "onBadRows", "probabilities", "overwrite", "generation"}  # fmt: skip
+                            "batchSize", "concurrency", "onBadRows", "probabilities", "overwrite",
+                            "generation"}  # fmt: skip
     assert all(prop.get("description") for prop in section.values())
     out = schemas.output_schema()
     assert "predict" in out["properties"]["mode"]["enum"] and "output" in out["properties"]
