@@ -11,7 +11,7 @@ import pytest
 pytest.importorskip("transformers")
 torch = pytest.importorskip("torch")
 
-from raydt.frameworks.transformers.lm import memory  # noqa: E402
+from raydt.frameworks.transformers.lm import budget, counting, memory  # noqa: E402
 
 TINY = {
     "model_type": "llama",
@@ -142,17 +142,17 @@ def test_fsdp_divides_weights_gradients_optimizer(seven_b: memory.ModelCount) ->
 def test_check_refuses_an_oversized_full_fine_tune(seven_b: memory.ModelCount) -> None:
     assert 6.5e9 < seven_b.params < 7e9
     est = memory.estimate(seven_b, precision="bf16", batch_size=1, max_seq_len=128, gradient_checkpointing=True)
-    message = memory.check(est, 16 * GB, "each worker (config.resourcesPerWorker.memoryGb)")
+    message = budget.check(est, 16 * GB, "each worker (config.resourcesPerWorker.memoryGb)")
     assert message is not None
     assert f"{est.total / 1e9:.1f} GB" in message and "16.0 GB" in message
     assert "each worker (config.resourcesPerWorker.memoryGb)" in message and "14.4 GB usable" in message
     assert "weights" in message and "optimizer" in message and "6.7B parameters" in message
 
-    found = dict(memory.hint_estimates(est))
+    found = dict(budget.hint_estimates(est))
     lora = next(e for label, e in found.items() if label.startswith("LoRA"))
     assert lora.lora is not None and lora.trainable < est.trainable / 100
-    assert memory.fits(lora, 16 * GB) and memory.check(lora, 16 * GB, "x") is None
-    assert any(line.startswith("LoRA") and line.endswith(": fits") for line in memory.hints(est, 16 * GB))
+    assert budget.fits(lora, 16 * GB) and budget.check(lora, 16 * GB, "x") is None
+    assert any(line.startswith("LoRA") and line.endswith(": fits") for line in budget.hints(est, 16 * GB))
     assert not any(label.startswith(("bf16", "gradient checkpointing")) for label in found)  # already set
     # every hint is recomputed and shrinks the estimate
     assert all(e.total < est.total for e in found.values())
@@ -160,14 +160,14 @@ def test_check_refuses_an_oversized_full_fine_tune(seven_b: memory.ModelCount) -
 
 def test_headroom_is_ten_percent(tiny_count: memory.ModelCount) -> None:
     est = memory.estimate(tiny_count)
-    assert memory.check(est, int(est.total / 0.9) + 1, "here") is None
-    assert memory.check(est, int(est.total / 0.9) - 10, "here") is not None
-    assert memory.check(est, 0, "GPU memory cannot be checked here") is None  # unknown budget
+    assert budget.check(est, int(est.total / 0.9) + 1, "here") is None
+    assert budget.check(est, int(est.total / 0.9) - 10, "here") is not None
+    assert budget.check(est, 0, "GPU memory cannot be checked here") is None  # unknown budget
 
 
 def test_meta_device_does_not_allocate() -> None:
     start = time.perf_counter()
-    model = memory.meta_model(SEVEN_B)
+    model = counting.meta_model(SEVEN_B)
     assert time.perf_counter() - start < 3
     assert all(p.is_meta for p in model.parameters())
     assert sum(p.numel() for p in model.parameters()) > 6e9
@@ -177,11 +177,11 @@ def test_describe_and_available_per_worker(tiny_count: memory.ModelCount) -> Non
     text = memory.estimate(tiny_count, lora={"r": 16, "targetModules": ["q_proj"]}, workers=2).describe()
     assert "LoRA r=16" in text and "DDP x 2" in text and "per worker" in text and "fp32" in text
 
-    assert memory.available_per_worker(12.5, 3, use_gpu=False) == (12_500_000_000, "config.resourcesPerWorker.memoryGb")
-    one, _ = memory.available_per_worker(None, 1, use_gpu=False)
-    two, where = memory.available_per_worker(None, 2, use_gpu=False)
+    assert budget.available_per_worker(12.5, 3, use_gpu=False) == (12_500_000_000, "config.resourcesPerWorker.memoryGb")
+    one, _ = budget.available_per_worker(None, 1, use_gpu=False)
+    two, where = budget.available_per_worker(None, 2, use_gpu=False)
     assert one > 0 and two == one // 2 and "shared by 2 workers" in where
-    gpu, where = memory.available_per_worker(None, 1, use_gpu=True)
+    gpu, where = budget.available_per_worker(None, 1, use_gpu=True)
     if torch.cuda.is_available():
         assert gpu == min(torch.cuda.get_device_properties(i).total_memory for i in range(torch.cuda.device_count()))
     else:

@@ -39,21 +39,16 @@ GPT-2 style ``Conv1D``), no bias. ``targetModules`` is a list of module names or
 
 from __future__ import annotations
 
-import importlib
-import json
 import math
-import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, Literal, NamedTuple, TypeAlias
+from typing import Any, Literal, TypeAlias
+
+from raydt.frameworks.transformers.lm.counting import LinearLayer, ModelCount, ModelSource, count_parameters
 
 Precision: TypeAlias = Literal["fp32", "bf16", "fp16"]
 Strategy: TypeAlias = Literal["ddp", "fsdp"]
-# a pretrained folder (its config.json), a config.json file, a config dict (with "model_type"), or a transformers
-# config object
-ModelSource: TypeAlias = "str | os.PathLike[str] | Mapping[str, Any] | Any"
 
 COMPUTE_BYTES: dict[str, int] = {"fp32": 4, "bf16": 2, "fp16": 2}
 WEIGHT_BYTES = 4  # fp32 master weights of what is trained, whatever the compute precision
@@ -65,23 +60,6 @@ LOGITS_BYTES_PER_VOCAB = 8  # fp32 logits + their gradient, per token x vocabula
 HEADROOM = 0.9  # a spec fits when its total is at most this share of the worker's memory
 DEFAULT_LORA_R = 8  # the spec's trainConfig.lora.r default
 DEFAULT_TARGET_MODULES = "all-linear"
-
-
-class LinearLayer(NamedTuple):
-    name: str
-    in_features: int
-    out_features: int
-
-
-class ModelCount(NamedTuple):
-    """What :func:`count_parameters` finds on the meta model: ``params`` first, then the shapes the estimate uses."""
-
-    params: int
-    linears: tuple[LinearLayer, ...]
-    output_layer: str | None  # the output embedding's module name ("lm_head"), which "all-linear" leaves out
-    hidden_size: int
-    num_layers: int
-    vocab_size: int
 
 
 @dataclass(frozen=True)
@@ -142,8 +120,9 @@ class Estimate:
             ", gradient checkpointing" if self.gradient_checkpointing else ""
         )
         return (
-            f"weights {_gb(self.weights)} + gradients {_gb(self.gradients)} + optimizer {_gb(self.optimizer)} "
-            f"+ activations {_gb(self.activations)} = {_gb(self.total)} per worker ({_count(self.params)} "
+            f"weights {gb_text(self.weights)} + gradients {gb_text(self.gradients)} + "
+            f"optimizer {gb_text(self.optimizer)} "
+            f"+ activations {gb_text(self.activations)} = {gb_text(self.total)} per worker ({_count(self.params)} "
             f"parameters, {_count(self.trainable)} trainable, {kind}, {run}, {batch})"
         )
 
@@ -162,7 +141,7 @@ class Estimate:
         return _estimate(self.model, **inputs)
 
 
-def _gb(n_bytes: float) -> str:
+def gb_text(n_bytes: float) -> str:
     return f"{n_bytes / 1e9:.1f} GB" if n_bytes >= 1e9 or n_bytes == 0 else f"{n_bytes / 1e6:.0f} MB"
 
 
@@ -171,83 +150,6 @@ def _count(n: int) -> str:
         if n >= size:
             return f"{n / size:.1f}{unit}"
     return str(n)
-
-
-def _load_config(model_source: ModelSource) -> Any:
-    from transformers import AutoConfig
-
-    if isinstance(model_source, Mapping):
-        values = dict(model_source)
-        model_type = values.pop("model_type", None)
-        if not model_type:
-            raise ValueError("a model config dict needs its model_type (e.g. 'llama')")
-        return AutoConfig.for_model(model_type, **values)
-    if isinstance(model_source, str | os.PathLike):
-        path = Path(model_source)
-        if path.is_file():
-            return _load_config(json.loads(path.read_text()))
-        try:
-            return AutoConfig.from_pretrained(str(model_source))
-        except (OSError, ValueError) as e:
-            raise ValueError(f"cannot read the model config of {model_source}: {e}") from e
-    if hasattr(model_source, "to_dict") and hasattr(model_source, "model_type"):
-        return model_source  # already a transformers config
-    raise TypeError(f"model source must be a folder, a config.json, a dict or a config, not {type(model_source)}")
-
-
-def _config_int(config: Any, *names: str) -> int:
-    text = config.get_text_config() if hasattr(config, "get_text_config") else config
-    for cfg in (text, config):
-        for name in names:
-            value = getattr(cfg, name, None)
-            if isinstance(value, int) and value > 0:
-                return value
-    raise ValueError(f"the model config has none of {', '.join(names)}")
-
-
-def meta_model(model_source: ModelSource) -> Any:
-    """The causal LM of ``model_source`` built on the meta device: shapes only, nothing allocated or loaded."""
-    from accelerate import init_empty_weights
-    from transformers import AutoModelForCausalLM
-
-    config = _load_config(model_source)
-    with init_empty_weights():
-        model = AutoModelForCausalLM.from_config(config)
-    model.tie_weights()  # on meta the tied input/output embeddings come out as two tensors until re-tied
-    return model
-
-
-def count_parameters(model_source: ModelSource) -> ModelCount:
-    """Count the parameters of ``model_source`` on the meta device; ``ModelCount`` is a tuple, ``params`` first,
-    then every linear layer's (name, in, out) and the output layer's name, which LoRA's arithmetic uses."""
-    from torch import nn
-
-    model = meta_model(model_source)
-    conv1d: Any = ()
-    try:
-        from transformers.pytorch_utils import Conv1D
-
-        conv1d = (Conv1D,)
-    except ImportError:  # pragma: no cover - every supported transformers has it
-        pass
-    linears: list[LinearLayer] = []
-    module: Any
-    for name, module in model.named_modules():
-        if isinstance(module, nn.Linear):
-            linears.append(LinearLayer(name, module.in_features, module.out_features))
-        elif conv1d and isinstance(module, conv1d):  # GPT-2 style: weight is (in, out)
-            linears.append(LinearLayer(name, int(module.weight.shape[0]), int(module.weight.shape[1])))
-    output = model.get_output_embeddings() if hasattr(model, "get_output_embeddings") else None
-    output_layer = next((n for n, m in model.named_modules() if m is output), None) if output is not None else None
-    config = model.config
-    return ModelCount(
-        params=sum(p.numel() for p in model.parameters()),  # tied weights are counted once, as parameters() does
-        linears=tuple(linears),
-        output_layer=output_layer,
-        hidden_size=_config_int(config, "hidden_size", "n_embd", "d_model"),
-        num_layers=_config_int(config, "num_hidden_layers", "n_layer", "num_layers"),
-        vocab_size=_config_int(config, "vocab_size"),
-    )
 
 
 def lora_targets(model: ModelCount, lora: Lora) -> list[LinearLayer]:
@@ -366,121 +268,3 @@ def estimate(
         max_seq_len=max_seq_len,
         gradient_checkpointing=gradient_checkpointing,
     )
-
-
-def fits(est: Estimate, available_bytes: int) -> bool:
-    """The total within :data:`HEADROOM` (90%) of ``available_bytes``; an unknown budget (<= 0) always fits."""
-    return available_bytes <= 0 or est.total <= available_bytes * HEADROOM
-
-
-def hint_estimates(est: Estimate, fsdp: bool = True) -> list[tuple[str, Estimate]]:
-    """Each change that would shrink ``est`` (what to set in the spec) with the estimate it gives, in this order:
-    LoRA, bf16, FSDP, gradient checkpointing, more FSDP workers, a smaller maxSeqLen, a smaller batch, and all the
-    spec-level changes (LoRA, bf16, checkpointing, FSDP) together when more than one applies."""
-    out: list[tuple[str, Estimate]] = []
-    combined: dict[str, Any] = {}
-    combined_names: list[str] = []
-    if est.lora is None:
-        lora = {"r": DEFAULT_LORA_R, "targetModules": DEFAULT_TARGET_MODULES}
-        out.append(
-            (f"LoRA (lora: {{r: {DEFAULT_LORA_R}, targetModules: {DEFAULT_TARGET_MODULES}}})", est.replace(lora=lora))
-        )
-        combined["lora"] = lora
-        combined_names.append("LoRA")
-    if est.precision == "fp32":
-        out.append(("bf16 compute (precision: bf16)", est.replace(precision="bf16")))
-        combined["precision"] = "bf16"
-        combined_names.append("bf16")
-    if fsdp and est.strategy == "ddp" and est.workers > 1:
-        out.append((f"FSDP, sharding over the {est.workers} workers (strategy: fsdp)", est.replace(strategy="fsdp")))
-        combined["strategy"] = "fsdp"
-        combined_names.append("FSDP")
-    if not est.gradient_checkpointing:
-        out.append(("gradient checkpointing (gradientCheckpointing: true)", est.replace(gradient_checkpointing=True)))
-        combined["gradient_checkpointing"] = True
-        combined_names.append("gradient checkpointing")
-    more = max(2, est.workers * 2)
-    if fsdp:
-        label = f"more workers under FSDP (numWorkers: {more}, strategy: fsdp)"
-        out.append((label, est.replace(strategy="fsdp", workers=more)))
-    if est.max_seq_len > 1:
-        half = est.max_seq_len // 2
-        out.append((f"a smaller maxSeqLen (maxSeqLen: {half})", est.replace(max_seq_len=half)))
-    if est.batch_size > 1:
-        half = est.batch_size // 2
-        out.append((f"a smaller batch (batchSize: {half})", est.replace(batch_size=half)))
-    if len(combined) > 1:
-        together = est.replace(**combined)
-        out.append((" + ".join(combined_names) + " together", together))
-    return out
-
-
-def hints(est: Estimate, available_bytes: int | None = None, fsdp: bool = True) -> list[str]:
-    """:func:`hint_estimates` as lines, each with its estimated total (and, given ``available_bytes``, whether it
-    fits)."""
-    lines = []
-    for label, changed in hint_estimates(est, fsdp):
-        verdict = ""
-        if available_bytes is not None and available_bytes > 0:
-            verdict = ": fits" if fits(changed, available_bytes) else ": still too much"
-        lines.append(f"{label}: {_gb(changed.total)} per worker{verdict}")
-    return lines
-
-
-def check(est: Estimate, available_bytes: int, where: str, fsdp: bool = True) -> str | None:
-    """None when ``est`` fits in 90% of ``available_bytes`` (or that budget is unknown, <= 0); else why not, with the
-    figures, the memory available and the hints (those that would fit first)."""
-    if fits(est, available_bytes):
-        return None
-    lines = hints(est, available_bytes, fsdp)
-    lines.sort(key=lambda line: not line.endswith(": fits"))
-    return (
-        f"the fine-tune needs an estimated {_gb(est.total)} per worker but {where} has {_gb(available_bytes)} "
-        f"({_gb(available_bytes * HEADROOM)} usable with {100 - int(HEADROOM * 100)}% headroom): {est.describe()}. "
-        "Try: " + "; ".join(lines)
-    )
-
-
-def _host_memory() -> tuple[int, str]:
-    try:
-        psutil = importlib.import_module("psutil")
-        return int(psutil.virtual_memory().total), "this machine's RAM"
-    except ImportError:
-        pass
-    try:
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemTotal:"):
-                return int(line.split()[1]) * 1024, "this machine's RAM (/proc/meminfo)"
-    except OSError:
-        pass
-    try:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"), "this machine's RAM"
-    except (ValueError, OSError, AttributeError):
-        return 0, "this machine's RAM (unknown)"
-
-
-def available_per_worker(memory_gb_per_worker: float | None, workers: int, use_gpu: bool) -> tuple[int, str]:
-    """The memory one worker has for the model, and where that figure comes from.
-
-    With ``use_gpu``: the smallest CUDA device's memory on this machine (one GPU per worker), or ``0`` with a phrase
-    saying GPU memory cannot be checked here when torch sees no CUDA (:func:`check` then passes). Otherwise
-    ``resourcesPerWorker.memoryGb`` (x 1e9) when given, else this machine's total RAM shared by the ``workers``.
-    """
-    if use_gpu:
-        try:
-            import torch
-
-            if torch.cuda.is_available() and torch.cuda.device_count() > 0:
-                sizes = [torch.cuda.get_device_properties(i).total_memory for i in range(torch.cuda.device_count())]
-                name = torch.cuda.get_device_name(sizes.index(min(sizes)))
-                return int(min(sizes)), f"the GPU memory of one {name} on this machine"
-        except ImportError:
-            pass
-        return 0, "GPU memory cannot be checked here (torch sees no CUDA device on this machine)"
-    if memory_gb_per_worker:
-        return int(memory_gb_per_worker * 1e9), "config.resourcesPerWorker.memoryGb"
-    total, source = _host_memory()
-    workers = max(1, workers)
-    if workers == 1:
-        return total, source
-    return total // workers, f"{source} shared by {workers} workers"

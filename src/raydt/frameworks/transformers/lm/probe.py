@@ -71,7 +71,7 @@ def _largest(loop_config: dict[str, Any], search_space: Any) -> dict[str, Any]:
 
 def estimate_fits(refs: dict[str, Any], hp: dict[str, Any], source: Any) -> None:
     """Raise ``InfeasibleResourcesError`` when the fine-tune cannot fit a worker's memory."""
-    from raydt.frameworks.transformers.lm import memory
+    from raydt.frameworks.transformers.lm import budget, memory
 
     pre = refs["preflight"]
     lora = (
@@ -87,8 +87,8 @@ def estimate_fits(refs: dict[str, Any], hp: dict[str, Any], source: Any) -> None
         max_seq_len=int(pre["maxSeqLen"]),
         gradient_checkpointing=bool(hp["gradientCheckpointing"]),
     )
-    available, where = memory.available_per_worker(pre.get("memoryGb"), int(pre["workers"]), bool(pre["useGpu"]))
-    problem = memory.check(estimate, available, where, fsdp=False)  # the loop runs DDP only, for now
+    available, where = budget.available_per_worker(pre.get("memoryGb"), int(pre["workers"]), bool(pre["useGpu"]))
+    problem = budget.check(estimate, available, where, fsdp=False)  # the loop runs DDP only, for now
     if problem:
         raise InfeasibleResourcesError(
             problem,
