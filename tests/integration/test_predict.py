@@ -210,20 +210,20 @@ def test_ctrl_c_mid_run_leaves_no_output_and_no_staging(trained: dict[str, Any],
 def test_many_csv_files_stream_through_an_object_store_budget_smaller_than_the_data(
     trained: dict[str, Any], tmp_path: Path
 ) -> None:
-    """40 CSV files (~1.2 MiB of rows) scored under a Ray Data object store budget of 256 KiB: the rows stream
+    """40 CSV files (~0.4 MiB of rows) scored under a Ray Data object store budget of 64 KiB: the rows stream
     through the pool in blocks, and every one is scored as the model loaded directly scores it."""
     import ray.data
     from ray.data import ExecutionResources
 
     folder = tmp_path / "many"
     folder.mkdir()
-    rows = frame(40 * 750, 21)
+    rows = frame(40 * 250, 21)
     for i in range(40):
-        rows.iloc[i * 750 : (i + 1) * 750].drop(columns=["label"]).to_csv(folder / f"part-{i:02d}.csv", index=False)
-    assert sum(f.stat().st_size for f in folder.iterdir()) > 4 * (256 << 10)
+        rows.iloc[i * 250 : (i + 1) * 250].drop(columns=["label"]).to_csv(folder / f"part-{i:02d}.csv", index=False)
+    assert sum(f.stat().st_size for f in folder.iterdir()) > 4 * (64 << 10)
     context = ray.data.DataContext.get_current()
     before = context.execution_options.resource_limits
-    context.execution_options.resource_limits = ExecutionResources.for_limits(object_store_memory=256 << 10)
+    context.execution_options.resource_limits = ExecutionResources.for_limits(object_store_memory=64 << 10)
     try:
         spec = predict_spec(trained["pt"], {"format": "csv", "paths": str(folder)}, tmp_path / "scores")
         out = raydt.run(spec)
