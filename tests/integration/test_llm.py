@@ -125,3 +125,32 @@ def _base_completions(base: str, prompts: list[str]) -> list[str]:
     model = AutoModelForCausalLM.from_pretrained(base).eval()
     generator = Generator(model, load_tokenizer({}, base), {"text": {"shape": "instruction"}})
     return generator.generate(generator.rows(prompts), max_new_tokens=6)
+
+
+def test_a_search_over_the_loops_keys_ranks_the_learning_rates(tuned: dict[str, Any]) -> None:
+    """mode tune over lr (a grid of two), one worker per trial, the text tokenized once for both trials: the trial
+    that learns ranks first by val_loss (the other may be stopped early by the default ASHA scheduler)."""
+    tmp = tuned["tmp"]
+    spec = {
+        "mode": "tune",
+        "config": {"numWorkers": 1, "resourcesPerWorker": {"cpu": 1}},
+        "trainConfig": {
+            "framework": "transformers",
+            "model": {"pretrained": tuned["base"]},
+            "lora": {"r": 8, "alpha": 16, "dropout": 0.0},
+            "trainLoopConfig": {"batchSize": 16, "epochs": 3},
+        },
+        "tuneConfig": {"searchSpace": {"lr": {"type": "grid", "values": [0.003, 0.00001]}}},
+        "dataConfig": {
+            "train": {"format": "json", "paths": str(tmp / "train.jsonl")},
+            "validation": {"format": "json", "paths": str(tmp / "val.jsonl")},
+            "text": {"maxSeqLen": 48},
+        },
+        "runConfig": {"storagePath": str(tmp / "search"), "name": "lr"},
+    }
+    out = raydt.run(spec)
+    assert out["status"] == "success", out
+    slow, fast = sorted(out["trials"], key=lambda t: t["config"]["lr"])
+    assert slow["status"] == fast["status"] == "TERMINATED", out["trials"]
+    assert fast["iterations"] == 3 and out["results"]["bestConfig"]["lr"] == 0.003  # val_loss, min: the default
+    assert slow["iterations"] <= 3 and fast["lastMetrics"]["val_loss"] < slow["lastMetrics"]["val_loss"] * 0.7

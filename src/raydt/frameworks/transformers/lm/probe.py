@@ -57,15 +57,20 @@ def _qlora() -> None:
 
 
 def _largest(loop_config: dict[str, Any], search_space: Any) -> dict[str, Any]:
-    """The loop's settings with each searched size at its largest value (what the biggest trial needs)."""
+    """The loop's settings with each searched size at its largest value (what the biggest trial needs);
+    ``search_space``: a tune run's parsed space (``raydt.space.Group``), or None."""
+    from raydt import space
+
     hp = INFO.hyperparameters(loop_config)
+    members = search_space.members if isinstance(search_space, space.Group) else {}
     for key in ("batchSize", "loraR"):
-        node = (search_space or {}).get(key)
-        values = node.get("values") if isinstance(node, dict) else None
-        if isinstance(values, list) and all(isinstance(v, int) for v in values):
-            hp[key] = max(values)
-        elif isinstance(node, dict) and isinstance(node.get("max"), int | float):
-            hp[key] = node["max"]
+        node = members.get(key)
+        if isinstance(node, space.Categorical) and all(isinstance(v, int) for v in node.values):
+            hp[key] = max(node.values)
+        elif isinstance(node, space.IntRange | space.FloatRange):
+            hp[key] = int(node.max)
+        elif isinstance(node, space.Constant):
+            hp[key] = node.value
     return hp
 
 
