@@ -129,12 +129,28 @@ def clear_stale() -> str | None:
     )
 
 
+#: a failed ``ray start`` is tried again this many times, each with fresh ports (a port picked free can be taken
+#: by another process before Ray binds it; seen once in the slow tier as "`ray start` failed with exit code 1")
+START_RETRIES = 1
+
+
 def up(options: UpOptions) -> dict[str, Any]:
     """Start the cluster and record it; raise ``UsageError`` when one already runs."""
     existing = state.running()
     if existing is not None:
         raise _refuse_second(existing)
     notes = [n for n in (clear_stale(),) if n]
+    for attempt in range(START_RETRIES + 1):
+        try:
+            return _up_once(options, notes)
+        except RunError as err:  # its processes and files are gone already (``_up_once`` cleans up)
+            if attempt == START_RETRIES or "`ray start` failed" not in err.message:
+                raise
+            notes.append(f"`ray start` failed once ({err.message[:200]}); started again with fresh ports")
+    raise AssertionError("unreachable")
+
+
+def _up_once(options: UpOptions, notes: list[str]) -> dict[str, Any]:
     cluster_id = secrets.token_hex(6)
     folder = state.directory() / cluster_id
     folder.mkdir(mode=0o700, parents=True)
