@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from common import ENV, RAYDT, ROOT, reps, save
-from loadgen import Client, closed, steady
+from loadgen import Client, closed, describe, steady
 
 RATE = float(os.environ.get("SERVE_RATE", 40))
 STEADY_S, CLOSED_S = 20.0, 15.0
@@ -116,13 +116,7 @@ def main() -> None:
                 finally:
                     stop(proc)
                 runs[name].append(result)
-                s, c = result["steady"], result["closed"]
-                print(
-                    f"  {name} #{rep + 1}: steady {s['throughputRps']} rps p50 {s['p50Ms']} p99 {s['p99Ms']} ms "
-                    f"errors {s['errors']}; closed {c['throughputRps']} rps p50 {c['p50Ms']} p99 {c['p99Ms']} ms "
-                    f"errors {c['errors']}",
-                    file=sys.stderr,
-                )
+                print(f"  {name} #{rep + 1}: {describe(result)}", file=sys.stderr)
 
     def med(name: str, phase: str, key: str) -> float:
         return round(statistics.median(r[phase][key] for r in runs[name]), 2)

@@ -31,7 +31,7 @@ from typing import Any
 
 from bench_serve import launch, serve, stop, train
 from common import ENV, HERE, PY, reps, save
-from loadgen import Client, closed, steady
+from loadgen import Client, closed, describe, steady
 
 RATE = float(os.environ.get("SERVE_RATE", 40))
 STEADY_S = float(os.environ.get("SERVE_STEADY_S", 10))
@@ -103,13 +103,7 @@ def main() -> None:
                         finally:
                             stop(proc)
                         runs.setdefault(f"{impl}/{model}/{tuning}", []).append(result)
-                        s, c = result["steady"], result["closed"]
-                        print(
-                            f"  {impl} {model} {tuning} #{rep + 1}: steady {s['throughputRps']} rps p50 {s['p50Ms']} "
-                            f"p99 {s['p99Ms']} ms errors {s['errors']}; closed {c['throughputRps']} rps p50 "
-                            f"{c['p50Ms']} p99 {c['p99Ms']} ms errors {c['errors']}",
-                            file=sys.stderr,
-                        )
+                        print(f"  {impl} {model} {tuning} #{rep + 1}: {describe(result)}", file=sys.stderr)
 
     def med(key: str, phase: str, field: str) -> float:
         return round(statistics.median(r[phase][field] for r in runs[key]), 2)

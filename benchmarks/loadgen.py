@@ -111,3 +111,12 @@ def closed(client: Client, clients: int, seconds: float, max_requests: int) -> d
     out = summary(latencies, codes, time.perf_counter() - start)
     out["clients"] = clients
     return out
+
+
+def describe(result: dict[str, Any]) -> str:
+    """One line of a steady + closed measurement, for the benchmark's progress output."""
+    s, c = result["steady"], result["closed"]
+    return (
+        f"steady {s['throughputRps']} rps p50 {s['p50Ms']} p99 {s['p99Ms']} ms errors {s['errors']}; "
+        f"closed {c['throughputRps']} rps p50 {c['p50Ms']} p99 {c['p99Ms']} ms errors {c['errors']}"
+    )

@@ -16,6 +16,19 @@ from typing import Any
 from tests.conftest import ROOT, free_port
 
 
+def call(url: str, body: Any = None, raw: bytes | None = None, token: str | None = None) -> tuple[int, Any]:
+    """One HTTP request (JSON ``body``, or ``raw`` bytes; GET without either): (status, the JSON answer)."""
+    data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
+    request = urllib.request.Request(url, data=data)
+    if token:
+        request.add_header("Authorization", f"Bearer {token}")
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as err:
+        return err.code, json.loads(err.read())
+
+
 class Server:
     """`raydt run` of a serve spec as a real process; ``out`` is the JSON it prints once serving."""
 
@@ -64,15 +77,7 @@ class Server:
         return dict(box["out"])
 
     def call(self, path: str, body: Any = None, raw: bytes | None = None, token: str | None = None) -> tuple[int, Any]:
-        data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
-        request = urllib.request.Request(f"{self.out['endpoint']}{path}", data=data)
-        if token:
-            request.add_header("Authorization", f"Bearer {token}")
-        try:
-            with urllib.request.urlopen(request, timeout=60) as response:
-                return response.status, json.loads(response.read())
-        except urllib.error.HTTPError as err:
-            return err.code, json.loads(err.read())
+        return call(f"{self.out['endpoint']}{path}", body, raw, token)
 
     def stop(self) -> int:
         if self.proc.poll() is None:

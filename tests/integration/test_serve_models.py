@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 from tests.conftest import ROOT, assert_seed_output, run_cli
+from tests.integration import serve_helper
 from tests.integration.serve_helper import Server
 from tests.integration.test_serve import direct_probabilities
 
@@ -48,18 +49,7 @@ def search(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 
 
 def call(url: str, body: Any = None, token: str | None = TOKEN, raw: bytes | None = None) -> tuple[int, Any]:
-    import urllib.error
-    import urllib.request
-
-    data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
-    request = urllib.request.Request(url, data=data)
-    if token:
-        request.add_header("Authorization", f"Bearer {token}")
-    try:
-        with urllib.request.urlopen(request, timeout=60) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as err:
-        return err.code, json.loads(err.read())
+    return serve_helper.call(url, body, raw, token)
 
 
 class Load:

@@ -99,15 +99,10 @@ def serve_shutdown(port: int | None = None) -> tuple[dict[str, Any], int]:
     from raydt.errors import UsageError
     from raydt.serving import state
 
-    found = serve_status(port)["deployments"]
-    if not found:
-        none = UsageError(f"no running serve run{'' if port is None else f' on port {port}'} is recorded")
-        return results.error_result(none), none.exit_code
-    if len(found) > 1:
-        ports = ", ".join(str(e.get("port")) for e in found)
-        many = UsageError(f"several serve runs (ports {ports}): pass --port")
-        return results.error_result(many), many.exit_code
-    entry = found[0]
+    try:
+        entry = _one_serve_run(port, alive_only=False)  # a dead run's record is removed too
+    except UsageError as err:
+        return results.error_result(err), err.exit_code
     if not state.stop(entry):
         from raydt.errors import RunError
 
@@ -115,7 +110,7 @@ def serve_shutdown(port: int | None = None) -> tuple[dict[str, Any], int]:
         alive.details = {"deployment": entry}
         return results.error_result(alive), alive.exit_code
     entry.update({"alive": False, "healthy": False})
-    return results.Document(mode="serve", stopped=[entry]).dump(), 0
+    return results.Document(mode="serve", stopped=[Deployment.model_validate(entry)]).dump(), 0
 
 
 def serve_update(
@@ -153,11 +148,11 @@ def serve_update(
     return reply, 0 if reply.get("status") == "success" else 1
 
 
-def _one_serve_run(port: int | None) -> dict[str, Any]:
-    """The recorded, living serve run on ``port`` (or the only one)."""
+def _one_serve_run(port: int | None, alive_only: bool = True) -> dict[str, Any]:
+    """The recorded serve run on ``port`` (or the only one; ``alive_only``: whose process lives)."""
     from raydt.errors import UsageError
 
-    found = [e for e in serve_status(port)["deployments"] if e.get("alive")]
+    found = [e for e in serve_status(port)["deployments"] if e.get("alive") or not alive_only]
     if not found:
         raise UsageError(f"no running serve run{'' if port is None else f' on port {port}'} is recorded")
     if len(found) > 1:

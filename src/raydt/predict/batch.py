@@ -48,11 +48,10 @@ class Scorer:
     def __call__(self, batch: pd.DataFrame) -> pd.DataFrame:
         from raydt.serving.predictors import GenerationPredictor
 
-        fast = None if isinstance(self.predictor, GenerationPredictor) else self.vectorized(batch)
         bad: list[tuple[int, str]] = []
         if isinstance(self.predictor, GenerationPredictor):
             good, out, bad = self.generate(batch)
-        elif fast is not None:
+        elif (fast := self.vectorized(batch)) is not None:
             good, out = list(range(len(batch))), fast
         else:
             good, out, bad = self.score(self.instances(batch))

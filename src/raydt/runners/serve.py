@@ -183,17 +183,27 @@ def _deploy(sc: ServeConfig, opts: dict[str, Any]) -> str:
         serve.run(build(opts), name=APP, route_prefix=sc.route_prefix, blocking=False)
     except RuntimeError as exc:
         serve.shutdown()
-        lines = [ln for ln in str(exc).splitlines() if ln.strip()]
-        err = RunError(
-            f"the model could not be deployed: {lines[-1] if lines else exc}",
-            hint="The replica failed to load the checkpoint; see error.details and the log file.",
-        )
-        err.details = {"traceback": lines[-12:]}
-        raise err from None
-    host = "127.0.0.1" if sc.host in ("0.0.0.0", "::") else sc.host
-    url = f"http://{host}:{sc.port}{sc.route_prefix.rstrip('/')}"
+        raise deploy_error(exc, "the model") from None
+    url = endpoint_url(sc)
     wait_healthy(url, opts["authToken"])
     return url
+
+
+def deploy_error(exc: RuntimeError, what: str) -> RunError:
+    """Serve's failure to deploy (a replica raised while loading) as raydt's error, its traceback's tail kept."""
+    lines = [ln for ln in str(exc).splitlines() if ln.strip()]
+    err = RunError(
+        f"{what} could not be deployed: {lines[-1] if lines else exc}",
+        hint="A replica failed to load the checkpoint; see error.details and the log file.",
+    )
+    err.details = {"traceback": lines[-12:]}
+    return err
+
+
+def endpoint_url(sc: ServeConfig) -> str:
+    """The base URL clients use (a wildcard bind is reached on loopback)."""
+    host = "127.0.0.1" if sc.host in ("0.0.0.0", "::") else sc.host
+    return f"http://{host}:{sc.port}{sc.route_prefix.rstrip('/')}"
 
 
 def wait_healthy(url: str, token: str | None, timeout: float = 60.0) -> None:

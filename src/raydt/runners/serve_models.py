@@ -9,6 +9,7 @@ its in-flight requests finish): new replicas start before old ones drain, and no
 
 from __future__ import annotations
 
+import itertools
 import os
 import time
 from typing import Any
@@ -20,7 +21,15 @@ from raydt.progress import ProgressView
 from raydt.results import Document
 from raydt.results.outputs import ServedModelInfo
 from raydt.runners import Handoff
-from raydt.runners.serve import bind_warnings, check_port_free, options, wait_for_stop, wait_healthy
+from raydt.runners.serve import (
+    bind_warnings,
+    check_port_free,
+    deploy_error,
+    endpoint_url,
+    options,
+    wait_for_stop,
+    wait_healthy,
+)
 from raydt.serving import catalog, control, routes, state
 from raydt.spec.loader import LoadedSpec
 
@@ -59,13 +68,7 @@ class Endpoint:
             serve.run(build_model(definition), name=definition["app"], route_prefix=None, blocking=False)
         except RuntimeError as exc:
             serve.delete(definition["app"])
-            lines = [ln for ln in str(exc).splitlines() if ln.strip()]
-            err = RunError(
-                f"model '{definition['name']}' could not be deployed: {lines[-1] if lines else exc}",
-                hint="A replica failed to load the checkpoint; see error.details and the log file.",
-            )
-            err.details = {"traceback": lines[-12:]}
-            raise err from None
+            raise deploy_error(exc, f"model '{definition['name']}'") from None
 
     def publish(self) -> int:
         import ray
@@ -119,8 +122,7 @@ def run_models(loaded: LoadedSpec, view: ProgressView, handoff: Handoff | None =
     address = plan.address(loaded)
     if address is None and not ray.is_initialized():
         check_port_free(sc.host, sc.port)
-    host = "127.0.0.1" if sc.host in ("0.0.0.0", "::") else sc.host
-    url = f"http://{host}:{sc.port}{sc.route_prefix.rstrip('/')}"
+    url = endpoint_url(sc)
     plans = serving.models(loaded)
     with ray_session.connect(address, loaded.spec.config.ray_init, dashboard=False, warm=("ray.serve",)):
         status = ray_session.cluster_status(loaded.spec.config.autoscaling)
@@ -195,7 +197,7 @@ def _serve_until_stopped(loaded: LoadedSpec, endpoint: Endpoint, out: dict[str, 
     live.update({"logFile": handoff.log_file, "models": endpoint.listings()})
     state_file = state.record(sc.port, live)
 
-    ticks = iter(range(1 << 62))
+    ticks = itertools.count()
 
     def tick() -> None:
         for key, request in control.pending(sc.port):

@@ -130,7 +130,9 @@ def _restore(checkpoint: Any, model: Any, opt: Any, sched: Any) -> int:
     return int(state["epoch"])
 
 
-def _save(folder: str, model: Any, opt: Any, sched: Any, epoch: int, tokenizer: Any, config: dict[str, Any]) -> Any:
+def _save(
+    folder: str, model: Any, opt: Any, sched: Any, epoch: int, tokenizer: Any, config: dict[str, Any], last: bool
+) -> Any:
     import random
 
     import numpy as np
@@ -152,7 +154,6 @@ def _save(folder: str, model: Any, opt: Any, sched: Any, epoch: int, tokenizer: 
         "config": {k: v for k, v in config.items() if k != RESERVED_KEY},
         "epoch": epoch,
     }
-    last = epoch == int(INFO.hyperparameters(config)["epochs"])
     save(folder, inner, tokenizer, refs, meta, merge=bool(refs.get("mergeAdapter")) and last)
     return ray.train.Checkpoint.from_directory(folder)
 
@@ -212,5 +213,5 @@ def train_loop(config: dict[str, Any]) -> None:
         with tempfile.TemporaryDirectory() as tmp:
             ckpt = None
             if due(epoch + 1, epochs, every) and context.get_world_rank() == 0:
-                ckpt = _save(tmp, model, opt, sched, epoch + 1, tokenizer, config)
+                ckpt = _save(tmp, model, opt, sched, epoch + 1, tokenizer, config, epoch + 1 == epochs)
             ray.train.report(report, checkpoint=ckpt)

@@ -93,6 +93,10 @@ class Lora:
         )
 
 
+#: what an estimate is computed from, besides the model (``Estimate.replace`` recomputes with some changed)
+INPUTS = ("precision", "lora", "strategy", "workers", "batch_size", "max_seq_len", "gradient_checkpointing")
+
+
 @dataclass(frozen=True)
 class Estimate:
     """Parameters and per-worker bytes of one fine-tune, with the inputs they were computed for."""
@@ -128,17 +132,8 @@ class Estimate:
 
     def replace(self, **changes: Any) -> Estimate:
         """This estimate recomputed with some inputs changed (``precision=``, ``lora=`` a dict or None, ...)."""
-        inputs: dict[str, Any] = {
-            "precision": self.precision,
-            "lora": self.lora,
-            "strategy": self.strategy,
-            "workers": self.workers,
-            "batch_size": self.batch_size,
-            "max_seq_len": self.max_seq_len,
-            "gradient_checkpointing": self.gradient_checkpointing,
-        }
-        inputs.update(changes)
-        return _estimate(self.model, **inputs)
+        inputs: dict[str, Any] = {name: getattr(self, name) for name in INPUTS}
+        return estimate(self.model, **{**inputs, **changes})
 
 
 def gb_text(n_bytes: float) -> str:
@@ -187,17 +182,24 @@ def _activations(model: ModelCount, precision: str, batch_size: int, max_seq_len
     )
 
 
-def _estimate(
-    model: ModelCount,
+def estimate(
+    model_source: ModelSource | ModelCount,
     *,
-    precision: Precision,
-    lora: Lora | Mapping[str, Any] | Any | None,
-    strategy: Strategy,
-    workers: int,
-    batch_size: int,
-    max_seq_len: int,
-    gradient_checkpointing: bool,
+    precision: Precision = "fp32",
+    lora: Mapping[str, Any] | Any | None = None,
+    strategy: Strategy = "ddp",
+    workers: int = 1,
+    batch_size: int = 1,
+    max_seq_len: int = 512,
+    gradient_checkpointing: bool = False,
 ) -> Estimate:
+    """Per-worker memory of fine-tuning ``model_source`` (the rule is in this module's docstring).
+
+    ``lora`` is the spec's ``{r, targetModules, bits}`` (a dict, the spec's model or a :class:`Lora`; None: full
+    fine-tune); ``batch_size`` is per worker.
+    ``model_source`` may also be a :class:`ModelCount` already counted, which skips building the meta model.
+    """
+    model = model_source if isinstance(model_source, ModelCount) else count_parameters(model_source)
     if precision not in COMPUTE_BYTES:
         raise ValueError(f"precision must be one of {', '.join(COMPUTE_BYTES)}, not {precision!r}")
     if strategy not in ("ddp", "fsdp"):
@@ -237,34 +239,4 @@ def _estimate(
         max_seq_len=max_seq_len,
         gradient_checkpointing=gradient_checkpointing,
         model=model,
-    )
-
-
-def estimate(
-    model_source: ModelSource | ModelCount,
-    *,
-    precision: Precision = "fp32",
-    lora: Mapping[str, Any] | Any | None = None,
-    strategy: Strategy = "ddp",
-    workers: int = 1,
-    batch_size: int = 1,
-    max_seq_len: int = 512,
-    gradient_checkpointing: bool = False,
-) -> Estimate:
-    """Per-worker memory of fine-tuning ``model_source`` (the rule is in this module's docstring).
-
-    ``lora`` is the spec's ``{r, targetModules, bits}`` (a dict, the spec's model or a :class:`Lora`; None: full
-    fine-tune); ``batch_size`` is per worker.
-    ``model_source`` may also be a :class:`ModelCount` already counted, which skips building the meta model.
-    """
-    model = model_source if isinstance(model_source, ModelCount) else count_parameters(model_source)
-    return _estimate(
-        model,
-        precision=precision,
-        lora=lora,
-        strategy=strategy,
-        workers=workers,
-        batch_size=batch_size,
-        max_seq_len=max_seq_len,
-        gradient_checkpointing=gradient_checkpointing,
     )
