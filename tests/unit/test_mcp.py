@@ -76,6 +76,19 @@ def test_live_progress_folds_the_line_log_into_trials_best_and_last_metrics() ->
     models.RunProgress.model_validate(got)
 
 
+def test_live_tail_gives_each_whole_line_once_so_a_waiting_client_misses_no_event(tmp_path: Path) -> None:
+    log = tmp_path / "stderr.log"
+    log.write_text("[raydt    1.0s] running up to 2 trial(s) at once\nRay noise\n[raydt    2.0s] trial a (0 do")
+    first, offset = live.tail(log, 0)
+    assert first == ["running up to 2 trial(s) at once"]  # the half-written line waits for its end
+    with log.open("a") as handle:
+        handle.write("ne, 2 running) epoch 1/2  loss=0.5\n[raydt    2.1s] trial a finished after 2 epoch(s)\n")
+    second, offset = live.tail(log, offset)
+    assert second == ["trial a (0 done, 2 running) epoch 1/2  loss=0.5", "trial a finished after 2 epoch(s)"]
+    assert live.tail(log, offset) == ([], offset) and offset == log.stat().st_size
+    assert live.tail(tmp_path / "missing.log", 7) == ([], 7)
+
+
 def test_live_progress_of_a_train_run_has_no_trial_counts() -> None:
     got = live.parse(["[raydt   9.0s] epoch 3/5  val_loss=0.31  accuracy=0.9  (best val_loss=0.31)  [ckpt]"])
     assert got["iteration"] == {"unit": "epoch", "value": 3, "of": 5}

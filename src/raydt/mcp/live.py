@@ -35,6 +35,26 @@ def read(log: Path) -> dict[str, Any]:
     return parse(text.splitlines())
 
 
+def tail(log: Path, offset: int) -> tuple[list[str], int]:
+    """The live view's lines (their text) written to ``log`` after byte ``offset``, and the offset after the last
+    whole line: what a waiting client has not been told yet. At most the last ``MAX_BYTES`` are read."""
+    try:
+        with log.open("rb") as handle:
+            size = handle.seek(0, 2)
+            start = max(offset, size - MAX_BYTES)
+            handle.seek(start)
+            data = handle.read(size - start)
+    except OSError:
+        return [], offset
+    whole = data.rfind(b"\n") + 1
+    texts = [
+        m.group(2)
+        for raw in data[:whole].decode("utf-8", errors="replace").splitlines()
+        if (m := _LINE.match(raw.rstrip()))
+    ]
+    return texts, start + whole
+
+
 def parse(lines: list[str]) -> dict[str, Any]:
     """Fold the live view's lines into one progress object (see ``RunProgress`` for the keys)."""
     out: dict[str, Any] = {}

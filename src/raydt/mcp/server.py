@@ -21,9 +21,12 @@ from mcp.server.context import ServerRequestContext
 from mcp.server.stdio import stdio_server
 
 from raydt import __version__
-from raydt.mcp import models
+from raydt.mcp import live, models
 from raydt.mcp.tools import TOOLS, Toolbox
 from raydt.results import output_schema
+
+#: at most this many of the lines written between two polls are sent (the newest)
+NOTIFY_LINES = 20
 
 INSTRUCTIONS = (
     "raydt turns one JSON spec into Ray Train / Tune runs and returns one JSON result. Validate a spec with "
@@ -132,19 +135,24 @@ def build(box: Toolbox) -> Server[Any]:
 async def _wait(
     ctx: ServerRequestContext[Any], box: Toolbox, arguments: dict[str, Any], doc: dict[str, Any]
 ) -> tuple[dict[str, Any], bool]:
-    """get_run with waitS: poll once a second until the run ends or the time is up; each poll is a progress
-    notification (progress: trials done, else seconds elapsed; message: the live view's last line)."""
+    """get_run with waitS: poll once a second until the run ends or the time is up, telling the client as
+    progress notifications (progress: trials done, else seconds elapsed; message: the live view's last line at
+    first, then every line written since - a sampled last line would miss events between two polls)."""
     deadline = anyio.current_time() + float(arguments.get("waitS") or 0)
+    log = Path(doc["stderrLog"])
+    _, offset = live.tail(log, 0)
+    lines: list[str] = []
     is_error = False
-    while doc.get("state") == "running" and anyio.current_time() < deadline:
+    while True:
         progress = doc.get("progress", {})
         done = progress.get("trialsDone")
-        await ctx.session.report_progress(
-            float(done if done is not None else doc["elapsedS"]), None, progress.get("lastLine")
-        )
+        for line in lines[-NOTIFY_LINES:] or [progress.get("lastLine")]:  # nothing new: the last line again
+            await ctx.session.report_progress(float(done if done is not None else doc["elapsedS"]), None, line)
+        if doc.get("state") != "running" or anyio.current_time() >= deadline:
+            return doc, is_error
         await anyio.sleep(min(1.0, max(0.0, deadline - anyio.current_time())))
         doc, is_error = await anyio.to_thread.run_sync(box.call, "get_run", arguments)
-    return doc, is_error
+        lines, offset = live.tail(log, offset)
 
 
 def serve(*, http: bool = False, port: int = 8765, host: str = "127.0.0.1") -> int:
