@@ -6,6 +6,9 @@ serve's POST /generate."""
 from __future__ import annotations
 
 import json
+import os
+import re
+import signal
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +17,7 @@ import pytest
 import raydt
 from tests.conftest import assert_seed_output
 from tests.integration.serve_helper import Server
-from tests.llm_fixture import FACTS, fact_rows, fact_texts, tiny_pretrained
+from tests.llm_fixture import FACTS, fact_rows, fact_texts, tiny_pretrained, tiny_tokenizer
 
 pytestmark = pytest.mark.slow
 REPEAT = 8  # each fact 8 times an epoch: 128 rows, 8 optimizer steps of 2 x 8 rows
@@ -154,3 +157,56 @@ def test_a_search_over_the_loops_keys_ranks_the_learning_rates(tuned: dict[str, 
     assert slow["status"] == fast["status"] == "TERMINATED", out["trials"]
     assert fast["iterations"] == 3 and out["results"]["bestConfig"]["lr"] == 0.003  # val_loss, min: the default
     assert slow["iterations"] <= 3 and fast["lastMetrics"]["val_loss"] < slow["lastMetrics"]["val_loss"] * 0.7
+
+
+def test_fsdp_shards_a_config_built_model_and_a_killed_worker_resumes_from_the_adapter_checkpoint(
+    tmp_path: Path, shared_ray: None
+) -> None:
+    """strategy fsdp on 2 workers (FSDP2 over gloo, a model built from a config, LoRA): a training worker SIGKILLed
+    after epoch 1's checkpoint; the worker group restarts from the latest adapter checkpoint (weights, optimizer,
+    schedule), no epoch is reported twice, and the last checkpoint (gathered from the shards) generates."""
+    from ray.util.state import list_actors
+    from transformers import AutoTokenizer
+
+    from tests.integration.test_fault_tolerance import Run, wait_for
+
+    tokenizer_dir = tiny_tokenizer(tmp_path / "tokenizer", fact_texts())
+    tok = AutoTokenizer.from_pretrained(tokenizer_dir)
+    config = {"model_type": "llama", "vocab_size": len(tok), "hidden_size": 64, "intermediate_size": 128}
+    config |= {"num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 4, "initializer_range": 0.2}
+    config |= {"bos_token_id": tok.bos_token_id, "eos_token_id": tok.eos_token_id, "pad_token_id": tok.pad_token_id}
+    rows = fact_rows("instruction")
+    (tmp_path / "train.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows * 4))
+    spec = {
+        "mode": "train",
+        "config": {"numWorkers": 2, "resourcesPerWorker": {"cpu": 1}},
+        "trainConfig": {
+            "framework": "transformers",
+            "strategy": "fsdp",
+            "model": {"config": config, "tokenizer": str(tokenizer_dir)},
+            "lora": {"r": 16, "alpha": 32, "dropout": 0.0},
+            "trainLoopConfig": {"lr": 3e-3, "batchSize": 8, "epochs": 5, "precision": "bf16"},
+        },
+        "dataConfig": {"train": {"format": "json", "paths": str(tmp_path / "train.jsonl")}, "text": {"maxSeqLen": 48}},
+        "runConfig": {"storagePath": str(tmp_path / "runs"), "name": "fsdp", "maxFailures": 1},
+    }
+    run = Run(tmp_path, spec)
+    try:
+        wait_for(lambda: run.saw("epoch 1/5", "[ckpt]"), timeout=120)
+        workers = list_actors(filters=[("class_name", "=", "RayTrainWorker"), ("state", "=", "ALIVE")], detail=True)
+        assert len(workers) == 2, workers
+        killed = int(workers[-1]["pid"])
+        os.kill(killed, signal.SIGKILL)
+        code, out, err = run.finish(timeout=240)
+    finally:
+        run.kill_group()
+    assert code == 0 and out["status"] == "success", out
+    assert out["restarts"] >= 1 and out["results"]["retries"][0]["code"] == "WORKER_DIED", out["results"]
+    reported = [int(m) for m in re.findall(r"epoch (\d)/5 ", err)]
+    assert sorted(reported) == reported and len(set(reported)) == len(reported) == 5, err  # each epoch once
+    losses = [float(v) for v in re.findall(r"epoch \d/5 .*?val_loss=(\S+)", err)]
+    assert losses[-1] < losses[0] * 0.8, losses  # it went on learning after the restart
+    ckpt = Path(out["checkpointPath"])
+    assert (ckpt / "adapter" / "adapter_config.json").is_file() and (ckpt / "base" / "config.json").is_file()
+    completions = complete(str(ckpt), [p for p, _ in FACTS[:2]])
+    assert len(completions) == 2 and all(isinstance(c, str) for c in completions)

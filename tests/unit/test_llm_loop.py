@@ -74,7 +74,7 @@ def test_epochs_learn_and_a_checkpoint_restores_weights_optimizer_and_schedule(
     assert val < first * 0.8  # it learns
 
     config = {"_raydt": {"llm": tiny["refs"], "data": {"shape": "instruction"}}, "epochs": 4}
-    ckpt = trainer._save(str(tmp_path), model, opt, sched, 3, tiny["tokenizer"], config, last=False)
+    ckpt = trainer._save(str(tmp_path), model, opt, sched, 3, tiny["tokenizer"], config, rank=0)
     assert (tmp_path / "adapter" / "adapter_config.json").is_file() and (tmp_path / "state.pt").is_file()
     fresh = lm_model.with_lora(lm_model.load_base(tiny["refs"], "bf16"), tiny["refs"], hp)
     opt2 = torch.optim.AdamW([p for p in fresh.parameters() if p.requires_grad], lr=hp["lr"])

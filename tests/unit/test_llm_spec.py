@@ -103,3 +103,20 @@ def test_the_memory_preflight_refuses_an_oversized_full_fine_tune_with_its_figur
     assert "per worker" in message and "16" in message and "LoRA" in message, message
     lora = {**refs, "lora": {"targetModules": "all-linear", "bits": None}}
     probe.estimate_fits(lora, {**hp, "loraR": 8}, big)  # the same model with LoRA fits 16 GB: no error
+
+
+def test_fsdp_is_a_strategy_of_the_loop_and_the_preflight_counts_and_suggests_it(folder: Path) -> None:
+    pytest.importorskip("transformers")
+    from raydt import plan
+    from raydt.frameworks.transformers.lm import probe
+
+    assert plan.train(load(spec(folder, strategy="fsdp"))).loop_config["_raydt"]["llm"]["strategy"] == "fsdp"
+    big = {"model_type": "llama", "hidden_size": 4096, "intermediate_size": 11008, "num_hidden_layers": 32}
+    big |= {"num_attention_heads": 32, "vocab_size": 32000}
+    refs = {"lora": None, "strategy": "ddp", "preflight": {"workers": 8, "memoryGb": 40, "useGpu": False}}
+    refs["preflight"]["maxSeqLen"] = 512
+    hp = {"precision": "bf16", "batchSize": 1, "gradientCheckpointing": True}
+    with pytest.raises(InfeasibleResourcesError) as info:  # a full 7B fine-tune, 8 DDP workers of 40 GB: no
+        probe.estimate_fits(refs, hp, big)
+    assert "strategy: fsdp" in info.value.message, info.value.message  # the hint the loop can now follow
+    probe.estimate_fits({**refs, "strategy": "fsdp"}, hp, big)  # sharded over 8: it fits

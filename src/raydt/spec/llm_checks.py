@@ -115,11 +115,6 @@ def _lora(spec: Spec) -> list[SpecIssue]:
     if tc.lora is not None and tc.lora.bits is not None and not use_gpu:
         hint = "QLoRA quantizes with bitsandbytes on CUDA: set config.useGpu: true on GPU nodes, or drop lora.bits."
         issues.append(SpecIssue("trainConfig.lora.bits", "QLoRA needs CUDA GPU workers", tc.lora.bits, hint))
-    if tc.strategy == "fsdp":  # raydt's loop wraps the model with DDP only, for now: refused, never ignored
-        hint = "Use strategy: ddp (the default); FSDP for language models is planned (issue 29)."
-        issues.append(
-            SpecIssue("trainConfig.strategy", "fsdp is not supported with framework transformers yet", "fsdp", hint)
-        )
     return issues
 
 

@@ -1,12 +1,13 @@
 """raydt's per-worker loop for framework transformers: a causal language model (with LoRA adapters, or whole)
 fine-tuned on this worker's shard of the tokenized text (``data.text``).
 
-Every worker loads the model from the same local files (a hub id was fetched once, by the driver), wraps it with
-Ray Train's ``prepare_model`` (DDP), and trains with AdamW under a linear warmup-then-decay schedule, gradient
-accumulation and clipping, fp32 weights with bf16/fp16 autocast. Each epoch it reports ``train_loss`` (per learned
-token, over every worker), ``val_loss`` and ``val_perplexity`` (the whole validation set, on each worker),
-``tokens`` (learned tokens trained on) and ``tokens_per_second`` (input tokens, all workers), with a checkpoint
-(``model``'s layout) by rank 0; a restart resumes from the latest one (weights, optimizer, schedule, RNG).
+Every worker loads the model from the same local files (a hub id was fetched once, by the driver), wraps it for
+``trainConfig.strategy`` (DDP, or FSDP2 sharding: ``lm.shard``), and trains with AdamW under a linear
+warmup-then-decay schedule, gradient accumulation and clipping, fp32 weights with bf16/fp16 autocast. Each epoch
+it reports ``train_loss`` (per learned token, over every worker), ``val_loss`` and ``val_perplexity`` (the whole
+validation set, on each worker), ``tokens`` (learned tokens trained on) and ``tokens_per_second`` (input tokens,
+all workers), with a checkpoint (``model``'s layout) written by rank 0; a restart resumes from the latest one
+(weights, optimizer, schedule, RNG).
 """
 
 from __future__ import annotations
@@ -108,21 +109,14 @@ def _restore(checkpoint: Any, model: Any, opt: Any, sched: Any) -> int:
     import numpy as np
     import torch
 
+    from raydt.frameworks.transformers.lm import shard
     from raydt.frameworks.transformers.lm.model import STATE
 
     if checkpoint is None:
         return 0
     with checkpoint.as_directory() as folder:
         state = torch.load(os.path.join(folder, STATE), weights_only=False, map_location="cpu")
-    inner = model.module if hasattr(model, "module") else model
-    missing = set(state["weights"]) - {k for k, _ in inner.named_parameters()}
-    if missing:
-        raise ValueError(f"the checkpoint's weights do not fit this model: {sorted(missing)[:3]}")
-    params = dict(inner.named_parameters())
-    with torch.no_grad():
-        for key, value in state["weights"].items():
-            params[key].copy_(value)
-    opt.load_state_dict(state["optimizer"])
+    shard.load(model, opt, state["weights"], state["optimizer"])
     sched.load_state_dict(state["schedule"])
     torch.set_rng_state(state["rng"]["torch"])
     np.random.set_state(state["rng"]["numpy"])
@@ -131,20 +125,27 @@ def _restore(checkpoint: Any, model: Any, opt: Any, sched: Any) -> int:
 
 
 def _save(
-    folder: str, model: Any, opt: Any, sched: Any, epoch: int, tokenizer: Any, config: dict[str, Any], last: bool
+    folder: str, model: Any, opt: Any, sched: Any, epoch: int, tokenizer: Any, config: dict[str, Any], rank: int
 ) -> Any:
+    """The checkpoint of ``epoch`` (rank 0 writes it; ``None`` on the others). Every rank calls this: gathering
+    the state is a collective under FSDP."""
     import random
 
     import numpy as np
     import ray.train
     import torch
 
-    from raydt.frameworks.transformers.lm.model import STATE, save, trainable_state
+    from raydt.frameworks.transformers.lm import shard
+    from raydt.frameworks.transformers.lm.model import STATE, save
 
-    refs, inner = config[RESERVED_KEY]["llm"], (model.module if hasattr(model, "module") else model)
+    refs = config[RESERVED_KEY]["llm"]
+    weights, optim = shard.gather(model, opt)
+    copy = _unsharded(model, weights, config, rank) if shard.sharded(model) else None
+    if rank != 0:
+        return None
     rng = {"torch": torch.get_rng_state(), "numpy": np.random.get_state(), "python": random.getstate()}
-    state = {"weights": trainable_state(inner), "optimizer": opt.state_dict(), "schedule": sched.state_dict()}
-    torch.save({**state, "rng": rng, "epoch": epoch}, os.path.join(folder, STATE))
+    state = {"weights": weights, "optimizer": optim, "schedule": sched.state_dict(), "rng": rng, "epoch": epoch}
+    torch.save(state, os.path.join(folder, STATE))
     meta = {
         "framework": "transformers",
         "task": "generation",
@@ -154,8 +155,31 @@ def _save(
         "config": {k: v for k, v in config.items() if k != RESERVED_KEY},
         "epoch": epoch,
     }
+    last = epoch == int(INFO.hyperparameters(config)["epochs"])
+    inner = copy if copy is not None else (model.module if hasattr(model, "module") else model)
     save(folder, inner, tokenizer, refs, meta, merge=bool(refs.get("mergeAdapter")) and last)
     return ray.train.Checkpoint.from_directory(folder)
+
+
+def _unsharded(model: Any, weights: dict[str, Any], config: dict[str, Any], rank: int) -> Any:
+    """Under FSDP, a plain CPU copy of the model for rank 0 to save with ``save_pretrained`` (``None`` on the other
+    ranks): the base loaded again with the gathered trainable weights; a config-built base has random weights that
+    exist nowhere else, so then the whole model is gathered (a collective: every rank calls this)."""
+    from torch.distributed.checkpoint.state_dict import StateDictOptions, get_model_state_dict
+
+    from raydt.frameworks.transformers.lm.model import load_base, with_lora
+
+    refs, hp = config[RESERVED_KEY]["llm"], INFO.hyperparameters(config)
+    full = None
+    if not refs.get("pretrained"):
+        full = get_model_state_dict(model, options=StateDictOptions(full_state_dict=True, cpu_offload=True))
+    if rank != 0:
+        return None
+    copy = load_base(refs, str(hp["precision"]))
+    if refs.get("lora"):
+        copy = with_lora(copy, refs, hp)
+    copy.load_state_dict(full if full is not None else weights, strict=full is not None)
+    return copy
 
 
 # A per-worker loop reads top to bottom, as Ray Train's docs write one (data, model, resume, epochs, report).
@@ -165,10 +189,10 @@ def train_loop(config: dict[str, Any]) -> None:
 
     import numpy as np
     import ray.train
-    import ray.train.torch
     import torch
 
     from raydt.frameworks.common import checkpoint_every, due, starting_checkpoint
+    from raydt.frameworks.transformers.lm import shard
     from raydt.frameworks.transformers.lm.model import load_base, load_tokenizer, with_lora
 
     hp = INFO.hyperparameters(config)
@@ -184,7 +208,7 @@ def train_loop(config: dict[str, Any]) -> None:
         model.config.use_cache = False
     if refs.get("lora"):
         model = with_lora(model, refs, hp)
-    model = ray.train.torch.prepare_model(model)
+    model = shard.prepare(model, str(refs.get("strategy") or "ddp"))
     trainable = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(trainable, lr=float(hp["lr"]), weight_decay=float(hp["weightDecay"]))
     context = ray.train.get_context()
@@ -195,7 +219,7 @@ def train_loop(config: dict[str, Any]) -> None:
     sched = schedule(opt, max(1, steps * epochs), float(hp["warmupRatio"]))
     done = _restore(starting_checkpoint(config), model, opt, sched)
     train, val = ray.train.get_dataset_shard("train"), ray.train.get_dataset_shard("validation")
-    device = next(model.parameters()).device
+    device, rank = next(model.parameters()).device, context.get_world_rank()
     for epoch in range(done, epochs):
         started = time.monotonic()
         train_loss, learned, seen = run_epoch(model, train, hp, opt, sched)
@@ -211,7 +235,6 @@ def train_loop(config: dict[str, Any]) -> None:
             "tokens_per_second": seen_all / max(elapsed, 1e-9),
         }
         with tempfile.TemporaryDirectory() as tmp:
-            ckpt = None
-            if due(epoch + 1, epochs, every) and context.get_world_rank() == 0:
-                ckpt = _save(tmp, model, opt, sched, epoch + 1, tokenizer, config, epoch + 1 == epochs)
+            save = due(epoch + 1, epochs, every)  # every rank: gathering the state is a collective under FSDP
+            ckpt = _save(tmp, model, opt, sched, epoch + 1, tokenizer, config, rank) if save else None
             ray.train.report(report, checkpoint=ckpt)

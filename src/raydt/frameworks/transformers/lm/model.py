@@ -72,11 +72,6 @@ def with_lora(model: Any, refs: dict[str, Any], hp: dict[str, Any]) -> Any:
     return get_peft_model(model, config)
 
 
-def trainable_state(model: Any) -> dict[str, Any]:
-    """The weights that train (the adapters', or every weight), as CPU tensors."""
-    return {k: v.detach().cpu() for k, v in model.named_parameters() if v.requires_grad}
-
-
 def save(directory: str, model: Any, tokenizer: Any, refs: dict[str, Any], meta: dict[str, Any], merge: bool) -> None:
     """The checkpoint's weights and tokenizer (``model``: the plain model, unwrapped from DDP)."""
     from raydt.frameworks.checkpoint_format import write_meta

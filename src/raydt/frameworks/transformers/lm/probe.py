@@ -93,7 +93,7 @@ def estimate_fits(refs: dict[str, Any], hp: dict[str, Any], source: Any) -> None
         gradient_checkpointing=bool(hp["gradientCheckpointing"]),
     )
     available, where = budget.available_per_worker(pre.get("memoryGb"), int(pre["workers"]), bool(pre["useGpu"]))
-    problem = budget.check(estimate, available, where, fsdp=False)  # the loop runs DDP only, for now
+    problem = budget.check(estimate, available, where)
     if problem:
         raise InfeasibleResourcesError(
             problem,
