@@ -193,3 +193,33 @@ def test_several_models_canary_ensemble_and_update_under_load(
     wrong = run_cli("serve", "update", "--model", "canary", "--checkpoint", c3, "--port", str(server.port))
     assert wrong.code != 0 and "--variant" in wrong.out["error"]["message"]  # a canary names its variant
     assert server.stop() == 0
+
+
+def test_a_changed_search_continues_beside_the_old_one_from_its_nearest_checkpoints(
+    search: dict[str, Any], tmp_path: Path
+) -> None:
+    """`raydt run SPEC --continue-from DIR --init-from-best` on the module's search with a narrowed space: a new
+    experiment search-cont1, warm-started with the old trial the space still holds, whose trials start from the
+    nearest old trial's weights: at a learning rate too small to learn anything in an epoch a trial scores as that
+    trial did, far above a fresh model's chance level."""
+    old = search["out"]
+    spec = json.loads((Path(old["experimentPath"]).parent / "tune.json").read_text())
+    spec["tuneConfig"]["searchSpace"] = {"lr": {"type": "loguniform", "min": 1e-10, "max": 1e-3}}  # narrowed
+    spec["tuneConfig"] |= {"numSamples": 2, "pointsToEvaluate": [{"lr": 1e-9}]}
+    (tmp_path / "changed.json").write_text(json.dumps(spec))
+    refused = run_cli("run", str(tmp_path / "changed.json"))  # the same name, a changed spec: the hint says how
+    assert refused.code == 2 and "--continue-from" in refused.out["error"]["hint"], refused.out
+    res = run_cli("run", str(tmp_path / "changed.json"), "--continue-from", old["experimentPath"], "--init-from-best")
+    assert res.code == 0, res.out
+    r = res.out["results"]
+    assert res.out["experimentPath"] == old["experimentPath"] + "-cont1"
+    assert r["warmStartedTrials"] == 1 and r["numTrials"] == 2  # 0.0003 fits the narrowed space, 0.03/0.003 not
+    assert any("2 earlier trial(s) lie outside" in w for w in res.out["warnings"]), res.out["warnings"]
+    continued = r["continuedFrom"]
+    assert continued["experimentPath"] == old["experimentPath"] and continued["initFromBest"] is True
+    assert {d["key"] for d in continued["differences"]} >= {"tuneConfig.numSamples", "tuneConfig.searchSpace.lr.type"}
+    nearest = min(old["trials"], key=lambda t: t["config"]["lr"])  # 0.0003: the nearest to 1e-9
+    expected = nearest["lastMetrics"]["val_accuracy"]
+    tiny = next(t for t in res.out["trials"] if t["config"]["lr"] == 1e-9)
+    got = tiny["lastMetrics"]["val_accuracy"]
+    assert abs(got - expected) < 0.03 and got > 0.3, (got, expected)  # its weights, not a fresh model's

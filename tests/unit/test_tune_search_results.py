@@ -201,13 +201,17 @@ def test_warm_start_gives_every_finished_trial_to_the_study(tmp_path: Path) -> N
     assert {"opt": 0, "opt.0.momentum": 0.5, "lr": 0.01} == study.trials[0].params
 
 
-def test_warm_start_values_outside_the_new_space_are_refused(tmp_path: Path) -> None:
+def test_warm_start_values_outside_the_new_space_are_left_out_or_refused_when_none_fit(tmp_path: Path) -> None:
     earlier_search(tmp_path / "before", [{"lr": 0.5}, {"lr": 0.5}], [0.1, 0.1])
     p = tune_plan(tmp_path, metric="score", warmStart={"experimentPath": str(tmp_path / "before")})
     with pytest.raises(SpecError) as info:
         seed(p)
     issue = info.value.issues[0]
     assert issue.path == "tuneConfig.warmStart.experimentPath" and "is outside the domain's" in issue.rule
+    earlier_search(tmp_path / "narrowed", [{"lr": 0.5}, {"lr": 0.01}, {"lr": 0.02}], [0.1, 0.2, 0.3])
+    p = tune_plan(tmp_path, metric="score", warmStart={"experimentPath": str(tmp_path / "narrowed")})
+    seeded = seed(p)  # a narrowed space: the trial it cannot hold is left out, the one that fits seeds it
+    assert seeded.warm_started == 1 and any("1 earlier trial(s) lie outside" in w for w in seeded.warnings)
 
 
 def test_objectives_are_ordered_first_metric_first() -> None:

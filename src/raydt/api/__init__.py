@@ -27,6 +27,7 @@ from raydt.api.operations import (
 )
 from raydt.api.runs import (
     SpecSource,
+    continued_source,
     execute,
     resume,
     resume_source,
@@ -48,6 +49,7 @@ __all__ = [
     "cluster_spec",
     "cluster_status",
     "cluster_up",
+    "continued_source",
     "doctor",
     "execute",
     "explain",

@@ -236,6 +236,25 @@ def _wrong_mode(mode: str, loaded: loader.LoadedSpec) -> RaydtError:
     )
 
 
+def continued_source(spec: SpecSource, experiment_dir: str | Path, *, init_from_best: bool = False) -> dict[str, Any]:
+    """``raydt run SPEC --continue-from DIR``: the spec as a new search beside the one in ``experiment_dir``, warm
+    started from it (``experiment.continuation``), with its paths resolved; raises ``RaydtError`` when it cannot.
+    Validated here, so a refused continuation is an error before anything starts."""
+    from raydt import paths
+    from raydt.experiment import continuation
+
+    outer, base_dirs, _ = loader.read(spec)
+    raw, prefix = loader.unwrap(outer)
+    continuation.prepare(raw, experiment_dir, base_dirs, init_from_best)
+    absolute = paths.absolute_spec(raw, base_dirs)
+    if prefix:
+        outer = {**outer, "skill": {**outer["skill"], "context": absolute}}
+    else:
+        outer = absolute
+    loader.validated(outer, base_dirs, str(spec) if not isinstance(spec, dict) else "<dict>")
+    return outer
+
+
 def resume_source(experiment_dir: str | Path) -> dict[str, Any]:
     """The stored spec ``raydt resume DIR`` runs again; raises ``RaydtError`` when there is none."""
     from raydt import experiment

@@ -8,7 +8,7 @@ import sys
 
 from raydt import api
 from raydt.cli.table import Command, Outcome, failed, quiet_argument, spec_argument
-from raydt.errors import RaydtError
+from raydt.errors import RaydtError, UsageError
 
 
 def _run_arguments(parser: argparse.ArgumentParser) -> None:
@@ -19,9 +19,31 @@ def _run_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="specs that serve: keep serving in the background (the live view is shown until it serves)",
     )
+    parser.add_argument(
+        "--continue-from",
+        metavar="DIR",
+        help="a changed search: run it as a new experiment <old name>-contN beside DIR (an earlier search's "
+        "experimentPath), warm-started with its finished trials; the result lists what changed",
+    )
+    parser.add_argument(
+        "--init-from-best",
+        action="store_true",
+        help="with --continue-from, when only the search changed: each new trial starts from the checkpoint of "
+        "the nearest earlier trial",
+    )
 
 
 def _run(args: argparse.Namespace) -> Outcome:
+    if args.init_from_best and not args.continue_from:
+        return failed(UsageError("--init-from-best goes with --continue-from DIR"))
+    if args.continue_from:
+        if args.detach:
+            return failed(UsageError("--detach and --continue-from do not go together (a search does not serve)"))
+        try:
+            source = api.continued_source(args.spec, args.continue_from, init_from_best=args.init_from_best)
+        except RaydtError as err:
+            return failed(err)
+        return None, api.run_logged(source, quiet=args.quiet)
     if args.detach:  # a background process; its JSON once the endpoint answers
         return api.run_detached(args.spec, quiet=args.quiet, err=sys.stderr)
     return None, api.run_logged(args.spec, quiet=args.quiet)
@@ -61,6 +83,7 @@ COMMANDS = (
             "raydt run examples/train-default.yaml",
             """echo '{"mode": "train", "config": {"numWorkers": 2}}' | raydt run -""",
             "raydt run serve.yaml --detach   (serve: return once the endpoint answers)",
+            "raydt run search.yaml --continue-from results/my-search   (a changed search, warm-started)",
         ),
     ),
     Command(

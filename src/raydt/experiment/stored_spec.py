@@ -130,6 +130,9 @@ def check_same_spec(
         f"Use a new runConfig.name for the changed spec, or finish the old experiment with: raydt resume "
         f"{experiment_path}"
     )
+    if raw.get("mode") == "tune":  # a changed search goes on as a new one, warm-started with the old trials
+        hint += "; or run the changed search as a new one that learns from it: raydt run SPEC --continue-from "
+        hint += experiment_path
     issues = [
         SpecIssue(key, f"differs from the spec experiment '{name}' was started with (stored: {old!r})", new, hint)
         for key, old, new in diffs[:10]

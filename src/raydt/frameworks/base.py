@@ -52,6 +52,8 @@ class FrameworkInfo:
     distributed: bool = True  # more than one training worker: config.numWorkers > 1
     trial_shapes: tuple[TrialShape, ...] = TRIAL_SHAPES  # what a Tune trial may run
     serves_builtin: bool = True  # raydt's predictor serves its built-in checkpoints (predictor.py)
+    #: its loops can start a new trial from another trial's checkpoint, weights only (warmStart.initFromBest)
+    starts_from_weights: bool = False
     #: what its dataConfig holds: "table" (a label and feature columns) or "text" (rows tokenized: dataConfig.text)
     data_kind: Literal["table", "text"] = "table"
     #: "module:function(loop_config, search_space)" run in the driver before Ray starts: checks of the user's

@@ -29,6 +29,17 @@ def starting_checkpoint(config: dict[str, Any]) -> Any:
     return checkpoint
 
 
+def initial_weights(config: dict[str, Any]) -> Any:
+    """warmStart.initFromBest: the earlier trial's checkpoint a new trial takes its weights from (its own
+    optimizer, schedule and epoch count start fresh), unless Ray has a checkpoint of this trial (a restart)."""
+    import ray.train
+
+    init_from = (config.get(RESERVED_KEY) or {}).get("initFrom")
+    if not init_from or ray.train.get_checkpoint() is not None:
+        return None
+    return ray.train.Checkpoint.from_directory(init_from)
+
+
 def softmax(logits: Any) -> Any:
     """Class probabilities from a batch of logits (an array): the MLP predictors' last step."""
     import numpy as np

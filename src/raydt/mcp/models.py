@@ -55,6 +55,17 @@ class ResumeArgs(Args):
     )
 
 
+class ContinueArgs(SpecArgs):
+    experiment_path: str = Field(
+        alias="experimentPath", description="The earlier search's experiment folder (experimentPath of its result)."
+    )
+    init_from_best: bool = Field(
+        False,
+        alias="initFromBest",
+        description="Start each new trial from the nearest earlier trial's checkpoint (only the search changed).",
+    )
+
+
 class AddressArgs(Args):
     address: str | None = Field(
         None, description="Ray address (host:6379, or the dashboard http://host:8265 for jobs); default: "

@@ -125,6 +125,12 @@ def resume_run(box: Toolbox, args: models.ResumeArgs) -> dict[str, Any]:
     return box.registry.start("resume", str(folder))
 
 
+def continue_run(box: Toolbox, args: models.ContinueArgs) -> dict[str, Any]:
+    """``raydt run SPEC --continue-from DIR`` in the background: the continued spec is built (and refused) here."""
+    source = api.continued_source(spec_source(args.spec), args.experiment_path, init_from_best=args.init_from_best)
+    return _start(box, "run", source)
+
+
 def cluster_status(box: Toolbox, args: models.AddressArgs) -> dict[str, Any]:
     if args.address is None and box.registry.active() is not None:
         busy = box.registry.active()
@@ -238,6 +244,17 @@ TOOLS: dict[str, Tool] = {
             models.ResumeArgs,
             resume_run,
             "run",
+        ),
+        Tool(
+            "continue_run",
+            "Run a changed search as a new experiment beside an earlier one (`raydt run SPEC --continue-from "
+            "DIR`): named <old name>-contN, warm-started with every finished trial of the old one; with "
+            "initFromBest (only the search changed) each new trial starts from the nearest old checkpoint. The "
+            "result's results.continuedFrom lists what changed. Returns at once with a runId, as run." + _RUN_RULE,
+            models.ContinueArgs,
+            continue_run,
+            None,  # run's document, whose schema run and get_run declare
+            True,
         ),
         Tool(
             "cluster_status",

@@ -21,6 +21,7 @@ class SearchSettings:
     objective_weights: tuple[float, ...] | None = None
     constraints: tuple[Constraint, ...] = ()
     warm_start: str | None = None  # the earlier experiment's folder (absolute)
+    init_from_best: bool = False  # each new trial starts from the nearest earlier trial's checkpoint
     points_to_evaluate: tuple[dict[str, Any], ...] = ()
     max_iterations_per_trial: int | None = None
     trial_stop: dict[str, float] = field(default_factory=dict)  # Ray's stop dict: metric >= value stops a trial
@@ -43,6 +44,7 @@ def settings(tc: TuneConfig, default_metric: str, default_mode: str, base_dirs: 
         objective_weights=tuple(tc.objective_weights) if tc.objective_weights is not None else None,
         constraints=tuple(Constraint(c.metric, c.min, c.max) for c in tc.constraints),
         warm_start=str(paths.resolve(tc.warm_start.experiment_path, base_dirs)) if tc.warm_start else None,
+        init_from_best=bool(tc.warm_start and tc.warm_start.init_from_best),
         points_to_evaluate=tuple(tc.points_to_evaluate),
         max_iterations_per_trial=tc.max_iterations_per_trial,
         trial_stop=dict(tc.stop),

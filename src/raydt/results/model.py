@@ -27,7 +27,7 @@ from raydt.results.outputs import (
     Submission,
     TrackingInfo,
 )
-from raydt.results.search import PARETO_HELP, ParetoMember
+from raydt.results.search import PARETO_HELP, ContinuedFrom, ParetoMember
 
 Status = Literal["success", "error", "partial"]
 Mode = Literal["train", "tune", "cluster", "serve", "predict"]
@@ -99,6 +99,9 @@ class Results(ResultModel):
     pareto_front: list[ParetoMember] | None = opt(PARETO_HELP)
     feasible_trials: int | None = opt("tuneConfig.constraints: trials whose last report met every constraint.")
     warm_started_trials: int | None = opt("tuneConfig.warmStart: earlier trials given to the searcher (not run).")
+    continued_from: ContinuedFrom | None = opt(
+        "A warm-started search (`raydt run SPEC --continue-from DIR`): the earlier experiment and the spec changes."
+    )
     rows_in: int | None = opt("mode predict: rows read from predictConfig.data, bad rows included.")
     rows_out: int | None = opt("mode predict: rows written to output.path, one prediction each (rowsIn - badRows).")
     bad_rows: int | None = opt(

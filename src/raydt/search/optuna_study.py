@@ -35,7 +35,7 @@ class Seeded:
 
 
 def seed(p: TunePlan) -> Seeded:
-    """The study of an Optuna search (warm start and points); refuses an earlier trial outside the space."""
+    """The study of an Optuna search (warm start and points); refuses a warm start none of whose trials fit."""
     if not SEARCHERS[p.searcher].seeded_study:
         return Seeded()
     s = p.search
@@ -87,18 +87,21 @@ def study(
     given: Sequence[dict[str, Any]],
 ) -> tuple[Any, list[str], int]:
     """An in-memory study holding ``earlier`` as finished trials and ``given`` as queued points, and warnings
-    (keys outside the space dropped). A value outside the new space refuses the warm start (ValueError)."""
+    (keys outside the space dropped; trials with a value outside it left out). When every earlier trial is
+    outside the new space the warm start is refused (ValueError)."""
     storage = optuna.storages.InMemoryStorage()
     directions = ["minimize" if o.mode == "min" else "maximize" for o in objectives]
     st = optuna.create_study(storage=storage, study_name=STUDY, directions=directions)
     warnings: list[str] = []
     dropped: set[str] = set()
+    outside: list[str] = []  # earlier trials the new space cannot hold (a narrowed space): left out
     added = 0
     for trial in earlier:
         mapped = points.read(tree, trial.config)
         if mapped.problems:
             path, rule, value = mapped.problems[0]
-            raise ValueError(f"trial {trial.trial_id}'s {path} {rule} (got {value!r})")
+            outside.append(f"trial {trial.trial_id}'s {path} {rule} (got {value!r})")
+            continue
         dropped.update(mapped.dropped)
         values = [trial.last.get(o.metric) for o in objectives]
         if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in values):
@@ -112,6 +115,13 @@ def study(
         )
         st.add_trial(frozen)
         added += 1
+    if outside and len(outside) == len(earlier):  # nothing would seed the search: a mistake, not a narrowing
+        raise ValueError(outside[0])
+    if outside:
+        warnings.append(
+            f"warm start: {len(outside)} earlier trial(s) lie outside the new search space and were left out "
+            f"(e.g. {outside[0]})"
+        )
     if dropped:
         warnings.append(f"warm start: keys outside the new search space were dropped: {', '.join(sorted(dropped))}")
     for point in given:

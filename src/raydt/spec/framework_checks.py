@@ -57,7 +57,25 @@ def _training(spec: Spec, base_dirs: tuple[Path, ...], wait: Waiting) -> list[Sp
         rule = f"framework '{info.name}' does not run {shape} trials (it runs: {', '.join(info.trial_shapes)})"
         hint = "in-trial: 1 worker; distributed: numWorkers > 1; function: a Ray Tune function trainable."
         issues.append(SpecIssue(path, rule, kind if shape == "function" else workers, hint))
-    return issues
+    return issues + _init_from_best(spec, meant, wait)
+
+
+def _init_from_best(spec: Spec, meant: list[FrameworkInfo], wait: Waiting) -> list[SpecIssue]:
+    """warmStart.initFromBest: the built-in loop must be able to take another trial's weights (a user's trainer
+    reads config['initFromCheckpoint'] as it can)."""
+    warm = spec.tune_config.warm_start if spec.tune_config is not None else None
+    if warm is None or not warm.init_from_best or spec.train_config.trainer_path is not None:
+        return []
+    if all(i.starts_from_weights for i in meant) or wait.waits(FRAMEWORK, FRAMEWORK):
+        return []
+    able = ", ".join(sorted(i.name for i in FRAMEWORKS.values() if i.starts_from_weights))
+    rule = (
+        f"framework '{meant[0].name}' cannot start a trial from another trial's weights (frameworks that can: {able})"
+    )
+    hint = (
+        "Drop --init-from-best (the search is still warm-started), or use a trainerPath that reads initFromCheckpoint."
+    )
+    return [SpecIssue("tuneConfig.warmStart.initFromBest", rule, True, hint)]
 
 
 def _serving(spec: Spec, wait: Waiting) -> list[SpecIssue]:

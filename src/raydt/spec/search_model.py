@@ -22,6 +22,13 @@ class WarmStartSpec(StrictModel):
     """``tuneConfig.warmStart``: seed the searcher with an earlier search's finished trials."""
 
     experiment_path: str = Field(min_length=1, description="The earlier search's experimentPath.")
+    init_from_best: bool = Field(
+        False,
+        description="Start each new trial from the latest checkpoint of the nearest finished earlier trial (its "
+        "config's distance; the better metric among equals), read as trainConfig.resumeFromCheckpoint is. Set by "
+        "`raydt run SPEC --continue-from DIR --init-from-best`, which allows it only when the specs differ in the "
+        "search (searchSpace, numSamples, ...), not in what is trained.",
+    )
 
 
 class SearchKeys(StrictModel):

@@ -23,6 +23,7 @@ INFO = FrameworkInfo(
     param_aliases={"batch_size": "batchSize", "hidden_size": "hiddenSize", "learning_rate": "lr"},
     iteration_name="epoch",
     probe="raydt.frameworks.pytorch.user.probe:check",  # a user model's one batch before Ray starts
+    starts_from_weights=True,
     description="Ray Train TorchTrainer (DDP); built-in: MLP on scikit-learn's digits",
 )
 

@@ -91,7 +91,7 @@ def train_loop(config: dict[str, Any]) -> None:
     import torch
     from torch.utils.data import DataLoader, TensorDataset
 
-    from raydt.frameworks.common import checkpoint_every, due, starting_checkpoint
+    from raydt.frameworks.common import checkpoint_every, due, initial_weights, starting_checkpoint
     from raydt.frameworks.data import checkpoint_meta, data_info, digits, load
 
     hp = INFO.hyperparameters(config)
@@ -104,6 +104,9 @@ def train_loop(config: dict[str, Any]) -> None:
     model = build_model(input_size, hidden, data.num_classes)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     start_epoch = _resume(starting_checkpoint(config), model, optimizer)
+    if start_epoch == 0 and (init := initial_weights(config)) is not None:  # warmStart.initFromBest
+        with init.as_directory() as ckpt_dir:
+            model.load_state_dict(torch.load(os.path.join(ckpt_dir, MODEL_FILE), weights_only=False)["model"])
     every = checkpoint_every(config)
 
     model = ray.train.torch.prepare_model(model)

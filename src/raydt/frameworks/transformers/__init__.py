@@ -35,5 +35,6 @@ INFO = FrameworkInfo(
     data_kind="text",
     probe="raydt.frameworks.transformers.lm.probe:check",
     spec_checks="raydt.spec.llm_checks:check",
+    starts_from_weights=True,
     description="Ray Train TorchTrainer + Transformers (+ peft LoRA): fine-tune a causal language model",
 )

@@ -191,9 +191,9 @@ def train_loop(config: dict[str, Any]) -> None:
     import ray.train
     import torch
 
-    from raydt.frameworks.common import checkpoint_every, due, starting_checkpoint
+    from raydt.frameworks.common import checkpoint_every, due, initial_weights, starting_checkpoint
     from raydt.frameworks.transformers.lm import shard
-    from raydt.frameworks.transformers.lm.model import load_base, load_tokenizer, with_lora
+    from raydt.frameworks.transformers.lm.model import STATE, load_base, load_tokenizer, with_lora
 
     hp = INFO.hyperparameters(config)
     refs, data = config[RESERVED_KEY]["llm"], config[RESERVED_KEY].get("data") or {}
@@ -218,6 +218,9 @@ def train_loop(config: dict[str, Any]) -> None:
     epochs, every = int(hp["epochs"]), checkpoint_every(config)
     sched = schedule(opt, max(1, steps * epochs), float(hp["warmupRatio"]))
     done = _restore(starting_checkpoint(config), model, opt, sched)
+    if done == 0 and (init := initial_weights(config)) is not None:  # warmStart.initFromBest: weights only
+        with init.as_directory() as folder:
+            shard.load_weights(model, torch.load(os.path.join(folder, STATE), weights_only=False)["weights"])
     train, val = ray.train.get_dataset_shard("train"), ray.train.get_dataset_shard("validation")
     device, rank = next(model.parameters()).device, context.get_world_rank()
     for epoch in range(done, epochs):

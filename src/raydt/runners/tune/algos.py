@@ -22,6 +22,12 @@ def add_seeded(out: Document, p: TunePlan, seeded: Any) -> None:
     """Warm-started trials (counted apart from the trials run) and the warm start's warnings."""
     if p.search.warm_start and seeded is not None:
         out.results.warm_started_trials = seeded.warm_started
+    if p.search.warm_start:
+        from raydt.experiment.continuation import summary
+        from raydt.results.search import ContinuedFrom
+
+        found = summary(p.search.warm_start, p.train.experiment_path, p.search.init_from_best)
+        out.results.continued_from = ContinuedFrom.model_validate(found)
     if seeded is not None and seeded.warnings:
         out.warnings = [*(out.warnings or []), *seeded.warnings]
 

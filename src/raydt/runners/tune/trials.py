@@ -21,15 +21,21 @@ from typing import Any
 import ray.train
 import ray.tune
 
+from raydt.frameworks.common import RESERVED_KEY
 from raydt.plan import TrainPlan, TunePlan
 from raydt.registry import FrameworkInfo
 from raydt.runners.tune import watch as tune_watch
+from raydt.search.starts import Start, nearest
 
 Loop = Callable[..., Any]
+Starts = tuple[Start, ...]
 
 
-def merged_config(fixed: dict[str, Any], sampled: dict[str, Any], info: FrameworkInfo | None) -> dict[str, Any]:
-    """Fixed hyperparameters overlaid with the trial's sampled ones (built-in aliases folded in)."""
+def merged_config(
+    fixed: dict[str, Any], sampled: dict[str, Any], info: FrameworkInfo | None, found: Starts = ()
+) -> dict[str, Any]:
+    """Fixed hyperparameters overlaid with the trial's sampled ones (built-in aliases folded in); with ``found``
+    (warmStart.initFromBest), the nearest earlier trial's checkpoint as the one to start from."""
     out = copy.deepcopy(fixed)
     for key, value in sampled.items():
         name = info.param_aliases.get(key, key) if info else key
@@ -37,6 +43,10 @@ def merged_config(fixed: dict[str, Any], sampled: dict[str, Any], info: Framewor
             out[name] = merged_config(out[name], value, None)
         else:
             out[name] = value
+    start = nearest(list(found), sampled) if found else None
+    if start is not None:  # the built-in loops read the reserved key, a user's trainer initFromCheckpoint
+        out["initFromCheckpoint"] = start.checkpoint
+        out[RESERVED_KEY] = {**(out.get(RESERVED_KEY) or {}), "initFrom": start.checkpoint}
     return out
 
 
@@ -154,7 +164,12 @@ def _call(loop: Loop, config: dict[str, Any]) -> Any:
 
 
 def local_trial(
-    loop: FreshLoop, fixed: dict[str, Any], info: FrameworkInfo | None, env: dict[str, str], experiment: str
+    loop: FreshLoop,
+    fixed: dict[str, Any],
+    info: FrameworkInfo | None,
+    env: dict[str, str],
+    experiment: str,
+    found: Starts = (),
 ) -> Callable[[dict[str, Any]], None]:
     """A Ray Train loop run inside the Tune trial (one worker); ``env`` is set before it imports anything."""
 
@@ -167,23 +182,30 @@ def local_trial(
             os.environ.update(env)
             shards = {name: ds.iterator() for name, ds in datasets.items()} if datasets else None
             with ray_compat.train_api_in_tune_trial(ray.tune.get_context().get_trial_name(), shards):
-                _call(loop.get(), merged_config(fixed, config, info))
+                _call(loop.get(), merged_config(fixed, config, info, found))
 
     return trial
 
 
-def tune_function(fn: FreshLoop, fixed: dict[str, Any], experiment: str) -> Callable[[dict[str, Any]], None]:
+def tune_function(
+    fn: FreshLoop, fixed: dict[str, Any], experiment: str, found: Starts = ()
+) -> Callable[[dict[str, Any]], None]:
     """A user's Ray Tune function trainable, given fixed + sampled hyperparameters."""
 
     def trial(config: dict[str, Any]) -> None:
         with NoRepeat(experiment), TrialScope():
-            _call(fn.get(), merged_config(fixed, config, None))
+            _call(fn.get(), merged_config(fixed, config, None, found))
 
     return trial
 
 
 def distributed_trial(
-    loop: Loop, p: TrainPlan, info: FrameworkInfo | None, trainer_class: type[Any], worker_env: dict[str, str]
+    loop: Loop,
+    p: TrainPlan,
+    info: FrameworkInfo | None,
+    trainer_class: type[Any],
+    worker_env: dict[str, str],
+    found: Starts = (),
 ) -> Callable[[dict[str, Any]], None]:
     """A trial that runs a Ray Train worker group and relays its reports and checkpoints to Tune.
 
@@ -197,7 +219,7 @@ def distributed_trial(
 
         # as in a train run: a worker group that cannot be scheduled within pendingTimeoutS ends the trial
         with NoRepeat(p.experiment_path), ray_config.scoped_env(ray_config.run_env(p)):
-            _train_and_relay(p, trainer_class, loop, merged_config(fixed, config, info), datasets, worker_env)
+            _train_and_relay(p, trainer_class, loop, merged_config(fixed, config, info, found), datasets, worker_env)
 
     return trial
 
@@ -289,19 +311,30 @@ def build_trainable(
         None if p.trainer is None or p.trainer.is_file else p.trainer.target,
         by_value=p.trainer is not None and p.trainer.is_file,
     )
+    found = _starts(plan)
     if plan.kind == "tune":
-        fn = tune_function(fresh, p.loop_config, p.experiment_path)
+        fn = tune_function(fresh, p.loop_config, p.experiment_path, found)
         resources: dict[str, float] = dict(p.workers.resources)
     elif not plan.distributed:
-        fn = local_trial(fresh, p.loop_config, info, worker_env, p.experiment_path)
+        fn = local_trial(fresh, p.loop_config, info, worker_env, p.experiment_path, found)
         resources = dict(p.workers.resources)
     else:
         assert trainer_class is not None
-        fn = distributed_trial(loop, p, info, trainer_class, worker_env)
+        fn = distributed_trial(loop, p, info, trainer_class, worker_env, found)
         resources = dict(TRIAL_DRIVER)
     if datasets is not None:
         fn = ray.tune.with_parameters(fn, datasets=datasets)
     return ray.tune.with_resources(fn, {k: v for k, v in resources.items() if v} or dict(TRIAL_DRIVER))
+
+
+def _starts(plan: TunePlan) -> Starts:
+    """warmStart.initFromBest: the earlier search's finished trials with a checkpoint (read once, in the driver)."""
+    from raydt.search.starts import starts
+
+    s = plan.search
+    if not (s.init_from_best and s.warm_start):
+        return ()
+    return tuple(starts(s.warm_start, plan.train.metric, plan.train.metric_mode))
 
 
 #: A distributed trial's own process only waits on its workers: it asks for no CPU (its workers' CPUs are what

@@ -56,6 +56,18 @@ def resume(checkpoint: Any, model: Any, opt: Optimizing) -> dict[str, Any]:
     return {k: state[k] for k in ("epoch", "best", "stale") if k in state}
 
 
+def load_weights(checkpoint: Any, model: Any) -> None:
+    """Only the model's weights from ``checkpoint`` (warmStart.initFromBest: this trial's optimizer, schedule and
+    epochs start fresh), into the model as prepared (DDP, or FSDP's shards)."""
+    import torch
+
+    from raydt.frameworks.pytorch.user import strategy
+
+    with checkpoint.as_directory() as ckpt_dir:
+        state = torch.load(os.path.join(ckpt_dir, MODEL_FILE), weights_only=False, map_location="cpu")
+    strategy.load_weights(model, state["model"])
+
+
 def meta(
     refs: dict[str, Any], config: dict[str, Any], sample: Any, outputs: int, classification: bool
 ) -> dict[str, Any]:

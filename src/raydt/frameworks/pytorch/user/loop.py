@@ -194,7 +194,7 @@ def train_loop(config: dict[str, Any]) -> None:
     import ray.train.torch
     import torch
 
-    from raydt.frameworks.common import checkpoint_every, due, starting_checkpoint
+    from raydt.frameworks.common import checkpoint_every, due, initial_weights, starting_checkpoint
     from raydt.frameworks.data import save_preprocessing
     from raydt.frameworks.pytorch.user import checkpoint, feed, optim, strategy
     from raydt.frameworks.pytorch.user import code as user_code
@@ -213,6 +213,8 @@ def train_loop(config: dict[str, Any]) -> None:
     model = strategy.prepare(model, str(refs.get("strategy") or "ddp"))  # FSDP's parameters are new: then opt
     opt = optim.build(hp, model.parameters(), steps_per_epoch(train_loader, int(hp["accumulate"])), device.type)
     progress = checkpoint.resume(starting_checkpoint(config), model, opt)
+    if int(progress["epoch"]) == 0 and (init := initial_weights(config)) is not None:  # warmStart.initFromBest
+        checkpoint.load_weights(init, model)
     stop = EarlyStop(int(hp["patience"]), refs.get("metric", "val_loss"), refs.get("mode", "min"), progress)
     epochs, every = int(hp["epochs"]), checkpoint_every(config)
     context = ray.train.get_context()

@@ -85,3 +85,13 @@ def load(model: Any, opt: Optimizing, state: dict[str, Any]) -> None:
         model, opt.optimizer, model_state_dict=state["model"], optim_state_dict=state["optimizer"], options=full
     )
     opt.load({k: v for k, v in state.items() if k != "optimizer"})
+
+
+def load_weights(model: Any, weights: dict[str, Any]) -> None:
+    """A full (unsharded) model state into this worker's model, its shard under FSDP; the optimizer untouched."""
+    if not sharded(model):
+        (model.module if hasattr(model, "module") else model).load_state_dict(weights)
+        return
+    from torch.distributed.checkpoint.state_dict import StateDictOptions, set_model_state_dict
+
+    set_model_state_dict(model, weights, options=StateDictOptions(full_state_dict=True))

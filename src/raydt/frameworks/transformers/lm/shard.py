@@ -74,6 +74,13 @@ def load(model: Any, optimizer: Any, weights: dict[str, Any], optim: dict[str, A
     set_state_dict(model, optimizer, model_state_dict=weights, optim_state_dict=optim, options=options)
 
 
+def load_weights(model: Any, weights: dict[str, Any]) -> None:
+    """Trainable weights only (warmStart.initFromBest: the optimizer and schedule start fresh)."""
+    from torch.distributed.checkpoint.state_dict import StateDictOptions, set_model_state_dict
+
+    set_model_state_dict(model, weights, options=StateDictOptions(full_state_dict=True, strict=False))
+
+
 def _named(model: Any) -> Any:
     """Parameter names as the state_dict API writes them (no DDP ``module.`` prefix)."""
     inner = model.module if hasattr(model, "module") else model
