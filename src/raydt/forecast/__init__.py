@@ -35,6 +35,12 @@ def plan(
         return _plan(source, address, k8s, probe)
     except RaydtError as err:
         return results.error_result(err), err.exit_code
+    except Exception as exc:  # a bug of ours: still one JSON document, never a bare traceback
+        import traceback
+
+        bug = RaydtError(f"internal error: {type(exc).__name__}: {exc}")
+        bug.details = {"traceback": traceback.format_exc().splitlines()[-15:]}
+        return results.error_result(bug), bug.exit_code
 
 
 def _plan(source: Any, address: str | None, k8s: bool, probe: bool) -> tuple[dict[str, Any], int]:

@@ -18,7 +18,7 @@ class Cost(ResultModel):
     per_hour: Number = Field(description="What one hour of the run costs: the prices x what they apply to (billed).")
     spent: Number | None = opt("results.cost: perHour x the measured wallTimeS / 3600.")
     estimated: Number | None = opt("raydt plan: perHour x the estimated wallTimeS / 3600 (null estimate: absent).")
-    wall_time_s: Number = Field(description="The seconds priced: measured (results.cost) or estimated (raydt plan).")
+    wall_time_s: Number | None = opt("The seconds priced: measured (results.cost) or estimated (raydt plan).")
     prices: dict[str, Number] = Field(description="config.costPerHour as {node} or {cpu, gpu}.")
     billed: dict[str, Number] = Field(
         description="What the prices apply to: {nodes} of the cluster, or the {cpu, gpu} the run reserves at once "
