@@ -285,7 +285,7 @@ TOOLS: dict[str, Tool] = {
             "DOES_NOT_FIT (isError)." + _SPEC_NOTE,
             models.PlanArgs,
             plan,
-            "result",
+            None,  # a result document (raydt's output schema, as doctor's): not one more copy in tools/list
             True,
         ),
         Tool(
