@@ -51,8 +51,8 @@ def test_tools_resources_and_a_bad_spec_over_stdio(tmp_path: Path) -> None:
     async def body(client: ClientSession) -> None:
         tools = {t.name: t for t in (await client.list_tools()).tools}
         assert set(tools) == {"validate_spec", "get_schema", "run", "predict", "get_run", "list_runs", "cancel_run",
-                              "resume_run", "cluster_status", "submit_job", "job_status", "doctor", "explain",
-                              "report", "continue_run"}  # fmt: skip
+                              "resume_run", "cluster_status", "submit_job", "job_status", "plan", "doctor",
+                              "explain", "report", "continue_run"}  # fmt: skip
         assert "mode" in json.dumps(tools["run"].input_schema) and tools["run"].output_schema is not None
 
         bad = await client.call_tool("validate_spec", {"spec": BAD})

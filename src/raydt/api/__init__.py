@@ -3,7 +3,7 @@
 - runs (``api.runs``): ``validate``, ``run``, ``resume``, ``execute`` (result and exit code), ``run_logged`` (as
   ``raydt run`` makes it), ``run_detached``, ``serve_status`` / ``serve_shutdown``, ``schema``;
 - operations (``api.operations``), each (result document, exit code): ``validate_document``, ``report``,
-  ``doctor``, ``explain``, ``submit``, ``job``, ``k8s``, ``cluster``; and the Python forms ``k8s_manifests``,
+  ``doctor``, ``explain``, ``plan``, ``submit``, ``job``, ``k8s``, ``cluster``; and the Python forms ``k8s_manifests``,
   ``cluster_up`` / ``cluster_down`` / ``cluster_status``.
 
 Nothing here imports Ray at import time.
@@ -21,6 +21,7 @@ from raydt.api.operations import (
     job,
     k8s,
     k8s_manifests,
+    plan,
     report,
     submit,
     validate_document,
@@ -56,6 +57,7 @@ __all__ = [
     "job",
     "k8s",
     "k8s_manifests",
+    "plan",
     "report",
     "resume",
     "resume_source",

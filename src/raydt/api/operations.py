@@ -26,6 +26,15 @@ def validate_document(spec: SpecSource) -> Outcome:
     return results.Document(valid=True, mode=mode).dump(), EXIT_SUCCESS
 
 
+def plan(spec: SpecSource, *, address: str | None = None, k8s: bool = False, probe: bool = False) -> Outcome:
+    """``raydt plan``: what a train or tune run would do on its target, without running it (``result.plan``); exit 0
+    when it fits, 2 (``DOES_NOT_FIT``) when it cannot. Imports no Ray unless ``address`` (or the address the run
+    would use) names a running cluster, or ``probe`` runs one short trial on the target to time it."""
+    from raydt import forecast
+
+    return forecast.plan(spec, address=address, k8s=k8s, probe=probe)
+
+
 def report(experiment_dir: str | Path, out: str | None = None) -> Outcome:
     """``raydt report``: ``reportPath``, ``reportFigures``, and notes on figures left out as warnings."""
     from raydt.report import write

@@ -13,14 +13,14 @@ import sys
 from typing import Any, NoReturn, TextIO
 
 from raydt import results
-from raydt.cli import agents, cluster, diagnose, jobs, k8s, report, run, serve, spec
+from raydt.cli import agents, cluster, diagnose, jobs, k8s, plan, report, run, serve, spec
 from raydt.cli.table import Command
 from raydt.errors import EXIT_SUCCESS, UsageError
 
 #: The table, in the order ``raydt --help`` lists it.
 COMMANDS: tuple[Command, ...] = (
-    *run.COMMANDS[:1], *serve.COMMANDS, *run.COMMANDS[1:2], *spec.COMMANDS, *run.COMMANDS[2:], *cluster.COMMANDS,
-    *jobs.COMMANDS,
+    *run.COMMANDS[:1], *serve.COMMANDS, *run.COMMANDS[1:2], *spec.COMMANDS, *plan.COMMANDS, *run.COMMANDS[2:],
+    *cluster.COMMANDS, *jobs.COMMANDS,
     *report.COMMANDS, *diagnose.COMMANDS, *k8s.COMMANDS, *agents.COMMANDS,
 )  # fmt: skip
 BY_NAME = {command.name: command for command in COMMANDS}

@@ -34,6 +34,7 @@ and ``failures`` (a failed worker's class); this module re-exports every name.
         ├── TrackingError                    TRACKING_UNREACHABLE  (runConfig.tracking: the server does not answer)
         │   └── TrackingUnavailableError     TRACKING_UNAVAILABLE  (MLflow missing, or it refuses the store)
         ├── InfeasibleResourcesError         INFEASIBLE_RESOURCES
+        │   └── DoesNotFitError      exit 2  DOES_NOT_FIT          (raydt plan: the run cannot fit its target)
         └── NotReadyError                    ENVIRONMENT_NOT_READY (raydt doctor: a check failed)
 
 ``ERROR_CODES`` (every code with its exit code, walked from the classes) is the one list the output schema's
@@ -46,6 +47,7 @@ from __future__ import annotations
 from raydt.errors.base import EXIT_PARTIAL, EXIT_RUN_ERROR, EXIT_SPEC_ERROR, EXIT_SUCCESS, RaydtError, SpecIssue
 from raydt.errors.failures import DIED, FAILURE_CLASSES, FAILURE_HINTS, RETRYABLE, failure_class, failure_code
 from raydt.errors.run import (
+    DoesNotFitError,
     InfeasibleResourcesError,
     InterruptedRunError,
     JobFailedError,
@@ -93,6 +95,7 @@ ERROR_CODES: dict[str, int] = {cls.code: cls.exit_code for cls in error_classes(
 __all__ = [
     "DIED",
     "DataError",
+    "DoesNotFitError",
     "ERROR_CODES",
     "EXIT_PARTIAL",
     "EXIT_RUN_ERROR",

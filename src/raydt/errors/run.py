@@ -1,8 +1,8 @@
-"""What failed while running (exit 1, or 3 for a search without a feasible trial)."""
+"""What failed while running (exit 1, or 3 for a search without a feasible trial; 2 for a plan that does not fit)."""
 
 from __future__ import annotations
 
-from raydt.errors.base import EXIT_PARTIAL, RaydtError
+from raydt.errors.base import EXIT_PARTIAL, EXIT_SPEC_ERROR, RaydtError
 
 
 class RunError(RaydtError):
@@ -146,6 +146,13 @@ class TrackingUnavailableError(TrackingError):
 
 class InfeasibleResourcesError(RunError):
     code = "INFEASIBLE_RESOURCES"  # the spec asks for more than the cluster can ever provide
+
+
+class DoesNotFitError(InfeasibleResourcesError):
+    """``raydt plan``: the run cannot run on its target (nothing ran); ``result.plan`` says why, with figures."""
+
+    code = "DOES_NOT_FIT"
+    exit_code = EXIT_SPEC_ERROR
 
 
 class NotReadyError(RunError):

@@ -12,6 +12,10 @@ from typing import Any
 from raydt.experiment import LEDGER_FILE as LEDGER_FILE
 from raydt.experiment import TRAIN_LEDGER as TRAIN_LEDGER
 
+#: The event a finished train or tune run appends to its ledger (``runners.cost``): its measured wall time, trials
+#: and trials at once, which ``raydt plan`` reads back as the experiment's history (``forecast.measure``).
+RAN_EVENT = "ran"
+
 
 def clip_error(text: str, limit: int = 4000) -> str:
     """A worker's error as the train ledger keeps it: up to ``limit`` characters, its start and its end kept (a
@@ -45,10 +49,10 @@ TUNE_AUTO_KEYS = frozenset(
 )
 
 
-def append(experiment_path: str, event: dict[str, Any]) -> None:
-    """Add one event (a JSON line) to the experiment's ledger."""
+def append(experiment_path: str, event: dict[str, Any], name: str = LEDGER_FILE) -> None:
+    """Add one event (a JSON line) to the experiment's ledger (``name``: the trial ledger, or the train ledger)."""
     os.makedirs(experiment_path, exist_ok=True)
-    with open(os.path.join(experiment_path, LEDGER_FILE), "a", encoding="utf-8") as fh:
+    with open(os.path.join(experiment_path, name), "a", encoding="utf-8") as fh:
         fh.write(json.dumps(event) + "\n")
 
 

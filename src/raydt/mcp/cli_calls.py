@@ -43,15 +43,15 @@ def address_flags(args: models.AddressArgs) -> list[str]:
     return ["--address", args.address] if args.address else []
 
 
-def cli_document(registry: Registry, argv: list[str]) -> dict[str, Any]:
+def cli_document(registry: Registry, argv: list[str], timeout_s: float = CLI_TIMEOUT_S) -> dict[str, Any]:
     """``raydt ARGV`` as a subprocess: the JSON document it printed."""
     try:
         done = subprocess.run(
-            [*registry.cli, *argv], capture_output=True, timeout=CLI_TIMEOUT_S, cwd=registry.cwd,
+            [*registry.cli, *argv], capture_output=True, timeout=timeout_s, cwd=registry.cwd,
             stdin=subprocess.DEVNULL, check=False,
         )  # fmt: skip
     except subprocess.TimeoutExpired:
-        raise RunError(f"raydt {' '.join(argv)} did not answer within {CLI_TIMEOUT_S:g} s") from None
+        raise RunError(f"raydt {' '.join(argv)} did not answer within {timeout_s:g} s") from None
     try:
         doc = json.loads(done.stdout)
     except ValueError:

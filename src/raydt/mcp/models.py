@@ -77,6 +77,14 @@ class SubmitArgs(SpecArgs, AddressArgs):
     pass
 
 
+class PlanArgs(SpecArgs, AddressArgs):
+    k8s: bool = Field(False, description="Plan on the KubeRay cluster `raydt k8s` would write (not with address).")
+    probe: bool = Field(
+        False, description="Time one trial's first iterations on the target (a real short run, seconds to minutes) "
+        "for the wall-time estimate; refused while a run is running.",
+    )  # fmt: skip
+
+
 class DoctorArgs(AddressArgs):
     spec: dict[str, Any] | str | None = Field(
         None, description="Optional: a spec (object or file path) to check this environment against."

@@ -2,9 +2,10 @@
 MCP SDK: ``call`` returns (JSON document, is_error), the server only wraps it.
 
 Every document is one the CLI prints (``raydt validate``, ``raydt schema``, ``raydt run``'s result, ``raydt cluster
-status``, ``raydt submit``, ``raydt jobs status``), or the run document (``models.RunDocument``) whose ``result``
-is ``raydt run``'s. A bad argument or spec is the CLI's error document (code, message, hint, issues with path,
-rule, value, hint) with is_error true. Nothing here imports Ray: runs and cluster commands are CLI subprocesses.
+status``, ``raydt submit``, ``raydt jobs status``, ``raydt plan``), or the run document (``models.RunDocument``)
+whose ``result`` is ``raydt run``'s. A bad argument or spec is the CLI's error document (code, message, hint,
+issues with path, rule, value, hint) with is_error true. Nothing here imports Ray: runs, plans and cluster commands
+are CLI subprocesses.
 """
 
 from __future__ import annotations
@@ -145,6 +146,21 @@ def submit_job(box: Toolbox, args: models.SubmitArgs) -> dict[str, Any]:
     return cli_document(box.registry, ["submit", spec_file(box.registry, args.spec), *address_flags(args)])
 
 
+#: seconds a plan may take: a probe is a short run on the target
+PLAN_TIMEOUT_S = 600.0
+
+
+def plan(box: Toolbox, args: models.PlanArgs) -> dict[str, Any]:
+    if args.probe and box.registry.active() is not None:
+        busy = box.registry.active()
+        raise RunInProgressError(
+            "plan with probe runs a short trial, and a run is running",
+            hint=f"Plan without probe, or wait for run {busy.run_id if busy else ''} to end.",
+        )
+    flags = [*address_flags(args), *(["--k8s"] if args.k8s else []), *(["--probe"] if args.probe else [])]
+    return cli_document(box.registry, ["plan", spec_file(box.registry, args.spec), *flags], PLAN_TIMEOUT_S)
+
+
 def doctor(box: Toolbox, args: models.DoctorArgs) -> dict[str, Any]:
     spec = [spec_file(box.registry, args.spec, validate=False)] if args.spec is not None else []  # doctor reports it
     return cli_document(box.registry, ["doctor", "-q", *address_flags(args), *spec])
@@ -235,7 +251,7 @@ TOOLS: dict[str, Tool] = {
             "The experimentPath of a cancelled tune run can be given to resume_run.",
             models.CancelArgs,
             cancel_run,
-            "run",
+            None,  # run's document, whose schema run and get_run declare: not another copy in tools/list
         ),
         Tool(
             "resume_run",
@@ -243,7 +259,7 @@ TOOLS: dict[str, Tool] = {
             "background: finished trials stay, the others continue. Returns at once with a runId, as run." + _RUN_RULE,
             models.ResumeArgs,
             resume_run,
-            "run",
+            None,  # run's document, whose schema run and get_run declare: not another copy in tools/list
         ),
         Tool(
             "continue_run",
@@ -276,6 +292,19 @@ TOOLS: dict[str, Tool] = {
             True,
         ),
         Tool("job_status", "A Ray Job's status (`raydt jobs status JOB`).", models.JobArgs, job_status, "result"),
+        Tool(
+            "plan",
+            "What a train or tune run would do, without running it, as `raydt plan`: plan.target (embedded Ray, "
+            "a running cluster, or with k8s the KubeRay cluster `raydt k8s` writes) with its CPUs, GPUs and memory; "
+            "plan.trial {workers, resourcesPerWorker, trialResources}; numTrials; plan.concurrency {trialsAtOnce, "
+            "limit, reason, memory}; plan.fit {fits, reason, hint}; plan.estimate {wallTimeS, basis probe | history "
+            "| none}; plan.cost with config.costPerHour. A run that does not fit is status error, error.code "
+            "DOES_NOT_FIT (isError)." + _SPEC_NOTE,
+            models.PlanArgs,
+            plan,
+            None,  # a result document (raydt's output schema, as doctor's): not one more copy in tools/list
+            True,
+        ),
         Tool(
             "doctor",
             "Check this environment (and, given a spec, whether it can run that spec), as `raydt doctor`: "

@@ -8,6 +8,7 @@ from typing import Any
 
 from raydt import paths, trainer_ref
 from raydt.frameworks.common import RESERVED_KEY  # built-in loops' settings in their config; never in bestConfig
+from raydt.plan.cost import prices
 from raydt.plan.llm import llm_settings, lora_defaults
 from raydt.plan.tracking import mlflow
 from raydt.plan.types import DEFAULT_STORAGE, ServePlan, TrainPlan, WorkerPlan
@@ -131,6 +132,7 @@ def train(loaded: LoadedSpec) -> TrainPlan:
         ray_init=dict(spec.config.ray_init),
         autoscaling=spec.config.autoscaling,
         tracking=mlflow(spec, name),
+        prices=prices(spec),
     )
 
 

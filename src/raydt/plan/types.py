@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from raydt import space, trainer_ref
+from raydt.plan.cost import Prices
 from raydt.plan.search import SearchSettings
 from raydt.plan.tracking import MlflowPlan
 from raydt.registry import FrameworkInfo
@@ -65,6 +66,7 @@ class TrainPlan:
     ray_init: dict[str, Any] = field(default_factory=dict)
     autoscaling: bool | None = None  # None: detect
     tracking: MlflowPlan | None = None  # runConfig.tracking.mlflow
+    prices: Prices | None = None  # config.costPerHour: results.cost at the end of the run
 
     @property
     def experiment_path(self) -> str:

@@ -27,6 +27,7 @@ from raydt.results.outputs import (
     Submission,
     TrackingInfo,
 )
+from raydt.results.plan import Cost, PlanInfo
 from raydt.results.search import PARETO_HELP, ContinuedFrom, ParetoMember
 
 Status = Literal["success", "error", "partial"]
@@ -109,6 +110,10 @@ class Results(ResultModel):
         "onBadRows: fail the first one ends the run with an error, so a success reports 0."
     )
     rows_per_second: Number | None = opt("mode predict: rowsIn per second, from the first read to the output in place.")
+    cost: Cost | None = opt(
+        "config.costPerHour, train and tune runs: spent = perHour x the measured wall time (connecting to Ray to the "
+        "result); perHour prices the cluster's nodes, or the CPUs and GPUs the run reserves at once."
+    )
 
 
 class Autoscaler(ResultModel):
@@ -288,6 +293,9 @@ class Result(ResultModel):
     jobs: list[JobRow] | None = opt("raydt jobs list: the cluster's submitted jobs, oldest first.")
     submission: Submission | None = opt("raydt submit: what travelled with the job.")
     manifests: K8sManifests | None = opt("raydt k8s --out: the file written and its documents (Kind/name).")
+    plan: PlanInfo | None = opt(
+        "raydt plan: the trials, the target, whether it fits, the wall-time estimate, the cost."
+    )
     checks: list[Check] | None = opt("raydt doctor: the checks (name, status ok|warn|fail, found, fix).")
     causes: list[Cause] | None = opt("raydt explain: root causes, most likely first, with evidence (file, line).")
     sources: list[str] | None = opt("raydt explain: the files read (result, logs, error.txt, ledger).")

@@ -9,13 +9,14 @@ status, dataConfig's datasets, warnings — are kept here, once.
 from __future__ import annotations
 
 import dataclasses
+import time
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from raydt import data, experiment, paths, preflight, ray_config, ray_session
 from raydt.plan import TrainPlan
 from raydt.progress import ProgressView
-from raydt.runners import preflights
+from raydt.runners import cost, preflights
 from raydt.spec.loader import LoadedSpec
 
 
@@ -26,6 +27,7 @@ class Admission:
 
     notes: tuple[str, ...]
     worker_cpus: float
+    reserved: dict[str, float] = dataclasses.field(default_factory=dict)  # at once, for results.cost
 
 
 @dataclass(frozen=True)
@@ -72,6 +74,7 @@ def run(loaded: LoadedSpec, view: ProgressView, mode: Mode) -> dict[str, Any]:
 
 def _steps(loaded: LoadedSpec, view: ProgressView, mode: Mode) -> dict[str, Any]:
     p = mode.train_plan
+    started = time.monotonic()
     # the experiment's name, runConfig.tracking, the user's code where it runs fast: before Ray starts (raydt
     # doctor runs the same list)
     for step in preflights.training(loaded, p, getattr(mode, "search_space", None)):
@@ -97,4 +100,5 @@ def _steps(loaded: LoadedSpec, view: ProgressView, mode: Mode) -> dict[str, Any]
         out["data"] = data_info
     if admission.notes:
         out["warnings"] = [*admission.notes, *out.get("warnings", [])]
+    cost.record_run(p, out, admission.reserved, status["numNodes"], time.monotonic() - started)
     return out

@@ -58,7 +58,7 @@ class TrainMode:
         )
         if waiting:
             view.event(waiting)
-        return skeleton.Admission((waiting,) if waiting else (), w.num_workers * w.resources.get("CPU", 0.0))
+        return skeleton.Admission((waiting,) if waiting else (), w.total().get("CPU", 0.0), w.total())
 
     def fit(self, p: TrainPlan, datasets: dict[str, Any] | None, status: dict[str, Any]) -> dict[str, Any]:
         tracker = tracking.start(p, self.view)  # runConfig.tracking: MLflow, logged from this driver

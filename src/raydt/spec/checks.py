@@ -61,7 +61,22 @@ def _check_resources(spec: Spec, raw: dict[str, Any], wait: Waiting) -> list[Spe
                     "Give a fixed number of workers per trial.",
                 )
             )
-    return issues + _check_scaling(spec, raw.get("config") or {}, wait)
+    return issues + _check_scaling(spec, raw.get("config") or {}, wait) + _check_cost(spec, wait)
+
+
+def _check_cost(spec: Spec, wait: Waiting) -> list[SpecIssue]:
+    """``config.costPerHour`` as an object: a node price, or CPU and/or GPU prices; not both, not none."""
+    prices = spec.config.cost_per_hour
+    if prices is None or isinstance(prices, float | int) or wait.waits("config.costPerHour", "config.costPerHour"):
+        return []
+    given = {k: v for k, v in (("node", prices.node), ("cpu", prices.cpu), ("gpu", prices.gpu)) if v is not None}
+    if not given:
+        rule, hint = "must give a price: node, or cpu and/or gpu", 'e.g. {"node": 3.2} or {"cpu": 0.05, "gpu": 2.5}.'
+    elif "node" in given and len(given) > 1:
+        rule, hint = "prices per node and per CPU/GPU cannot be combined", "Keep node, or cpu and gpu."
+    else:
+        return []
+    return [SpecIssue("config.costPerHour", rule, given, hint)]
 
 
 def _check_devices(cfg: ClusterConfig, wait: Waiting) -> list[SpecIssue]:

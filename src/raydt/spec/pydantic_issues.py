@@ -19,6 +19,8 @@ _UNION_TAGS: dict[str, tuple[type, bool]] = {
     "constrained-int": (dict, False),
     "int": (dict, False),
     "WorkerRange": (dict, True),
+    "constrained-float": (dict, False),  # config.costPerHour: a price per node, or {node | cpu | gpu}
+    "CostPrices": (dict, True),
     "ReplicaRange": (dict, True),
     "str": (list, False),
     "list[constrained-str]": (list, True),

@@ -42,6 +42,21 @@ class WorkerRange(StrictModel):
     max: int = Field(ge=1, le=MAX_WORKERS)
 
 
+class CostPrices(StrictModel):
+    """``config.costPerHour`` as prices per resource: per node, or per CPU and/or per GPU, each per hour."""
+
+    node: float | None = Field(None, ge=0, le=1e9, description="Price of one node for one hour.")
+    cpu: float | None = Field(None, ge=0, le=1e9, description="Price of one reserved CPU for one hour.")
+    gpu: float | None = Field(None, ge=0, le=1e9, description="Price of one reserved GPU for one hour.")
+
+
+COST_HELP = (
+    "What an hour costs, in your own currency (raydt names none: figures are in units of costPerHour): a number is "
+    "the price of one node for one hour; {node} the same; {cpu, gpu} a price per reserved CPU and per reserved GPU "
+    "for one hour. `raydt plan` prints the estimated cost; every train and tune result carries results.cost."
+)
+
+
 class ClusterConfig(StrictModel):
     """``config``: where to run and what each worker gets."""
 
@@ -67,6 +82,7 @@ class ClusterConfig(StrictModel):
         "state. When true, a request the current nodes cannot hold waits (up to runConfig.pendingTimeoutS) "
         "instead of failing at once.",
     )
+    cost_per_hour: Annotated[float, Field(ge=0, le=1e9)] | CostPrices | None = Field(None, description=COST_HELP)
 
 
 class ScalingConfig(StrictModel):

@@ -89,7 +89,8 @@ class TuneMode:
             budget_s=p.time_budget_s,
         )
         w = p.train.workers
-        return skeleton.Admission(conc.notes, conc.running * w.num_workers * w.resources.get("CPU", 0.0))
+        reserved = {k: v * conc.running for k, v in w.total().items()}
+        return skeleton.Admission(conc.notes, reserved.get("CPU", 0.0), reserved)
 
     def fit(self, train: TrainPlan, datasets: dict[str, Any] | None, status: dict[str, Any]) -> dict[str, Any]:
         from raydt.runners.tune.results import summarize
