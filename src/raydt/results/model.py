@@ -28,6 +28,7 @@ from raydt.results.outputs import (
     TrackingInfo,
 )
 from raydt.results.search import PARETO_HELP, ParetoMember
+from raydt.results.usage import UTILISATION_HELP, RunUsage, Usage
 
 Status = Literal["success", "error", "partial"]
 Mode = Literal["train", "tune", "cluster", "serve", "predict"]
@@ -106,6 +107,7 @@ class Results(ResultModel):
         "onBadRows: fail the first one ends the run with an error, so a success reports 0."
     )
     rows_per_second: Number | None = opt("mode predict: rowsIn per second, from the first read to the output in place.")
+    utilisation: RunUsage | None = opt(UTILISATION_HELP)
 
 
 class Autoscaler(ResultModel):
@@ -176,6 +178,7 @@ class TrialRow(ResultModel):
     best_metric: Number | None = Field(description="The best finite value of the metric; null when there was none.")
     stopped_early: bool | None = opt("The scheduler, stopAt or timeBudgetS stopped it before its last iteration.")
     error: TrialError | None = opt("A failed trial's error.")
+    utilisation: Usage | None = opt("What the trial's worker processes used of what they reserved.")
 
 
 class Issue(ResultModel):
