@@ -7,7 +7,8 @@ Layout of ``<storagePath>/<name>/`` (Ray's own files beside them)::
     raydt_train.jsonl      a train run's ledger (``ledger``): starts, reports, worker failures
     raydt_user_errors/     a trial's own exception, pickled by its worker (<trial id>.pkl)
     raydt_usage/           what each trial's or training worker's process used (``raydt.utilisation``):
-                           <trial id or "train">.<rank>.<pid>.json, rewritten while it runs
+                           <trial id or "train">.<rank>.<pid>.<n>.json, rewritten while it runs (a folder:
+                           Tune's restore copies the root's .json files over newer ones, not a folder's)
     report/report.html     ``raydt report`` / ``runConfig.report``
     raydt_mlflow.json      the MLflow run ids, so a resumed run logs into the same runs
     mlflow.db, mlartifacts/ the local MLflow store when no tracking URI is given
