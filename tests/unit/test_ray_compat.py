@@ -263,3 +263,21 @@ def test_stop_monitor_kills_only_the_monitor_of_a_ray_this_process_started(
     ray_compat.stop_monitor()
     wanted = [(ray_constants.PROCESS_TYPE_MONITOR, {"allow_graceful": False, "check_alive": False})]
     assert calls == (wanted if head else [])
+
+
+def test_the_nvml_binding_ray_ships_has_what_the_gpu_figures_read() -> None:
+    """``ray_compat.nvml``: Ray's vendored pynvml (or a public one), with every call ``utilisation.gpu`` makes."""
+    from raydt import ray_compat
+
+    vendored = importlib.import_module("ray._private.thirdparty.pynvml")
+    binding = ray_compat.nvml()
+    for module in (vendored, binding):
+        for name in (
+            "nvmlInit",
+            "nvmlDeviceGetHandleByIndex",
+            "nvmlDeviceGetHandleByUUID",
+            "nvmlDeviceGetUtilizationRates",
+            "nvmlDeviceGetComputeRunningProcesses",
+            "nvmlDeviceGetMemoryInfo",
+        ):
+            assert hasattr(module, name), VERSION + f"its pynvml has no {name}"

@@ -6,6 +6,9 @@ Layout of ``<storagePath>/<name>/`` (Ray's own files beside them)::
     raydt_trials.jsonl     a search's trial ledger (``ledger``): starts, reports, failures, stops
     raydt_train.jsonl      a train run's ledger (``ledger``): starts, reports, worker failures
     raydt_user_errors/     a trial's own exception, pickled by its worker (<trial id>.pkl)
+    raydt_usage/           what each trial's or training worker's process used (``raydt.utilisation``):
+                           <trial id or "train">.<rank>.<pid>.<n>.json, rewritten while it runs (a folder:
+                           Tune's restore copies the root's .json files over newer ones, not a folder's)
     report/report.html     ``raydt report`` / ``runConfig.report``
     raydt_mlflow.json      the MLflow run ids, so a resumed run logs into the same runs
     mlflow.db, mlartifacts/ the local MLflow store when no tracking URI is given
@@ -21,6 +24,7 @@ SPEC_FILE = "raydt_spec.json"
 LEDGER_FILE = "raydt_trials.jsonl"
 TRAIN_LEDGER = "raydt_train.jsonl"
 USER_ERRORS_DIR = "raydt_user_errors"
+USAGE_DIR = "raydt_usage"
 REPORT_DIR, REPORT_FILE = "report", "report.html"
 MLFLOW_STATE_FILE = "raydt_mlflow.json"
 MLFLOW_DB = "mlflow.db"
@@ -51,6 +55,7 @@ __all__ = [
     "SPEC_FILE",
     "SUBMITTED_JOB",
     "TRAIN_LEDGER",
+    "USAGE_DIR",
     "USER_ERRORS_DIR",
     "check_new",
     "check_same_spec",

@@ -130,3 +130,19 @@ def stop_monitor() -> None:
             node._kill_process_type(ray_constants.PROCESS_TYPE_MONITOR, allow_graceful=False, check_alive=False)
     except Exception:  # noqa: BLE001 - ray.shutdown() stops it anyway, a second later
         pass
+
+
+def nvml() -> Any:
+    """NVML's Python binding as Ray ships it (None: not importable), for the GPU figures of ``raydt.utilisation``.
+
+    Why private: Ray vendors ``pynvml`` under ``ray._private.thirdparty`` (its own GPU detection reads it);
+    raydt installs no NVML binding of its own, and a public one (``nvidia-ml-py``) is used first when present.
+    """
+    import importlib
+
+    for name in ("pynvml", "ray._private.thirdparty.pynvml"):
+        try:
+            return importlib.import_module(name)
+        except Exception:  # noqa: BLE001, PERF203 - missing, or a binding that fails to load
+            continue
+    return None

@@ -4,6 +4,7 @@
     summary.py     the outcome at the top and the environment
     importance.py  hyperparameter importance (Optuna's fANOVA over the finished trials)
     series.py      the data of each figure, once
+    usage.py       where the resources went: used vs reserved per trial or worker (``raydt.utilisation``)
     figures.py     the interactive figures (Plotly)          pngs.py   the same figures as PNGs (Matplotlib)
     page.py        the HTML file, everything inlined           build.py  write(): all of the above
     hook.py        the report at the end of a run: never fails the run

@@ -61,9 +61,9 @@ def write(experiment_dir: str | Path, out: str | Path | None = None, result: dic
     for figure, draw in drawn:
         png = html.parent / f"{html.stem}-{figure.key}.png"
         pngs_written.append(pngs.save(png, figure.title, draw))
-    from raydt.report import page
+    from raydt.report import page, usage
 
-    text = page.render(exp, outcome(exp), [f for f, _ in drawn], notes, environment(exp))
+    text = page.render(exp, outcome(exp), [f for f, _ in drawn], notes, environment(exp), usage.panel(exp))
     write_text_atomic(html, text)
     return Written(html, pngs_written, exp.mode, exp.path, round(time.perf_counter() - start, 3), notes)
 

@@ -62,7 +62,10 @@ def number(id_: str, value: Any) -> str:
     return f'<span id="{id_}" data-value="{exact}">{escape(shown)}</span>'
 
 
-def render(exp: Experiment, outcome: Outcome, figures: list[Figure], notes: list[str], env: dict[str, str]) -> str:
+def render(
+    exp: Experiment, outcome: Outcome, figures: list[Figure], notes: list[str], env: dict[str, str], usage: str = ""
+) -> str:
+    """The page; ``usage``: the "Where the resources went" panel (``report.usage``), put after the outcome."""
     import plotly.io as pio
     from plotly.offline import get_plotlyjs
 
@@ -75,6 +78,7 @@ def render(exp: Experiment, outcome: Outcome, figures: list[Figure], notes: list
         f"<h1>raydt report: {escape(exp.name)}</h1>",
         f'<p class="sub">{escape(exp.mode)} run · {escape(str(exp.path))}</p>',
         _outcome(exp, outcome),
+        usage,
         "<h2>Figures</h2>",
         plots,
         "".join(f'<p class="note">{escape(n)}</p>' for n in notes),
@@ -125,7 +129,8 @@ def _outcome(exp: Experiment, out: Outcome) -> str:
     return "<h2>Outcome</h2>" + _kv("outcome", rows)
 
 
-def _cell(value: Any) -> str:
+def cell(value: Any) -> str:
+    """A table cell; a number carries its exact value in data-value (the sorter and the tests read it)."""
     if finite(value):
         return f'<td class="num" data-value="{value!r}">{escape(fmt(value))}</td>'
     return f"<td>{escape('' if value is None else fmt(value))}</td>"
@@ -146,15 +151,15 @@ def _trial_row(exp: Experiment, t: Trial, keys: list[str]) -> str:
     error = f"{t.error_code}: {t.error}" if t.error_code else ""
     cells = [t.number, t.trial_id, t.status, "yes" if t.stopped_early else "", len(t.reports), best,
              values[-1] if values else None, error, *(t.config.get(k) for k in keys)]  # fmt: skip
-    return f'<tr class="{t.status}" data-trial="{escape(t.trial_id)}">{"".join(_cell(c) for c in cells)}</tr>'
+    return f'<tr class="{t.status}" data-trial="{escape(t.trial_id)}">{"".join(cell(c) for c in cells)}</tr>'
 
 
 def _checkpoints(exp: Experiment) -> str:
     from raydt.report.load import size_of
 
     rows = "".join(
-        f"<tr><td>{escape(c['name'])}</td>{_cell(c['metrics'].get(exp.metric))}"
-        f"<td>{escape(json.dumps(c['metrics']))}</td>{_cell(round(size_of(exp.path / c['name']) / 1e6, 3))}</tr>"
+        f"<tr><td>{escape(c['name'])}</td>{cell(c['metrics'].get(exp.metric))}"
+        f"<td>{escape(json.dumps(c['metrics']))}</td>{cell(round(size_of(exp.path / c['name']) / 1e6, 3))}</tr>"
         for c in exp.checkpoints
     )
     header = f"<tr><th>checkpoint</th><th>{escape(exp.metric)}</th><th>metrics</th><th>MB</th></tr>"

@@ -29,6 +29,7 @@ from raydt.results.outputs import (
 )
 from raydt.results.plan import Cost, PlanInfo
 from raydt.results.search import PARETO_HELP, ContinuedFrom, ParetoMember
+from raydt.results.usage import UTILISATION_HELP, RunUsage, Usage
 
 Status = Literal["success", "error", "partial"]
 Mode = Literal["train", "tune", "cluster", "serve", "predict"]
@@ -114,6 +115,7 @@ class Results(ResultModel):
         "config.costPerHour, train and tune runs: spent = perHour x the measured wall time (connecting to Ray to the "
         "result); perHour prices the cluster's nodes, or the CPUs and GPUs the run reserves at once."
     )
+    utilisation: RunUsage | None = opt(UTILISATION_HELP)
 
 
 class Autoscaler(ResultModel):
@@ -184,6 +186,7 @@ class TrialRow(ResultModel):
     best_metric: Number | None = Field(description="The best finite value of the metric; null when there was none.")
     stopped_early: bool | None = opt("The scheduler, stopAt or timeBudgetS stopped it before its last iteration.")
     error: TrialError | None = opt("A failed trial's error.")
+    utilisation: Usage | None = opt("What the trial's worker processes used of what they reserved.")
 
 
 class Issue(ResultModel):

@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from raydt import data, frameworks, plan, preflight, tracking, trainer_ref
+from raydt import data, frameworks, plan, preflight, tracking, trainer_ref, utilisation
 from raydt.errors import PendingTimeoutError, RunError, UserCodeError, failure_class
 from raydt.plan import TrainPlan
 from raydt.progress import ProgressView
@@ -119,10 +119,13 @@ def fit(
     with_data: dict[str, Any] = {}
     if datasets is not None:  # dataConfig: Ray Data shards, read by each worker (get_dataset_shard)
         with_data = {"datasets": datasets, "dataset_config": data.dataset_config()}
-    trainer = adapter.trainer_class()(
-        loop, train_loop_config=p.loop_config, scaling_config=scaling, run_config=run_config, **with_data
+    sampled = utilisation.watched(  # every worker samples what it uses (results.utilisation)
+        loop, p.experiment_path, "train", utilisation.Reserved.of(p.workers.resources), in_train_worker=True
     )
-    start = time.monotonic()
+    trainer = adapter.trainer_class()(
+        sampled, train_loop_config=p.loop_config, scaling_config=scaling, run_config=run_config, **with_data
+    )
+    start, began = time.monotonic(), time.time()
     try:
         res = trainer.fit()
     except (ray.train.TrainingFailedError, ray.exceptions.RayError) as exc:
@@ -141,12 +144,13 @@ def fit(
             time.monotonic() - start,
             saved[-1] if saved else None,
             interrupted=True,
+            began=began,
         )
     finally:
         relay.close()
     elapsed = time.monotonic() - start
     last = res.checkpoint.path if res.checkpoint is not None else None
-    return Outcome(relay.history, relay.worker_errors, res.path, elapsed, last)
+    return Outcome(relay.history, relay.worker_errors, res.path, elapsed, last, began=began)
 
 
 def classify(exc: Exception, history: list[dict[str, Any]], p: TrainPlan) -> RunError:

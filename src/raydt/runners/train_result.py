@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from typing import Any, cast
 
+from raydt import utilisation
 from raydt.errors import InterruptedRunError, MetricNotReportedError, failure_code
 from raydt.frameworks.common import RESERVED_KEY
 from raydt.plan import TrainPlan
 from raydt.results import Document, Results, best_report, clean_metrics, existing_dir
 from raydt.results.model import ClusterStatus, ElasticWorkers, EndReason, MetricMode, Retry
+from raydt.results.usage import RunUsage
 from raydt.runners import ending as tune_ending
 
 
@@ -24,13 +26,32 @@ class Outcome:
         elapsed: float,
         last_checkpoint: str | None,
         interrupted: bool = False,
+        began: float | None = None,
     ) -> None:
         self.interrupted = interrupted
+        self.began = began  # epoch seconds fit() was called: the workers' usage records of this run start later
         self.history = history
         self.worker_errors = worker_errors
         self.path = path
         self.elapsed = elapsed
         self.last_checkpoint = last_checkpoint
+
+
+#: a worker on another node may stamp its record by a clock slightly behind the driver's
+CLOCK_SLACK_S = 5.0
+
+
+def _utilisation(p: TrainPlan, outcome: Outcome, found: Results) -> list[str]:
+    """What the workers used of what they reserved, per rank and for the run (this run's records only: a
+    resumed experiment keeps the earlier run's), and the warnings that say what to change."""
+    folder = utilisation.usage_folder(p.experiment_path)
+    began = outcome.began
+    records = utilisation.read(folder, since=began - CLOCK_SLACK_S) if folder and began is not None else []
+    total = utilisation.summary(records)
+    if total is None:
+        return []
+    found.utilisation = RunUsage.model_validate({**total, "workers": utilisation.by_rank(records)})
+    return utilisation.advice(records, "train")
 
 
 def _retry(item: dict[str, Any]) -> Retry:
@@ -117,7 +138,7 @@ def result(p: TrainPlan, outcome: Outcome, status: dict[str, Any]) -> dict[str, 
     )
     if p.workers.elastic:
         out.elastic_workers = ElasticWorkers(min=p.workers.min_workers or 1, max=p.workers.num_workers)
-    warnings = []
+    warnings = _utilisation(p, outcome, found)
     if outcome.interrupted:
         out.interrupted = True
         warnings.append(f"interrupted (Ctrl-C): best result so far. {resume_hint}")

@@ -19,6 +19,7 @@ import ray.tune
 
 from raydt.plan import TunePlan
 from raydt.progress import ProgressView
+from raydt.utilisation.sampler import process_tree as process_tree  # one home; the tests read it here
 
 #: Process titles Ray gives the processes of a Ray Train run started inside a trial.
 TRAIN_TITLES = (b"ray::RayTrainWorker", b"ray::TrainController")
@@ -36,21 +37,6 @@ def private_bytes(pid: int) -> int:
                 return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
         except (OSError, ValueError, IndexError):
             return 0
-
-
-def process_tree(pid: int) -> list[int]:
-    """``pid`` and its descendants (from each thread's ``children`` file)."""
-    found, todo = [], [pid]
-    while todo:
-        current = todo.pop()
-        found.append(current)
-        try:
-            for task in os.listdir(f"/proc/{current}/task"):
-                with open(f"/proc/{current}/task/{task}/children", encoding="ascii") as fh:
-                    todo.extend(int(child) for child in fh.read().split())
-        except OSError:
-            continue
-    return found
 
 
 def train_processes() -> list[int]:

@@ -17,6 +17,7 @@ from raydt.plan import TunePlan
 from raydt.results import Document, Results, clean_metrics, existing_dir, finite
 from raydt.results.model import EndReason, MetricMode, Retry, TrialRow
 from raydt.results.search import ParetoMember
+from raydt.results.usage import RunUsage
 from raydt.runners.ending import ALL_TRIALS_DONE as ALL_TRIALS_DONE  # re-exported: tests and callers read them here
 from raydt.runners.ending import GOAL_REACHED as GOAL_REACHED
 from raydt.runners.ending import INTERRUPTED as INTERRUPTED
@@ -166,7 +167,11 @@ def summarize(p: TunePlan, grid: Any, elapsed: float, goal_reached: bool = False
         row, _, seen = trial_row(result, p, end)
         reported |= seen
         rows.append(row)
+    usage = _utilisation(p, rows)  # before _skeleton types the rows: each gets its trial's figures
     out = _skeleton(p, rows, elapsed, end, len(created) - len(results))
+    if usage is not None:
+        out.results.utilisation, notes = usage
+        out.warnings = [*(out.warnings or []), *notes]
     choice = choose(p, rows)  # feasible trials, the Pareto front of several objectives, the one reported as best
     if choice.feasible is not None:
         out.results.feasible_trials = choice.feasible
@@ -190,6 +195,23 @@ def summarize(p: TunePlan, grid: Any, elapsed: float, goal_reached: bool = False
         ]
     _attach_checkpoint(out, result, p)
     return out
+
+
+def _utilisation(p: TunePlan, rows: list[dict[str, Any]]) -> tuple[RunUsage, list[str]] | None:
+    """Each trial's usage in its row, and the run's over the trials in rows, with the warnings it gives."""
+    from raydt import utilisation
+
+    folder = utilisation.usage_folder(p.train.experiment_path)
+    ids = {row["trialId"] for row in rows}
+    records = [r for r in utilisation.read(folder) if r["owner"] in ids] if folder else []
+    total = utilisation.summary(records)
+    if total is None:
+        return None
+    per_trial = utilisation.by_owner(records)
+    for row in rows:
+        if row["trialId"] in per_trial:
+            row["utilisation"] = per_trial[row["trialId"]]
+    return RunUsage.model_validate(total), utilisation.advice(records, "tune")
 
 
 def _skeleton(p: TunePlan, rows: list[dict[str, Any]], elapsed: float, end: Ending, not_started: int) -> Document:

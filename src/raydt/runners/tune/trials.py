@@ -26,6 +26,7 @@ from raydt.plan import TrainPlan, TunePlan
 from raydt.registry import FrameworkInfo
 from raydt.runners.tune import watch as tune_watch
 from raydt.search.starts import Start, nearest
+from raydt.utilisation import Reserved, sampling, watched
 
 Loop = Callable[..., Any]
 Starts = tuple[Start, ...]
@@ -169,6 +170,7 @@ def local_trial(
     info: FrameworkInfo | None,
     env: dict[str, str],
     experiment: str,
+    reserved: Reserved,
     found: Starts = (),
 ) -> Callable[[dict[str, Any]], None]:
     """A Ray Train loop run inside the Tune trial (one worker); ``env`` is set before it imports anything."""
@@ -178,22 +180,24 @@ def local_trial(
 
         from raydt.ray_compat import train as ray_compat
 
-        with NoRepeat(experiment), TrialScope():
+        context = ray.tune.get_context()
+        with NoRepeat(experiment), TrialScope(), sampling(experiment, context.get_trial_id(), reserved):
             os.environ.update(env)
             shards = {name: ds.iterator() for name, ds in datasets.items()} if datasets else None
-            with ray_compat.train_api_in_tune_trial(ray.tune.get_context().get_trial_name(), shards):
+            with ray_compat.train_api_in_tune_trial(context.get_trial_name(), shards):
                 _call(loop.get(), merged_config(fixed, config, info, found))
 
     return trial
 
 
 def tune_function(
-    fn: FreshLoop, fixed: dict[str, Any], experiment: str, found: Starts = ()
+    fn: FreshLoop, fixed: dict[str, Any], experiment: str, reserved: Reserved, found: Starts = ()
 ) -> Callable[[dict[str, Any]], None]:
     """A user's Ray Tune function trainable, given fixed + sampled hyperparameters."""
 
     def trial(config: dict[str, Any]) -> None:
-        with NoRepeat(experiment), TrialScope():
+        trial_id = ray.tune.get_context().get_trial_id()
+        with NoRepeat(experiment), TrialScope(), sampling(experiment, trial_id, reserved):
             _call(fn.get(), merged_config(fixed, config, None, found))
 
     return trial
@@ -250,8 +254,9 @@ def _train_and_relay(
     ray_compat.retry_system_failures_only()
     context = ray.tune.get_context()
     queue = local_queue()  # on the trial's node: a lost worker node must not take the relay with it
+    reserved = Reserved.of(p.workers.resources)  # each worker samples itself, under the trial's id
     trainer = trainer_class(
-        loop,
+        watched(loop, p.experiment_path, context.get_trial_id(), reserved, in_train_worker=True),
         train_loop_config=loop_config,
         scaling_config=ray_config.scaling(p.workers),
         run_config=ray_config.train_run(
@@ -313,10 +318,11 @@ def build_trainable(
     )
     found = _starts(plan)
     if plan.kind == "tune":
-        fn = tune_function(fresh, p.loop_config, p.experiment_path, found)
+        fn = tune_function(fresh, p.loop_config, p.experiment_path, Reserved.of(p.workers.resources), found)
         resources: dict[str, float] = dict(p.workers.resources)
     elif not plan.distributed:
-        fn = local_trial(fresh, p.loop_config, info, worker_env, p.experiment_path, found)
+        reserved = Reserved.of(p.workers.resources)
+        fn = local_trial(fresh, p.loop_config, info, worker_env, p.experiment_path, reserved, found)
         resources = dict(p.workers.resources)
     else:
         assert trainer_class is not None
