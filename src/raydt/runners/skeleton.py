@@ -76,6 +76,7 @@ def _steps(loaded: LoadedSpec, view: ProgressView, mode: Mode) -> dict[str, Any]
     # doctor runs the same list)
     for step in preflights.training(loaded, p, getattr(mode, "search_space", None)):
         step.run()
+    view.run_name = p.name  # runConfig.notify's newBest names the experiment
     view.event(mode.describe())
     conn = mode.connection()
     env = {**ray_session.code_env(paths.code_folders(loaded.raw, loaded.base_dirs)), **conn.env_vars}
