@@ -209,7 +209,7 @@ def test_a_send_that_hangs_is_cut_at_the_end() -> None:
     n = notify.Notifier([NotifySpec.model_validate({"url": "json://h.x/1"})], "exp", send=hang)
     n.end(TUNE_DOC, wait_s=0.2)
     release.set()
-    assert "no answer within" in n.warnings()[0]
+    assert "the 'finished' message could not be sent: still unsent 0.2 s after the run ended" in n.warnings()[0]
 
 
 def test_the_view_tells_new_bests_and_survives_a_broken_listener() -> None:
@@ -268,3 +268,33 @@ def test_a_run_refused_before_ray_starts_is_told_failed(tmp_path: Path) -> None:
         assert "warnings" not in out and "clusterStatus" not in out
         assert r.titles() == ["raydt: refused failed (TRACKING_UNREACHABLE)"]
         assert "hint: Start it" in r.messages[0]["message"]
+
+
+def test_execute_tells_a_training_that_serves_before_serving_and_a_bug_as_failed(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """``api.execute`` without Ray (the runner and the serving stubbed): the end of the training is told before
+    serving starts, once; a runner that raises a bug of ours is told ``failed`` with INTERNAL."""
+    import raydt.runners
+    from raydt.api import runs
+
+    with receiver() as r:
+        run = spec(storagePath=str(tmp_path), name="served", notify=[{"url": r.url}])
+        at_serve: list[list[str]] = []
+
+        def serve(loaded: Any, view: Any, out: dict[str, Any], handoff: Any) -> dict[str, Any]:
+            at_serve.append(r.titles())
+            return out
+
+        monkeypatch.setattr(raydt.runners, "runner", lambda mode, handoff: lambda loaded, view: dict(TUNE_DOC))
+        monkeypatch.setattr(runs, "_then_serve", serve)
+        doc, code = runs.execute({**run, "serveConfig": {}})
+        assert code == 0 and at_serve == [["raydt: exp-1 finished"]] and r.titles() == ["raydt: exp-1 finished"]
+
+        def broken(loaded: Any, view: Any) -> dict[str, Any]:
+            raise ValueError("a bug")
+
+        monkeypatch.setattr(raydt.runners, "runner", lambda mode, handoff: broken)
+        doc, code = runs.execute(run)
+        assert code == 1 and doc["error"]["code"] == "INTERNAL"
+        assert r.titles()[-1] == "raydt: served failed (INTERNAL)" and "a bug" in r.messages[-1]["message"]

@@ -72,14 +72,14 @@ class Channel:
                 self._thread.start()
         self._queue.put(message)
 
-    def wait(self, deadline: float) -> None:
+    def wait(self, deadline: float, why: str) -> None:
         """Block until every queued message is sent (or failed), or ``deadline`` (``time.monotonic``); then close:
-        what is still queued counts as not sent."""
+        what is still queued counts as not sent, for ``why``."""
         with self._cond:
             while self._pending and (left := deadline - time.monotonic()) > 0:
                 self._cond.wait(left)
             for message in self._pending:
-                self._record(message.event, f"no answer within {SEND_TIMEOUT_S:g} s before the run ended")
+                self._record(message.event, why)
             self._pending.clear()
             self._closed = True
         self._queue.put(None)

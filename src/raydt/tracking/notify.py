@@ -96,8 +96,12 @@ class Notifier:
             if message.event in c.events:
                 c.put(message)
         deadline = time.monotonic() + wait_s
-        for c in self.channels:
-            c.wait(deadline)
+        try:
+            for c in self.channels:
+                c.wait(deadline, f"still unsent {wait_s:g} s after the run ended (the service did not answer)")
+        except KeyboardInterrupt:  # Ctrl-C while the end waits: stop waiting, the result comes first
+            for c in self.channels:
+                c.wait(0.0, "Ctrl-C before it was sent")
 
     def warnings(self) -> list[str]:
         return [w for c in self.channels for w in c.warnings()]
