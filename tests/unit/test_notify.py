@@ -144,13 +144,16 @@ def test_finished_message_has_status_best_config_and_paths() -> None:
     for part in ("status: success (tune, 8/8 trials completed)", "best val_loss (min): 0.1112", '"lr": 0.002',
                  "checkpoint: /r/exp-1/trial_a/checkpoint_000003", "report: /r/exp-1/report/report.html"):  # fmt: skip
         assert part in m.body, m.body
+    train = messages.ended({**TUNE_DOC, "mode": "train", "results": {"numTrials": 1, "completedTrials": 1}}, "t")
+    assert train.body.startswith("status: success (train)\n")  # no trial counts for a train run
     partial = messages.ended({**TUNE_DOC, "status": "partial"}, "x")
     assert partial.title == "raydt: x finished (partial)" and partial.kind == "warning"
 
 
 def test_failed_message_has_code_and_hint() -> None:
-    m = messages.ended(FAILED_DOC, messages.run_name(FAILED_DOC, "my-run"))
+    m = messages.ended(FAILED_DOC, messages.run_name(FAILED_DOC, "my-run"), "train")
     assert (m.event, m.kind, m.title) == ("failed", "failure", "raydt: my-run failed (USER_CODE_ERROR)")
+    assert m.body.startswith("status: error (train)\n")
     assert "error: USER_CODE_ERROR: ValueError: boom" in m.body and "hint: Fix the trainer." in m.body
 
 

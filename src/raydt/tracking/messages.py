@@ -49,14 +49,15 @@ def run_name(doc: dict[str, Any], fallback: str) -> str:
     return os.path.basename(str(path).rstrip("/")) if path else fallback
 
 
-def ended(doc: dict[str, Any], name: str) -> Message:
-    """'finished' or 'failed' of a result document (``status`` says which)."""
+def ended(doc: dict[str, Any], name: str, mode: str | None = None) -> Message:
+    """'finished' or 'failed' of a result document (``status`` says which); ``mode``: the spec's (an error's
+    document may not say)."""
     status = str(doc.get("status"))
+    mode = str(doc.get("mode") or mode or "run")
     if status == "error":
-        return _failed(doc, name)
+        return _failed(doc, name, mode)
     res = doc.get("results") or {}
-    mode = doc.get("mode") or "run"
-    lines = [f"status: {status} ({mode}{_counts(res)})"]
+    lines = [f"status: {status} ({mode}{_counts(res) if mode == 'tune' else ''})"]
     if isinstance(res.get("bestMetric"), int | float) and res.get("metric"):
         lines.append(f"best {res['metric']} ({res.get('metricMode', 'min')}): {fmt(res['bestMetric'])}")
     if res.get("bestConfig"):
@@ -70,10 +71,10 @@ def ended(doc: dict[str, Any], name: str) -> Message:
     return Message(FINISHED, title, "\n".join(lines), KIND_OF.get(status, "warning"))
 
 
-def _failed(doc: dict[str, Any], name: str) -> Message:
+def _failed(doc: dict[str, Any], name: str, mode: str) -> Message:
     error = doc.get("error") or {}
     code = str(error.get("code") or "INTERNAL")
-    lines = [f"status: error ({doc.get('mode') or 'run'})", f"error: {code}: {clip(str(error.get('message', '')))}"]
+    lines = [f"status: error ({mode})", f"error: {code}: {clip(str(error.get('message', '')))}"]
     if error.get("hint"):
         lines.append(f"hint: {clip(str(error['hint']))}")
     lines += _paths(doc)

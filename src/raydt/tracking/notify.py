@@ -48,11 +48,14 @@ class Notifier:
         targets: list[NotifySpec],
         name: str,
         *,
+        mode: str | None = None,
         clock: Callable[[], float] = time.monotonic,
         send: Send = deliver,
         say: Callable[[str], None] | None = None,
+        named: Callable[[], str | None] = lambda: None,
     ) -> None:
-        self.name = name  # the experiment's name until the run says (``ProgressView.run_name``)
+        self.name = name  # the experiment's name until ``named()`` (the live view's run_name) knows it
+        self.mode, self.named = mode, named
         self.clock = clock
         self.channels = [Channel(i, t.url, t.shown(), frozenset(t.on), send, say) for i, t in enumerate(targets)]
         self.throttled: Counter[int] = Counter()  # newBest messages the rate limit held back, per URL
@@ -64,7 +67,10 @@ class Notifier:
     def wants(self, event: str) -> bool:
         return any(event in c.events for c in self.channels)
 
-    def new_best(self, best: Best, name: str | None = None) -> None:
+    def run_name(self) -> str:
+        return self.named() or self.name
+
+    def new_best(self, best: Best) -> None:
         """A better value of the metric: a message to each URL with ``newBest`` whose last one is a minute old."""
         now = self.clock()
         with self._lock:
@@ -81,7 +87,7 @@ class Notifier:
                 self._last_best[c.index] = now
                 due.append(c)
         if due:
-            message = best_message(best, name or self.name)
+            message = best_message(best, self.run_name())
             for c in due:
                 c.put(message)
 
@@ -91,7 +97,7 @@ class Notifier:
             if self.done:
                 return
             self.done = True
-        message: Message = ended_message(doc, run_name(doc, self.name))
+        message: Message = ended_message(doc, run_name(doc, self.run_name()), self.mode)
         for c in self.channels:
             if message.event in c.events:
                 c.put(message)
@@ -112,7 +118,8 @@ def start(spec: Spec, view: ProgressView) -> Notifier | None:
     targets = list(spec.run_config.notify)
     if not targets:
         return None
-    notifier = Notifier(targets, spec.run_config.name or f"raydt {spec.mode} run", say=view.event)
+    fallback = spec.run_config.name or f"raydt {spec.mode} run"
+    notifier = Notifier(targets, fallback, mode=spec.mode, say=view.event, named=lambda: view.run_name)
     if notifier.wants(NEW_BEST):
 
         def tell(metrics: dict[str, Any], key: str | None, config: dict[str, Any] | None) -> None:
@@ -127,7 +134,7 @@ def start(spec: Spec, view: ProgressView) -> Notifier | None:
                 dict(config) if config else None,
                 time.monotonic() - view.start,
             )
-            notifier.new_best(best, view.run_name)
+            notifier.new_best(best)
 
         view.on_best = tell
     return notifier
