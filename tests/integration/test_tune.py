@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 import raydt
-from tests.conftest import ROOT, assert_seed_output, run_cli
+from tests.conftest import ROOT, assert_seed_output, free_port, run_cli
+from tests.notify_receiver import receiver
 
 pytestmark = pytest.mark.slow
 
@@ -53,6 +54,8 @@ def test_seed_usage_example_on_cpu_via_cli(tmp_path: Path) -> None:
 
 
 def test_asha_stops_bad_trials_early(shared_ray: None, tmp_path: Path) -> None:
+    """Also runConfig.notify on a real search: a loopback JSON webhook is told the first new best (the next
+    ones fall inside the minute) and the end; a URL on a closed port is two warnings, the run still a success."""
     space = {"lr": {"type": "grid", "values": [0.01, 0.5, 0.9]}, "steps": 8}
     spec = tune_spec(
         tmp_path,
@@ -61,7 +64,11 @@ def test_asha_stops_bad_trials_early(shared_ray: None, tmp_path: Path) -> None:
         maxConcurrentTrials=1,
         schedulerConfig={"maxT": 8, "gracePeriod": 1, "reductionFactor": 2},
     )
-    out = raydt.run(spec)
+    events = ["finished", "failed", "newBest"]
+    closed = f"json://127.0.0.1:{free_port()}/hook"
+    with receiver() as hook:
+        spec["runConfig"].update(name="asha-notify", notify=[{"url": hook.url, "on": events}, {"url": closed}])
+        out = raydt.run(spec)
     assert_seed_output(out)
     assert out["status"] == "success", out
     trials = by_lr(out)
@@ -70,6 +77,17 @@ def test_asha_stops_bad_trials_early(shared_ray: None, tmp_path: Path) -> None:
     assert out["results"]["completedTrials"] == 3  # stopped on purpose still counts as completed
     assert out["results"]["bestConfig"]["lr"] == 0.01
     assert out["results"]["searchAlgorithm"] == "random"  # grid values: Ray's variant generator
+    assert [m["title"].split(" score=")[0] for m in hook.messages] == [
+        "raydt: asha-notify new best",
+        "raydt: asha-notify finished",
+    ], hook.messages
+    best, end = (m["message"] for m in hook.messages)
+    assert "best score (min): " in best and '"lr": ' in best and "(trial " in best  # the first trial's first report
+    assert f"best score (min): {out['results']['bestMetric']:.4g}" in end and out["checkpointPath"] in end
+    warned = [w for w in out.get("warnings", []) if w.startswith("notify:")]
+    shown = closed.rsplit("/", 1)[0]  # scheme and host only
+    assert len(warned) == 1 and warned[0].startswith(f"notify: runConfig.notify[1] ({shown}): the 'finished' message")
+    assert "Connection error" in warned[0], warned
 
 
 def test_failing_trials_give_partial_with_exit_code_3(tmp_path: Path) -> None:

@@ -158,6 +158,8 @@ def test_a_default_that_cannot_install_raydt_is_refused_with_the_ways_out(tmp_pa
         assert way in text, way
     named = {**TRAIN, "k8sConfig": {"pip": ["ray-distributed-trainer[pytorch]==0.1.0"]}}
     assert [p for p, _ in issues(named)] == ["k8sConfig.pip.0"]
+    told = {**TRAIN, "runConfig": {"name": "digits", "notify": [{"url": "json://127.0.0.1:9/h"}]}}
+    assert "ray-distributed-trainer[notify,pytorch]==0.1.0" in issues(told)[0][1]  # runConfig.notify: Apprise
     for wheel in ("./dist/ray_distributed_trainer-0.1.0-py3-none-any.whl", "ray_distributed_trainer-0.1.0.tar.gz"):
         ((path, text),) = issues({**TRAIN, "k8sConfig": {"pip": [wheel]}})
         assert path == "k8sConfig.pip.0" and "a local file the pods lack" in text

@@ -33,26 +33,35 @@ def execute(
 
     The result has passed through the result model (``results.finalize``): documented keys, strict types.
     """
+    from raydt.tracking import notify
+
     view = view or ProgressView()
+    notifier = None  # runConfig.notify: every run whose spec loaded ends with its message (tracking.notify)
     try:
         loaded = spec if isinstance(spec, loader.LoadedSpec) else loader.load(spec)
         from raydt.runners import runner
 
+        notifier = notify.start(loaded.spec, view)
         out = runner(loaded.spec.mode, handoff)(loaded, view)
         if loaded.spec.mode in ("train", "tune") and loaded.spec.serve_config is not None:
+            notify.ended(notifier, out)  # told when the training ends, not when serving does
             out = _then_serve(loaded, view, out, handoff)
     except RaydtError as err:  # runConfig.report: the report of the failed run rides on the error
-        return results.error_result(err, reportPath=getattr(err, "report_path", None)), err.exit_code
+        doc, code = results.error_result(err, reportPath=getattr(err, "report_path", None)), err.exit_code
     except KeyboardInterrupt:
         stop = InterruptedRunError("interrupted by the user (Ctrl-C)")
-        return results.error_result(stop), stop.exit_code
+        doc, code = results.error_result(stop), stop.exit_code
     except Exception as exc:  # a bug of ours: still one JSON result, never a bare traceback
         bug = RaydtError(f"internal error: {type(exc).__name__}: {exc}")
         bug.details = {"traceback": traceback.format_exc().splitlines()[-15:]}
         traceback.print_exc()  # the whole of it, into the run's log file (the CLI sends stderr there)
-        return results.error_result(bug), bug.exit_code
-    doc = results.finalize(out)
-    return doc, results.exit_code(doc)
+        doc, code = results.error_result(bug), bug.exit_code
+    else:
+        doc = results.finalize(out)
+        code = results.exit_code(doc)
+    if notifier is None:
+        return doc, code
+    return results.finalize(notify.close(notifier, doc)), code
 
 
 def _then_serve(

@@ -36,7 +36,7 @@ class Install:
 
 
 def extras(the_plan: plan.TrainPlan | plan.TunePlan, loaded: LoadedSpec) -> list[str]:
-    """raydt's extras the spec needs: the framework's, the searcher's and scheduler's, tracking and report."""
+    """raydt's extras the spec needs: the framework's, the searcher's and scheduler's, tracking, report and notify."""
     train = the_plan.train if isinstance(the_plan, plan.TunePlan) else the_plan
     found = {train.framework.extra}
     if isinstance(the_plan, plan.TunePlan):
@@ -47,6 +47,8 @@ def extras(the_plan: plan.TrainPlan | plan.TunePlan, loaded: LoadedSpec) -> list
         found.add("tracking")
     if run_config.report:
         found.add("report")
+    if run_config.notify:  # the messages are sent by the job's driver, in the pods
+        found.add("notify")
     return sorted(found)
 
 

@@ -10,11 +10,14 @@ import math
 import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:
     from raydt.progress.table import LiveTable
+
+#: Told each new best value (``ProgressView.on_best``): the report's metrics, its key (a trial) and config (a trial's)
+BestListener = Callable[[dict[str, Any], str | None, dict[str, Any] | None], None]
 
 _SKIP = {"training_iteration", "timestamp", "checkpoint_dir_name", "time_total_s"}
 #: keys a trainer counts its iterations with, in the order the view prefers them
@@ -36,12 +39,15 @@ class ProgressView:
         self._last_line: dict[str, float] = {}
         self.held_back = 0  # report lines the throttle left out
         self.table: LiveTable | None = None  # the terminal's table (``open``); None: the line log
+        self.run_name: str | None = None  # the experiment's name, once the run knows it
+        self.on_best: BestListener | None = None  # runConfig.notify's newBest (``tracking.notify``)
 
     def __getstate__(self) -> dict[str, Any]:
         """Picklable (Ray Tune snapshots its callbacks): a copy is silent."""
         state = self.__dict__.copy()
         state["stream"] = None
         state["table"] = None
+        state["on_best"] = None
         return state
 
     @classmethod
@@ -93,9 +99,15 @@ class ProgressView:
         self._write(text)
 
     def report(
-        self, metrics: dict[str, Any], iteration: int, checkpointed: bool, prefix: str = "", key: str | None = None
+        self,
+        metrics: dict[str, Any],
+        iteration: int,
+        checkpointed: bool,
+        prefix: str = "",
+        key: str | None = None,
+        config: dict[str, Any] | None = None,
     ) -> None:
-        """One reported result: iteration, the numeric metrics and the best so far.
+        """One reported result: iteration, the numeric metrics and the best so far (``config``: a trial's).
 
         With ``throttle_s`` a fast trainer (a Tune function reporting every few milliseconds) gets at
         most one line per ``key`` in that time, except for a new best value, which is always shown.
@@ -106,6 +118,7 @@ class ProgressView:
             better = self.best is None or (value < self.best if self.mode == "min" else value > self.best)
             if better:
                 self.best = float(value)
+                self._tell_best(metrics, key, config)
         if self.table is not None:  # the table keeps the latest numbers; it draws them at its own pace
             counter, shown = _numbers(metrics)
             count = metrics[counter] if counter else iteration
@@ -124,6 +137,14 @@ class ProgressView:
         best = f"  (best {self.metric}={_fmt(self.best)})" if self.best is not None else ""
         mark = "  [ckpt]" if checkpointed else ""
         self._write(f"{prefix}{label}{of}  {numbers}{best}{mark}")
+
+    def _tell_best(self, metrics: dict[str, Any], key: str | None, config: dict[str, Any] | None) -> None:
+        if self.on_best is None:
+            return
+        try:
+            self.on_best(metrics, key, config)
+        except Exception as exc:  # noqa: BLE001 - a listener must never break the view, or the run it reports
+            self.event(f"new best not passed on: {type(exc).__name__}: {exc}")
 
     def finish(self) -> None:
         """Stop redrawing the table and leave its last state on the terminal; later events print as lines.

@@ -75,6 +75,7 @@ def run(loaded: LoadedSpec, view: ProgressView, mode: Mode) -> dict[str, Any]:
 def _steps(loaded: LoadedSpec, view: ProgressView, mode: Mode) -> dict[str, Any]:
     p = mode.train_plan
     started = time.monotonic()
+    view.run_name = p.name  # runConfig.notify's messages name the experiment (also one a preflight refuses)
     # the experiment's name, runConfig.tracking, the user's code where it runs fast: before Ray starts (raydt
     # doctor runs the same list)
     for step in preflights.training(loaded, p, getattr(mode, "search_space", None)):

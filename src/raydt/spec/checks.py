@@ -11,7 +11,15 @@ from typing import Any
 
 from raydt import paths
 from raydt.errors import SpecIssue
-from raydt.spec import data_checks, framework_checks, predict_checks, serve_checks, trainer_checks, tune_checks
+from raydt.spec import (
+    data_checks,
+    framework_checks,
+    notify_checks,
+    predict_checks,
+    serve_checks,
+    trainer_checks,
+    tune_checks,
+)
 from raydt.spec.model import ClusterConfig, Spec
 from raydt.spec.resources import PLACEMENT_STRATEGIES
 from raydt.spec.waiting import Waiting
@@ -39,6 +47,7 @@ def check(spec: Spec, raw: dict[str, Any], base_dirs: tuple[Path, ...], wait: Wa
     if spec.mode != "predict" and (spec.mode == "serve" or spec.serve_config is not None):
         issues += serve_checks.check(spec, base_dirs, wait)
     issues += framework_checks.check(spec, base_dirs, wait)  # what the framework declares it can do
+    issues += notify_checks.check(spec, wait)
     if spec.data_config is not None and spec.mode != "predict":
         issues += data_checks.check(spec, base_dirs, wait)
     else:

@@ -32,6 +32,7 @@ from raydt.spec.resources import ScalingConfig as ScalingConfig
 from raydt.spec.resources import WorkerRange as WorkerRange
 from raydt.spec.run_model import CheckpointSpec as CheckpointSpec  # re-exported: the model is read from here
 from raydt.spec.run_model import MlflowSpec as MlflowSpec
+from raydt.spec.run_model import NotifySpec as NotifySpec
 from raydt.spec.run_model import RunConfig as RunConfig
 from raydt.spec.run_model import TrackingSpec as TrackingSpec
 from raydt.spec.search_model import ConstraintSpec as ConstraintSpec  # re-exported: the model is read from here

@@ -1,9 +1,10 @@
-"""``runConfig``: naming, storage, checkpoints, resume, reports and experiment tracking of a run (Ray's
+"""``runConfig``: naming, storage, checkpoints, resume, reports, experiment tracking and notifications of a run (Ray's
 RunConfig and what raydt adds around it). Read through ``raydt.spec.model``, which re-exports it."""
 
 from __future__ import annotations
 
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field
 
@@ -60,6 +61,54 @@ class MlflowSpec(StrictModel):
     )
 
 
+#: ``runConfig.notify[].on`` values: when a message is sent
+NotifyEvent = Literal["finished", "failed", "newBest"]
+DEFAULT_EVENTS: tuple[NotifyEvent, ...] = ("finished", "failed")
+
+
+class NotifySpec(StrictModel):
+    """``runConfig.notify[]``: one Apprise URL and the events it is told."""
+
+    url: str = Field(
+        min_length=1,
+        max_length=4096,
+        description="An Apprise URL: slack://..., msteams://..., discord://..., mailto://..., ntfy://..., "
+        "json://host:port/path (a plain JSON webhook), ... (https://github.com/caronc/apprise/wiki). Shown in "
+        "warnings as its scheme and host only.",
+    )
+    on: list[NotifyEvent] = Field(
+        default_factory=lambda: list(DEFAULT_EVENTS),
+        min_length=1,
+        description="'finished' (status success or partial), 'failed' (status error, with the code and hint) and "
+        "'newBest' (train and tune: the metric's best improved; at most once a minute per URL).",
+    )
+
+    def shown(self) -> str:
+        """The URL as errors and warnings show it: its scheme and host, never a token, password or path."""
+        return shown_url(self.url)
+
+
+#: Schemes whose host is a server's name (elsewhere it is often a token: slack://TOKEN_A/TOKEN_B/...).
+HOST_SCHEMES = frozenset({"json", "jsons", "xml", "xmls", "form", "forms", "mailto", "mailtos", "http", "https"})
+
+
+def shown_url(url: str) -> str:
+    """``scheme://host[:port]`` of an Apprise URL; the host is masked (``***``) unless it is plainly a host name
+    (a webhook's or mail server's, or one with a dot: a domain or an IP address)."""
+    scheme, _, rest = url.partition("://")
+    if not rest or not scheme.replace("+", "").isalnum():
+        return "<an unreadable URL>"
+    try:
+        parts = urlsplit(url)
+        host, port = parts.hostname or "", parts.port
+    except ValueError:  # a token with a colon where a port would be (tgram://123:ABC/...)
+        return f"{scheme}://***"
+    if not host or (scheme.lower() not in HOST_SCHEMES and "." not in host and host != "localhost"):
+        return f"{scheme}://***"
+    host = f"[{host}]" if ":" in host else host
+    return f"{scheme}://{host}" + (f":{port}" if port else "")
+
+
 class TrackingSpec(StrictModel):
     """``runConfig.tracking``: experiment trackers the run logs to."""
 
@@ -107,4 +156,10 @@ class RunConfig(StrictModel):
     )
     tracking: TrackingSpec | None = Field(
         None, description="Experiment tracking: {mlflow: {trackingUri, experimentName, runName, tags, registerModel}}."
+    )
+    notify: list[NotifySpec] = Field(
+        default_factory=list,
+        max_length=20,
+        description="Notifications through Apprise (pip install 'ray-distributed-trainer[notify]'): "
+        "[{url, on: [finished, failed, newBest]}]. A message that cannot be sent is a warning, never a failed run.",
     )

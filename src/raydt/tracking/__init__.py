@@ -10,6 +10,7 @@ what could not be logged becomes a warning in the result.
     train.TrainTracker        mode train: one run (params, metrics per step, checkpoint, spec, result, model)
     tune.TuneTracker          mode tune: a parent run, one nested run per trial, the best one tagged
     models.fetch(uri, ...)    mode serve: models:/NAME@alias downloaded to a local checkpoint directory
+    notify                    runConfig.notify: finished / failed / newBest messages through Apprise
 
 This module imports neither MLflow nor Ray: ``raydt validate`` and ``raydt schema`` stay light.
 """

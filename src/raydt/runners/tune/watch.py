@@ -200,6 +200,7 @@ class ProgressCallback(ray.tune.Callback):  # type: ignore[misc]
             False,
             prefix=f"trial {trial.trial_id} ({done} done, {running} running) ",
             key=trial.trial_id,
+            config=trial.config,  # copied only for a new best
         )
 
     def on_step_end(self, iteration: int, trials: list[Any], **_: Any) -> None:
