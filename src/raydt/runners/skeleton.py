@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -89,17 +91,37 @@ def _steps(loaded: LoadedSpec, view: ProgressView, mode: Mode) -> dict[str, Any]
         view.event(f"ray: using {ray_session.describe(p.address)}")
         admission = mode.admit(status, view)
         preflight.check_storage(p.storage_path, p.shared_storage, status)
-        # dataConfig: read and preprocessed once here (a search hands the same datasets to every trial)
-        datasets, loop_config, data_info = data.attach(
-            loaded, p.loop_config, p.trainer is None, p.experiment_path, view, status, admission.worker_cpus
-        )
-        # stored once the data is good: a DATA_INVALID run has trained nothing and must not take the name
-        experiment.save_spec(p.experiment_path, loaded.raw, p.name, p.storage_path, base_dirs=loaded.base_dirs)
-        with ray_config.scoped_env(mode.ray_env()):  # restored after the run: none leaks into the next one
-            out = mode.fit(dataclasses.replace(p, loop_config=loop_config), datasets, status)
+        with _turn(status, admission, view) as turn:  # runs sent to one cluster at once start in order
+            # dataConfig: read and preprocessed once here (a search hands the same datasets to every trial)
+            datasets, loop_config, data_info = data.attach(
+                loaded, p.loop_config, p.trainer is None, p.experiment_path, view, status, admission.worker_cpus
+            )
+            # stored once the data is good: a DATA_INVALID run has trained nothing and must not take the name
+            experiment.save_spec(p.experiment_path, loaded.raw, p.name, p.storage_path, base_dirs=loaded.base_dirs)
+            with ray_config.scoped_env(mode.ray_env()):  # restored after the run: none leaks into the next one
+                out = mode.fit(dataclasses.replace(p, loop_config=loop_config), datasets, status)
     if data_info is not None:
         out["data"] = data_info
-    if admission.notes:
-        out["warnings"] = [*admission.notes, *out.get("warnings", [])]
+    notes = [*admission.notes]
+    if turn.get("waitedS"):
+        notes.append(f"waited {turn['waitedS']:g}s for the runs sent to this cluster before it (they start in order)")
+    if notes:
+        out["warnings"] = [*notes, *out.get("warnings", [])]
     cost.record_run(p, out, admission.reserved, status["numNodes"], time.monotonic() - started)
     return out
+
+
+@contextmanager
+def _turn(status: dict[str, Any], admission: Admission, view: ProgressView) -> Iterator[dict[str, Any]]:
+    """This run's turn on a shared cluster (``clusters.turns``); an embedded Ray is this run's alone."""
+    if status.get("source") == "embedded" or not admission.reserved:
+        yield {}
+        return
+    import ray
+
+    from raydt.clusters import turns
+
+    total = {"CPU": float(status["totalCpu"]), "GPU": float(status["totalGpu"])}
+    need = {key: float(admission.reserved.get(key, 0.0)) for key in total}
+    with turns.turn(ray.get_runtime_context().gcs_address, need, total, view.event) as waited:
+        yield waited
