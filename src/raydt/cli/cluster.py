@@ -9,7 +9,7 @@ from raydt.cli.table import Command, Outcome, not_for, quiet_argument
 
 #: ``raydt cluster up`` flags (dest names): given with status or down, they are a usage error
 _UP_FLAGS = ("cpus", "gpus", "memory", "resources", "workers", "worker_cpus", "worker_gpus", "worker_resources",
-             "host", "spec")  # fmt: skip
+             "host", "idle_stop", "spec")  # fmt: skip
 
 
 def _arguments(parser: argparse.ArgumentParser) -> None:
@@ -33,6 +33,9 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--worker-resources", help="up: custom resources of each worker raylet, JSON")
     parser.add_argument("--host", help="up: bind address (default 127.0.0.1; anything else warns)")
     parser.add_argument("--spec", help="up: take the head's resources from this spec's config.rayInit")
+    parser.add_argument(
+        "--idle-stop", help="up: stop the cluster once nothing has used it this long (30m, 90s, 2h; see its history)"
+    )
 
 
 def _cluster(args: argparse.Namespace) -> Outcome:
@@ -62,6 +65,7 @@ COMMANDS = (
         ),
         examples=(
             "raydt cluster up --cpus 2 --workers 1 --worker-cpus 1",
+            "raydt cluster up --idle-stop 30m   (stops itself after 30 minutes without a run, job or serve app)",
             "raydt cluster status --address 127.0.0.1:6379",
         ),
     ),

@@ -42,6 +42,7 @@ class UpOptions:
     workers: int = 0
     worker: NodeResources = field(default_factory=lambda: NodeResources(cpus=1))
     host: str = LOOPBACK
+    idle_stop_s: float | None = None  # --idle-stop: stop after this long unused (clusters.idle)
 
     @property
     def loopback(self) -> bool:
@@ -119,7 +120,14 @@ def build(flags: dict[str, Any], spec_ray_init: dict[str, Any] | None = None) ->
             ipaddress.ip_address(host)
         except ValueError:
             raise _issue("--host", "is not an IP address", host, "Leave it out (127.0.0.1) or give an IP.") from None
-    return UpOptions(head=head, workers=workers, worker=worker, host=LOOPBACK if host == "localhost" else host)
+    idle = None
+    if flags.get("idle_stop") is not None:
+        from raydt.clusters.idle import parse_duration
+
+        idle = parse_duration(flags["idle_stop"])
+    return UpOptions(
+        head=head, workers=workers, worker=worker, host=LOOPBACK if host == "localhost" else host, idle_stop_s=idle
+    )
 
 
 def exposure_warning(options: UpOptions, ports: dict[str, int]) -> str | None:

@@ -192,7 +192,14 @@ def _up_once(options: UpOptions, notes: list[str]) -> dict[str, Any]:
     rec["headPid"] = next((p["pid"] for p in rec["processes"] if p["name"].startswith("gcs_server")), 0)
     warning = exposure_warning(options, rec["ports"])
     rec["warnings"] = notes + ([warning] if warning else [])
+    if options.idle_stop_s is not None:  # after the record: the watcher reads it
+        from raydt.clusters import idle
+
+        rec["idleStopS"] = options.idle_stop_s
+        state.write(rec)
+        rec["idleWatcherPid"] = idle.start_watcher(cluster_id, options.idle_stop_s, folder / "idle-watcher.log")
     state.write(rec)
+    state.log_event("up", cluster_id, address=address, idleStopS=options.idle_stop_s)
     return public(rec)
 
 
@@ -202,8 +209,9 @@ def _remove_files(rec: dict[str, Any]) -> None:
             shutil.rmtree(str(rec[key]), ignore_errors=True)
 
 
-def down() -> dict[str, Any]:
-    """Stop the recorded cluster (every recorded pid, and every later process with its tag) by pid."""
+def down(reason: str = "raydt cluster down") -> dict[str, Any]:
+    """Stop the recorded cluster (every recorded pid, and every later process with its tag) by pid; ``reason``
+    goes into the history ``cluster status`` shows."""
     rec = state.read()
     if rec is None:
         raise UsageError(
@@ -219,6 +227,7 @@ def down() -> dict[str, Any]:
         raise err
     _remove_files(rec)
     state.remove()
+    state.log_event("down", cluster_id, reason=reason, upS=round(time.time() - float(rec.get("startedAt") or 0), 1))
     out = public(rec)
     out["stoppedPids"] = pids
     out["running"] = False
@@ -228,7 +237,7 @@ def down() -> dict[str, Any]:
 def public(rec: dict[str, Any]) -> dict[str, Any]:
     """What the JSON shows of a record (never the token itself: only where it is)."""
     keys = ("id", "address", "dashboardUrl", "tokenSource", "head", "workers", "worker", "ports", "headPid",
-            "processes", "rayTempDir", "startedAt", "warnings", "python")  # fmt: skip
+            "processes", "rayTempDir", "startedAt", "warnings", "python", "idleStopS", "idleWatcherPid")  # fmt: skip
     out = {k: rec[k] for k in keys if k in rec}
     out["recordFile"] = str(state.record_path())
     out["loopbackOnly"] = rec.get("host") == LOOPBACK

@@ -55,3 +55,41 @@ def dead() -> dict[str, Any] | None:
     """The record of a cluster whose head has died (until ``raydt cluster up`` or ``down`` clears it), else None."""
     data = read()
     return data if data is not None and not head_alive(data) else None
+
+
+HISTORY = "history.jsonl"
+#: events kept in the history file (the oldest go first)
+HISTORY_KEEP = 200
+
+
+def log_event(event: str, cluster_id: str, **fields: Any) -> None:
+    """Append one event of a lasting cluster (up, down, idle-stop) to the history ``cluster status`` shows."""
+    import json
+    import time
+
+    path = directory() / HISTORY
+    line = json.dumps({"at": time.time(), "event": event, "id": cluster_id, **fields}, default=str)
+    lines = [*history_lines(path)[-(HISTORY_KEEP - 1) :], line]
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    tmp.replace(path)
+
+
+def history(limit: int = 10) -> list[dict[str, Any]]:
+    """The last ``limit`` events, oldest first."""
+    import json
+
+    out = []
+    for line in history_lines(directory() / HISTORY)[-limit:]:
+        try:
+            out.append(json.loads(line))
+        except ValueError:
+            continue
+    return out
+
+
+def history_lines(path: Path) -> list[str]:
+    try:
+        return [ln for ln in path.read_text(encoding="utf-8").splitlines() if ln.strip()]
+    except OSError:
+        return []

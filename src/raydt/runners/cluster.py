@@ -23,5 +23,12 @@ def run_cluster(loaded: LoadedSpec, view: ProgressView) -> dict[str, Any]:
 
 
 def result(status: dict[str, Any]) -> dict[str, Any]:
-    """The result of ``mode: cluster``: nothing trained, the cluster's status."""
-    return Document(cluster_status=ClusterStatus.model_validate(status), mode="cluster").dump()
+    """The result of ``mode: cluster``: nothing trained, the cluster's status; with the history of this state
+    folder's lasting clusters when there is one (up, down, and the reason: a user, or ``--idle-stop``)."""
+    from raydt.clusters import state
+
+    doc = Document(cluster_status=ClusterStatus.model_validate(status), mode="cluster")
+    events = state.history()
+    if events:
+        doc.lasting_cluster = {"history": events}
+    return doc.dump()
