@@ -35,7 +35,7 @@ def test_train_report_has_every_epoch_and_the_kept_checkpoint(trained: dict[str,
     assert_seed_output(trained)
     html = Path(trained["reportPath"])
     ledger = [json.loads(x) for x in (Path(trained["experimentPath"]) / "raydt_train.jsonl").read_text().splitlines()]
-    assert [e["event"] for e in ledger] == ["start", "report", "report", "report"]
+    assert [e["event"] for e in ledger] == ["start", "report", "report", "report", "ran"]  # ran: the wall time (plan)
     page = html.read_text(encoding="utf-8")
     assert int(value_of(page, "count-reports")) == trained["results"]["iterations"] == 3
     assert float(value_of(page, "best-metric")) == trained["results"]["bestMetric"]

@@ -22,7 +22,7 @@ def own_state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     ("text", "seconds"), [("30m", 1800.0), ("90s", 90.0), ("2h", 7200.0), ("45", 45.0), ("1.5m", 90.0)]
 )
 def test_durations(text: str, seconds: float) -> None:
-    assert idle.parse_duration(text) == seconds
+    assert options.parse_duration(text) == seconds
     assert options.build({"idle_stop": text}).idle_stop_s == seconds
 
 

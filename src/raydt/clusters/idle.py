@@ -1,7 +1,7 @@
 """``raydt cluster up --idle-stop 30m``: a lasting cluster that nothing has used for that long stops itself (an idle
 cluster on a paid machine costs money), and says so in ``raydt cluster status``'s history.
 
-A watcher process (``python -m raydt.clusters.idle ID SECONDS``, started by ``up`` in its own session, tagged as
+A watcher process (``python -m raydt.clusters.watcher ID SECONDS``, started by ``up`` in its own session, tagged as
 the cluster's so ``down`` stops it) looks every few seconds for use: a Ray worker process of the cluster that
 runs something (its title is ``ray::<task or actor>``, not ``ray::IDLE``: a run's trials and workers, Ray Data's
 tasks, Serve's controller and replicas, a Ray Job's supervisor), a driver connected to it (Ray's core-driver log
@@ -13,28 +13,19 @@ no Ray.
 from __future__ import annotations
 
 import os
-import re
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from raydt import state as local_state
 from raydt.clusters import procs, state
-from raydt.errors import OptionError, SpecIssue
 
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)?\s*$")
-_UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
-
-
-def parse_duration(text: Any, path: str = "--idle-stop") -> float:
-    """Seconds of ``30m``, ``90s``, ``2h``, ``1d`` or a plain number of seconds (at least 1)."""
-    found = _DURATION.match(str(text))
-    if not found or float(found.group(1)) * _UNITS[found.group(2) or "s"] < 1:
-        hint = "A duration such as 30m, 90s, 2h (a plain number: seconds), at least 1s."
-        raise OptionError([SpecIssue(path, "is not a duration", text, hint)])
-    return float(found.group(1)) * _UNITS[found.group(2) or "s"]
+#: the titles of Ray's own processes that run nothing of a user: idle workers (``ray::IDLE``, its spill and restore
+#: variants) and the node's agents
+SYSTEM = ("ray::IDLE", "ray::DashboardAgent", "ray::RuntimeEnvAgent")
 
 
 def _title(pid: int) -> str:
@@ -50,7 +41,7 @@ def busy(rec: dict[str, Any]) -> str | None:
     me = os.getpid()
     for pid in procs.tagged(str(rec.get("id", ""))):
         title = _title(pid)
-        if title.startswith("ray::") and not title.startswith("ray::IDLE"):
+        if title.startswith("ray::") and not title.startswith(SYSTEM):
             return f"{title.split()[0]} (pid {pid})"
     tmp = Path(str(rec.get("rayTempDir", "")))
     for log in [
@@ -67,8 +58,9 @@ def busy(rec: dict[str, Any]) -> str | None:
     return None
 
 
-def watch(cluster_id: str, after_s: float) -> int:
-    """Stop the cluster ``cluster_id`` once nothing has used it for ``after_s`` seconds; return when it is gone."""
+def watch(cluster_id: str, after_s: float, stop: Callable[[str], Any]) -> int:
+    """Stop the cluster ``cluster_id`` with ``stop(reason)`` (``start.down``) once nothing has used it for
+    ``after_s`` seconds; return when it is gone."""
     poll = max(0.5, min(30.0, after_s / 6))
     last_use = time.monotonic()
     while True:
@@ -78,10 +70,8 @@ def watch(cluster_id: str, after_s: float) -> int:
         if busy(rec):
             last_use = time.monotonic()
         elif time.monotonic() - last_use >= after_s:
-            from raydt.clusters import start
-
             idle = round(time.monotonic() - last_use, 1)
-            start.down(reason=f"idle for {idle:g}s (--idle-stop {after_s:g}s): nothing used it")
+            stop(f"idle for {idle:g}s (--idle-stop {after_s:g}s): nothing used it")
             return 0
         time.sleep(poll)
 
@@ -91,11 +81,7 @@ def start_watcher(cluster_id: str, after_s: float, log: Path) -> int:
     env = {**os.environ, procs.TAG: cluster_id}
     with open(log, "ab") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "raydt.clusters.idle", cluster_id, f"{after_s:g}"],
+            [sys.executable, "-m", "raydt.clusters.watcher", cluster_id, f"{after_s:g}"],
             stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True,
         )  # fmt: skip
     return proc.pid
-
-
-if __name__ == "__main__":
-    sys.exit(watch(sys.argv[1], float(sys.argv[2])))

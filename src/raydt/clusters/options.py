@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -120,14 +121,23 @@ def build(flags: dict[str, Any], spec_ray_init: dict[str, Any] | None = None) ->
             ipaddress.ip_address(host)
         except ValueError:
             raise _issue("--host", "is not an IP address", host, "Leave it out (127.0.0.1) or give an IP.") from None
-    idle = None
-    if flags.get("idle_stop") is not None:
-        from raydt.clusters.idle import parse_duration
-
-        idle = parse_duration(flags["idle_stop"])
+    idle = parse_duration(flags["idle_stop"]) if flags.get("idle_stop") is not None else None
     return UpOptions(
         head=head, workers=workers, worker=worker, host=LOOPBACK if host == "localhost" else host, idle_stop_s=idle
     )
+
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)?\s*$")
+_UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+
+
+def parse_duration(text: Any, path: str = "--idle-stop") -> float:
+    """Seconds of ``30m``, ``90s``, ``2h``, ``1d`` or a plain number of seconds (at least 1)."""
+    found = _DURATION.match(str(text))
+    if not found or float(found.group(1)) * _UNITS[found.group(2) or "s"] < 1:
+        hint = "A duration such as 30m, 90s, 2h (a plain number: seconds), at least 1s."
+        raise _issue(path, "is not a duration", text, hint)
+    return float(found.group(1)) * _UNITS[found.group(2) or "s"]
 
 
 def exposure_warning(options: UpOptions, ports: dict[str, int]) -> str | None:
