@@ -34,7 +34,7 @@ def bundle(experiment_dir: str | Path, out: str | Path | None = None, *, with_ch
         with_checkpoints=packed.with_checkpoints,
     )
     doc = results.Document(bundle=info, experiment_path=str(Path(experiment_dir).expanduser().resolve()))
-    checkpoints = sum("checkpoint" in why for why in packed.left_out)
+    checkpoints = sum(why.endswith("(a checkpoint: pass --with-checkpoints)") for why in packed.left_out)
     if checkpoints:
         doc.warnings = [f"{checkpoints} checkpoint folder(s) left out: pass --with-checkpoints to pack them"]
     return doc.dump(), EXIT_SUCCESS

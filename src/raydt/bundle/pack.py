@@ -70,7 +70,7 @@ def pack(experiment_dir: str | Path, out: str | Path | None = None, *, with_chec
                 _add(tar, arcname, path, redactor, packed)
             for arcname, text in extra.items():
                 _add_bytes(tar, arcname, _redacted(text, ".json", redactor, packed, arcname), time.time())
-            packed.redactions, packed.files = redactor.count, len(tar.getmembers())
+            packed.redactions, packed.files = redactor.count, len(tar.getmembers()) + 1  # and the manifest
             manifest = _manifest(exp, packed)
             _add_bytes(tar, BUNDLE_MANIFEST, json.dumps(manifest, indent=2).encode(), time.time())
         os.replace(partial, target)

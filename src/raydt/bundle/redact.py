@@ -1,8 +1,8 @@
 """Secrets out of a bundle's copies (never out of the originals): what looks secret becomes ``[redacted]``.
 
 - a key named like a secret (a part of its name, camelCase or snake_case, is ``token``, ``password``, ``secret``,
-  ``credential(s)``, ``auth``, ``authorization``, ``apikey``, or it ends in ``key``: ``HF_TOKEN``,
-  ``MLFLOW_TRACKING_PASSWORD``, ``AWS_SECRET_ACCESS_KEY``, ``apiKey``): its value, in JSON (every scalar under it)
+  ``credential(s)``, ``auth``, ``authorization``, ``apikey``, or it ends in ``api|access|private|... key``:
+  ``HF_TOKEN``, ``MLFLOW_TRACKING_PASSWORD``, ``AWS_SECRET_ACCESS_KEY``, ``apiKey``; not a bare ``key``): its value, in JSON (every scalar under it)
   and in text (``NAME=value``, ``name: value``, ``"name": "value"``); names of a file, path or environment variable
   (``tokenFile``, ``tokenEnv``) and booleans (``auth: true``) are kept;
 - ``Authorization`` / ``Bearer`` / ``Basic`` credentials; the password of a URL (``https://user:pw@host``);
@@ -22,6 +22,8 @@ REDACTED = "[redacted]"
 _SECRET_PARTS = frozenset(
     {"token", "password", "passwd", "secret", "credential", "credentials", "auth", "authorization", "apikey"}
 )
+#: ``<prefix>_key`` names a key to something (``api_key``, ``OPENAI_API_KEY``, ``secretKey``); a bare ``key`` does not
+_KEY_PREFIXES = frozenset({"api", "access", "secret", "private", "signing", "encryption", "client", "master", "ssh"})
 _KEPT_LAST = frozenset({"file", "path", "dir", "env", "var", "source", "required", "enabled", "mode", "type"})
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 _SPLIT = re.compile(r"[_.\-\s]+")
@@ -32,7 +34,7 @@ _SHAPES = re.compile(
 )
 #: ``name = value`` / ``name: value`` / ``"name": "value"`` / ``--name value`` is not matched (no separator)
 _ASSIGN = re.compile(
-    r"(?P<q>[\"']?)(?P<name>[A-Za-z_][\w.\-]*)(?P=q)(?P<sep>\s*[:=]\s*)(?P<vq>[\"']?)(?P<value>[^\s\"',;}\]]+)"
+    r"(?P<q>[\"']?)(?P<name>[A-Za-z_][\w.\-]*)(?P=q)(?P<sep>[ \t]*[:=][ \t]*)(?P<vq>[\"']?)(?P<value>[^\s\"',;}\]]+)"
 )
 
 
@@ -41,7 +43,8 @@ def secret_name(name: str) -> bool:
     parts = [p for p in _SPLIT.split(_CAMEL.sub("_", name).lower()) if p]
     if not parts or parts[-1] in _KEPT_LAST:
         return False
-    return any(p in _SECRET_PARTS for p in parts) or parts[-1] == "key" or parts[-1].endswith("apikey")
+    keyed = len(parts) > 1 and parts[-1] == "key" and parts[-2] in _KEY_PREFIXES
+    return any(p in _SECRET_PARTS for p in parts) or keyed or parts[-1].endswith("apikey")
 
 
 class Redactor:

@@ -45,9 +45,9 @@ log = logging.getLogger(__name__)
 TAIL_LINES, TAIL_BYTES = 200, 256 << 10
 MAX_LOG_FILES = 12
 MAX_ERROR_CHARS = 64_000
-#: Ray's task and actor errors name the process: ``(pid=1234, ip=10.0.0.5, ...)``, ``pid: 1234``, ``ip: ...``
+#: Ray's task and actor errors name the process: ``(pid=1234, ip=10.0.0.5, ...)``, ``pid: 1234``, ``node_ip='...'``
 _PID = re.compile(r"\bpid[=:]\s*(\d+)")
-_IP = re.compile(r"\bip[=:]\s*(\d{1,3}(?:\.\d{1,3}){3})")
+_IP = re.compile(r"\b(?:node_)?ip[=:]\s*['\"]?(\d{1,3}(?:\.\d{1,3}){3})")
 _KEY = re.compile(r"[^\w.\-]+")
 
 #: (node ip, pid) -> the tail of that worker's error output on its node, or None
