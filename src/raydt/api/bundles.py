@@ -72,10 +72,10 @@ def report(path: str, out: str | None = None) -> Outcome:
             )
             if written.notes:
                 doc.warnings = list(written.notes)
-            out = bundle.relabel(doc.dump(), root, path)
+            shown: dict[str, Any] = bundle.relabel(doc.dump(), root, path)
     except RaydtError as err:
         return results.error_result(err), err.exit_code
-    return _from(out, path), EXIT_SUCCESS
+    return _from(shown, path), EXIT_SUCCESS
 
 
 def _relabel_page(html: Path, root: Path, bundle: str) -> None:

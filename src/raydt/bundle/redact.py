@@ -2,9 +2,9 @@
 
 - a key named like a secret (a part of its name, camelCase or snake_case, is ``token``, ``password``, ``secret``,
   ``credential(s)``, ``auth``, ``authorization``, ``apikey``, or it ends in ``api|access|private|... key``:
-  ``HF_TOKEN``, ``MLFLOW_TRACKING_PASSWORD``, ``AWS_SECRET_ACCESS_KEY``, ``apiKey``; not a bare ``key``): its value, in JSON (every scalar under it)
-  and in text (``NAME=value``, ``name: value``, ``"name": "value"``); names of a file, path or environment variable
-  (``tokenFile``, ``tokenEnv``) and booleans (``auth: true``) are kept;
+  ``HF_TOKEN``, ``MLFLOW_TRACKING_PASSWORD``, ``AWS_SECRET_ACCESS_KEY``, ``apiKey``; not a bare ``key``): its
+  value, in JSON (every scalar under it) and in text (``NAME=value``, ``name: value``, ``"name": "value"``); names
+  of a file, path or environment variable (``tokenFile``, ``tokenEnv``) and booleans (``auth: true``) are kept;
 - ``Authorization`` / ``Bearer`` / ``Basic`` credentials; the password of a URL (``https://user:pw@host``);
 - tokens recognisable by their shape (Hugging Face ``hf_...``, GitHub ``ghp_...``, AWS ``AKIA...``, Slack ``xox.-``).
 
