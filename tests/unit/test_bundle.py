@@ -8,6 +8,8 @@ import io
 import json
 import os
 import shutil
+import subprocess
+import sys
 import tarfile
 from pathlib import Path
 from typing import Any
@@ -17,6 +19,7 @@ import pytest
 from raydt import api
 from raydt.cli import main
 from raydt.experiment import postmortem as pm
+from tests.conftest import ROOT
 from tests.integration.report_helper import synthesize_tune
 from tests.unit.test_explain_folders import HEALTH_CHECK, train_folder, worker_log
 
@@ -216,3 +219,17 @@ def test_a_tarball_with_a_member_outside_it_is_refused(tmp_path: Path) -> None:
     broken.write_bytes(b"not a tarball")
     doc, code = api.report(str(broken))
     assert code == 2 and "cannot be read" in doc["error"]["message"] and "raydt bundle" in doc["error"]["hint"]
+
+
+def test_bundle_and_explain_on_it_import_no_ray_as_a_real_process(tmp_path: Path) -> None:
+    exp = train_folder(tmp_path, worker_log("ModuleNotFoundError: No module named 'my_helpers'"), [HEALTH_CHECK])
+    script = (
+        "import sys\n"
+        "from raydt.cli import main\n"
+        f"assert main(['bundle', {str(exp)!r}, '-o', {str(tmp_path / 'b.tar.gz')!r}]) == 0\n"
+        f"assert main(['explain', {str(tmp_path / 'b.tar.gz')!r}]) == 0\n"
+        "assert 'ray' not in sys.modules, 'Ray was imported'\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr
+    assert '"fromBundle"' in proc.stdout and '"MODULE_NOT_FOUND_ON_WORKERS"' in proc.stdout, proc.stdout
