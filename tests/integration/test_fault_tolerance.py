@@ -176,6 +176,22 @@ def test_sigkilled_worker_with_no_retries_left_is_worker_died_and_explained(tmp_
     assert explained.code == 0 and causes[0]["code"] == "WORKER_DIED", causes
     assert causes[0]["summary"].startswith("the run lost a worker"), causes
     assert any(ev["file"].endswith(".log") for ev in causes[0]["evidence"])
+    # the driver kept a post-mortem: the error, the node's state, the tails of Ray Train's logs of this run
+    postmortem = experiment / "raydt_postmortem" / "train-1"
+    index = json.loads((postmortem / "postmortem.json").read_text())
+    assert (postmortem / "error.txt").read_text() and (postmortem / "node.json").is_file(), index
+    assert any(c["file"].startswith("ray-train-app-worker-") for c in index["copied"]), index
+    # bundled, the experiment moved away: explain in a fresh folder (no Ray session read) names the same cause
+    bundle = tmp_path / "ship" / "run.tar.gz"
+    packed = run_cli("bundle", str(experiment), "-o", str(bundle))
+    assert packed.code == 0 and not any("checkpoint_" in m for m in packed.out["bundle"]["redactedFiles"]), packed.out
+    (tmp_path / "results").rename(tmp_path / "moved-away")
+    fresh = tmp_path / "fresh"
+    fresh.mkdir()
+    again = run_cli("explain", str(bundle), cwd=fresh)
+    assert again.code == 0 and again.out["fromBundle"] == str(bundle), again.out
+    assert again.out["causes"][0]["code"] == "WORKER_DIED", again.out["causes"]
+    assert f"{bundle}:ft/raydt_postmortem/train-1/node.json" in again.out["sources"]
 
 
 def slow_search(tmp_path: Path, name: str) -> dict[str, Any]:

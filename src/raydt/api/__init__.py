@@ -2,6 +2,7 @@
 
 - runs (``api.runs``): ``validate``, ``run``, ``resume``, ``execute`` (result and exit code), ``run_logged`` (as
   ``raydt run`` makes it), ``run_detached``, ``serve_status`` / ``serve_shutdown``, ``schema``;
+- bundles (``api.bundles``): ``bundle`` (``raydt bundle DIR``); ``explain`` and ``report`` read a bundle too;
 - operations (``api.operations``), each (result document, exit code): ``validate_document``, ``report``,
   ``doctor``, ``explain``, ``plan``, ``submit``, ``job``, ``k8s``, ``cluster``; and the Python forms ``k8s_manifests``,
   ``cluster_up`` / ``cluster_down`` / ``cluster_status``.
@@ -9,6 +10,7 @@
 Nothing here imports Ray at import time.
 """
 
+from raydt.api.bundles import bundle
 from raydt.api.operations import (
     Outcome,
     cluster,
@@ -45,6 +47,7 @@ from raydt.api.runs import (
 __all__ = [
     "Outcome",
     "SpecSource",
+    "bundle",
     "cluster",
     "cluster_down",
     "cluster_spec",

@@ -36,8 +36,15 @@ def plan(spec: SpecSource, *, address: str | None = None, k8s: bool = False, pro
 
 
 def report(experiment_dir: str | Path, out: str | None = None) -> Outcome:
-    """``raydt report``: ``reportPath``, ``reportFigures``, and notes on figures left out as warnings."""
+    """``raydt report``: ``reportPath``, ``reportFigures``, and notes on figures left out as warnings; of a bundle
+    (``raydt bundle``'s .tar.gz) too."""
+    from raydt.bundle import is_bundle
     from raydt.report import write
+
+    if is_bundle(experiment_dir):
+        from raydt.api import bundles
+
+        return bundles.report(str(experiment_dir), out)
 
     try:
         written = write(experiment_dir, out)
@@ -67,8 +74,14 @@ def doctor(spec: str | None = None, address: str | None = None, *, summary: Text
 
 
 def explain(path: str) -> Outcome:
-    """``raydt explain``: the root causes of a failed run, with evidence and fixes."""
+    """``raydt explain``: the root causes of a failed run, with evidence and fixes; of a bundle too."""
     from raydt import diagnose
+    from raydt.bundle import is_bundle
+
+    if is_bundle(path):
+        from raydt.api import bundles
+
+        return bundles.explain(path)
 
     return diagnose.explain(path)
 

@@ -24,7 +24,9 @@ def _doctor(args: argparse.Namespace) -> Outcome:
 
 
 def _explain_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("path", help="an experiment folder (experimentPath), a run's logFile, or a saved result JSON")
+    parser.add_argument(
+        "path", help="an experiment folder (experimentPath), a run's logFile, a saved result JSON, or a bundle"
+    )
 
 
 def _explain(args: argparse.Namespace) -> Outcome:

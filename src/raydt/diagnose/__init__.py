@@ -24,8 +24,10 @@ def doctor(spec: str | None = None, address: str | None = None) -> tuple[dict[st
     return run(spec, address)
 
 
-def explain(path: str) -> tuple[dict[str, Any], int]:
-    """(result document with ``causes`` and ``sources``, exit code)."""
+def explain(path: str, sessions: bool = True) -> tuple[dict[str, Any], int]:
+    """(result document with ``causes`` and ``sources``, exit code); ``sessions``: also read this machine's Ray
+    session logs (False for an extracted bundle)."""
+    from raydt.diagnose.postmortems import with_node_state
     from raydt.diagnose.root_causes import causes
     from raydt.diagnose.sources import find
 
@@ -33,12 +35,14 @@ def explain(path: str) -> tuple[dict[str, Any], int]:
     if not target.exists():
         err = UsageError(f"raydt explain: {path} does not exist (give an experiment folder, a log file or a result)")
         return results.error_result(err), err.exit_code
-    found = find(target.resolve())
+    found = find(target.resolve(), sessions)
     error = (found.result or {}).get("error")
     hints = {str(error["code"]): str(error.get("hint", ""))} if isinstance(error, dict) and "code" in error else {}
-    files = [found.result_file, *found.logs, *found.errors.values(), found.ledger, found.train_ledger]
-    read = [str(f) for f in files if f is not None] + sorted({str(p.parent) for p in found.ray_logs})
-    found_causes = causes(found, hints)
+    files = [found.result_file, *found.logs, *found.errors.values(), found.ledger, found.train_ledger, *found.nodes]
+    read = list(
+        dict.fromkeys([str(f) for f in files if f is not None] + sorted({str(p.parent) for p in found.ray_logs}))
+    )
+    found_causes = with_node_state(causes(found, hints), found.nodes)
     doc = results.Document(causes=[Cause.model_validate(c) for c in found_causes], sources=read)
     if found.experiment is not None:
         doc.experiment_path = str(found.experiment)

@@ -8,7 +8,12 @@ show why a run failed. Nothing is imported from Ray; files are read as text.
   in the session's ``artifacts/.../driver_artifacts``);
 - the CLI's log file (``logFile``: ``<storage>/logs/<name>-<time>-<pid>.log``), Ray's and the trainer's output;
 - Ray's session logs (``raylet.out``: the memory monitor's kills; ``worker-*.err``; Ray Train's
-  ``logs/train/ray-train-app-*.log``) of the session the log names or the CLI's embedded Ray ran, when still there.
+  ``logs/train/ray-train-app-*.log``) of the session the log names or the CLI's embedded Ray ran, when still there;
+- the post-mortems (``raydt_postmortem/<key>-<n>/``, ``experiment.postmortem``): each failure's error (for a trial
+  whose folder has no ``error.txt``), the tails of Ray's logs copied when it failed (read instead of the session's
+  files of the same name, which may be gone), and the node's memory and disk then (``node.json``);
+- in a bundle (``sessions=False``): the stored result ``raydt_result.json``, and no session logs at all (they would
+  be this machine's, not the run's).
 """
 
 from __future__ import annotations
@@ -21,7 +26,17 @@ from pathlib import Path
 from typing import Any
 
 from raydt.experiment import LEDGER_FILE as LEDGER
-from raydt.experiment import LOGS_DIR, SPEC_FILE, TRAIN_LEDGER
+from raydt.experiment import (
+    LOGS_DIR,
+    POSTMORTEM_DIR,
+    POSTMORTEM_ERROR,
+    POSTMORTEM_INDEX,
+    POSTMORTEM_LOGS,
+    POSTMORTEM_NODE,
+    RESULT_FILE,
+    SPEC_FILE,
+    TRAIN_LEDGER,
+)
 
 #: the most of a file that is read (its end: where the failure is)
 MAX_BYTES = 4 << 20
@@ -54,6 +69,8 @@ class Found:
     ledger: Path | None = None
     train_ledger: Path | None = None  # a train run's: its worker failures
     ray_logs: list[Path] = field(default_factory=list)
+    postmortems: list[Path] = field(default_factory=list)  # raydt_postmortem/<key>-<n>/ folders
+    nodes: list[Path] = field(default_factory=list)  # their node.json files
 
 
 def read_lines(path: Path, limit: int = MAX_BYTES) -> list[str]:
@@ -79,11 +96,15 @@ def tail(path: Path, limit: int = MAX_BYTES) -> tuple[int, list[str]]:
     return skipped_lines + 1, lines
 
 
-def find(path: Path) -> Found:
-    """Everything about the run ``path`` names (a folder: an experiment; a file: a result or a log)."""
+def find(path: Path, sessions: bool = True) -> Found:
+    """Everything about the run ``path`` names (a folder: an experiment; a file: a result or a log);
+    ``sessions``: also this machine's Ray session logs (False for a bundle: it comes from another machine)."""
     found = Found()
     if path.is_dir():
         found.experiment = path
+        stored = _result(path / RESULT_FILE) if (path / RESULT_FILE).is_file() else None
+        if stored is not None:
+            found.result, found.result_file = stored, path / RESULT_FILE
     else:
         doc = _result(path)
         if doc is None:
@@ -97,8 +118,10 @@ def find(path: Path) -> Found:
             if isinstance(doc.get("logFile"), str) and Path(doc["logFile"]).is_file():
                 found.logs.append(Path(doc["logFile"]))
     if found.experiment is not None:
-        _experiment(found, found.experiment)
-    found.ray_logs = _ray_logs(found)
+        _experiment(found, found.experiment, sessions)
+        _postmortems(found, found.experiment)
+    copied = {p.name for p in found.ray_logs}
+    found.ray_logs += [p for p in (_ray_logs(found) if sessions else []) if p.name not in copied]
     return found
 
 
@@ -118,7 +141,7 @@ def trial_id(folder_name: str) -> str:
     return parts[1] if len(parts) >= 2 else folder_name
 
 
-def _experiment(found: Found, exp: Path) -> None:
+def _experiment(found: Found, exp: Path, sessions: bool) -> None:
     try:
         spec = json.loads((exp / SPEC_FILE).read_text(encoding="utf-8"))
         found.name = str(spec.get("runConfig", {}).get("name") or exp.name)
@@ -133,13 +156,43 @@ def _experiment(found: Found, exp: Path) -> None:
         found.ledger = exp / LEDGER
     if (exp / TRAIN_LEDGER).is_file():
         found.train_ledger = exp / TRAIN_LEDGER
-    if not found.errors and found.trials:  # Ray's copy, in the session folder, when the trial folder lacks one
+    if (
+        not found.errors and found.trials and sessions
+    ):  # Ray's copy, in the session folder, when the trial folder lacks one
         for root in ray_roots():
             for err in root.glob(f"session_*/artifacts/*/{found.name}/driver_artifacts/*/error.txt"):
                 found.errors.setdefault(trial_id(err.parent.name), err)
     if not found.logs:
         logs = sorted((exp.parent / LOGS_DIR).glob(f"{found.name}-*.log"), key=lambda p: p.stat().st_mtime)
         found.logs += logs[-2:][::-1]  # the latest run first (a resumed experiment has several)
+
+
+def _postmortems(found: Found, exp: Path) -> None:
+    """The post-mortems' errors (a trial's, when its folder kept no error.txt; the run's, when there is no train
+    ledger), the log tails they copied (read as Ray's logs) and their node states."""
+    folders = [p for p in (exp / POSTMORTEM_DIR).glob("*-*") if p.is_dir()]
+    for folder in sorted(folders, key=lambda p: (p.name.rsplit("-", 1)[0], _number(p.name))):  # the last one wins
+        try:
+            key = str(json.loads((folder / POSTMORTEM_INDEX).read_text(encoding="utf-8"))["key"])
+        except (OSError, ValueError, KeyError, TypeError):
+            key = folder.name.rsplit("-", 1)[0]
+        found.postmortems.append(folder)
+        error = folder / POSTMORTEM_ERROR
+        if key == "train":
+            if found.train_ledger is None and error.is_file():
+                found.logs.append(error)
+        elif error.is_file():
+            tid = next((t for t in sorted(found.trials) if t == key or t.startswith(f"{key}_")), key)
+            if tid not in found.errors or POSTMORTEM_DIR in found.errors[tid].parts:
+                found.errors[tid] = error  # the trial's folder kept no error.txt (or an earlier post-mortem)
+            found.trials.add(tid)
+        found.ray_logs += sorted(p for p in (folder / POSTMORTEM_LOGS).glob("*") if p.is_file())
+        found.nodes += [p for p in [folder / POSTMORTEM_NODE] if p.is_file()]
+
+
+def _number(name: str) -> int:
+    tail = name.rsplit("-", 1)[-1]
+    return int(tail) if tail.isdigit() else 0
 
 
 def _ray_logs(found: Found) -> list[Path]:

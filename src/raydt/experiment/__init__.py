@@ -12,8 +12,13 @@ Layout of ``<storagePath>/<name>/`` (Ray's own files beside them)::
     report/report.html     ``raydt report`` / ``runConfig.report``
     raydt_mlflow.json      the MLflow run ids, so a resumed run logs into the same runs
     mlflow.db, mlartifacts/ the local MLflow store when no tracking URI is given
+    raydt_postmortem/      what ``raydt explain`` needs of each failure, copied when it happened (``postmortem``):
+      <trial id|train>-<n>/  error.txt, node.json (memory, disk), postmortem.json (what was copied or not
+                             reachable), logs/ (tails of the failing worker's Ray logs)
+    raydt_result.json      a saved result document, in a bundle when ``raydt bundle --result`` packed one
 
-and ``<storagePath>/logs/<name>-<time>-<pid>.log``: the CLI's log of each run, beside the experiments.
+and ``<storagePath>/logs/<name>-<time>-<pid>.log``: the CLI's log of each run, beside the experiments. A bundle
+(``raydt bundle``) is a .tar.gz of ``<name>/`` and ``logs/<name>-*.log`` with ``raydt_bundle.json`` beside them.
 """
 
 from __future__ import annotations
@@ -30,6 +35,17 @@ MLFLOW_STATE_FILE = "raydt_mlflow.json"
 MLFLOW_DB = "mlflow.db"
 MLFLOW_ARTIFACTS = "mlartifacts"
 LOGS_DIR = "logs"  # in the storage path, beside the experiments
+POSTMORTEM_DIR = "raydt_postmortem"
+#: the files of one post-mortem (``<POSTMORTEM_DIR>/<key>-<n>/``) and the most an experiment keeps
+POSTMORTEM_ERROR, POSTMORTEM_NODE, POSTMORTEM_INDEX, POSTMORTEM_LOGS = (
+    "error.txt",
+    "node.json",
+    "postmortem.json",
+    "logs",
+)
+MAX_POSTMORTEMS = 20
+RESULT_FILE = "raydt_result.json"
+BUNDLE_MANIFEST = "raydt_bundle.json"  # beside the experiment folder in a bundle
 
 # the stored spec's functions, read as ``experiment.save_spec`` etc. (imported last: it reads SPEC_FILE above)
 from raydt.experiment.stored_spec import (  # noqa: E402
@@ -44,14 +60,22 @@ from raydt.experiment.stored_spec import (  # noqa: E402
 )
 
 __all__ = [
+    "BUNDLE_MANIFEST",
     "LEDGER_FILE",
     "LOGS_DIR",
+    "MAX_POSTMORTEMS",
     "MAY_DIFFER",
     "MLFLOW_ARTIFACTS",
     "MLFLOW_DB",
     "MLFLOW_STATE_FILE",
+    "POSTMORTEM_DIR",
+    "POSTMORTEM_ERROR",
+    "POSTMORTEM_INDEX",
+    "POSTMORTEM_LOGS",
+    "POSTMORTEM_NODE",
     "REPORT_DIR",
     "REPORT_FILE",
+    "RESULT_FILE",
     "SPEC_FILE",
     "SUBMITTED_JOB",
     "TRAIN_LEDGER",

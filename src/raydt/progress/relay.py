@@ -107,9 +107,20 @@ class Relay:
         if item.get("event") == "worker_error":
             self.worker_errors.append(item)
             self.view.event(f"worker failure: {item['errors']}")
+            self._postmortem(item["errors"])
             return
         self.history.append(item)
         self.view.report(item["metrics"], len(self.history), item["checkpoint"] is not None)
+
+    def _postmortem(self, errors: dict[Any, str]) -> None:
+        """Copy what ``raydt explain`` needs of the failure into the experiment (``experiment.postmortem``)."""
+        if self.ledger is None:
+            return
+        from raydt.experiment import postmortem
+
+        text = "\n\n".join(f"rank {rank}: {error}" for rank, error in sorted(errors.items(), key=lambda e: str(e[0])))
+        experiment = os.path.dirname(self.ledger)
+        postmortem.record(experiment, "train", text, run_name=os.path.basename(experiment))
 
     def close(self) -> None:
         """Stop the thread, take what is left on the queue, free the queue actor (idempotent)."""

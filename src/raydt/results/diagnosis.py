@@ -21,7 +21,7 @@ class Check(ResultModel):
 class Evidence(ResultModel):
     """A line that points at a cause (``raydt explain``)."""
 
-    file: str = Field(description="The file read (absolute path).")
+    file: str = Field(description="The file read (absolute path; from a bundle: BUNDLE:member).")
     line: int = Field(description="Its line number, 1-based.")
     text: str = Field(description="The line (shortened).")
 

@@ -17,6 +17,7 @@ from pydantic import Field
 from raydt.results.diagnosis import Cause, Check
 from raydt.results.fields import ErrorCode, Number, ResultModel, opt
 from raydt.results.outputs import (
+    BundleInfo,
     Deployment,
     JobRow,
     JobStatus,
@@ -302,7 +303,13 @@ class Result(ResultModel):
     )
     checks: list[Check] | None = opt("raydt doctor: the checks (name, status ok|warn|fail, found, fix).")
     causes: list[Cause] | None = opt("raydt explain: root causes, most likely first, with evidence (file, line).")
-    sources: list[str] | None = opt("raydt explain: the files read (result, logs, error.txt, ledger).")
+    sources: list[str] | None = opt(
+        "raydt explain: the files read (result, logs, error.txt, ledger, post-mortems); from a bundle, BUNDLE:member."
+    )
+    bundle: BundleInfo | None = opt("raydt bundle: the .tar.gz written, what it holds, what was left out.")
+    from_bundle: str | None = opt(
+        "raydt explain / report on a bundle: the .tar.gz read (paths inside it are written BUNDLE:member)."
+    )
 
 
 class Document(Result):

@@ -149,3 +149,16 @@ class Submission(ResultModel):
     address: str = Field(description="The dashboard the job went to.")
     token_source: str = Field(description="Where the auth token came from (never the token), or none.")
     cluster_ray_version: str = Field(description="The cluster's Ray version.")
+
+
+class BundleInfo(ResultModel):
+    """What ``raydt bundle`` packed."""
+
+    path: str = Field(description="The .tar.gz written (absolute path).")
+    experiment: str = Field(description="The experiment's name: its folder in the bundle.")
+    size_bytes: int = Field(description="The bundle's size.")
+    files: int = Field(description="Files in it (raydt_bundle.json, its manifest, included).")
+    redactions: int = Field(description="Secret values replaced by [redacted] in the copies (never in the originals).")
+    redacted_files: list[str] = Field(description="The members that had a secret replaced.")
+    left_out: list[str] = Field(description="'member (why)' for what was not packed: checkpoints, pickles, ...")
+    with_checkpoints: bool = Field(description="--with-checkpoints: checkpoint folders and large artifacts packed.")

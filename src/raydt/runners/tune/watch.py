@@ -40,14 +40,31 @@ class TrialLedger(ray.tune.Callback):  # type: ignore[misc]
 
     def on_trial_error(self, iteration: int, trials: list[Any], trial: Any, **_: Any) -> None:
         self._append({"event": "error", "trial": trial.trial_id})
+        postmortem_of(self.experiment_path, trial)
 
     def on_trial_recover(self, iteration: int, trials: list[Any], trial: Any, **_: Any) -> None:
         code, error = _failure(trial)
         if code != "USER_CODE_ERROR":  # a trainer's exception is re-raised at once, not trained again (NoRepeat)
             self._append({"event": "retry", "trial": trial.trial_id, "code": code, "error": error})
+            postmortem_of(self.experiment_path, trial)
 
     def _append(self, event: dict[str, Any]) -> None:
         ledger.append(self.experiment_path, event)
+
+
+def postmortem_of(experiment_path: str, trial: Any) -> None:
+    """Copy what ``raydt explain`` needs of the trial's failure into the experiment (``experiment.postmortem``):
+    its exception with the traceback, and the logs of the process that last reported for it."""
+    import traceback
+
+    from raydt.experiment import postmortem
+    from raydt.ray_compat import trial_exception
+
+    exc = trial_exception(trial)
+    text = "".join(traceback.format_exception(exc)) if exc is not None else "unknown error (no exception recorded)"
+    last = getattr(trial, "last_result", None) or {}
+    pids = [int(last["pid"])] if isinstance(last.get("pid"), int) else []
+    postmortem.record(experiment_path, str(trial.trial_id), text, pids)
 
 
 def _failure(trial: Any) -> tuple[str, str]:
