@@ -4,7 +4,7 @@ read on another that never saw the cluster (``raydt.bundle``). Each returns (res
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 from raydt import results
 from raydt.errors import EXIT_SUCCESS, RaydtError
@@ -57,6 +57,7 @@ def explain(path: str) -> Outcome:
 def report(path: str, out: str | None = None) -> Outcome:
     """``raydt report BUNDLE``: the report written to ``out``, by default ``<bundle name>-report/`` beside it."""
     from raydt import bundle
+    from raydt.report import document as report_document
     from raydt.report import write
 
     target = out or str(_beside(Path(path).expanduser().resolve(), "-report"))
@@ -64,15 +65,7 @@ def report(path: str, out: str | None = None) -> Outcome:
         with bundle.opened(path) as (experiment, root):
             written = write(experiment, target)
             _relabel_page(written.html, root, path)
-            doc = results.Document(
-                mode=cast(results.Mode, written.mode),
-                experiment_path=str(written.experiment),
-                report_path=str(written.html),
-                report_figures=[str(p) for p in written.figures],
-            )
-            if written.notes:
-                doc.warnings = list(written.notes)
-            shown: dict[str, Any] = bundle.relabel(doc.dump(), root, path)
+            shown: dict[str, Any] = bundle.relabel(report_document(written).dump(), root, path)
     except RaydtError as err:
         return results.error_result(err), err.exit_code
     return _from(shown, path), EXIT_SUCCESS

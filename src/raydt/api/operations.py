@@ -39,6 +39,7 @@ def report(experiment_dir: str | Path, out: str | None = None) -> Outcome:
     """``raydt report``: ``reportPath``, ``reportFigures``, and notes on figures left out as warnings; of a bundle
     (``raydt bundle``'s .tar.gz) too."""
     from raydt.bundle import is_bundle
+    from raydt.report import document as report_document
     from raydt.report import write
 
     if is_bundle(experiment_dir):
@@ -50,15 +51,7 @@ def report(experiment_dir: str | Path, out: str | None = None) -> Outcome:
         written = write(experiment_dir, out)
     except RaydtError as err:
         return results.error_result(err), err.exit_code
-    doc = results.Document(
-        mode=cast(results.Mode, written.mode),
-        experiment_path=str(written.experiment),
-        report_path=str(written.html),
-        report_figures=[str(p) for p in written.figures],
-    )
-    if written.notes:
-        doc.warnings = list(written.notes)
-    return doc.dump(), EXIT_SUCCESS
+    return report_document(written).dump(), EXIT_SUCCESS
 
 
 def doctor(spec: str | None = None, address: str | None = None, *, summary: TextIO | None = None) -> Outcome:

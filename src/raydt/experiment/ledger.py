@@ -17,6 +17,25 @@ from raydt.experiment import TRAIN_LEDGER as TRAIN_LEDGER
 RAN_EVENT = "ran"
 
 
+def json_lines(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
+    """The JSON objects of a JSON-lines file (a ledger, a trial's result.json); a line cut off by a crash, or a file
+    that cannot be read, gives none."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            text = fh.read()
+    except OSError:
+        return []
+    rows = []
+    for line in text.splitlines():
+        try:
+            row = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(row, dict):
+            rows.append(row)
+    return rows
+
+
 def clip_error(text: str, limit: int = 4000) -> str:
     """A worker's error as the train ledger keeps it: up to ``limit`` characters, its start and its end kept (a
     traceback's last line names the exception, which ``raydt explain`` reads from the ledger)."""

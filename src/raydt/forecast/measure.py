@@ -15,7 +15,6 @@ A scheduler that stops trials early (ASHA, ...) ends sooner: the estimate ignore
 
 from __future__ import annotations
 
-import json
 import math
 import statistics
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from raydt.experiment.ledger import LEDGER_FILE, RAN_EVENT, TRAIN_LEDGER
+from raydt.experiment.ledger import json_lines as _lines
 
 
 @dataclass(frozen=True)
@@ -107,19 +107,3 @@ def _split(steps: list[float]) -> tuple[float, float, float] | None:
 def _last_ran(folder: Path) -> dict[str, Any] | None:
     rows = [r for name in (LEDGER_FILE, TRAIN_LEDGER) for r in _lines(folder / name) if r.get("event") == RAN_EVENT]
     return rows[-1] if rows and isinstance(rows[-1].get("wallTimeS"), int | float) else None
-
-
-def _lines(path: Path) -> list[dict[str, Any]]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError:
-        return []
-    rows = []
-    for line in text.splitlines():
-        try:
-            row = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(row, dict):
-            rows.append(row)
-    return rows

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from raydt.report.build import Written
 
-__all__ = ["write"]
+__all__ = ["document", "write"]
 
 
 def write(experiment_dir: Any, out: Any = None, result: dict[str, Any] | None = None) -> Written:
@@ -27,3 +27,20 @@ def write(experiment_dir: Any, out: Any = None, result: dict[str, Any] | None = 
     from raydt.report.build import write as _write
 
     return _write(experiment_dir, out, result)
+
+
+def document(written: Written) -> Any:
+    """The result document of ``raydt report`` (a folder or a bundle): the page, its figures, what it left out."""
+    from typing import cast
+
+    from raydt import results
+
+    doc = results.Document(
+        mode=cast(results.Mode, written.mode),
+        experiment_path=str(written.experiment),
+        report_path=str(written.html),
+        report_figures=[str(p) for p in written.figures],
+    )
+    if written.notes:
+        doc.warnings = list(written.notes)
+    return doc

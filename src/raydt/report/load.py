@@ -21,6 +21,7 @@ from typing import Any
 from raydt.errors import SpecFileError, UsageError, failure_code
 from raydt.experiment import SPEC_FILE
 from raydt.experiment.ledger import LEDGER_FILE, TRAIN_LEDGER, TUNE_AUTO_KEYS, read_ledger
+from raydt.experiment.ledger import json_lines as _lines
 
 SNAPSHOT = "checkpoint_manager_snapshot.json"
 #: Tune's trial folder: trial_<id>_<number>_<params>_<date>; an id is 8 hex digits, or <hex>_<5 digits> (grid/random)
@@ -141,22 +142,6 @@ def _metric(spec: dict[str, Any], mode: str, result: dict[str, Any] | None) -> t
 
 def _first(value: Any) -> Any:
     return value[0] if isinstance(value, list) and value else value
-
-
-def _lines(path: Path) -> list[dict[str, Any]]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError:
-        return []
-    rows = []
-    for line in text.splitlines():
-        try:
-            row = json.loads(line)
-        except ValueError:  # a line cut off by a crash
-            continue
-        if isinstance(row, dict):
-            rows.append(row)
-    return rows
 
 
 def _read_trials(exp: Experiment) -> None:

@@ -14,6 +14,7 @@ as a DDP one does; gathering it is a collective under FSDP, so every rank calls 
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from raydt.errors import SpecError, SpecIssue
@@ -34,8 +35,10 @@ def check_available(strategy: str) -> None:
         ) from None
 
 
-def prepare(model: Any, strategy: str) -> Any:
-    """The model on this worker's device, wrapped for ``strategy`` (build the optimizer after this)."""
+def prepare(model: Any, strategy: str, units: Callable[[Any], Iterable[Any]] | None = None) -> Any:
+    """The model on this worker's device, wrapped for ``strategy`` (build the optimizer after this). ``units``: the
+    modules FSDP shards one by one before the root (default: each child module that holds trainable parameters;
+    a language model passes its decoder layers)."""
     import ray.train.torch
     import torch.distributed as dist
 
@@ -46,11 +49,14 @@ def prepare(model: Any, strategy: str) -> Any:
         return model
     from torch.distributed.fsdp import fully_shard
 
-    for child in model.children():
-        if any(p.requires_grad for p in child.parameters()):
-            fully_shard(child)
+    for unit in list((units or _trainable_children)(model)):
+        fully_shard(unit)
     fully_shard(model)
     return model
+
+
+def _trainable_children(model: Any) -> Iterable[Any]:
+    return (child for child in model.children() if any(p.requires_grad for p in child.parameters()))
 
 
 def sharded(model: Any) -> bool:

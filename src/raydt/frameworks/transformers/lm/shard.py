@@ -18,23 +18,17 @@ from typing import Any
 
 
 def prepare(model: Any, strategy: str) -> Any:
-    """The model on this worker's device, wrapped for ``strategy`` (build the optimizer after this)."""
-    import ray.train.torch
-    import torch.distributed as dist
+    """The model on this worker's device, wrapped for ``strategy`` (build the optimizer after this): the user-model
+    loop's own wrapping (``pytorch.user.strategy``), sharding the decoder layers under FSDP."""
+    from raydt.frameworks.pytorch.user import strategy as torch_strategy
 
-    if strategy != "fsdp":
-        return ray.train.torch.prepare_model(model)
-    model = ray.train.torch.prepare_model(model, parallel_strategy=None)
-    if not (dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1):
-        return model
-    from torch.distributed.fsdp import fully_shard
+    return torch_strategy.prepare(model, strategy, units=decoder_layers)
 
+
+def decoder_layers(model: Any) -> list[Any]:
+    """The modules of the classes the model names in Transformers' ``_no_split_modules`` (its decoder layers)."""
     layers = set(getattr(plain(model), "_no_split_modules", None) or [])
-    for module in list(model.modules())[1:]:
-        if type(module).__name__ in layers:
-            fully_shard(module)
-    fully_shard(model)
-    return model
+    return [m for m in list(model.modules())[1:] if type(m).__name__ in layers]
 
 
 def plain(model: Any) -> Any:
