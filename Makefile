@@ -6,6 +6,10 @@ STAMP  := $(VENV)/.installed
 PIP    := $(BIN)/python -m pip --disable-pip-version-check -q
 QUIET  := 2>&1 | { grep -v "is ignored: it is neither" || true; }
 SHELL  := bash
+# Python caches compiled modules: a machine that sets PYTHONDONTWRITEBYTECODE recompiles raydt and every test
+# module (pytest's assertion rewriting) in each of the hundreds of processes a test run starts. The caches
+# (__pycache__) are git-ignored.
+unexport PYTHONDONTWRITEBYTECODE
 .SHELLFLAGS := -o pipefail -ec
 
 .PHONY: run test test-fast test-slow test-e2e lint typecheck docs docs-build check clean bench

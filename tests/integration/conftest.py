@@ -161,6 +161,30 @@ def shared_ray() -> None:
     _SESSION.connect()
 
 
+@pytest.fixture(scope="session")
+def pytorch_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """One built-in PyTorch train run through the CLI on the session cluster (1 worker, 3 epochs, report on, one
+    checkpoint kept): its result JSON. Shared by the report and serve tests, which read it and never change it:
+    a train run costs ~15 s, paid once."""
+    import json
+
+    from tests.conftest import run_cli
+
+    _SESSION.ensure()
+    root = tmp_path_factory.mktemp("pytorch-run")
+    spec = {
+        "mode": "train",
+        "config": {"numWorkers": 1, "resourcesPerWorker": {"cpu": 1}},
+        "trainConfig": {"framework": "pytorch", "epochs": 3, "trainLoopConfig": {"hiddenSize": 16}},
+        "runConfig": {"storagePath": str(root), "name": "trained", "report": True, "checkpoint": {"numToKeep": 1}},
+    }
+    (root / "spec.json").write_text(json.dumps(spec))
+    res = run_cli("run", str(root / "spec.json"), timeout=240)
+    assert res.code == 0, res.out
+    out: dict[str, Any] = res.out
+    return out
+
+
 @pytest.fixture
 def servers() -> Iterator[list[Any]]:
     """Serve runs (``serve_helper.Server``) a test started: each is stopped (SIGINT, by its pid) at teardown."""

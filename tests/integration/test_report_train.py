@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import assert_seed_output, run_cli
+from tests.conftest import assert_seed_output
 from tests.integration.report_helper import CHROMIUM, Chromium
 from tests.unit.test_report import assert_png, value_of
 
@@ -17,18 +17,9 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    root = tmp_path_factory.mktemp("report-train")
-    spec = {
-        "mode": "train",
-        "config": {"numWorkers": 1, "resourcesPerWorker": {"cpu": 1}},
-        "trainConfig": {"framework": "pytorch", "epochs": 3, "trainLoopConfig": {"hiddenSize": 16}},
-        "runConfig": {"storagePath": str(root), "name": "trained", "report": True, "checkpoint": {"numToKeep": 1}},
-    }
-    (root / "spec.json").write_text(json.dumps(spec))
-    res = run_cli("run", str(root / "spec.json"), timeout=240)
-    assert res.code == 0, res.out
-    return res.out
+def trained(pytorch_run: dict[str, Any]) -> dict[str, Any]:
+    """The session's shared PyTorch run (tests/integration/conftest.py): 3 epochs, report on, one checkpoint kept."""
+    return pytorch_run
 
 
 def test_train_report_has_every_epoch_and_the_kept_checkpoint(trained: dict[str, Any]) -> None:

@@ -26,19 +26,10 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """A built-in PyTorch run (2 epochs) through the CLI: its result JSON."""
-    tmp = tmp_path_factory.mktemp("trained")
-    spec = {
-        "mode": "train",
-        "config": {"numWorkers": 1},
-        "trainConfig": {"framework": "pytorch", "epochs": 2},
-        "runConfig": {"storagePath": str(tmp), "name": "mlp"},
-    }
-    (tmp / "train.json").write_text(json.dumps(spec))
-    res = run_cli("run", str(tmp / "train.json"))
-    assert res.code == 0, res.out
-    return res.out
+def trained(pytorch_run: dict[str, Any]) -> dict[str, Any]:
+    """A built-in PyTorch run through the CLI (the session's shared one, tests/integration/conftest.py): its
+    result JSON."""
+    return pytorch_run
 
 
 def direct_probabilities(checkpoint: str, rows: np.ndarray) -> np.ndarray:
