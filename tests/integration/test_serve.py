@@ -182,6 +182,7 @@ class SlowPredictor:
 """
 
 
+@pytest.mark.e2e  # a long wait on Serve's autoscaler (~26 s): the e2e tier; the range's mapping is in the fast tier
 def test_autoscaling_range_adds_a_replica_under_load(
     trained: dict[str, Any], tmp_path: Path, servers: list[Server]
 ) -> None:

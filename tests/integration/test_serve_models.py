@@ -146,11 +146,11 @@ def test_several_models_canary_ensemble_and_update_under_load(
 
     answered: dict[str, int] = {"stable": 0, "new": 0}
     expected = {"stable": direct[c1][:5].argmax(axis=1).tolist(), "new": direct[c2][:5].argmax(axis=1).tolist()}
-    for _ in range(300):
+    for _ in range(150):
         code, body = call(f"{url}/models/canary/predict", {"instances": rows[:5].tolist()})
         assert code == 200 and body["predictions"] == expected[body["variant"]]
         answered[body["variant"]] += 1
-    assert 35 <= answered["new"] <= 85, answered  # 0.2 x 300 = 60; the bounds are 3.6 standard deviations
+    assert 12 <= answered["new"] <= 48, answered  # 0.2 x 150 = 30, sd 4.9; the bounds are 3.7 standard deviations
 
     bad = [
         ("/models/nope/predict", json.dumps({"instances": [[0] * 64]}).encode(), 404, "no model 'nope'"),
