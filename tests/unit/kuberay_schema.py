@@ -83,6 +83,78 @@ CONFIG_MAP = {
         },
     },
 }
+_STRINGS = {"type": "array", "items": {"type": "string", "minLength": 1}, "minItems": 1}
+#: Kubernetes' core/v1 ServiceAccount and rbac.authorization.k8s.io/v1 Role and RoleBinding as the API server takes
+#: them (their fields, the required ones, and the rules of ``pkg/apis/rbac/validation``: verbs never empty, a
+#: RoleBinding's roleRef in the RBAC group, a ServiceAccount subject without apiGroup)
+SERVICE_ACCOUNT = {
+    "type": "object",
+    "required": ["apiVersion", "kind", "metadata"],
+    "additionalProperties": False,
+    "properties": {
+        "apiVersion": {"const": "v1"},
+        "kind": {"const": "ServiceAccount"},
+        "metadata": OBJECT_META,
+        "automountServiceAccountToken": {"type": "boolean"},
+    },
+}
+POLICY_RULE = {
+    "type": "object",
+    "required": ["verbs"],
+    "additionalProperties": False,
+    "properties": {
+        "verbs": _STRINGS,
+        "apiGroups": {"type": "array", "items": {"type": "string"}},
+        "resources": _STRINGS,
+        "resourceNames": _STRINGS,
+        "nonResourceURLs": _STRINGS,
+    },
+}
+ROLE = {
+    "type": "object",
+    "required": ["apiVersion", "kind", "metadata", "rules"],
+    "additionalProperties": False,
+    "properties": {
+        "apiVersion": {"const": "rbac.authorization.k8s.io/v1"},
+        "kind": {"const": "Role"},
+        "metadata": OBJECT_META,
+        "rules": {"type": "array", "items": POLICY_RULE},
+    },
+}
+ROLE_BINDING = {
+    "type": "object",
+    "required": ["apiVersion", "kind", "metadata", "roleRef"],
+    "additionalProperties": False,
+    "properties": {
+        "apiVersion": {"const": "rbac.authorization.k8s.io/v1"},
+        "kind": {"const": "RoleBinding"},
+        "metadata": OBJECT_META,
+        "roleRef": {
+            "type": "object",
+            "required": ["apiGroup", "kind", "name"],
+            "additionalProperties": False,
+            "properties": {
+                "apiGroup": {"const": "rbac.authorization.k8s.io"},
+                "kind": {"enum": ["Role", "ClusterRole"]},
+                "name": {"type": "string", "pattern": DNS_SUBDOMAIN},
+            },
+        },
+        "subjects": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["kind", "name"],
+                "additionalProperties": False,
+                "properties": {
+                    "kind": {"const": "ServiceAccount"},
+                    "name": {"type": "string", "maxLength": 253, "pattern": DNS_SUBDOMAIN},
+                    "namespace": {"type": "string", "pattern": DNS_LABEL},
+                },
+            },
+        },
+    },
+}
+CORE = {"ConfigMap": CONFIG_MAP, "ServiceAccount": SERVICE_ACCOUNT, "Role": ROLE, "RoleBinding": ROLE_BINDING}
 RANGES = {"int32": (-(2**31), 2**31 - 1), "int64": (-(2**63), 2**63 - 1)}
 
 
@@ -168,10 +240,11 @@ def schema(kind: str, version: str = "v1") -> dict[str, Any]:
 
 
 def schema_errors(doc: dict[str, Any]) -> list[str]:
-    """Every place ``doc`` breaks its schema (a KubeRay CRD's, or the ConfigMap's), as 'path: message'."""
+    """Every place ``doc`` breaks its schema (a KubeRay CRD's, or a core kind's: ConfigMap, ServiceAccount, Role,
+    RoleBinding), as 'path: message'."""
     kind = doc.get("kind")
-    if kind == "ConfigMap":
-        target = CONFIG_MAP
+    if kind in CORE:
+        target = CORE[str(kind)]
     else:
         api = str(doc.get("apiVersion", ""))
         target = schema(str(kind), api.removeprefix("ray.io/"))
@@ -219,7 +292,7 @@ def extract(documents: list[dict[str, Any]], folder: Path) -> Path:
     cm = next(d for d in documents if d["kind"] == "ConfigMap")
     data, binary = cm.get("data", {}), cm.get("binaryData", {})
     assert not set(data) & set(binary), "a key in both data and binaryData"
-    main = next(d for d in documents if d["kind"] != "ConfigMap")
+    main = next(d for d in documents if d["kind"] in FILES)
     cluster = main["spec"]["rayClusterSpec"] if main["kind"] == "RayJob" else main["spec"]
     layouts = []
     for group in [cluster["headGroupSpec"], *cluster["workerGroupSpecs"]]:
@@ -243,5 +316,5 @@ def extract(documents: list[dict[str, Any]], folder: Path) -> Path:
 
 def check(doc: dict[str, Any]) -> None:
     """Assert that ``doc`` is valid: its schema, then KubeRay's controller rules."""
-    problems = schema_errors(doc) + (kuberay_rules(doc) if doc.get("kind") != "ConfigMap" else [])
+    problems = schema_errors(doc) + (kuberay_rules(doc) if doc.get("kind") not in CORE else [])
     assert not problems, f"{doc.get('kind')} {doc.get('metadata', {}).get('name')}:\n" + "\n".join(problems)

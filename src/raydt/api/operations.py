@@ -115,7 +115,7 @@ def job(action: str, job_id: str | None, *, address: str | None = None, token_fi
 
 def k8s(spec: SpecSource, out: str | None = None, **flags: Any) -> tuple[dict[str, Any] | str, int]:
     """``raydt k8s``: the YAML (or, with ``out``, the file written and a JSON summary); ``flags``: ``k8s.Flags``'
-    fields (cluster, namespace, name, image, storage, queue, working_dir, excludes, dockerfile)."""
+    fields (cluster, namespace, name, image, storage, queue, working_dir, excludes, dockerfile, idle_stop)."""
     from raydt import k8s as kube
 
     try:
@@ -161,15 +161,19 @@ def k8s_manifests(
     working_dir: str | None = None,
     exclude: tuple[str, ...] = (),
     dockerfile: str | None = None,
+    idle_stop: str | None = None,
 ) -> list[dict[str, Any]]:
     """KubeRay manifests for a spec (``raydt k8s``): the ConfigMap with the spec the pods run and its code folder,
     then a RayJob (or a RayCluster with ``cluster=True``). The keywords are the command's flags (they win over
     ``k8sConfig``); ``storage`` is a URI or ``pvc:NAME``; ``dockerfile``: a folder to write the build of ``image``
-    into. Never imports Ray; raises ``SpecError`` (``OptionError`` when only options are wrong).
+    into; ``idle_stop`` (with ``cluster``): suspend the RayCluster after this long unused (``30m``). Never imports
+    Ray; raises ``SpecError`` (``OptionError`` when only options are wrong).
     """
     from raydt import k8s
 
-    flags = k8s.Flags(cluster, namespace, name, image, storage, queue, working_dir, tuple(exclude), dockerfile)
+    flags = k8s.Flags(
+        cluster, namespace, name, image, storage, queue, working_dir, tuple(exclude), dockerfile, idle_stop
+    )
     built = k8s.build(spec, flags)
     if built.image_build and dockerfile:
         k8s.write_image_build(built.image_build, dockerfile)

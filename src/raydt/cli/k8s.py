@@ -25,6 +25,11 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--exclude", action="append", default=[], help="pattern left out of the folder (repeat)")
     parser.add_argument(
+        "--idle-stop",
+        metavar="DURATION",
+        help="with --cluster: suspend the RayCluster after this long unused (30m, 2h; default: k8sConfig.idleStop)",
+    )
+    parser.add_argument(
         "--dockerfile", metavar="DIR", help="write the build of --image (FROM rayproject/ray, with raydt) into DIR"
     )
 
@@ -33,7 +38,7 @@ def _k8s(args: argparse.Namespace) -> Outcome:
     return api.k8s(
         args.spec, args.out, cluster=args.cluster, namespace=args.namespace, name=args.name, image=args.image,
         storage=args.storage, queue=args.queue, working_dir=args.working_dir, excludes=tuple(args.exclude),
-        dockerfile=args.dockerfile,
+        dockerfile=args.dockerfile, idle_stop=args.idle_stop,
     )  # fmt: skip
 
 

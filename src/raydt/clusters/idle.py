@@ -58,22 +58,44 @@ def busy(rec: dict[str, Any]) -> str | None:
     return None
 
 
+def wait_idle(
+    busy: Callable[[], str | None],
+    after_s: float,
+    stop: Callable[[float], bool],
+    *,
+    gone: Callable[[], bool] = lambda: False,
+    poll_s: float | None = None,
+) -> bool:
+    """Call ``stop(idle seconds)`` once ``busy()`` (what uses the cluster, None: nothing) has said None for
+    ``after_s`` seconds in a row; True when ``stop`` did (returned True), False when ``gone()`` said the cluster went
+    first. A ``stop`` that returns False (it could not) is called again at the next poll while still idle. Shared by
+    the lasting local cluster's watcher and the watcher of a KubeRay RayCluster (``raydt.k8s.watcher``)."""
+    poll = poll_s if poll_s is not None else max(0.5, min(30.0, after_s / 6))
+    last_use = time.monotonic()
+    while True:
+        if gone():
+            return False  # stopped (or replaced) by someone else
+        if busy():
+            last_use = time.monotonic()
+        elif time.monotonic() - last_use >= after_s and stop(round(time.monotonic() - last_use, 1)):
+            return True
+        time.sleep(poll)
+
+
 def watch(cluster_id: str, after_s: float, stop: Callable[[str], Any]) -> int:
     """Stop the cluster ``cluster_id`` with ``stop(reason)`` (``start.down``) once nothing has used it for
     ``after_s`` seconds; return when it is gone."""
-    poll = max(0.5, min(30.0, after_s / 6))
-    last_use = time.monotonic()
-    while True:
+
+    def gone() -> bool:
         rec = state.read()
-        if rec is None or rec.get("id") != cluster_id or not state.head_alive(rec):
-            return 0  # stopped (or replaced) by someone else
-        if busy(rec):
-            last_use = time.monotonic()
-        elif time.monotonic() - last_use >= after_s:
-            idle = round(time.monotonic() - last_use, 1)
-            stop(f"idle for {idle:g}s (--idle-stop {after_s:g}s): nothing used it")
-            return 0
-        time.sleep(poll)
+        return rec is None or rec.get("id") != cluster_id or not state.head_alive(rec)
+
+    def down(idle: float) -> bool:
+        stop(f"idle for {idle:g}s (--idle-stop {after_s:g}s): nothing used it")
+        return True
+
+    wait_idle(lambda: busy(state.read() or {}), after_s, down, gone=gone)
+    return 0
 
 
 def start_watcher(cluster_id: str, after_s: float, log: Path) -> int:

@@ -6,6 +6,7 @@
                    payload: the pods' spec and the code folder (code), in a ConfigMap every pod mounts
                    install: how the pods get raydt (k8sConfig.pip, or an image --dockerfile writes the build of)
                          \\--> manifest: ConfigMap + RayJob (default) or RayCluster
+                              (idle: --idle-stop's RBAC and head-pod watcher, which runs watcher + suspend)
 
 ``build`` checks everything first and reports every problem at once (``SpecError``, or ``OptionError`` when
 only command-line options are wrong); ``render`` writes the documents as one multi-document YAML.

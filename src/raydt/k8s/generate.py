@@ -10,13 +10,14 @@ import yaml
 
 from raydt import __version__, plan
 from raydt.errors import SpecError
-from raydt.k8s import install, manifest, options, payload, sizing
+from raydt.k8s import idle, install, manifest, options, payload, sizing
 from raydt.spec import loader
 
 
 @dataclass(frozen=True)
 class Manifests:
-    """The documents (the ConfigMap, then the RayJob or RayCluster) and what the user should know about them."""
+    """The documents (the ConfigMap, then the RayJob or RayCluster; with idle stop, the RayCluster's ServiceAccount,
+    Role and RoleBinding before it) and what the user should know about them."""
 
     documents: list[dict[str, Any]]
     notes: tuple[str, ...]
@@ -77,6 +78,12 @@ def _notes(opts: options.Options, train: plan.TrainPlan, pip: list[str]) -> list
         notes.append(
             f"the RayCluster runs nothing by itself: kubectl port-forward svc/{opts.name}-head-svc 8265:8265, then "
             f"{manifest.submit_command(pip)}"
+        )
+    if opts.idle_stop_s is not None:
+        notes.append(
+            f"the RayCluster suspends itself after {idle.duration_text(opts.idle_stop_s)} without a job, driver or "
+            f"Serve application (its head pod's {idle.CONTAINER} container; why: the raydt/stopped annotation); start "
+            f'it again: kubectl patch raycluster {opts.name} --type merge -p \'{{"spec":{{"suspend":false}}}}\''
         )
     if opts.config.auth == "token":
         notes.append(

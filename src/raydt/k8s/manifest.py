@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 
 from raydt import __version__
+from raydt.k8s import idle
 from raydt.k8s.options import RAY_VERSION, Options
 from raydt.k8s.payload import MOUNT, SPEC_FILE, Payload
 from raydt.k8s.sizing import PodSize, Sizing, cpu_quantity, memory_quantity
@@ -32,16 +33,23 @@ GPU = "nvidia.com/gpu"
 
 
 def documents(options: Options, sizing: Sizing, payload: Payload, pip: list[str]) -> list[dict[str, Any]]:
-    """The ConfigMap, then the RayJob or RayCluster."""
+    """The ConfigMap, then the RayJob or RayCluster (with idle stop: its ServiceAccount, Role and RoleBinding
+    before it, so that its head pod finds them)."""
     cluster = ray_cluster_spec(options, sizing, payload)
+    rbac: list[dict[str, Any]] = []
     if options.kind == "RayCluster":
         meta = _metadata(options, options.name)
         meta["annotations"]["raydt/submit"] = submit_command(pip)
+        if options.idle_stop_s is not None:
+            after = idle.duration_text(options.idle_stop_s)
+            meta["annotations"]["raydt/idle-stop"] = after
+            idle.add_watcher(options, cluster, after)
+            rbac = idle.documents(options, _metadata(options, options.name, queue=False))
         main = {"apiVersion": API_VERSION, "kind": "RayCluster", "metadata": meta, "spec": cluster}
     else:
         main = {"apiVersion": API_VERSION, "kind": "RayJob", "metadata": _metadata(options, options.name)}
         main["spec"] = _job_spec(options, cluster, pip)
-    return [config_map(options, payload), main]
+    return [config_map(options, payload), *rbac, main]
 
 
 def config_map(options: Options, payload: Payload) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from raydt import paths
+from raydt.clusters.options import parse_duration
 from raydt.errors import OptionError, SpecError, SpecIssue
 from raydt.plan import DEFAULT_STORAGE, TrainPlan
 from raydt.spec.loader import LoadedSpec
@@ -46,6 +47,7 @@ class Flags:
     working_dir: str | None = None  # the code folder that travels (default: the deepest holding every code file)
     excludes: tuple[str, ...] = ()  # more patterns left out of it (besides raydt submit's defaults)
     dockerfile: str | None = None  # a folder to write the image build into (the image is --image)
+    idle_stop: str | None = None  # --idle-stop: a RayCluster suspends itself after this long unused
 
 
 @dataclass(frozen=True)
@@ -76,6 +78,7 @@ class Options:
     experiment: str  # runConfig.name in the pods: fixed, so a retried job resumes the same experiment
     config: K8sConfig  # the rest (service account, placement, pip, head, auth, lifetime)
     flags: Flags = Flags()  # as given: the code folder, its excludes, the image build
+    idle_stop_s: float | None = None  # --idle-stop / k8sConfig.idleStop in seconds (a RayCluster only)
 
 
 def resolve(loaded: LoadedSpec, plan: TrainPlan, flags: Flags) -> tuple[Options, list[SpecIssue]]:
@@ -93,8 +96,41 @@ def resolve(loaded: LoadedSpec, plan: TrainPlan, flags: Flags) -> tuple[Options,
     issues += _toleration_issues(cfg)
     named = flags.name is not None or cfg.name is not None
     experiment = loaded.spec.run_config.name or (name if named else plan.name)
-    opts = Options(kind, name, namespace[1], image, storage, queue[1], experiment, cfg, flags)
+    idle = _idle_stop(cfg, flags, kind, issues)
+    opts = Options(kind, name, namespace[1], image, storage, queue[1], experiment, cfg, flags, idle)
     return opts, issues
+
+
+def _idle_stop(cfg: K8sConfig, flags: Flags, kind: str, issues: list[SpecIssue]) -> float | None:
+    """--idle-stop / k8sConfig.idleStop in seconds: a RayCluster's only, and run by raydt in the head pod's image."""
+    at, value = (
+        ("--idle-stop", flags.idle_stop) if flags.idle_stop is not None else ("k8sConfig.idleStop", cfg.idle_stop)
+    )
+    if value is None:
+        return None
+    found = len(issues)
+    seconds = None
+    try:
+        seconds = parse_duration(value, at)
+    except OptionError as err:
+        issues += err.issues
+    if kind != "RayCluster":
+        rule = (
+            "needs --cluster: a RayJob's Ray cluster already goes when its job ends (shutdownAfterJobFinishes); "
+            "idle stop suspends a RayCluster that stays"
+        )
+        hint = (
+            "Add --cluster, or leave idleStop out (k8sConfig.ttlSecondsAfterFinished: how long a finished job's stays)."
+        )
+        issues.append(SpecIssue(at, rule, value, hint))
+    if cfg.pip:
+        rule = (
+            "runs raydt in a container of the head pod, outside Ray's runtime environment: k8sConfig.pip installs "
+            "raydt only into Ray's jobs, so that container would have none"
+        )
+        hint = "Use an image with raydt: --image TAG --dockerfile DIR writes its build; then leave k8sConfig.pip out."
+        issues.append(SpecIssue(at, rule, value, hint))
+    return seconds if len(issues) == found else None
 
 
 def _toleration_issues(cfg: K8sConfig) -> list[SpecIssue]:

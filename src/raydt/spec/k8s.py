@@ -20,6 +20,9 @@ DNS_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
 #: A DNS-1123 subdomain: a service account or PersistentVolumeClaim name.
 DNS_SUBDOMAIN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
 
+#: A duration: 30m, 90s, 2h, 1d, or a plain number of seconds (``clusters.options.parse_duration``).
+DURATION = r"^\s*\d+(\.\d+)?\s*[smhd]?\s*$"
+
 NonEmpty = Annotated[str, Field(min_length=1)]
 
 
@@ -98,6 +101,14 @@ class K8sConfig(StrictModel):
         "token",
         description="token: Ray token authentication (RayCluster authOptions, KubeRay >= 1.5.1): the dashboard "
         "and Jobs API refuse requests without the cluster's token. none: no authOptions (older KubeRay).",
+    )
+    idle_stop: str | None = Field(
+        None,
+        pattern=DURATION,
+        description="RayCluster (--cluster) only: suspend the cluster (spec.suspend: true, KubeRay >= 1.1: its pods "
+        "go, the object stays) once no job, driver or Serve application has used it for this long, e.g. 30m, 90s, "
+        "2h (--idle-stop). Adds a watcher container to the head pod (the image must have raydt) and a Role that lets "
+        "it get and patch this RayCluster only.",
     )
     shutdown_after_job_finishes: bool = Field(
         True, description="RayJob: delete the Ray cluster once the job ends (the experiment stays in storage)."
