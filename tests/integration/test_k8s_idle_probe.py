@@ -16,7 +16,8 @@ from raydt.clusters import state
 from raydt.k8s import watcher
 from tests.conftest import run_cli
 
-pytestmark = pytest.mark.slow
+# e2e: a cluster of its own (the session cluster always has a driver: never idle), as test_idle_stop.py
+pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 
 
 def _until(dashboard: str, token: str, busy: bool, timeout: float = 60.0) -> str | None:
