@@ -97,7 +97,9 @@ def train_run(
 ) -> Any:
     """Ray Train's ``RunConfig`` for ``p``: its best ``numToKeep`` checkpoints by the metric, or, for a
     distributed trial's own run (named after the trial, under the experiment), the ``keep_latest`` newest
-    ones (a retried trial resumes from the latest; Tune keeps the trial's own copies).
+    ones (a retried trial resumes from the latest; Tune keeps the trial's own copies). Restarts after a failure
+    count against ``maxFailures``, after a node drained for preemption against ``maxPreemptions`` (Ray Train's
+    ``FailureConfig.max_preemption_failures``).
 
     ``controller_failure_limit``: 0 ends a run whose worker group cannot be scheduled within
     ``pendingTimeoutS`` (never a hang); None keeps Ray's default.
@@ -112,7 +114,11 @@ def train_run(
             checkpoint_score_attribute=p.checkpoint_score[0],
             checkpoint_score_order=p.checkpoint_score[1],
         )
-    failure: dict[str, Any] = {"max_failures": p.max_failures}
+    # runConfig.maxPreemptions: Ray Train's own budget for restarts after a node drain (-1: no limit)
+    failure: dict[str, Any] = {
+        "max_failures": p.max_failures,
+        "max_preemption_failures": -1 if p.max_preemptions is None else p.max_preemptions,
+    }
     if controller_failure_limit is not None:
         failure["controller_failure_limit"] = controller_failure_limit
     return RunConfig(

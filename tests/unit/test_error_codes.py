@@ -41,11 +41,15 @@ def test_spec_codes_are_the_codes_that_exit_2() -> None:
 
 
 def test_the_failure_classes_carry_the_failure_hints() -> None:
-    assert [cls.code for cls in FAILURE_CLASSES] == ["OUT_OF_MEMORY", "WORKER_DIED", "USER_CODE_ERROR"]
+    codes = [cls.code for cls in FAILURE_CLASSES]
+    assert codes == ["NODE_PREEMPTED", "OUT_OF_MEMORY", "WORKER_DIED", "USER_CODE_ERROR"]
     assert FAILURE_HINTS == {cls.code: cls.default_hint for cls in FAILURE_CLASSES}
     assert errors.failure_class(MemoryError("x")) is errors.WorkerOOMError
     assert errors.failure_class(RuntimeError("ActorDiedError: gone")) is errors.WorkerDiedError
     assert errors.failure_class(ValueError("bug")) is errors.UserCodeError
+    preempted = RuntimeError("PreemptionError: Training was interrupted by node preemption (preempted_ranks=[1])")
+    assert errors.failure_class(preempted) is errors.NodePreemptedError
+    assert errors.failure_code(preempted) == "NODE_PREEMPTED"
 
 
 def test_the_output_schema_enum_of_error_code_is_the_list() -> None:

@@ -44,6 +44,40 @@ def test_failure_policy_retries_only_what_a_retry_can_fix() -> None:
     assert policy.make_decision(died).name == "RAISE"  # max_failures still counts
 
 
+def test_ray_train_preemption_states_and_rule() -> None:
+    from ray.train import PreemptionError, PreemptionInfo, WorkerGroupError
+    from ray.train.v2._internal.execution.callback import ControllerCallback
+    from ray.train.v2._internal.execution.controller import controller, state
+    from ray.train.v2._internal.execution.failure_handling import default
+
+    hook = inspect.signature(ControllerCallback.after_controller_state_update)
+    assert list(hook.parameters) == ["self", "previous_state", "current_state"], VERSION + "state-update hook"
+    assert "after_controller_state_update" in inspect.getsource(controller), VERSION + "the hook is no longer called"
+    info = PreemptionInfo(deadline_ms=1, preempted_node_to_ranks={"n": [0]})
+    preempting = state.PreemptingState(preemption_info=info, detected_at_s=0.0)
+    assert preempting.preemption_info is info, VERSION + "PREEMPTING"
+    error = PreemptionError(preemption_info=info)
+    restarting = state.RestartingState(training_failed_error=error)
+    assert restarting.training_failed_error is error and not restarting.is_terminal(), VERSION + "RESTARTING"
+    assert state.ErroredState(training_failed_error=error).is_terminal(), VERSION + "ERRORED"
+    assert default._is_preemption_failure(error), VERSION + "_is_preemption_failure"
+    assert not default._is_preemption_failure(WorkerGroupError("x", {0: ValueError()})), VERSION + "preemption rule"
+
+
+def test_a_worker_lost_with_its_drained_node_is_read_as_ray_train_reads_it() -> None:
+    from ray.exceptions import RayActorError
+    from ray.train.v2._internal.exceptions import WorkerHealthCheckFailedError
+    from ray.train.v2._internal.execution.worker_group.poll import _is_preempted_actor
+
+    from raydt.ray_compat import lost_to_preemption
+
+    drained, died = RayActorError(preempted=True), RayActorError()
+    cases = [WorkerHealthCheckFailedError("lost", drained), WorkerHealthCheckFailedError("lost", died), drained, died]
+    cases.append(ValueError("bug"))
+    assert [lost_to_preemption(e) for e in cases] == [True, False, True, False, False]
+    assert [bool(_is_preempted_actor(e)) for e in cases] == [True, False, True, False, False], VERSION + "poll rule"
+
+
 def test_train_inside_tune_local_mode() -> None:
     import ray.tune.trainable.trainable_fn_utils as tune_fn_utils
     from ray.train.v2._internal.execution import train_fn_utils

@@ -16,6 +16,7 @@ and ``failures`` (a failed worker's class); this module re-exports every name.
         ├── UserCodeError                    USER_CODE_ERROR       (failure_class: the trainer raised)
         │   ├── WorkerOOMError               OUT_OF_MEMORY         (... a worker or trial ran out of memory)
         │   └── WorkerDiedError              WORKER_DIED           (... a worker process or its node died)
+        │       └── NodePreemptedError       NODE_PREEMPTED        (... drained for preemption past maxPreemptions)
         ├── MetricNotReportedError           METRIC_NOT_REPORTED
         ├── NanMetricError                   NAN_METRIC
         ├── PendingTimeoutError              PENDING_TIMEOUT
@@ -45,7 +46,15 @@ says what to do about it.
 from __future__ import annotations
 
 from raydt.errors.base import EXIT_PARTIAL, EXIT_RUN_ERROR, EXIT_SPEC_ERROR, EXIT_SUCCESS, RaydtError, SpecIssue
-from raydt.errors.failures import DIED, FAILURE_CLASSES, FAILURE_HINTS, RETRYABLE, failure_class, failure_code
+from raydt.errors.failures import (
+    DIED,
+    FAILURE_CLASSES,
+    FAILURE_HINTS,
+    PREEMPTED,
+    RETRYABLE,
+    failure_class,
+    failure_code,
+)
 from raydt.errors.run import (
     DoesNotFitError,
     InfeasibleResourcesError,
@@ -60,6 +69,7 @@ from raydt.errors.run import (
     MetricNotReportedError,
     MissingDependencyError,
     NanMetricError,
+    NodePreemptedError,
     NoFeasibleTrialError,
     NotRayDashboardError,
     NotReadyError,
@@ -116,9 +126,11 @@ __all__ = [
     "MissingDependencyError",
     "NanMetricError",
     "NoFeasibleTrialError",
+    "NodePreemptedError",
     "NotRayDashboardError",
     "NotReadyError",
     "OptionError",
+    "PREEMPTED",
     "PendingTimeoutError",
     "PortInUseError",
     "RETRYABLE",

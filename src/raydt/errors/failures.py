@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
-from raydt.errors.run import UserCodeError, WorkerDiedError, WorkerOOMError
+from raydt.errors.run import NodePreemptedError, UserCodeError, WorkerDiedError, WorkerOOMError
 
 #: The failure classes of a worker or trial (``failure_class``), each with its code and hint.
-FAILURE_CLASSES: tuple[type[UserCodeError], ...] = (WorkerOOMError, WorkerDiedError, UserCodeError)
+FAILURE_CLASSES: tuple[type[UserCodeError], ...] = (NodePreemptedError, WorkerOOMError, WorkerDiedError, UserCodeError)
 #: What to do about each class of worker/trial failure (``failure_code``).
 FAILURE_HINTS = {cls.code: cls.default_hint for cls in FAILURE_CLASSES}
 
 
 def failure_class(error: BaseException) -> type[UserCodeError]:
-    """A stable class for a failed worker or trial: ``WorkerOOMError``, ``WorkerDiedError`` or ``UserCodeError``.
+    """A stable class for a failed worker or trial: ``NodePreemptedError`` (Ray Train's ``PreemptionError``: a node
+    drained for preemption), ``WorkerOOMError``, ``WorkerDiedError`` or ``UserCodeError``.
 
     Reads names and text only (Ray wraps the user's exception), so it needs no Ray import.
     """
     text = f"{type(error).__name__}: {error}"
+    if any(n in text for n in PREEMPTED):
+        return NodePreemptedError
     if any(n in text for n in ("OutOfMemoryError", "MemoryError")) or "out of memory" in text.lower():
         return WorkerOOMError
     if any(n in text for n in DIED):
@@ -24,7 +27,7 @@ def failure_class(error: BaseException) -> type[UserCodeError]:
 
 
 def failure_code(error: BaseException) -> str:
-    """``failure_class(error)``'s code: OUT_OF_MEMORY, WORKER_DIED or USER_CODE_ERROR."""
+    """``failure_class(error)``'s code: NODE_PREEMPTED, OUT_OF_MEMORY, WORKER_DIED or USER_CODE_ERROR."""
     return failure_class(error).code
 
 
@@ -39,3 +42,5 @@ DIED = (
 )
 #: ... and Ray's memory monitor killing a worker (``ray.exceptions.OutOfMemoryError``): retried too.
 RETRYABLE = (*DIED, "OutOfMemoryError")
+#: Ray Train's names for a run interrupted by a node drained for preemption (``ray.train.PreemptionError``).
+PREEMPTED = ("PreemptionError", "interrupted by node preemption")

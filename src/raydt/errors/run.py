@@ -54,6 +54,17 @@ class WorkerDiedError(UserCodeError):
     )
 
 
+class NodePreemptedError(WorkerDiedError):
+    """A node of the run was drained for preemption (spot reclaim, node upgrade) more often than allowed."""
+
+    code = "NODE_PREEMPTED"
+    default_hint = (
+        "A node running training workers was drained for preemption (a spot node taken back, a Kubernetes node "
+        "upgrade) more often than runConfig.maxPreemptions allows; raise it or leave it out (no limit). Each "
+        "preemption restarts the workers from the checkpoint saved on the drain notice."
+    )
+
+
 class MetricNotReportedError(RunError):
     code = "METRIC_NOT_REPORTED"  # the metric the spec asks for was never reported by the trainer
 

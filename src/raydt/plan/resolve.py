@@ -122,6 +122,7 @@ def train(loaded: LoadedSpec) -> TrainPlan:
         num_to_keep=rc.checkpoint.num_to_keep,
         address=address(loaded),
         max_failures=rc.max_failures,
+        max_preemptions=rc.max_preemptions,
         score_attribute=rc.checkpoint.score_attribute,
         score_order=rc.checkpoint.score_order,
         resume=rc.resume,

@@ -56,6 +56,7 @@ class TrainPlan:
     num_to_keep: int | None
     address: str | None
     max_failures: int = 2
+    max_preemptions: int | None = None  # runConfig.maxPreemptions (None: no limit)
     score_attribute: str | None = None  # None: the metric
     score_order: str | None = None  # None: the metric mode
     resume: str = "auto"

@@ -17,6 +17,7 @@ from typing import Any
 import ray.train
 from ray.util.queue import Queue
 
+from raydt import ray_compat
 from raydt.experiment.ledger import clip_error
 from raydt.paths import is_remote
 from raydt.progress import ProgressView
@@ -48,13 +49,18 @@ class RelayCallback(ray.train.UserCallback):  # type: ignore[misc]
     def after_report(self, run_context: Any, metrics: list[dict[str, Any]], checkpoint: Any) -> None:
         row = dict(metrics[0]) if metrics else {}
         record = {"metrics": row, "checkpoint": checkpoint.path if checkpoint else None, "time": time.time()}
-        self._put(record)
+        self.send(record)
 
     def after_exception(self, run_context: Any, worker_exceptions: dict[int, Exception]) -> None:
         errors = {int(rank): clip_error(f"{type(e).__name__}: {e}") for rank, e in worker_exceptions.items()}
-        self._put({"event": "worker_error", "errors": errors, "time": time.time()})
+        item: dict[str, Any] = {"event": "worker_error", "errors": errors, "time": time.time()}
+        if any(ray_compat.lost_to_preemption(e) for e in worker_exceptions.values()):
+            # the worker's node was drained for preemption: Ray Train counts the restart against maxPreemptions, and
+            # ray_compat.train.PreemptionEvents reports it as one
+            item["preempted"] = True
+        self.send(item)
 
-    def _put(self, item: dict[str, Any]) -> None:
+    def send(self, item: dict[str, Any]) -> None:
         """Forward ``item``; the relay is for progress and results, it must never fail the training."""
         try:
             self.target.put(item, timeout=30)
@@ -74,6 +80,8 @@ class Relay:
         self.queue = local_queue()
         self.history: list[dict[str, Any]] = []
         self.worker_errors: list[dict[str, Any]] = []
+        self.preemptions: list[dict[str, Any]] = []  # restarts after a node drained for preemption
+        self._lost: dict[Any, str] | None = None  # the workers last lost with a drained node
         self._stop = threading.Event()
         self._closed = False
         self._thread = threading.Thread(target=self._poll, name="raydt-relay", daemon=True)
@@ -103,14 +111,39 @@ class Relay:
             pass
 
     def _take(self, item: dict[str, Any]) -> None:
+        event = item.get("event")
+        if event == "worker_error" and item.get("preempted"):
+            # Ray Train polls a drained group until the deadline: the same lost workers come each poll, written once
+            if item["errors"] != self._lost:
+                self._lost = item["errors"]
+                self._write(item)
+            return
         self._write(item)
-        if item.get("event") == "worker_error":
+        if event in PREEMPTION_EVENTS:
+            self._preemption(item)
+            return
+        if event == "worker_error":
             self.worker_errors.append(item)
             self.view.event(f"worker failure: {item['errors']}")
             self._postmortem(item["errors"])
             return
         self.history.append(item)
         self.view.report(item["metrics"], len(self.history), item["checkpoint"] is not None)
+
+    def _preemption(self, item: dict[str, Any]) -> None:
+        """A drain notice or a restart after one (``ray_compat.train.PreemptionEvents``). A worker lost with its
+        drained node stays in the ledger only: Ray Train counts it as the preemption the restart event reports."""
+        ranks = ", ".join(str(r) for r in item.get("ranks") or []) or "?"
+        if item["event"] == "preemption_notice":
+            deadline = item.get("deadlineMs")
+            left = f", {max(0.0, deadline / 1000 - time.time()):.0f}s before it goes" if deadline else ""
+            self.view.event(
+                f"node drained for preemption (worker rank(s) {ranks}{left}): raydt's loops checkpoint at each epoch"
+                " end until Ray Train restarts the workers"
+            )
+        elif item["event"] == "preempted":
+            self.preemptions.append(item)
+            self.view.event(f"restarting the workers after a preemption (rank(s) {ranks}): from the last checkpoint")
 
     def _postmortem(self, errors: dict[Any, str]) -> None:
         """Copy what ``raydt explain`` needs of the failure into the experiment (``experiment.postmortem``)."""
@@ -138,6 +171,10 @@ class Relay:
             self.queue.shutdown(force=True)
         except Exception:
             pass
+
+
+#: the relay records of ``ray_compat.train.PreemptionEvents``
+PREEMPTION_EVENTS = ("preemption_notice", "preempted")
 
 
 def _ledger(experiment_path: str | None) -> str | None:

@@ -89,6 +89,19 @@ def trial_exception(trial: Any) -> BaseException | None:
     return exc if isinstance(exc, BaseException) else None
 
 
+def lost_to_preemption(error: BaseException) -> bool:
+    """Whether a Ray Train worker's error is its death with a node drained for preemption (Ray Train then counts the
+    restart against ``maxPreemptions``, as ``ray_compat.train.PreemptionEvents`` reports it).
+
+    Why private: the public flag is ``RayActorError.preempted``, but Ray Train hands its callbacks the worker's
+    death wrapped in its own ``WorkerHealthCheckFailedError`` (``ray.train.v2._internal.exceptions``), as the
+    attribute ``health_check_failure``; Ray Train's own rule (``worker_group.poll._is_preempted_actor``) unwraps it
+    the same way. Read by name only, so the relay's callback on the controller needs no Ray Train import.
+    """
+    inner = getattr(error, "health_check_failure", error)
+    return getattr(inner, "preempted", False) is True
+
+
 def on_node(init_kwargs: dict[str, Any], node_ip: str) -> dict[str, Any]:
     """``ray.init``'s arguments with the driver joining the cluster through the raylet at ``node_ip`` (the lasting
     cluster's head on this machine), unless ``config.rayInit`` already names a node address.

@@ -5,7 +5,8 @@ docstring."""
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -13,9 +14,13 @@ import ray
 import ray.train
 import ray.tune
 import ray.tune.trainable.trainable_fn_utils as tune_fn_utils  # private: see train_api_in_tune_trial
+from ray.train.v2._internal.execution.callback import ControllerCallback  # private: see PreemptionEvents
 from ray.train.v2._internal.execution.failure_handling import (  # private: see retry_system_failures_only
     DefaultFailurePolicy,
     FailureDecision,
+)
+from ray.train.v2._internal.execution.failure_handling.default import (  # private: see PreemptionEvents
+    _is_preemption_failure,
 )
 from ray.train.v2._internal.execution.train_fn_utils import (  # private: see train_api_in_tune_trial
     LocalTrainFnUtils,
@@ -114,3 +119,53 @@ def report_callback_with_files(callback_cls: type[Any], add_files: Any, **option
                 ray.train.report(report_dict, checkpoint=ckpt)
 
     return WithFiles(**options)
+
+
+class PreemptionEvents(ControllerCallback):  # type: ignore[misc]
+    """Runs on Ray Train's controller: tells the driver (``put``: the relay's queue) when a node of the run is
+    drained for preemption (``{"event": "preemption_notice"}``, once per drain) and when Ray Train restarts the
+    workers because of one (``{"event": "preempted"}``: a retry counted against ``maxPreemptions``).
+
+    Why private: a restart after a drain leaves no worker error (the controller tears the workers down itself
+    at the deadline), so ``UserCallback.after_exception`` never sees it; only the controller's state changes
+    (``ControllerCallback.after_controller_state_update``, into ``PREEMPTING`` and then ``RESTARTING`` or
+    ``RESCHEDULING`` with a ``PreemptionError``) do. Which failures count as preemptions is Ray Train's own
+    rule (``_is_preemption_failure``: a ``PreemptionError``, or a worker lost with its node drained for
+    preemption), so raydt's count is the budget Ray charges. Never raises: a failing callback would fail the run.
+    """
+
+    def __init__(self, put: Callable[[dict[str, Any]], None]) -> None:
+        self.put = put
+
+    def after_controller_state_update(self, previous_state: Any, current_state: Any) -> None:
+        try:
+            item = preemption_event(previous_state, current_state, _is_preemption_failure)
+            if item is not None:
+                self.put({**item, "time": time.time()})
+        except Exception:  # noqa: BLE001, S110 - the relay is for results and progress, never for the training
+            pass
+
+
+def is_preemption(error: BaseException) -> bool:
+    """Whether Ray Train charges ``error`` (a ``TrainingFailedError``) to ``maxPreemptions``: a ``PreemptionError``,
+    or a worker group lost with a node drained for preemption. Why private: see ``PreemptionEvents``."""
+    return bool(_is_preemption_failure(error))
+
+
+def preemption_event(previous: Any, current: Any, is_preemption: Callable[[Any], bool]) -> dict[str, Any] | None:
+    """The relay record of a controller state change (None: none): a drain notice when the controller enters
+    ``PREEMPTING``, a preemption retry when it restarts the workers after a failure Ray counts as one."""
+    info = getattr(current, "preemption_info", None)
+    if info is not None and getattr(previous, "preemption_info", None) is None:
+        return {"event": "preemption_notice", **_about(info)}
+    error = getattr(current, "training_failed_error", None)
+    if error is None or current.is_terminal() or not is_preemption(error):
+        return None
+    out = {"event": "preempted", "error": f"{type(error).__name__}: {error}"[:500]}
+    info = getattr(error, "preemption_info", None)
+    return {**out, **_about(info)} if info is not None else out
+
+
+def _about(info: Any) -> dict[str, Any]:
+    """A ``ray.train.PreemptionInfo`` as JSON: the drained nodes, the ranks on them, the deadline (epoch ms)."""
+    return {"nodes": list(info.preempted_node_ids), "ranks": list(info.preempted_ranks), "deadlineMs": info.deadline_ms}

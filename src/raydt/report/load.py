@@ -48,9 +48,10 @@ class Trial:
 
 @dataclass
 class TrainEvent:
-    """A train run's start (or resume), report or worker failure, ``t`` seconds after the first start."""
+    """A train run's start (or resume), report, worker failure or restart after a preemption, ``t`` seconds after
+    the first start."""
 
-    kind: str  # start | report | worker_error
+    kind: str  # start | report | worker_error | preempted
     t: float
     metrics: dict[str, Any] = field(default_factory=dict)
     checkpoint: str | None = None
@@ -223,7 +224,9 @@ def _read_train(exp: Experiment) -> None:
         if row.get("event") == "report":
             metrics = {k: v for k, v in (row.get("metrics") or {}).items() if finite(v)}
             exp.events.append(TrainEvent("report", t, metrics, checkpoint=row.get("checkpoint")))
-        elif row.get("event") == "worker_error":
+        elif row.get("event") == "preempted":  # a restart after a node drained for preemption (maxPreemptions)
+            exp.events.append(TrainEvent("preempted", t, error=f"NODE_PREEMPTED: {row.get('error', '')}"[:500]))
+        elif row.get("event") == "worker_error" and not row.get("preempted"):  # preempted: the restart's row says it
             errors = row.get("errors") or {}
             text = "; ".join(f"rank {k}: {v}" for k, v in sorted(errors.items()))
             exp.events.append(TrainEvent("worker_error", t, error=text[:500]))

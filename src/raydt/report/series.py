@@ -153,5 +153,5 @@ def timeline(exp: Experiment) -> dict[str, Any]:
         "t": [e.t for e in reports],
         "value": [float(e.metrics[exp.metric]) for e in reports],
         "starts": [e.t for e in exp.events if e.kind == "start"],
-        "failures": [(e.t, e.error or "") for e in exp.events if e.kind == "worker_error"],
+        "failures": [(e.t, e.error or "") for e in exp.events if e.kind in ("worker_error", "preempted")],
     }

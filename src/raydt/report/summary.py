@@ -97,6 +97,8 @@ def _train_outcome(exp: Experiment, out: Outcome) -> None:
         out.best_iteration, out.best_metric = pick(values, key=lambda iv: iv[1])
     failures = sum(e.kind == "worker_error" for e in exp.events)
     out.counts = {"reports": len(reports), "workerFailures": failures, "checkpointsKept": len(exp.checkpoints)}
+    if preempted := sum(e.kind == "preempted" for e in exp.events):
+        out.counts["preemptions"] = preempted
     loop = (exp.spec.get("trainConfig") or {}).get("trainLoopConfig")
     out.best_config = (exp.result or {}).get("results", {}).get("bestConfig") or loop
     if exp.events:

@@ -45,7 +45,11 @@ EndReason = Literal[
 class Retry(ResultModel):
     """A failure raydt retried from the last checkpoint."""
 
-    code: str = Field(description="Its class: WORKER_DIED, OUT_OF_MEMORY, ... (see error.code).")
+    code: str = Field(
+        description="Its class: WORKER_DIED, OUT_OF_MEMORY, ... (see error.code); NODE_PREEMPTED: a node of the run "
+        "was drained for preemption and the workers restarted from the checkpoint saved on the notice "
+        "(runConfig.maxPreemptions, not maxFailures)."
+    )
     error: str = Field(description="The failure's message (each failed rank's, in train mode).")
     trial_id: str | None = opt("Tune mode: the trial that was retried.")
 
@@ -94,7 +98,7 @@ class Results(ResultModel):
     )
     retries: list[Retry] | None = opt(
         "Failures raydt retried from the last checkpoint, each with its code and error "
-        "(worker or node deaths; an exception from user code is not retried).",
+        "(worker or node deaths, nodes drained for preemption; an exception from user code is not retried).",
     )
     search_algorithm: str | None = opt("The searcher that ran (registry name).")
     scheduler: str | None = opt("The scheduler that ran (registry name).")
@@ -170,7 +174,7 @@ class ClusterStatus(ResultModel):
 class TrialError(ResultModel):
     """Why a trial failed."""
 
-    code: str = Field(description="USER_CODE_ERROR, OUT_OF_MEMORY, WORKER_DIED or NAN_METRIC.")
+    code: str = Field(description="USER_CODE_ERROR, OUT_OF_MEMORY, WORKER_DIED, NODE_PREEMPTED or NAN_METRIC.")
     error_class: str = Field(alias="class", description="The exception's class inside Ray's wrappers.")
     message: str = Field(description="The exception's message (its last line).")
     traceback: list[str] = Field(description="The traceback's last lines.")
@@ -251,7 +255,10 @@ class Result(ResultModel):
     elastic_workers: ElasticWorkers | None = opt("{min, max} of an elastic run.")
     resources_per_worker: dict[str, Number] | None = opt("Effective Ray resources per worker.")
     worker_failures: int | None = opt("Worker failures seen during the run.")
-    restarts: int | None = opt("Worker-group restarts from the latest checkpoint (train mode).")
+    restarts: int | None = opt(
+        "Worker-group restarts from the latest checkpoint (train mode): after worker failures and after nodes "
+        "drained for preemption (results.retries lists each)."
+    )
     max_concurrent_trials: int | None = opt("Trials run at once (tune mode); lowered if trials outgrew the memory.")
     trials: list[TrialRow] | None = opt("Tune mode: one row per trial.")
     data: dict[str, Any] | None = opt(

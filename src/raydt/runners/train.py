@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from raydt import data, frameworks, plan, preflight, tracking, trainer_ref, utilisation
-from raydt.errors import PendingTimeoutError, RunError, UserCodeError, failure_class
+from raydt.errors import NodePreemptedError, PendingTimeoutError, RunError, UserCodeError, failure_class
 from raydt.plan import TrainPlan
 from raydt.progress import ProgressView
 from raydt.results import existing_dir
@@ -84,7 +84,7 @@ def user_loop(ref: trainer_ref.TrainerRef) -> Callable[..., Any]:
     return fn
 
 
-# One Ray Train run from build to classified outcome (normal end, failure, Ctrl-C): 57 lines kept together.
+# One Ray Train run from build to classified outcome (normal end, failure, Ctrl-C): 60 lines kept together.
 def fit(
     p: TrainPlan,
     adapter: frameworks.FrameworkAdapter,
@@ -113,7 +113,7 @@ def fit(
     # a worker group that cannot be scheduled within pendingTimeoutS ends the run (never a hang); elastic
     # runs instead wait for capacity and resize, as Ray Train does
     run_config = ray_config.train_run(
-        p, [relay.callback()], adapter.worker_env(), controller_failure_limit=-1 if p.workers.elastic else 0
+        p, callbacks(relay), adapter.worker_env(), controller_failure_limit=-1 if p.workers.elastic else 0
     )
     scaling = ray_config.scaling(p.workers)
     with_data: dict[str, Any] = {}
@@ -145,24 +145,43 @@ def fit(
             saved[-1] if saved else None,
             interrupted=True,
             began=began,
+            preemptions=relay.preemptions,
         )
     finally:
         relay.close()
     elapsed = time.monotonic() - start
     last = res.checkpoint.path if res.checkpoint is not None else None
-    return Outcome(relay.history, relay.worker_errors, res.path, elapsed, last, began=began)
+    return Outcome(
+        relay.history, relay.worker_errors, res.path, elapsed, last, began=began, preemptions=relay.preemptions
+    )
+
+
+def callbacks(relay: Any) -> list[Any]:
+    """Ray Train's callbacks of a run: the relay's (each report, each worker failure) and, on the controller,
+    ``PreemptionEvents`` (a node drained for preemption, a restart after one), both sent to the relay's queue."""
+    from raydt.ray_compat import train as ray_compat
+
+    relayed = relay.callback()
+    return [relayed, ray_compat.PreemptionEvents(relayed.send)]
 
 
 def classify(exc: Exception, history: list[dict[str, Any]], p: TrainPlan) -> RunError:
     """Turn a Ray Train failure into our error, with the user's traceback tail and what was saved."""
     import ray.train
 
+    from raydt.ray_compat import train as ray_compat
+
     cause: BaseException = exc
-    if isinstance(exc, ray.train.WorkerGroupError) and exc.worker_failures:
-        rank, cause = sorted(exc.worker_failures.items())[0]
-        err: RunError = failure_class(cause)(
-            f"training worker {rank} raised {type(cause).__name__}: {_first_line(cause)}"
+    err: RunError
+    if ray_compat.is_preemption(exc):  # maxPreemptions spent: Ray Train's PreemptionError, or workers lost with a node
+        limit = "no limit" if p.max_preemptions is None else p.max_preemptions
+        err = NodePreemptedError(
+            f"a node of the run was drained for preemption more often than runConfig.maxPreemptions ({limit}) "
+            f"allows: {_first_line(exc)}"
         )
+    elif isinstance(exc, ray.train.WorkerGroupError) and exc.worker_failures:
+        rank, cause = sorted(exc.worker_failures.items())[0]
+        err = failure_class(cause)(f"training worker {rank} raised {type(cause).__name__}: {_first_line(cause)}")
     elif "StartupTimeout" in type(getattr(exc, "controller_failure", None)).__name__ + str(exc):
         err = PendingTimeoutError(
             f"the training workers could not be scheduled within runConfig.pendingTimeoutS ({p.pending_timeout_s:g}s)",

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any, cast
 
 from raydt import utilisation
-from raydt.errors import InterruptedRunError, MetricNotReportedError, failure_code
+from raydt.errors import InterruptedRunError, MetricNotReportedError, NodePreemptedError, failure_code
 from raydt.frameworks.common import RESERVED_KEY
 from raydt.plan import TrainPlan
 from raydt.results import Document, Results, best_report, clean_metrics, existing_dir
@@ -27,6 +27,7 @@ class Outcome:
         last_checkpoint: str | None,
         interrupted: bool = False,
         began: float | None = None,
+        preemptions: list[dict[str, Any]] | None = None,
     ) -> None:
         self.interrupted = interrupted
         self.began = began  # epoch seconds fit() was called: the workers' usage records of this run start later
@@ -35,6 +36,7 @@ class Outcome:
         self.path = path
         self.elapsed = elapsed
         self.last_checkpoint = last_checkpoint
+        self.preemptions = preemptions or []  # restarts after a node drained for preemption (maxPreemptions)
 
 
 #: a worker on another node may stamp its record by a clock slightly behind the driver's
@@ -55,10 +57,25 @@ def _utilisation(p: TrainPlan, outcome: Outcome, found: Results) -> list[str]:
 
 
 def _retry(item: dict[str, Any]) -> Retry:
-    """A worker-group failure the run recovered from: its class and each failed rank's error."""
+    """A worker-group failure the run recovered from: its class and each failed rank's error; or a restart after a
+    node of the run was drained for preemption (``ray_compat.train.PreemptionEvents``): NODE_PREEMPTED."""
+    if item.get("event") == "preempted":
+        where = (
+            f"node(s) {', '.join(n[:12] for n in item['nodes'])}, rank(s) {item['ranks']}: "
+            if item.get("nodes")
+            else ""
+        )
+        return Retry(code=NodePreemptedError.code, error=f"{where}{item.get('error', '')}"[:500])
     errors: dict[str, str] = item.get("errors", {})
     text = "; ".join(f"rank {rank}: {error}" for rank, error in sorted(errors.items()))
     return Retry(code=failure_code(RuntimeError(text)), error=text[:500])
+
+
+def retries(outcome: Outcome) -> list[Retry]:
+    """Every restart the run recovered from, in the order they happened: failures (``maxFailures``) and
+    preemptions (``maxPreemptions``)."""
+    items = sorted([*outcome.worker_errors, *outcome.preemptions], key=lambda item: float(item.get("time", 0.0)))
+    return [_retry(item) for item in items]
 
 
 #: results.endReason of a train run (INTERRUPTED: Ctrl-C)
@@ -121,8 +138,8 @@ def result(p: TrainPlan, outcome: Outcome, status: dict[str, Any]) -> dict[str, 
     )
     if planned is not None:
         found.planned_iterations = planned
-    if outcome.worker_errors:  # only failures a retry can fix are retried (ray_compat.train.SystemFailuresOnly)
-        found.retries = [_retry(item) for item in outcome.worker_errors]
+    if outcome.worker_errors or outcome.preemptions:  # only failures a retry can fix are retried (SystemFailuresOnly)
+        found.retries = retries(outcome)
     out = Document(
         status="partial" if outcome.interrupted else "success",
         results=found,
@@ -134,7 +151,7 @@ def result(p: TrainPlan, outcome: Outcome, status: dict[str, Any]) -> dict[str, 
         num_workers=p.workers.num_workers,
         resources_per_worker=p.workers.resources,
         worker_failures=len(outcome.worker_errors),
-        restarts=len(outcome.worker_errors),  # every worker-group failure that did not end the run
+        restarts=len(outcome.worker_errors) + len(outcome.preemptions),  # every restart that did not end the run
     )
     if p.workers.elastic:
         out.elastic_workers = ElasticWorkers(min=p.workers.min_workers or 1, max=p.workers.num_workers)

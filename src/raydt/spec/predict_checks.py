@@ -26,6 +26,7 @@ IGNORED = {
 IGNORED_RUN = {
     "checkpoint": "a predict run writes no checkpoints",
     "maxFailures": "a predict run retries nothing: Ray Data retries its failed tasks itself",
+    "maxPreemptions": "a predict run retries nothing: Ray Data retries its failed tasks itself",
     "resume": "a predict run resumes nothing (it writes its output anew, staged)",
     "tensorboard": "a predict run logs no training metrics",
     "report": "a predict run writes no run report",

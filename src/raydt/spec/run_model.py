@@ -130,6 +130,15 @@ class RunConfig(StrictModel):
     max_failures: int = Field(
         2, ge=0, le=1000, description="Ray Train: worker-group restarts from the last checkpoint before failing."
     )
+    max_preemptions: int | None = Field(
+        None,
+        ge=0,
+        le=100000,
+        description="Ray Train: restarts after a node of the run was drained for preemption (a spot node taken back, "
+        "a Kubernetes node upgrade), counted apart from maxFailures; null (the default): no limit, 0: a "
+        "preemption fails the run. On the drain notice raydt's loops checkpoint at each epoch end until Ray Train "
+        "restarts the workers; results.retries lists each as NODE_PREEMPTED.",
+    )
     shared_storage: bool = Field(
         False,
         description="storagePath is a filesystem every node mounts (NFS...): allows a local path on a "

@@ -91,7 +91,7 @@ def train_loop(config: dict[str, Any]) -> None:
     import torch
     from torch.utils.data import DataLoader, TensorDataset
 
-    from raydt.frameworks.common import checkpoint_every, due, initial_weights, starting_checkpoint
+    from raydt.frameworks.common import Drain, checkpoint_every, due, initial_weights, starting_checkpoint
     from raydt.frameworks.data import checkpoint_meta, data_info, digits, load
 
     hp = INFO.hyperparameters(config)
@@ -121,7 +121,9 @@ def train_loop(config: dict[str, Any]) -> None:
     loss_fn = torch.nn.CrossEntropyLoss()
     context = ray.train.get_context()
 
+    preempting = Drain()  # a node of the run drained for preemption: checkpoint each epoch, hold near the deadline
     for epoch in range(start_epoch, epochs):
+        preempting.hold()  # an epoch that would end too close to the drain's deadline is not started
         sampler: Any = getattr(loader, "sampler", None)
         if context.get_world_size() > 1 and hasattr(sampler, "set_epoch"):
             sampler.set_epoch(epoch)
@@ -146,9 +148,10 @@ def train_loop(config: dict[str, Any]) -> None:
             "val_loss": val_loss,
             "val_accuracy": val_acc,
         }
+        drained = preempting()  # every rank, every epoch (a collective): checkpoint now while a node is drained
         with tempfile.TemporaryDirectory() as tmp:
             ckpt = None
-            if context.get_world_rank() == 0 and due(epoch + 1, epochs, every):
+            if context.get_world_rank() == 0 and (drained or due(epoch + 1, epochs, every)):
                 meta = checkpoint_meta(
                     INFO.name,
                     __name__,

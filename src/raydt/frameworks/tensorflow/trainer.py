@@ -40,7 +40,7 @@ def train_loop(config: dict[str, Any]) -> None:
     import tf_keras as keras
 
     from raydt.frameworks.checkpoint_format import read_meta
-    from raydt.frameworks.common import checkpoint_every, due, starting_checkpoint
+    from raydt.frameworks.common import Drain, checkpoint_every, due, starting_checkpoint
     from raydt.frameworks.data import checkpoint_meta, digits, load, write_checkpoint_files
 
     hp = INFO.hyperparameters(config)
@@ -75,7 +75,9 @@ def train_loop(config: dict[str, Any]) -> None:
         .with_options(options)
     )
     ctx = ray.train.get_context()
+    preempting = Drain()  # a node of the run drained for preemption: checkpoint each epoch, hold near the deadline
     for epoch in range(start, epochs):
+        preempting.hold()  # an epoch that would end too close to the drain's deadline is not started
         history = model.fit(train_ds, epochs=1, verbose=0)
         val_loss, val_acc = model.evaluate(data.x_val, data.y_val, verbose=0, batch_size=512)
         metrics = {
@@ -86,7 +88,8 @@ def train_loop(config: dict[str, Any]) -> None:
             "val_accuracy": float(val_acc),
         }
         with tempfile.TemporaryDirectory() as tmp:
-            save = due(epoch + 1, epochs, every)
+            # every rank, every epoch (a collective): checkpoint now while a node is drained for preemption
+            save = preempting() or due(epoch + 1, epochs, every)
             if save:
                 model.save_weights(os.path.join(tmp, WEIGHTS_FILE))  # every worker saves (collective op)
             ckpt = None

@@ -191,7 +191,7 @@ def train_loop(config: dict[str, Any]) -> None:
     import ray.train
     import torch
 
-    from raydt.frameworks.common import checkpoint_every, due, initial_weights, starting_checkpoint
+    from raydt.frameworks.common import Drain, checkpoint_every, due, initial_weights, starting_checkpoint
     from raydt.frameworks.transformers.lm import shard
     from raydt.frameworks.transformers.lm.model import STATE, load_base, load_tokenizer, with_lora
 
@@ -223,7 +223,9 @@ def train_loop(config: dict[str, Any]) -> None:
             shard.load_weights(model, torch.load(os.path.join(folder, STATE), weights_only=False)["weights"])
     train, val = ray.train.get_dataset_shard("train"), ray.train.get_dataset_shard("validation")
     device, rank = next(model.parameters()).device, context.get_world_rank()
+    preempting = Drain()  # a node of the run drained for preemption: checkpoint each epoch, hold near the deadline
     for epoch in range(done, epochs):
+        preempting.hold()  # an epoch that would end too close to the drain's deadline is not started
         started = time.monotonic()
         train_loss, learned, seen = run_epoch(model, train, hp, opt, sched)
         elapsed = time.monotonic() - started
@@ -238,6 +240,7 @@ def train_loop(config: dict[str, Any]) -> None:
             "tokens_per_second": seen_all / max(elapsed, 1e-9),
         }
         with tempfile.TemporaryDirectory() as tmp:
-            save = due(epoch + 1, epochs, every)  # every rank: gathering the state is a collective under FSDP
+            drained = preempting()  # every rank, every epoch (a collective): checkpoint now while a node is drained
+            save = drained or due(epoch + 1, epochs, every)  # every rank: gathering the state is a collective (FSDP)
             ckpt = _save(tmp, model, opt, sched, epoch + 1, tokenizer, config, rank) if save else None
             ray.train.report(report, checkpoint=ckpt)

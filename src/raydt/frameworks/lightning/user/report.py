@@ -14,7 +14,7 @@ import os
 import tempfile
 from typing import Any
 
-from raydt.frameworks.common import RESERVED_KEY, due
+from raydt.frameworks.common import RESERVED_KEY, Drain, due
 from raydt.frameworks.pytorch.user.checkpoint import MODEL_FILE
 
 CHECKPOINT_NAME = "checkpoint.ckpt"  # Ray's RayTrainReportCallback.CHECKPOINT_NAME
@@ -33,6 +33,10 @@ def callback(refs: dict[str, Any], config: dict[str, Any], every: int) -> Any:
         def __init__(self) -> None:
             super().__init__()
             self.sample: tuple[Any, Any] | None = None  # one (input row, targets) seen in training
+            self.preempting = Drain()  # a drained node: checkpoint each epoch, hold near the deadline
+
+        def on_train_epoch_start(self, trainer: Any, pl_module: Any) -> None:
+            self.preempting.hold()  # an epoch that would end too close to the drain's deadline is not started
 
         def on_train_batch_start(self, trainer: Any, pl_module: Any, batch: Any, batch_idx: int) -> None:
             if self.sample is None:
@@ -44,9 +48,10 @@ def callback(refs: dict[str, Any], config: dict[str, Any], every: int) -> Any:
             done = trainer.current_epoch + 1
             metrics = scalars(trainer.callback_metrics)
             metrics.update(epoch=done, step=int(trainer.global_step))
+            drained = self.preempting()  # every rank, every epoch (a collective): checkpoint while a node is drained
             with tempfile.TemporaryDirectory() as tmp:
                 ckpt = None
-                if due(done, int(trainer.max_epochs), every) or trainer.should_stop:
+                if drained or due(done, int(trainer.max_epochs), every) or trainer.should_stop:
                     trainer.save_checkpoint(os.path.join(tmp, CHECKPOINT_NAME), weights_only=False)  # every rank
                     if trainer.global_rank == 0:
                         save_serving_files(tmp, pl_module, done, meta(refs, config, pl_module, self.sample))

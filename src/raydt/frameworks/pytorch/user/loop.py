@@ -194,7 +194,7 @@ def train_loop(config: dict[str, Any]) -> None:
     import ray.train.torch
     import torch
 
-    from raydt.frameworks.common import checkpoint_every, due, initial_weights, starting_checkpoint
+    from raydt.frameworks.common import Drain, checkpoint_every, due, initial_weights, starting_checkpoint
     from raydt.frameworks.data import save_preprocessing
     from raydt.frameworks.pytorch.user import checkpoint, feed, optim, strategy
     from raydt.frameworks.pytorch.user import code as user_code
@@ -219,7 +219,9 @@ def train_loop(config: dict[str, Any]) -> None:
     epochs, every = int(hp["epochs"]), checkpoint_every(config)
     context = ray.train.get_context()
     sample, width = None, 0  # one input row (its shape and dtype are what serving expects), the output width
+    preempting = Drain()  # a node of the run drained for preemption: checkpoint each epoch, hold near the deadline
     for epoch in range(int(progress["epoch"]), epochs):
+        preempting.hold()  # an epoch that would end too close to the drain's deadline is not started
         sampler: Any = getattr(train_loader, "sampler", None)
         if hasattr(sampler, "set_epoch"):
             sampler.set_epoch(epoch)
@@ -227,9 +229,10 @@ def train_loop(config: dict[str, Any]) -> None:
         report = {"epoch": epoch + 1, "train_loss": train_loss}
         report.update(evaluate(model, val_loader, loss_fn, hp, classification, metrics))
         ended = stop.update(report)
+        drained = preempting()  # every rank, every epoch (a collective): checkpoint now while a node is drained
         with tempfile.TemporaryDirectory() as tmp:
             ckpt = None
-            if ended or due(epoch + 1, epochs, every):  # every rank: under FSDP a forward and a gather are collectives
+            if ended or drained or due(epoch + 1, epochs, every):  # every rank: FSDP's forward, gather: collectives
                 sample, width = (row, checkpoint.output_width(model, row)) if sample is None else (sample, width)
                 states = strategy.states(model, opt)
                 if context.get_world_rank() == 0:
