@@ -91,7 +91,6 @@ class TrialScope:
     """Restores ``os.environ`` after a trial and reseeds the global RNGs before it, as a new process would."""
 
     def __enter__(self) -> None:
-        import os
         import random
         import sys
 
@@ -103,8 +102,6 @@ class TrialScope:
             sys.modules["torch"].seed()
 
     def __exit__(self, *_: object) -> None:
-        import os
-
         for key in set(os.environ) - set(self.env):
             del os.environ[key]
         os.environ.update(self.env)
@@ -172,17 +169,20 @@ def local_trial(
     experiment: str,
     reserved: Reserved,
     found: Starts = (),
+    train_module: str | None = None,
 ) -> Callable[[dict[str, Any]], None]:
-    """A Ray Train loop run inside the Tune trial (one worker); ``env`` is set before it imports anything."""
+    """A Ray Train loop run inside the Tune trial (one worker); ``env`` is set before it imports anything, then
+    ``train_module`` (``ray.train.torch``) is loaded as a Ray Train worker has it: ``ray.train.torch.prepare_model``
+    after a bare ``import ray.train`` works as under ``TorchTrainer``."""
 
     def trial(config: dict[str, Any], datasets: dict[str, Any] | None = None) -> None:
-        import os
-
         from raydt.ray_compat import train as ray_compat
 
         context = ray.tune.get_context()
         with NoRepeat(experiment), TrialScope(), sampling(experiment, context.get_trial_id(), reserved):
             os.environ.update(env)
+            if train_module:
+                __import__(train_module)
             shards = {name: ds.iterator() for name, ds in datasets.items()} if datasets else None
             with ray_compat.train_api_in_tune_trial(context.get_trial_name(), shards):
                 _call(loop.get(), merged_config(fixed, config, info, found))
@@ -228,10 +228,8 @@ def distributed_trial(
     return trial
 
 
-#: Searches snapshotted by an older raydt name their stopper here.
+#: Searches snapshotted by an older raydt name their stopper and callbacks here.
 GoalStopper = tune_watch.SearchStopper
-
-#: Searches snapshotted by an older raydt name their callbacks here.
 PendingWatch, ProgressCallback = tune_watch.PendingWatch, tune_watch.ProgressCallback
 
 
@@ -322,7 +320,8 @@ def build_trainable(
         resources: dict[str, float] = dict(p.workers.resources)
     elif not plan.distributed:
         reserved = Reserved.of(p.workers.resources)
-        fn = local_trial(fresh, p.loop_config, info, worker_env, p.experiment_path, reserved, found)
+        module = p.framework.trainer_class.partition(":")[0]
+        fn = local_trial(fresh, p.loop_config, info, worker_env, p.experiment_path, reserved, found, module)
         resources = dict(p.workers.resources)
     else:
         assert trainer_class is not None
@@ -337,10 +336,8 @@ def _starts(plan: TunePlan) -> Starts:
     """warmStart.initFromBest: the earlier search's finished trials with a checkpoint (read once, in the driver)."""
     from raydt.search.starts import starts
 
-    s = plan.search
-    if not (s.init_from_best and s.warm_start):
-        return ()
-    return tuple(starts(s.warm_start, plan.train.metric, plan.train.metric_mode))
+    s, t = plan.search, plan.train
+    return tuple(starts(s.warm_start, t.metric, t.metric_mode)) if s.init_from_best and s.warm_start else ()
 
 
 #: A distributed trial's own process only waits on its workers: it asks for no CPU (its workers' CPUs are what
