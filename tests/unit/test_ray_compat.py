@@ -44,6 +44,25 @@ def test_failure_policy_retries_only_what_a_retry_can_fix() -> None:
     assert policy.make_decision(died).name == "RAISE"  # max_failures still counts
 
 
+def test_a_collective_whose_peer_died_is_retried_as_a_dead_worker() -> None:
+    """A node lost mid all-reduce: the survivor's gloo/NCCL error may be the only failure Ray Train has seen yet."""
+    from ray.train import FailureConfig, WorkerGroupError
+
+    from raydt import errors
+    from raydt.ray_compat.train import SystemFailuresOnly
+
+    policy = SystemFailuresOnly(FailureConfig(max_failures=1))
+    for text in (
+        "[../third_party/gloo/gloo/transport/tcp/pair.cc:534] Read error [127.0.0.1]:4102: Connection reset by peer",
+        "[../third_party/gloo/gloo/transport/tcp/pair.cc:598] Connection closed by peer [10.0.0.2]:62347",
+        "NCCL error: remote process exited or there was a network error, NCCL version 2.21.5",
+    ):
+        assert errors.failure_class(RuntimeError(text)) is errors.WorkerDiedError, text
+        assert policy.make_decision(WorkerGroupError("failed", {1: RuntimeError(text)})).name == "RETRY", text
+        policy = SystemFailuresOnly(FailureConfig(max_failures=1))
+    assert errors.failure_class(RuntimeError("shape mismatch in all_reduce")) is errors.UserCodeError
+
+
 def test_ray_train_preemption_states_and_rule() -> None:
     from ray.train import PreemptionError, PreemptionInfo, WorkerGroupError
     from ray.train.v2._internal.execution.callback import ControllerCallback

@@ -39,6 +39,13 @@ DIED = (
     "WorkerCrashedError",
     "NodeDiedError",
     "WorkerHealthCheckFailedError",  # Ray Train: a worker process vanished (SIGKILL, node loss)
+    # a collective whose peer died (its node lost or preempted early): the survivors raise these, often before
+    # Ray Train sees the dead worker (measured: gloo's reset reached the controller first); never a bug to fix
+    "Connection reset by peer",
+    "Connection closed by peer",
+    "DistNetworkError",
+    "NCCL communicator was aborted",
+    "remote process exited or there was a network error",
 )
 #: ... and Ray's memory monitor killing a worker (``ray.exceptions.OutOfMemoryError``): retried too.
 RETRYABLE = (*DIED, "OutOfMemoryError")
