@@ -66,3 +66,17 @@ def test_a_node_that_goes_before_its_deadline_finds_the_workers_holding(tmp_path
     _, rows = drained_run(tmp_path, deadline_s=15, kill_after_s=11)
     lost = [r for r in rows if r.get("event") == "worker_error"]
     assert lost and all(r.get("preempted") for r in lost), lost
+
+
+def test_a_trial_on_a_drained_node_is_told_as_a_train_worker_is(tmp_path: Path) -> None:
+    """A 1-worker trial runs its loop with no Ray Train controller, so nothing of Ray Train watches its node: raydt's
+    trial bridge asks Ray Core (``ray_compat.train.node_drained``), and the loops checkpoint on the notice."""
+    _, out_text, err = run_helper("drain_probe_helper.py", [], timeout=180)
+    lines = [ln for ln in out_text.splitlines() if ln.startswith('{"')]
+    assert lines, err[-3000:]
+    seen = json.loads(lines[-1])
+    assert seen["drainRc"] == 0, seen["drainErr"]
+    assert seen["before"] == {"node": seen["extra"], "drained": None}, seen
+    drained = seen["after"]["drained"]
+    assert drained is not None and drained["ranks"] == {seen["extra"]: [0]}, seen
+    assert 15_000 <= drained["deadlineMs"] - seen["drainedAtMs"] <= 21_000, seen  # --deadline-remaining-seconds 20

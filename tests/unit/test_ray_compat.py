@@ -8,6 +8,7 @@ import importlib
 import importlib.util
 import inspect
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -334,3 +335,30 @@ def test_the_nvml_binding_ray_ships_has_what_the_gpu_figures_read() -> None:
             "nvmlDeviceGetMemoryInfo",
         ):
             assert hasattr(module, name), VERSION + f"its pynvml has no {name}"
+
+
+def test_a_trial_asks_ray_core_whether_its_node_is_drained(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``node_drained`` reads Ray Core's drain list as Ray Train's watcher does (the real call: e2e tier)."""
+    import ray
+    from ray._private import state
+    from ray.train.v2._internal.execution import preemption
+
+    from raydt.ray_compat import train as compat
+
+    assert "get_draining_nodes" in inspect.getsource(preemption), VERSION + "Ray Train's watcher reads another source"
+    assert inspect.signature(state.GlobalState.get_draining_nodes).parameters.keys() == {"self"}, VERSION
+    context = SimpleNamespace(get_node_id=lambda: "n1")
+    monkeypatch.setattr(ray, "get_runtime_context", lambda: context)
+    for drained, expected in (({}, None), ({"n2": 5}, None), ({"n1": 1700}, 1700), ({"n1": 0}, None)):
+        monkeypatch.setattr(state.state, "get_draining_nodes", lambda d=drained: d)
+        info = compat.node_drained()
+        assert (info is not None) == ("n1" in drained), drained
+        if info is not None:
+            assert info.deadline_ms == expected and info.preempted_node_to_ranks == {"n1": [0]}
+
+    def broken() -> dict[str, int]:
+        raise ConnectionError("GCS")
+
+    monkeypatch.setattr(state.state, "get_draining_nodes", broken)
+    assert compat.node_drained() is None  # a failed look is no drain
+    assert compat.TuneBridge(experiment_name="t").get_preemption_info() is None

@@ -76,11 +76,35 @@ class TuneBridge(LocalTrainFnUtils):  # type: ignore[misc]
             tune_ckpt = ray.tune.Checkpoint(path=checkpoint.path, filesystem=checkpoint.filesystem)
         ray.tune.report(dict(metrics), checkpoint=tune_ckpt)
 
+    def get_preemption_info(self) -> Any:
+        """Ray Train's local mode answers None (it has no preemption watcher); in a trial raydt asks Ray Core what
+        Ray Train's watcher asks, whether this process's node is being drained, so the built-in loops checkpoint on
+        the notice (``frameworks.common.Drain``) as they do in a Train run."""
+        return node_drained()
+
     def get_checkpoint(self) -> Any:
         ckpt = ray.tune.get_checkpoint()
         if ckpt is None:
             return None
         return ray.train.Checkpoint(path=ckpt.path, filesystem=ckpt.filesystem)
+
+
+def node_drained() -> Any:
+    """``ray.train.PreemptionInfo`` for this process's node while Ray drains it (a spot node taken back, a node
+    upgrade), else None; never raises (a GCS hiccup is no drain).
+
+    Why private: the drained nodes and their deadlines are listed only by ``ray._private.state.state
+    .get_draining_nodes()`` (``{node_id_hex: deadline_ms}``, 0 = no deadline), what Ray Train's own
+    ``PreemptionWatcher`` reads; no public API tells a drain.
+    """
+    try:
+        node = ray.get_runtime_context().get_node_id()
+        deadline = (ray._private.state.state.get_draining_nodes() or {}).get(node)
+    except Exception:  # a failed look is no drain
+        return None
+    if deadline is None:
+        return None
+    return ray.train.PreemptionInfo(deadline_ms=deadline or None, preempted_node_to_ranks={node: [0]})
 
 
 @contextmanager
