@@ -65,6 +65,11 @@ class FrameworkInfo:
     spec_checks: str = ""
     description: str = ""
 
+    @property
+    def trainer_module(self) -> str:
+        """The module of ``trainer_class`` (``ray.train.torch``): what a Ray Train worker of this framework loads."""
+        return self.trainer_class.partition(":")[0]
+
     def hyperparameters(self, given: Mapping[str, Any]) -> dict[str, Any]:
         """The built-in trainer's effective config: the defaults, overlaid with ``given`` (aliases folded in;
         other keys, such as raydt's reserved one, pass through)."""
@@ -88,8 +93,8 @@ class FrameworkAdapter:
 
     def trainer_class(self) -> type[Any]:
         """The Ray Train ``DataParallelTrainer`` subclass (e.g. ``TorchTrainer``)."""
-        module, _, name = self.info.trainer_class.partition(":")
-        cls: type[Any] = getattr(importlib.import_module(module), name)
+        name = self.info.trainer_class.partition(":")[2]
+        cls: type[Any] = getattr(importlib.import_module(self.info.trainer_module), name)
         return cls
 
     def builtin_loop(self) -> Callable[[dict[str, Any]], None]:

@@ -320,7 +320,7 @@ def build_trainable(
         resources: dict[str, float] = dict(p.workers.resources)
     elif not plan.distributed:
         reserved = Reserved.of(p.workers.resources)
-        module = p.framework.trainer_class.partition(":")[0]
+        module = p.framework.trainer_module
         fn = local_trial(fresh, p.loop_config, info, worker_env, p.experiment_path, reserved, found, module)
         resources = dict(p.workers.resources)
     else:
