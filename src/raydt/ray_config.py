@@ -85,6 +85,27 @@ def scaling(workers: WorkerPlan) -> Any:
     )
 
 
+def solo_actor(workers: WorkerPlan) -> dict[str, Any]:
+    """The Ray actor options of a 1-worker train run's one worker (``runners.solo``): the worker's resources as
+    ``ScalingConfig(resources_per_worker=...)`` reserves them, its accelerator type, and no restarts (raydt retries
+    a lost worker itself, against maxFailures / maxPreemptions, from the last checkpoint)."""
+    res = dict(workers.resources)
+    options: dict[str, Any] = {
+        "num_cpus": res.pop("CPU", 0.0),
+        "num_gpus": res.pop("GPU", 0.0),
+        "max_restarts": 0,
+        "max_task_retries": 0,
+    }
+    if res.get("memory"):
+        options["memory"] = res.pop("memory")
+    res.pop("memory", None)
+    if res:
+        options["resources"] = res
+    if workers.accelerator_type:
+        options["accelerator_type"] = workers.accelerator_type
+    return options
+
+
 def train_run(
     p: TrainPlan,
     callbacks: list[Any],

@@ -278,3 +278,13 @@ def constructor_signature(node: Any, raw: str, path: str, issues: list[SpecIssue
     required += [a.arg for a, d in zip(args.kwonlyargs, args.kw_defaults, strict=True) if d is None]
     optional = [a for a in positional + [k.arg for k in args.kwonlyargs] if a not in required]
     return Signature(tuple(required), tuple(optional), args.kwarg is not None)
+
+
+def call_loop(loop: Callable[..., Any], config: dict[str, Any]) -> Any:
+    """Call a training loop as Ray Train calls ``train_loop_per_worker``: with the config if it takes an argument."""
+    required = [
+        p
+        for p in inspect.signature(loop).parameters.values()
+        if p.default is p.empty and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+    ]
+    return loop(config) if required else loop()

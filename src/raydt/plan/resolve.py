@@ -130,6 +130,7 @@ def train(loaded: LoadedSpec) -> TrainPlan:
         tensorboard=rc.tensorboard,
         report=rc.report,
         pending_timeout_s=rc.pending_timeout_s,
+        fast_path=rc.fast_path,
         ray_init=dict(spec.config.ray_init),
         autoscaling=spec.config.autoscaling,
         tracking=mlflow(spec, name),

@@ -64,6 +64,7 @@ class TrainPlan:
     tensorboard: bool = False
     report: bool = False  # runConfig.report: write the experiment report when the run ends
     pending_timeout_s: float = 600.0
+    fast_path: bool = True  # runConfig.fastPath: a 1-worker train run's loop in one actor (runners.solo)
     ray_init: dict[str, Any] = field(default_factory=dict)
     autoscaling: bool | None = None  # None: detect
     tracking: MlflowPlan | None = None  # runConfig.tracking.mlflow
@@ -72,6 +73,11 @@ class TrainPlan:
     @property
     def experiment_path(self) -> str:
         return os.path.join(self.storage_path, self.name)
+
+    @property
+    def solo(self) -> bool:
+        """The run's loop runs in one Ray actor, without Ray Train's controller (``runners.solo``)."""
+        return self.fast_path and self.workers.num_workers == 1 and not self.workers.elastic
 
     @property
     def checkpoint_score(self) -> tuple[str, str]:

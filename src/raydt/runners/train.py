@@ -1,4 +1,5 @@
-"""``mode: train``: one Ray Train run (``TorchTrainer`` & co.) from the spec, one result back."""
+"""``mode: train``: one Ray Train run (``TorchTrainer`` & co.; for 1 worker one actor, ``runners.solo``) from the
+spec, one result back."""
 
 from __future__ import annotations
 
@@ -9,11 +10,10 @@ from collections.abc import Callable
 from typing import Any
 
 from raydt import data, frameworks, plan, preflight, tracking, trainer_ref, utilisation
-from raydt.errors import NodePreemptedError, PendingTimeoutError, RunError, UserCodeError, failure_class
 from raydt.plan import TrainPlan
 from raydt.progress import ProgressView
-from raydt.results import existing_dir
 from raydt.runners import skeleton
+from raydt.runners.train_failure import classify as classify  # re-exported: tests classify Ray Train's errors
 from raydt.runners.train_result import Outcome as Outcome  # re-exported: tests build results from outcomes
 from raydt.runners.train_result import ending, result
 from raydt.spec.loader import LoadedSpec
@@ -84,7 +84,7 @@ def user_loop(ref: trainer_ref.TrainerRef) -> Callable[..., Any]:
     return fn
 
 
-# One Ray Train run from build to classified outcome (normal end, failure, Ctrl-C): 60 lines kept together.
+# One train run from build to classified outcome (normal end, failure, Ctrl-C): kept together.
 def fit(
     p: TrainPlan,
     adapter: frameworks.FrameworkAdapter,
@@ -93,14 +93,12 @@ def fit(
     datasets: dict[str, Any] | None = None,
     tracker: Any = None,
 ) -> Outcome:
-    """Build the Ray trainer, run it with the relay attached, and classify failures."""
+    """Run ``p`` with the relay attached (a Ray Train run, or one actor for a 1-worker run: ``runners.solo``), and
+    classify failures."""
     import ray.train
 
-    from raydt import ray_config
     from raydt.progress.relay import Relay
-    from raydt.ray_compat import train as ray_compat
 
-    ray_compat.retry_system_failures_only()  # an exception from the trainer is not retried
     relay = Relay(view, p.experiment_path)  # also the train ledger raydt report reads
     if tracker is not None:
         tracker.follow(relay)  # each report to MLflow once, as the relay brings it
@@ -110,24 +108,26 @@ def fit(
         p.loop_config.get(p.framework.epochs_param) if p.trainer is None else None,
         unit=p.framework.iteration_name,
     )
-    # a worker group that cannot be scheduled within pendingTimeoutS ends the run (never a hang); elastic
-    # runs instead wait for capacity and resize, as Ray Train does
-    run_config = ray_config.train_run(
-        p, callbacks(relay), adapter.worker_env(), controller_failure_limit=-1 if p.workers.elastic else 0
-    )
-    scaling = ray_config.scaling(p.workers)
-    with_data: dict[str, Any] = {}
-    if datasets is not None:  # dataConfig: Ray Data shards, read by each worker (get_dataset_shard)
-        with_data = {"datasets": datasets, "dataset_config": data.dataset_config()}
     sampled = utilisation.watched(  # every worker samples what it uses (results.utilisation)
         loop, p.experiment_path, "train", utilisation.Reserved.of(p.workers.resources), in_train_worker=True
     )
-    trainer = adapter.trainer_class()(
-        sampled, train_loop_config=p.loop_config, scaling_config=scaling, run_config=run_config, **with_data
-    )
     start, began = time.monotonic(), time.time()
     try:
-        res = trainer.fit()
+        if p.solo:
+            from raydt.runners import solo
+
+            last, elapsed = solo.fit(p, adapter.worker_env(), sampled, relay, datasets)
+            relay.close()
+            return Outcome(
+                relay.history,
+                relay.worker_errors,
+                p.experiment_path,
+                elapsed,
+                last,
+                began=began,
+                preemptions=relay.preemptions,
+            )
+        return _train_run(p, adapter, sampled, relay, datasets, began)
     except (ray.train.TrainingFailedError, ray.exceptions.RayError) as exc:
         # RayError: the controller itself was lost (Ray's memory monitor killed it, its node died)
         relay.close()
@@ -149,10 +149,48 @@ def fit(
         )
     finally:
         relay.close()
-    elapsed = time.monotonic() - start
+
+
+def _train_run(
+    p: TrainPlan,
+    adapter: frameworks.FrameworkAdapter,
+    loop: Callable[..., Any],
+    relay: Any,
+    datasets: dict[str, Any] | None,
+    began: float,
+) -> Outcome:
+    """One Ray Train run (``TorchTrainer`` & co.) of ``p``."""
+    from raydt import ray_config
+    from raydt.ray_compat import train as ray_compat
+
+    ray_compat.retry_system_failures_only()  # an exception from the trainer is not retried
+    # a worker group that cannot be scheduled within pendingTimeoutS ends the run (never a hang); elastic
+    # runs instead wait for capacity and resize, as Ray Train does
+    run_config = ray_config.train_run(
+        p, callbacks(relay), adapter.worker_env(), controller_failure_limit=-1 if p.workers.elastic else 0
+    )
+    with_data: dict[str, Any] = {}
+    if datasets is not None:  # dataConfig: Ray Data shards, read by each worker (get_dataset_shard)
+        with_data = {"datasets": datasets, "dataset_config": data.dataset_config()}
+    trainer = adapter.trainer_class()(
+        loop,
+        train_loop_config=p.loop_config,
+        scaling_config=ray_config.scaling(p.workers),
+        run_config=run_config,
+        **with_data,
+    )
+    start = time.monotonic()
+    res = trainer.fit()
+    relay.close()
     last = res.checkpoint.path if res.checkpoint is not None else None
     return Outcome(
-        relay.history, relay.worker_errors, res.path, elapsed, last, began=began, preemptions=relay.preemptions
+        relay.history,
+        relay.worker_errors,
+        res.path,
+        time.monotonic() - start,
+        last,
+        began=began,
+        preemptions=relay.preemptions,
     )
 
 
@@ -163,49 +201,3 @@ def callbacks(relay: Any) -> list[Any]:
 
     relayed = relay.callback()
     return [relayed, ray_compat.PreemptionEvents(relayed.send)]
-
-
-def classify(exc: Exception, history: list[dict[str, Any]], p: TrainPlan) -> RunError:
-    """Turn a Ray Train failure into our error, with the user's traceback tail and what was saved."""
-    import ray.train
-
-    from raydt.ray_compat import train as ray_compat
-
-    cause: BaseException = exc
-    err: RunError
-    if ray_compat.is_preemption(exc):  # maxPreemptions spent: Ray Train's PreemptionError, or workers lost with a node
-        limit = "no limit" if p.max_preemptions is None else p.max_preemptions
-        err = NodePreemptedError(
-            f"a node of the run was drained for preemption more often than runConfig.maxPreemptions ({limit}) "
-            f"allows: {_first_line(exc)}"
-        )
-    elif isinstance(exc, ray.train.WorkerGroupError) and exc.worker_failures:
-        rank, cause = sorted(exc.worker_failures.items())[0]
-        err = failure_class(cause)(f"training worker {rank} raised {type(cause).__name__}: {_first_line(cause)}")
-    elif "StartupTimeout" in type(getattr(exc, "controller_failure", None)).__name__ + str(exc):
-        err = PendingTimeoutError(
-            f"the training workers could not be scheduled within runConfig.pendingTimeoutS ({p.pending_timeout_s:g}s)",
-            hint="The cluster lacks free resources for the worker group (busy, or waiting on an autoscaler); "
-            "raise runConfig.pendingTimeoutS, lower config.numWorkers/resourcesPerWorker, or add nodes.",
-        )
-    elif failure_class(exc) is not UserCodeError:  # the controller killed by Ray's memory monitor, or lost
-        first = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
-        err = failure_class(exc)(f"the training run was lost: {type(exc).__name__}: {first}")
-    else:
-        err = RunError(f"training failed: {_first_line(exc)}", hint="See the log file for Ray's own messages.")
-    saved = [r["checkpoint"] for r in history if r.get("checkpoint")]
-    text = str(exc)  # Ray Train puts each worker's own traceback in its message ("[Rank 0 Error Snippet]")
-    tail = [ln for ln in text.splitlines() if ln.strip()][-12:] if "Traceback" in text else []
-    details: dict[str, Any] = {"traceback": tail or trainer_ref.format_traceback(cause), "reports": len(history)}
-    if saved and existing_dir(saved[-1]):
-        details["lastCheckpointPath"] = saved[-1]
-    details["experimentPath"] = p.experiment_path
-    err.details = details
-    return err
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    lines = [ln for ln in text.splitlines() if ln.strip()]
-    # Ray wraps user errors; the last line usually holds the original message.
-    return (lines[-1] if lines else type(exc).__name__)[:300]

@@ -144,6 +144,13 @@ class RunConfig(StrictModel):
         description="storagePath is a filesystem every node mounts (NFS...): allows a local path on a "
         "multi-node cluster. URIs (s3://, gs://, ...) are always shared.",
     )
+    fast_path: bool = Field(
+        True,
+        description="A mode: train run on 1 worker (not elastic) runs its loop in one Ray actor with the worker's "
+        "resources, without Ray Train's controller and worker group: the same checkpoints in the same folder, "
+        "resume, maxFailures and maxPreemptions, and its first result ~10 s sooner. No torch.distributed process "
+        "group is set up (as with 1-worker trials); false: run it with TorchTrainer & co. like N workers.",
+    )
     pending_timeout_s: float = Field(
         600, gt=0, le=1e7, description="Fail a run whose training workers stay unschedulable this long."
     )

@@ -26,6 +26,7 @@ from raydt.plan import TrainPlan, TunePlan
 from raydt.registry import FrameworkInfo
 from raydt.runners.tune import watch as tune_watch
 from raydt.search.starts import Start, nearest
+from raydt.trainer_ref import call_loop
 from raydt.utilisation import Reserved, sampling, watched
 
 Loop = Callable[..., Any]
@@ -150,17 +151,6 @@ class NoRepeat:
             pass
 
 
-def _call(loop: Loop, config: dict[str, Any]) -> Any:
-    import inspect
-
-    required = [
-        p
-        for p in inspect.signature(loop).parameters.values()
-        if p.default is p.empty and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
-    ]
-    return loop(config) if required else loop()
-
-
 def local_trial(
     loop: FreshLoop,
     fixed: dict[str, Any],
@@ -185,7 +175,7 @@ def local_trial(
                 __import__(train_module)
             shards = {name: ds.iterator() for name, ds in datasets.items()} if datasets else None
             with ray_compat.train_api_in_tune_trial(context.get_trial_name(), shards):
-                _call(loop.get(), merged_config(fixed, config, info, found))
+                call_loop(loop.get(), merged_config(fixed, config, info, found))
 
     return trial
 
@@ -198,7 +188,7 @@ def tune_function(
     def trial(config: dict[str, Any]) -> None:
         trial_id = ray.tune.get_context().get_trial_id()
         with NoRepeat(experiment), TrialScope(), sampling(experiment, trial_id, reserved):
-            _call(fn.get(), merged_config(fixed, config, None, found))
+            call_loop(fn.get(), merged_config(fixed, config, None, found))
 
     return trial
 
