@@ -9,7 +9,7 @@ from raydt.cli.table import Command, Outcome, not_for, quiet_argument
 
 #: ``raydt cluster up`` flags (dest names): given with status or down, they are a usage error
 _UP_FLAGS = ("cpus", "gpus", "memory", "resources", "workers", "worker_cpus", "worker_gpus", "worker_resources",
-             "host", "idle_stop", "spec")  # fmt: skip
+             "host", "idle_stop", "no_warm", "spec")  # fmt: skip
 
 
 def _arguments(parser: argparse.ArgumentParser) -> None:
@@ -35,6 +35,13 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--spec", help="up: take the head's resources from this spec's config.rayInit")
     parser.add_argument(
         "--idle-stop", help="up: stop the cluster once nothing has used it this long (30m, 90s, 2h; see its history)"
+    )
+    parser.add_argument(
+        "--no-warm",
+        action="store_const",
+        const=True,
+        help="up: no warm runner (by default runs on the cluster are forked from a process that has raydt, Ray "
+        "and torch imported: seconds sooner)",
     )
 
 

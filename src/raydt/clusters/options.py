@@ -44,6 +44,7 @@ class UpOptions:
     worker: NodeResources = field(default_factory=lambda: NodeResources(cpus=1))
     host: str = LOOPBACK
     idle_stop_s: float | None = None  # --idle-stop: stop after this long unused (clusters.idle)
+    warm: bool = True  # --no-warm: no warm runner beside the cluster (clusters.warm)
 
     @property
     def loopback(self) -> bool:
@@ -123,7 +124,12 @@ def build(flags: dict[str, Any], spec_ray_init: dict[str, Any] | None = None) ->
             raise _issue("--host", "is not an IP address", host, "Leave it out (127.0.0.1) or give an IP.") from None
     idle = parse_duration(flags["idle_stop"]) if flags.get("idle_stop") is not None else None
     return UpOptions(
-        head=head, workers=workers, worker=worker, host=LOOPBACK if host == "localhost" else host, idle_stop_s=idle
+        head=head,
+        workers=workers,
+        worker=worker,
+        host=LOOPBACK if host == "localhost" else host,
+        idle_stop_s=idle,
+        warm=not flags.get("no_warm"),
     )
 
 

@@ -198,6 +198,10 @@ def _up_once(options: UpOptions, notes: list[str]) -> dict[str, Any]:
         rec["idleStopS"] = options.idle_stop_s
         state.write(rec)
         rec["idleWatcherPid"] = idle.start_watcher(cluster_id, options.idle_stop_s, folder / "idle-watcher.log")
+    if options.warm:  # runs handed to it start with raydt, Ray and torch imported (clusters.warm)
+        from raydt.clusters import warm
+
+        rec["runnerPid"], rec["runnerSocket"] = warm.start(cluster_id, folder)
     state.write(rec)
     state.log_event("up", cluster_id, address=address, idleStopS=options.idle_stop_s)
     return public(rec)
@@ -207,6 +211,8 @@ def _remove_files(rec: dict[str, Any]) -> None:
     for key in ("rayTempDir", "folder"):
         if rec.get(key):
             shutil.rmtree(str(rec[key]), ignore_errors=True)
+    if rec.get("runnerSocket"):  # in /tmp when the cluster's folder is too deep for a socket's path
+        Path(str(rec["runnerSocket"])).unlink(missing_ok=True)
 
 
 def down(reason: str = "raydt cluster down") -> dict[str, Any]:
@@ -237,7 +243,8 @@ def down(reason: str = "raydt cluster down") -> dict[str, Any]:
 def public(rec: dict[str, Any]) -> dict[str, Any]:
     """What the JSON shows of a record (never the token itself: only where it is)."""
     keys = ("id", "address", "dashboardUrl", "tokenSource", "head", "workers", "worker", "ports", "headPid",
-            "processes", "rayTempDir", "startedAt", "warnings", "python", "idleStopS", "idleWatcherPid")  # fmt: skip
+            "processes", "rayTempDir", "startedAt", "warnings", "python", "idleStopS", "idleWatcherPid", "runnerPid",
+            "runnerSocket")  # fmt: skip
     out = {k: rec[k] for k in keys if k in rec}
     out["recordFile"] = str(state.record_path())
     out["loopbackOnly"] = rec.get("host") == LOOPBACK

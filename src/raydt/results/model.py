@@ -292,7 +292,8 @@ class Result(ResultModel):
         "raydt cluster up/down: the lasting local cluster: id, address, dashboardUrl, tokenSource (where the "
         "token is, never the token), head/worker resources, ports, headPid, processes [{pid, name}], "
         "rayTempDir, recordFile, loopbackOnly, python (the interpreter its processes run), warnings, idleStopS and "
-        "idleWatcherPid (--idle-stop); down adds stoppedPids and running: false. cluster status: history, the "
+        "idleWatcherPid (--idle-stop), runnerPid and runnerSocket (the warm runner; not with --no-warm); down adds "
+        "stoppedPids and running: false. cluster status: history, the "
         "last events [{at, event: up | down, id, reason (down: the user, or --idle-stop's idle time)}]."
     )
     job_id: str | None = opt("raydt submit / jobs: the Ray Job's submission id.")

@@ -4,6 +4,7 @@ saved). Imports Ray only inside the functions."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from raydt import trainer_ref
@@ -49,13 +50,22 @@ def pending_timeout(p: TrainPlan) -> PendingTimeoutError:
 
 
 def with_details(
-    err: RunError, exc: BaseException, cause: BaseException, history: list[dict[str, Any]], p: TrainPlan
+    err: RunError,
+    exc: BaseException,
+    cause: BaseException,
+    history: list[dict[str, Any]],
+    p: TrainPlan,
 ) -> RunError:
     """``err`` with the details every failed train run carries: the user's traceback tail, how many reports came,
     the last checkpoint saved, the experiment folder."""
     saved = [r["checkpoint"] for r in history if r.get("checkpoint")]
     text = str(exc)  # Ray Train puts each worker's own traceback in its message ("[Rank 0 Error Snippet]")
-    tail = [ln for ln in text.splitlines() if ln.strip()][-12:] if "Traceback" in text else []
+    text = re.sub(r"\x1b\[[0-9;]*m", "", text)  # Ray colours the actor's name
+    # Ray Train's message has a "Traceback" header; an actor's task error (runners.solo) starts at the frames
+    has_frames = "Traceback" in text or '\n  File "' in text
+    tail = (
+        [ln for ln in text.splitlines() if ln.strip() and not set(ln.strip()) <= {"^", "~"}][-12:] if has_frames else []
+    )
     details: dict[str, Any] = {"traceback": tail or trainer_ref.format_traceback(cause), "reports": len(history)}
     if saved and existing_dir(saved[-1]):
         details["lastCheckpointPath"] = saved[-1]
