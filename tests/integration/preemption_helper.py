@@ -1,8 +1,9 @@
 """Run by test_preemption.py in its own process: a head (2 CPUs) and a 1-CPU worker node (separate raylets) on
 this machine, a 2-worker raydt train run (the built-in PyTorch loop, one worker on each node), and the worker node
 drained for preemption mid-run with Ray's own CLI (what the autoscaler and KubeRay call), then killed after the
-drain's deadline (or, given a 4th argument, that many seconds after the drain). Prints one JSON line: the run's
-result and what the helper saw."""
+drain's deadline (or, given a 4th argument, that many seconds after the drain). With a 5th argument ``solo``: a
+head with no CPU and two 1-CPU worker nodes, a 1-worker run (the fast path: one actor), and the node that actor
+runs on drained and killed. Prints one JSON line: the run's result and what the helper saw."""
 
 import json
 import os
@@ -25,6 +26,7 @@ from raydt.experiment import TRAIN_LEDGER  # noqa: E402
 
 tmp, epochs, deadline_s = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 kill_after_s = float(sys.argv[4]) if len(sys.argv) > 4 else deadline_s + 2  # the node goes after its deadline
+solo = len(sys.argv) > 5 and sys.argv[5] == "solo"
 ledger = os.path.join(tmp, "preempted", TRAIN_LEDGER)
 
 
@@ -41,20 +43,23 @@ with socket.socket() as probe:  # a free loopback port for this cluster's dashbo
     probe.bind(("127.0.0.1", 0))
     port = probe.getsockname()[1]
 cluster = Cluster(
-    initialize_head=True, head_node_args={"num_cpus": 2, "include_dashboard": True, "dashboard_port": port}
+    initialize_head=True,
+    head_node_args={"num_cpus": 0 if solo else 2, "include_dashboard": True, "dashboard_port": port},
 )
 seen: dict = {}
 try:
-    extra = cluster.add_node(num_cpus=1)
+    nodes = [cluster.add_node(num_cpus=1) for _ in range(2 if solo else 1)]
+    extra = nodes[0]
     cluster.wait_for_nodes()
     ray.init(address=cluster.address)
     spec = {
         "mode": "train",
-        "config": {"numWorkers": 2, "resourcesPerWorker": {"cpu": 1}},
+        "config": {"numWorkers": 1 if solo else 2, "resourcesPerWorker": {"cpu": 1}},
         "trainConfig": {
             "framework": "pytorch",
             "epochs": epochs,
-            "trainLoopConfig": {"batchSize": 8, "hiddenSize": 256},
+            # the fast path has no controller pacing the reports: a wider layer makes its epochs ~1 s too
+            "trainLoopConfig": {"batchSize": 8, "hiddenSize": 1024 if solo else 256},
             "scalingConfig": {"placementStrategy": "SPREAD"},  # one worker on each node
         },
         "runConfig": {
@@ -72,6 +77,11 @@ try:
     while time.monotonic() - started < 240 and len(reported()) < 3:
         time.sleep(0.2)
     seen["drainedAfterEpoch"] = max(reported(), default=0)
+    if solo:  # the node the run's one actor is on
+        from ray.util.state import list_actors
+
+        actor = list_actors(filters=[("class_name", "=", "SoloWorker"), ("state", "=", "ALIVE")])[0]
+        extra = next(n for n in nodes if n.node_id == actor.node_id)
     drain = subprocess.run(
         [
             os.path.join(os.path.dirname(sys.executable), "ray"),

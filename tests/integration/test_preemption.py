@@ -18,10 +18,12 @@ pytestmark = [pytest.mark.slow, pytest.mark.e2e]  # `make test-e2e` (docs/testin
 EPOCHS = 30  # of about 1 s each (the helper sets Ray Train's report pace)
 
 
-def drained_run(tmp_path: Path, deadline_s: int, kill_after_s: float) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+def drained_run(
+    tmp_path: Path, deadline_s: int, kill_after_s: float, solo: bool = False
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """The helper's run with its worker node drained after epoch 3 and killed ``kill_after_s`` after the drain: the
     result, and the run's train ledger (reports, the notice, the restart), checked as every such run must be."""
-    args = [str(tmp_path), str(EPOCHS), str(deadline_s), str(kill_after_s)]
+    args = [str(tmp_path), str(EPOCHS), str(deadline_s), str(kill_after_s), *(["solo"] if solo else [])]
     _, out_text, err = run_helper("preemption_helper.py", args, timeout=420)
     lines = [ln for ln in out_text.splitlines() if ln.startswith('{"')]  # Ray's own lines come after it
     assert lines, err[-3000:]
@@ -39,7 +41,7 @@ def drained_run(tmp_path: Path, deadline_s: int, kill_after_s: float) -> tuple[d
     kinds = [r.get("event") for r in rows]
     assert kinds.count("preemption_notice") == 1 and kinds.count("preempted") == 1, kinds
     notice = rows[kinds.index("preemption_notice")]
-    assert notice["ranks"] == [1] and notice["deadlineMs"], notice  # rank 1 ran on the drained node
+    assert notice["ranks"] == [0 if solo else 1] and notice["deadlineMs"], notice  # the rank on the drained node
     # checkpoint.frequency 1000: without the notice nothing would have been saved and epoch 1 would come again
     restart = kinds.index("preempted")
     before = [r for r in rows[:restart] if r.get("event") == "report"]
@@ -66,6 +68,12 @@ def test_a_node_that_goes_before_its_deadline_finds_the_workers_holding(tmp_path
     _, rows = drained_run(tmp_path, deadline_s=15, kill_after_s=11)
     lost = [r for r in rows if r.get("event") == "worker_error"]
     assert lost and all(r.get("preempted") for r in lost), lost
+
+
+def test_a_one_worker_run_on_the_fast_path_restarts_elsewhere_from_the_notices_checkpoint(tmp_path: Path) -> None:
+    """The fast path (one actor, no Ray Train controller): the actor's node is drained and goes after its deadline;
+    the actor starts again on the other node from the checkpoint saved on the notice, against maxPreemptions."""
+    drained_run(tmp_path, deadline_s=10, kill_after_s=12, solo=True)
 
 
 def test_a_trial_on_a_drained_node_is_told_as_a_train_worker_is(tmp_path: Path) -> None:

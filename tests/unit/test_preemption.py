@@ -276,3 +276,24 @@ def test_the_builtin_loop_checkpoints_each_epoch_a_drain_is_on(monkeypatch: pyte
         set_train_fn_utils(None)
     assert len(asked) == 4  # once per epoch
     assert recorder.reports == [(1, False), (2, True), (3, True), (4, True)]  # 4: the last epoch, as always
+
+
+@pytest.mark.parametrize(("preempted", "code"), [(True, "NODE_PREEMPTED"), (False, "WORKER_DIED")])
+def test_a_trial_lost_with_its_drained_node_is_listed_as_preempted(tmp_path: Path, preempted: bool, code: str) -> None:
+    """Tune retries a trial whose process went with a node drained for preemption without counting it against
+    maxFailuresPerTrial; the search's ledger (results.retries) says NODE_PREEMPTED, not WORKER_DIED."""
+    from types import SimpleNamespace
+
+    from ray import cloudpickle
+    from ray.exceptions import ActorDiedError
+
+    from raydt.experiment import ledger
+    from raydt.runners.tune.watch import TrialLedger
+
+    error = ActorDiedError()
+    error._preempted = preempted
+    pickled = tmp_path / "error.pkl"
+    pickled.write_bytes(cloudpickle.dumps(error))
+    trial = SimpleNamespace(trial_id="t1", pickled_error_file=str(pickled), last_result={})
+    TrialLedger(str(tmp_path)).on_trial_recover(0, [], trial)
+    assert [r["code"] for r in (ledger.read_ledger(str(tmp_path)) or {})["retries"]["t1"]] == [code]

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from raydt.cli import warm_runner as runner
 from raydt.clusters import warm
 
 
@@ -53,12 +54,12 @@ def test_the_socket_path_fits_a_unix_socket(tmp_path: Path) -> None:
 
 def test_the_runner_refuses_another_python_or_raydt_and_notices_changed_code(tmp_path: Path) -> None:
     hello = {"argv": ["run", "x"], "env": {"A": "1"}, "python": sys.executable, "code": warm.code_id()}
-    assert warm._refusal(hello, time.time() + 60) is None
-    assert "another Python" in str(warm._refusal({**hello, "python": "/usr/bin/python9"}, time.time() + 60))
-    assert "another Python" in str(warm._refusal({**hello, "code": "0.0.1 /elsewhere"}, time.time() + 60))
-    assert "not a run" in str(warm._refusal({**hello, "argv": []}, time.time() + 60))
-    newest = max(p.stat().st_mtime for p in Path(warm.__file__).parent.parent.rglob("*.py"))
-    assert "changed" in str(warm._refusal(hello, newest - 1))  # a source file newer than the runner
+    assert runner._refusal(hello, time.time() + 60) is None
+    assert "another Python" in str(runner._refusal({**hello, "python": "/usr/bin/python9"}, time.time() + 60))
+    assert "another Python" in str(runner._refusal({**hello, "code": "0.0.1 /elsewhere"}, time.time() + 60))
+    assert "not a run" in str(runner._refusal({**hello, "argv": []}, time.time() + 60))
+    newest = max(p.stat().st_mtime for p in Path(runner.__file__).parent.parent.rglob("*.py"))
+    assert "changed" in str(runner._refusal(hello, newest - 1))  # a source file newer than the runner
 
 
 def test_the_client_side_imports_no_ray(tmp_path: Path) -> None:

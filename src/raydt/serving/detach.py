@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from raydt import results
+from raydt.clusters import warm
 from raydt.errors import InterruptedRunError, RunError
 from raydt.serving import state
 from raydt.spec.loader import LoadedSpec
@@ -38,6 +39,7 @@ def start(source: str, loaded: LoadedSpec, *, quiet: bool, err: TextIO) -> tuple
                 stdout=out,
                 stderr=live,  # a file, not a pipe: the run outlives this command and keeps writing there
                 start_new_session=True,  # outlives this command and its terminal
+                env={**os.environ, warm.ENV: "0"},  # its own process (its pid is the serve record's), never forked
             )
     try:
         doc = _wait_for_result(child, out_file, _Tail(live_file, None if quiet else err))

@@ -236,12 +236,15 @@ def _train_and_relay(
 
     from raydt import ray_config
     from raydt.data import dataset_config
+    from raydt.errors import NodePreemptedError
+    from raydt.experiment import ledger
     from raydt.progress.relay import RelayCallback, local_queue
     from raydt.ray_compat import train as ray_compat
 
     ray_compat.retry_system_failures_only()
     context = ray.tune.get_context()
     queue = local_queue()  # on the trial's node: a lost worker node must not take the relay with it
+    relayed = RelayCallback(queue)
     reserved = Reserved.of(p.workers.resources)  # each worker samples itself, under the trial's id
     trainer = trainer_class(
         watched(loop, p.experiment_path, context.get_trial_id(), reserved, in_train_worker=True),
@@ -249,7 +252,7 @@ def _train_and_relay(
         scaling_config=ray_config.scaling(p.workers),
         run_config=ray_config.train_run(
             p,
-            [RelayCallback(queue)],
+            [relayed, ray_compat.PreemptionEvents(relayed.send)],
             worker_env,
             name=f"{context.get_experiment_name()}-{context.get_trial_id()}",
             storage_path=f"{p.experiment_path}/train_runs",
@@ -276,6 +279,15 @@ def _train_and_relay(
                 if not thread.is_alive():
                     break
                 continue
+            if item.get("event") == "preempted":  # the trial's Train run restarted after a drain: the search lists it
+                error = f"a node of the trial's workers was drained for preemption: {item.get('error', '')}"[:300]
+                retry = {
+                    "event": "retry",
+                    "trial": context.get_trial_id(),
+                    "code": NodePreemptedError.code,
+                    "error": error,
+                }
+                ledger.append(p.experiment_path, retry)
             if item.get("event"):
                 continue
             path = item.get("checkpoint")

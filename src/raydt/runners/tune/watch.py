@@ -17,7 +17,7 @@ from typing import Any
 
 import ray.tune
 
-from raydt.errors import failure_code
+from raydt.errors import NodePreemptedError, failure_code
 from raydt.experiment import ledger
 from raydt.progress import ProgressView
 from raydt.runners.tune.results import LEDGER_FILE, TUNE_AUTO_KEYS
@@ -69,11 +69,14 @@ def postmortem_of(experiment_path: str, trial: Any) -> None:
 
 def _failure(trial: Any) -> tuple[str, str]:
     """(failure code, one-line text) of the trial's latest failure."""
-    from raydt.ray_compat import trial_exception
+    from raydt.ray_compat import lost_to_preemption, trial_exception
 
     exc = trial_exception(trial)
     if exc is None:
         return "UNKNOWN", "unknown error"
+    # the trial's process went with a node drained for preemption: Tune retries it without counting it against
+    # maxFailuresPerTrial (Trial._handle_ray_actor_error), and raydt lists it as what it was
+    code = NodePreemptedError.code if lost_to_preemption(exc) else failure_code(exc)
     inner: BaseException = exc
     for attr in ("cause", "__cause__"):  # Ray's RayTaskError wraps the trainer's own exception
         nxt = getattr(inner, attr, None)
@@ -81,7 +84,7 @@ def _failure(trial: Any) -> tuple[str, str]:
             inner = nxt
     lines = [ln for ln in str(inner).splitlines() if ln.strip()]
     text = f"{type(inner).__name__}: {lines[-1] if lines else ''}"[:300]
-    return failure_code(exc), text
+    return code, text
 
 
 class SearchStopper(ray.tune.Stopper):  # type: ignore[misc]
