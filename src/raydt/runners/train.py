@@ -41,6 +41,9 @@ class TrainMode:
         )
 
     def connection(self) -> skeleton.Connection:
+        if self.train_plan.solo:  # one actor: no Ray Train controller (it needs the State API, the dashboard), and
+            # the framework is imported by that actor, not here; an embedded Ray starts seconds faster without either
+            return skeleton.Connection(dashboard=False, env_vars={}, warm=("ray.train", "ray.util.queue"))
         return skeleton.Connection(dashboard=True, env_vars={}, warm=self.adapter.driver_modules)
 
     def ray_env(self) -> dict[str, str]:
