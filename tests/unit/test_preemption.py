@@ -297,3 +297,41 @@ def test_a_trial_lost_with_its_drained_node_is_listed_as_preempted(tmp_path: Pat
     trial = SimpleNamespace(trial_id="t1", pickled_error_file=str(pickled), last_result={})
     TrialLedger(str(tmp_path)).on_trial_recover(0, [], trial)
     assert [r["code"] for r in (ledger.read_ledger(str(tmp_path)) or {})["retries"]["t1"]] == [code]
+
+
+@pytest.mark.parametrize("framework", ["xgboost", "lightgbm"])
+def test_a_boosting_run_checkpoints_every_round_from_the_drain_notice(tmp_path: Path, framework: str) -> None:
+    """XGBoost and LightGBM report through Ray's callbacks: raydt's callback asks every DRAIN_EVERY rounds and, from
+    the first answer that a node is drained, saves every round (checkpoint.frequency 1000 saves none before)."""
+    import importlib
+
+    import numpy as np
+    import ray.train
+
+    from raydt.ray_compat.solo import SoloBridge, SoloCheckpoints, solo_train_api
+    from raydt.ray_compat.train import DRAIN_EVERY, report_callback_with_files
+
+    asked: list[int] = []
+
+    def drained() -> bool:
+        asked.append(len(asked))
+        return len(asked) >= 2  # the notice arrives between the first and the second question
+
+    lib = importlib.import_module(framework)
+    callback_cls = importlib.import_module(f"ray.train.{framework}").RayTrainReportCallback
+    callback = report_callback_with_files(callback_cls, lambda path: None, drained, frequency=1000)
+    x = np.random.default_rng(0).normal(size=(200, 4))
+    y = (x[:, 0] > 0).astype(int)
+    sent: list[dict[str, Any]] = []
+    checkpoints = SoloCheckpoints(str(tmp_path / "results"), "run", ray.train.CheckpointConfig())
+    with solo_train_api(SoloBridge("run", checkpoints, sent.append, None)):
+        if framework == "xgboost":
+            data = lib.DMatrix(x, label=y)
+            lib.train({"objective": "binary:logistic"}, data, 30, evals=[(data, "train")], callbacks=[callback])
+        else:
+            data = lib.Dataset(x, label=y)
+            params = {"objective": "binary", "verbose": -1}
+            lib.train(params, data, 30, valid_sets=[data], valid_names=["train"], callbacks=[callback])
+    saved = [i + 1 for i, s in enumerate(sent) if s["checkpoint"]]
+    assert len(asked) == 2  # asked at rounds 10 and 20, then no more: every round is saved anyway
+    assert saved == list(range(2 * DRAIN_EVERY, 31)), saved

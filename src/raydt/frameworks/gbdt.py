@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from raydt.frameworks import data as builtin_data
-from raydt.frameworks.common import checkpoint_every, starting_checkpoint
+from raydt.frameworks.common import Drain, checkpoint_every, starting_checkpoint
 from raydt.frameworks.data import Split
 
 
@@ -55,13 +55,14 @@ def report_callback(
     callback_cls: type[Any], config: dict[str, Any], meta: dict[str, Any], metrics: dict[str, str], **options: Any
 ) -> Any:
     """Ray's ``RayTrainReportCallback`` (``callback_cls``), reporting ``metrics`` (raydt's name: the booster's) every
-    runConfig.checkpoint.frequency rounds; each checkpoint also gets ``raydt_meta.json`` and the fitted dataConfig
-    pipeline."""
+    runConfig.checkpoint.frequency rounds (every round once a node of the run is drained for preemption); each
+    checkpoint also gets ``raydt_meta.json`` and the fitted dataConfig pipeline."""
     from raydt.ray_compat.train import report_callback_with_files
 
     def add_files(path: str) -> None:
         builtin_data.write_checkpoint_files(path, meta, config)
 
+    drain = Drain()  # a node drained for preemption: every round is checkpointed until the restart
     return report_callback_with_files(
-        callback_cls, add_files, metrics=metrics, frequency=checkpoint_every(config), **options
+        callback_cls, add_files, drain, metrics=metrics, frequency=checkpoint_every(config), **options
     )

@@ -127,22 +127,54 @@ def train_api_in_tune_trial(trial_name: str, shards: dict[str, Any] | None) -> I
         tune_fn_utils._in_tune_session = guard
 
 
-def report_callback_with_files(callback_cls: type[Any], add_files: Any, **options: Any) -> Any:
+def report_callback_with_files(
+    callback_cls: type[Any], add_files: Any, drained: Callable[[], bool] | None = None, **options: Any
+) -> Any:
     """Ray's XGBoost or LightGBM ``RayTrainReportCallback`` that also writes raydt's own files (its
-    ``raydt_meta.json``, the fitted dataConfig pipeline) into every checkpoint before it is reported.
+    ``raydt_meta.json``, the fitted dataConfig pipeline) into every checkpoint before it is reported, and, once
+    ``drained()`` says a node of the run is drained for preemption (asked every ``DRAIN_EVERY`` rounds, on every
+    rank: it is a collective), checkpoints every round until Ray Train restarts the workers.
 
-    Why private: the callback builds its checkpoint in ``_get_checkpoint`` and reports it in
-    ``_save_and_report_checkpoint``; no public hook adds files to a checkpoint it makes.
+    Why private: the callback builds its checkpoint in ``_get_checkpoint``, reports it in
+    ``_save_and_report_checkpoint`` and reads its period from ``_frequency`` in its per-round hook (XGBoost's
+    ``after_iteration``, LightGBM's ``__call__``); no public hook adds files to a checkpoint it makes or changes
+    the period of a running callback.
     """
 
     class WithFiles(callback_cls):  # type: ignore[misc]
+        rounds = 0
+
         def _save_and_report_checkpoint(self, report_dict: dict[str, Any], model: Any) -> None:
             with self._get_checkpoint(model=model) as ckpt:
                 if ckpt is not None:
                     add_files(ckpt.path)
                 ray.train.report(report_dict, checkpoint=ckpt)
 
+        def _on_round(self) -> None:
+            self.rounds += 1
+            # every rank asks at the same rounds and gets rank 0's answer (a broadcast): they switch together
+            if (
+                drained is not None
+                and getattr(self, "_frequency", 0) != 1
+                and self.rounds % DRAIN_EVERY == 0
+                and drained()
+            ):
+                self._frequency = 1  # the drain notice: every round is saved from now on
+
+        def after_iteration(self, model: Any, epoch: int, evals_log: Any) -> Any:  # XGBoost
+            self._on_round()
+            return super().after_iteration(model, epoch, evals_log)
+
+        def __call__(self, env: Any) -> None:  # LightGBM
+            self._on_round()
+            super().__call__(env)
+
     return WithFiles(**options)
+
+
+#: the boosting rounds between two questions whether a node of the run is drained (a collective of a few ms, while a
+#: round of a small booster takes about as long)
+DRAIN_EVERY = 10
 
 
 class PreemptionEvents(ControllerCallback):  # type: ignore[misc]
