@@ -35,7 +35,7 @@ def serve(sock_path: str) -> int:
     server.listen(16)
     print(f"raydt warm runner: ready in {time.time() - started:.1f}s on {sock_path}", flush=True)
     # What was imported stays for good: out of the garbage collector's sight, so that a child's collections neither
-    # walk it (seconds of a run, measured) nor write to its pages (each write copies a page the fork shares)
+    # walk it nor write to its pages (a write copies a page the fork shares)
     gc.collect()
     gc.freeze()
     open_conns: set[socket.socket] = set()  # the runs in progress: a child closes its copies of them
@@ -54,8 +54,8 @@ def serve(sock_path: str) -> int:
             conn.close()
             for fd in fds:
                 os.close(fd)
-            if "changed" in refusal:  # start again with the new code
-                server.close()
+            if "changed" in refusal and not open_conns:  # start again with the new code, once no run needs this one
+                server.close()  # (an exec would close the runs' connections: their clients would lose the exit code)
                 os.execv(sys.executable, [sys.executable, "-m", "raydt.cli.warm_runner", sock_path])
             continue
         pid = os.fork()
@@ -109,21 +109,27 @@ def _send(conn: socket.socket, msg: dict[str, Any]) -> None:
 
 def _watch(conn: socket.socket, pid: int, open_conns: set[socket.socket]) -> None:
     """Relay the client's signals to the run; a client that goes away stops it (SIGTERM); send the exit code."""
+    ended = threading.Event()  # the child is reaped: its pid may belong to another process from now on
+
+    def send_signal(signum: int) -> None:
+        if not ended.is_set():
+            try:
+                os.kill(pid, signum)
+            except OSError:
+                pass
 
     def relay() -> None:
         reader = conn.makefile("r", encoding="utf-8")
         for line in reader:
             try:
-                os.kill(pid, int(json.loads(line).get("signal", 0)) or signal.SIGTERM)
-            except (OSError, ValueError):
+                send_signal(int(json.loads(line).get("signal", 0)) or signal.SIGTERM)
+            except ValueError:
                 return
-        try:
-            os.kill(pid, signal.SIGTERM)  # the client closed the connection before the run ended
-        except OSError:
-            pass
+        send_signal(signal.SIGTERM)  # the client closed the connection before the run ended
 
     threading.Thread(target=relay, daemon=True).start()
     _, status = os.waitpid(pid, 0)
+    ended.set()
     code = os.waitstatus_to_exitcode(status)
     _send(conn, {"exit": code if code >= 0 else 128 - code})
     open_conns.discard(conn)

@@ -11,8 +11,8 @@ from raydt.errors import WorkerOOMError
 
 _USED = re.compile(r"memory used=([\d.]+)\s*GB")
 _NODE = re.compile(r"Memory on the node \(IP: ([\w.:]+)")
-#: the actors that run the training loop: Ray Train's workers, a Tune function trainable
-_TRAINING_ACTORS = ("RayTrainWorker", "ImplicitFunc", "train_fn", "trainable")
+#: the actors that run the training loop: Ray Train's workers, a 1-worker run's (runners.solo), a Tune function trainable
+_TRAINING_ACTORS = ("RayTrainWorker", "SoloWorker", "ImplicitFunc", "train_fn", "trainable")
 _MODULE = re.compile(r"No module named '([^']+)'")
 _DISK_FULL = ("OutOfDiskError", "Local disk is full")
 #: gloo's "Timed out waiting 3000ms for recv operation", NCCL's watchdog "ran for 600030 milliseconds"
