@@ -3,7 +3,8 @@ this machine, a 2-worker raydt train run (the built-in PyTorch loop, one worker 
 drained for preemption mid-run with Ray's own CLI (what the autoscaler and KubeRay call), then killed after the
 drain's deadline (or, given a 4th argument, that many seconds after the drain). With a 5th argument ``solo``: a
 head with no CPU and two 1-CPU worker nodes, a 1-worker run (the fast path: one actor), and the node that actor
-runs on drained and killed. Prints one JSON line: the run's result and what the helper saw."""
+runs on drained and killed; ``search``: the same cluster and a 1-trial search of that loop (the trial's actor's
+node drained and killed). Prints one JSON line: the run's result and what the helper saw."""
 
 import json
 import os
@@ -26,12 +27,21 @@ from raydt.experiment import TRAIN_LEDGER  # noqa: E402
 
 tmp, epochs, deadline_s = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 kill_after_s = float(sys.argv[4]) if len(sys.argv) > 4 else deadline_s + 2  # the node goes after its deadline
-solo = len(sys.argv) > 5 and sys.argv[5] == "solo"
+variant = sys.argv[5] if len(sys.argv) > 5 else "ray-train"
+solo = variant in ("solo", "search")  # one process trains: a head without CPUs, two 1-CPU nodes
 ledger = os.path.join(tmp, "preempted", TRAIN_LEDGER)
 
 
 def reported() -> list[int]:
-    """The epochs the run reported so far, from its train ledger."""
+    """The epochs the run reported so far, from its train ledger (a search: its trial's result.json)."""
+    if variant == "search":
+        import glob
+
+        rows = []
+        for path in glob.glob(os.path.join(tmp, "preempted", "*", "result.json")):
+            with open(path, encoding="utf-8") as fh:
+                rows += [json.loads(line) for line in fh if line.strip()]
+        return [int(r["epoch"]) for r in rows if "epoch" in r]
     if not os.path.exists(ledger):
         return []
     with open(ledger, encoding="utf-8") as fh:
@@ -70,6 +80,15 @@ try:
             "checkpoint": {"frequency": 1000},  # the last epoch only: what else is saved, the drain notice saved
         },
     }
+    if variant == "search":  # the same loop as a 1-trial search (the trial runs the loop in its own process)
+        spec["mode"] = "tune"
+        spec["tuneConfig"] = {
+            "searchSpace": {"lr": 0.01},
+            "numSamples": 1,
+            "metric": "val_loss",
+            "mode": "min",
+            "maxFailuresPerTrial": 0,  # a preemption must not use it up either
+        }
     box: dict = {}
     runner = threading.Thread(target=lambda: box.update(out=raydt.run(spec)), daemon=True)
     runner.start()
@@ -77,10 +96,11 @@ try:
     while time.monotonic() - started < 240 and len(reported()) < 3:
         time.sleep(0.2)
     seen["drainedAfterEpoch"] = max(reported(), default=0)
-    if solo:  # the node the run's one actor is on
+    if solo:  # the node the run's one actor (the trial's, in a search) is on
         from ray.util.state import list_actors
 
-        actor = list_actors(filters=[("class_name", "=", "SoloWorker"), ("state", "=", "ALIVE")])[0]
+        name = "ImplicitFunc" if variant == "search" else "SoloWorker"
+        actor = list_actors(filters=[("class_name", "=", name), ("state", "=", "ALIVE")])[0]
         extra = next(n for n in nodes if n.node_id == actor.node_id)
     drain = subprocess.run(
         [

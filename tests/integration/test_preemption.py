@@ -76,6 +76,26 @@ def test_a_one_worker_run_on_the_fast_path_restarts_elsewhere_from_the_notices_c
     drained_run(tmp_path, deadline_s=10, kill_after_s=12, solo=True)
 
 
+def test_a_search_whose_trial_node_is_drained_retries_the_trial_from_the_notices_checkpoint(tmp_path: Path) -> None:
+    """A 1-trial search (the loop inside the trial's process): the trial's node is drained and goes after its
+    deadline; Tune retries the trial on the other node from the checkpoint saved on the notice without counting it
+    against maxFailuresPerTrial 0, and the search lists the retry as NODE_PREEMPTED."""
+    args = [str(tmp_path), str(EPOCHS), "10", "12", "search"]
+    _, out_text, err = run_helper("preemption_helper.py", args, timeout=420)
+    lines = [ln for ln in out_text.splitlines() if ln.startswith('{"')]
+    assert lines, err[-3000:]
+    seen = json.loads(lines[-1])
+    assert seen.get("drainRc") == 0, seen.get("drainErr") or err[-3000:]
+    out = seen["out"]
+    assert out is not None, err[-3000:]
+    assert_seed_output(out)
+    assert out["status"] == "success" and out["results"]["completedTrials"] == 1, out
+    assert [r["code"] for r in out["results"]["retries"]] == ["NODE_PREEMPTED"], out["results"]["retries"]
+    epochs = seen["epochs"]
+    assert seen["epochsAtKill"] < EPOCHS and sorted(set(epochs)) == list(range(1, EPOCHS + 1)), seen
+    assert len(epochs) == len(set(epochs)), epochs  # resumed from the epoch saved on the notice: none trained twice
+
+
 def test_a_trial_on_a_drained_node_is_told_as_a_train_worker_is(tmp_path: Path) -> None:
     """A 1-worker trial runs its loop with no Ray Train controller, so nothing of Ray Train watches its node: raydt's
     trial bridge asks Ray Core (``ray_compat.train.node_drained``), and the loops checkpoint on the notice."""
