@@ -4,7 +4,8 @@ drained for preemption mid-run with Ray's own CLI (what the autoscaler and KubeR
 drain's deadline (or, given a 4th argument, that many seconds after the drain). With a 5th argument ``solo``: a
 head with no CPU and two 1-CPU worker nodes, a 1-worker run (the fast path: one actor), and the node that actor
 runs on drained and killed; ``search``: the same cluster and a 1-trial search of that loop (the trial's actor's
-node drained and killed). Prints one JSON line: the run's result and what the helper saw."""
+node drained and killed); ``elastic``: a 1-CPU head, an elastic run of 1 to 2 workers, one on each node, that goes
+on with the head's one worker. Prints one JSON line: the run's result and what the helper saw."""
 
 import json
 import os
@@ -54,7 +55,11 @@ with socket.socket() as probe:  # a free loopback port for this cluster's dashbo
     port = probe.getsockname()[1]
 cluster = Cluster(
     initialize_head=True,
-    head_node_args={"num_cpus": 0 if solo else 2, "include_dashboard": True, "dashboard_port": port},
+    head_node_args={
+        "num_cpus": 0 if solo else 1 if variant == "elastic" else 2,
+        "include_dashboard": True,
+        "dashboard_port": port,
+    },
 )
 seen: dict = {}
 try:
@@ -64,7 +69,10 @@ try:
     ray.init(address=cluster.address)
     spec = {
         "mode": "train",
-        "config": {"numWorkers": 1 if solo else 2, "resourcesPerWorker": {"cpu": 1}},
+        "config": {
+            "numWorkers": 1 if solo else {"min": 1, "max": 2} if variant == "elastic" else 2,
+            "resourcesPerWorker": {"cpu": 1},
+        },
         "trainConfig": {
             "framework": "pytorch",
             "epochs": epochs,
@@ -80,6 +88,8 @@ try:
             "checkpoint": {"frequency": 1000},  # the last epoch only: what else is saved, the drain notice saved
         },
     }
+    if variant == "elastic":  # Ray Train sizes the restart by what it sees, the drained node too: a group it cannot
+        spec["runConfig"]["pendingTimeoutS"] = 30  # place waits this long, then is sized again without that node
     if variant == "search":  # the same loop as a 1-trial search (the trial runs the loop in its own process)
         spec["mode"] = "tune"
         spec["tuneConfig"] = {

@@ -19,11 +19,12 @@ EPOCHS = 30  # of about 1 s each (the helper sets Ray Train's report pace)
 
 
 def drained_run(
-    tmp_path: Path, deadline_s: int, kill_after_s: float, solo: bool = False
+    tmp_path: Path, deadline_s: int, kill_after_s: float, solo: bool = False, variant: str = ""
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """The helper's run with its worker node drained after epoch 3 and killed ``kill_after_s`` after the drain: the
     result, and the run's train ledger (reports, the notice, the restart), checked as every such run must be."""
-    args = [str(tmp_path), str(EPOCHS), str(deadline_s), str(kill_after_s), *(["solo"] if solo else [])]
+    variant = variant or ("solo" if solo else "")
+    args = [str(tmp_path), str(EPOCHS), str(deadline_s), str(kill_after_s), *([variant] if variant else [])]
     _, out_text, err = run_helper("preemption_helper.py", args, timeout=420)
     lines = [ln for ln in out_text.splitlines() if ln.startswith('{"')]  # Ray's own lines come after it
     assert lines, err[-3000:]
@@ -41,7 +42,8 @@ def drained_run(
     kinds = [r.get("event") for r in rows]
     assert kinds.count("preemption_notice") == 1 and kinds.count("preempted") == 1, kinds
     notice = rows[kinds.index("preemption_notice")]
-    assert notice["ranks"] == [0 if solo else 1] and notice["deadlineMs"], notice  # the rank on the drained node
+    expected = {"solo": [[0]], "elastic": [[0], [1]]}.get(variant, [[1]])  # the rank(s) on the drained node
+    assert notice["ranks"] in expected and notice["deadlineMs"], notice
     # checkpoint.frequency 1000: without the notice nothing would have been saved and epoch 1 would come again
     restart = kinds.index("preempted")
     before = [r for r in rows[:restart] if r.get("event") == "report"]
@@ -74,6 +76,13 @@ def test_a_one_worker_run_on_the_fast_path_restarts_elsewhere_from_the_notices_c
     """The fast path (one actor, no Ray Train controller): the actor's node is drained and goes after its deadline;
     the actor starts again on the other node from the checkpoint saved on the notice, against maxPreemptions."""
     drained_run(tmp_path, deadline_s=10, kill_after_s=12, solo=True)
+
+
+def test_an_elastic_run_goes_on_with_the_workers_left_after_a_drain(tmp_path: Path) -> None:
+    """Elastic (1 to 2 workers, one on each node): Ray Train 2.60 sizes the restart at the deadline by the resources it
+    sees, the drained node's too, so its first group of 2 cannot be placed; after pendingTimeoutS (30 s here) it is
+    sized again and the run goes on with the head's one worker, from the checkpoint saved on the notice."""
+    drained_run(tmp_path, deadline_s=10, kill_after_s=12, variant="elastic")
 
 
 def test_a_search_whose_trial_node_is_drained_retries_the_trial_from_the_notices_checkpoint(tmp_path: Path) -> None:
