@@ -18,24 +18,32 @@ pytestmark = [pytest.mark.slow, pytest.mark.e2e]  # `make test-e2e` (docs/testin
 EPOCHS = 30  # of about 1 s each (the helper sets Ray Train's report pace)
 
 
+def helper_run(tmp_path: Path, deadline_s: int, kill_after_s: float, variant: str) -> dict[str, Any]:
+    """What the helper saw of its drained run, checked as every such run must be: the drain call worked, the run
+    succeeded (with maxFailures / maxFailuresPerTrial 0: the preemption did not use it), one NODE_PREEMPTED retry."""
+    args = [str(tmp_path), str(EPOCHS), str(deadline_s), str(kill_after_s), *([variant] if variant else [])]
+    _, out_text, err = run_helper("preemption_helper.py", args, timeout=420)
+    lines = [ln for ln in out_text.splitlines() if ln.startswith('{"')]  # Ray's own lines come after it
+    assert lines, err[-3000:]
+    seen: dict[str, Any] = json.loads(lines[-1])
+    assert seen.get("drainRc") == 0, seen.get("drainErr") or err[-3000:]
+    out = seen["out"]
+    assert out is not None, err[-3000:]
+    assert_seed_output(out)
+    assert out["status"] == "success", out
+    retries = out["results"]["retries"]
+    assert [r["code"] for r in retries] == ["NODE_PREEMPTED"], retries
+    return seen
+
+
 def drained_run(
     tmp_path: Path, deadline_s: int, kill_after_s: float, solo: bool = False, variant: str = ""
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """The helper's run with its worker node drained after epoch 3 and killed ``kill_after_s`` after the drain: the
     result, and the run's train ledger (reports, the notice, the restart), checked as every such run must be."""
     variant = variant or ("solo" if solo else "")
-    args = [str(tmp_path), str(EPOCHS), str(deadline_s), str(kill_after_s), *([variant] if variant else [])]
-    _, out_text, err = run_helper("preemption_helper.py", args, timeout=420)
-    lines = [ln for ln in out_text.splitlines() if ln.startswith('{"')]  # Ray's own lines come after it
-    assert lines, err[-3000:]
-    seen = json.loads(lines[-1])
-    assert seen.get("drainRc") == 0, seen.get("drainErr") or err[-3000:]
+    seen = helper_run(tmp_path, deadline_s, kill_after_s, variant)
     out = seen["out"]
-    assert out is not None, err[-3000:]
-    assert_seed_output(out)
-    assert out["status"] == "success", out  # with maxFailures 0: the preemption did not use it
-    retries = out["results"]["retries"]
-    assert [r["code"] for r in retries] == ["NODE_PREEMPTED"], retries
     assert (out["workerFailures"], out["restarts"]) == (0, 1)
     assert out["results"]["finalMetrics"]["epoch"] == EPOCHS
     rows = [json.loads(ln) for ln in (Path(out["experimentPath"]) / "raydt_train.jsonl").read_text().splitlines()]
@@ -89,17 +97,8 @@ def test_a_search_whose_trial_node_is_drained_retries_the_trial_from_the_notices
     """A 1-trial search (the loop inside the trial's process): the trial's node is drained and goes after its
     deadline; Tune retries the trial on the other node from the checkpoint saved on the notice without counting it
     against maxFailuresPerTrial 0, and the search lists the retry as NODE_PREEMPTED."""
-    args = [str(tmp_path), str(EPOCHS), "10", "12", "search"]
-    _, out_text, err = run_helper("preemption_helper.py", args, timeout=420)
-    lines = [ln for ln in out_text.splitlines() if ln.startswith('{"')]
-    assert lines, err[-3000:]
-    seen = json.loads(lines[-1])
-    assert seen.get("drainRc") == 0, seen.get("drainErr") or err[-3000:]
-    out = seen["out"]
-    assert out is not None, err[-3000:]
-    assert_seed_output(out)
-    assert out["status"] == "success" and out["results"]["completedTrials"] == 1, out
-    assert [r["code"] for r in out["results"]["retries"]] == ["NODE_PREEMPTED"], out["results"]["retries"]
+    seen = helper_run(tmp_path, 10, 12, "search")
+    assert seen["out"]["results"]["completedTrials"] == 1, seen["out"]
     epochs = seen["epochs"]
     assert seen["epochsAtKill"] < EPOCHS and sorted(set(epochs)) == list(range(1, EPOCHS + 1)), seen
     assert len(epochs) == len(set(epochs)), epochs  # resumed from the epoch saved on the notice: none trained twice

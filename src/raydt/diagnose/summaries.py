@@ -11,7 +11,7 @@ from raydt.errors import WorkerOOMError
 
 _USED = re.compile(r"memory used=([\d.]+)\s*GB")
 _NODE = re.compile(r"Memory on the node \(IP: ([\w.:]+)")
-#: the actors that run the training loop: Ray Train's workers, a 1-worker run's (runners.solo), a Tune function trainable
+#: the actors that run the training loop: Ray Train's workers, a 1-worker run's actor (runners.solo), a Tune trial
 _TRAINING_ACTORS = ("RayTrainWorker", "SoloWorker", "ImplicitFunc", "train_fn", "trainable")
 _MODULE = re.compile(r"No module named '([^']+)'")
 _DISK_FULL = ("OutOfDiskError", "Local disk is full")
