@@ -120,3 +120,18 @@ def test_the_bridge_is_ray_trains_context_while_the_loop_runs(tmp_path: Path) ->
     assert [s["metrics"] for s in sent] == [{"loss": 1.0}, {"loss": 0.5}]
     assert sent[0]["checkpoint"] is None and sent[1]["checkpoint"] == restored.path
     assert Path(restored.path).parent == tmp_path / "results" / "run"
+
+
+def test_metrics_ray_cannot_serialize_fail_the_report_as_in_a_train_run(tmp_path: Path) -> None:
+    import threading
+
+    import ray.train
+
+    from raydt.ray_compat.solo import SoloBridge, SoloCheckpoints, solo_train_api
+
+    sent: list[dict[str, Any]] = []
+    checkpoints = SoloCheckpoints(str(tmp_path / "results"), "run", ray.train.CheckpointConfig())
+    with solo_train_api(SoloBridge("run", checkpoints, sent.append, None)):
+        with pytest.raises(TypeError, match="pickle"):
+            ray.train.report({"loss": 1.0, "handle": threading.Lock()})
+    assert sent == []

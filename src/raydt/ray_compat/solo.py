@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import ray.cloudpickle
 import ray.train
 from ray.train.v2._internal.execution.checkpoint.checkpoint_manager import CheckpointManager
 from ray.train.v2._internal.execution.storage import StorageContext
@@ -76,6 +77,9 @@ class SoloBridge(LocalTrainFnUtils):  # type: ignore[misc]
         self.told_drain = False
 
     def report(self, metrics: dict[str, Any], checkpoint: Any = None, **_: Any) -> None:
+        # a Train worker's report travels to its controller: metrics Ray cannot serialize fail there, so here too
+        # (the relay would only drop them)
+        ray.cloudpickle.dumps(dict(metrics))
         persisted = self.checkpoints.save(checkpoint, dict(metrics)) if checkpoint is not None else None
         self.send({"metrics": dict(metrics), "checkpoint": persisted.path if persisted else None, "time": time.time()})
 

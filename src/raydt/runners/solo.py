@@ -14,6 +14,7 @@ only for a run.
 from __future__ import annotations
 
 import os
+import sys
 import time
 from collections.abc import Callable
 from typing import Any
@@ -96,6 +97,8 @@ def fit(
             last: str | None = ray.get(actor.run.remote(job, loop, datasets))
             return last, time.monotonic() - start
         except ray.exceptions.RayError as exc:
+            # into the run's log file, as Ray Train's controller logs a worker's failure: raydt explain reads it there
+            print(f"(SoloWorker) training worker 0 failed: {exc}", file=sys.stderr, flush=True)
             cause = _cause(exc)
             text = f"{type(cause).__name__}: {cause}"
             preempted = bool(getattr(exc, "preempted", False)) or failure_class(cause) is NodePreemptedError
