@@ -96,9 +96,9 @@ def solo_actor(workers: WorkerPlan) -> dict[str, Any]:
         "max_restarts": 0,
         "max_task_retries": 0,
     }
-    if res.get("memory"):
-        options["memory"] = res.pop("memory")
-    res.pop("memory", None)
+    memory = res.pop("memory", 0.0)
+    if memory:
+        options["memory"] = memory
     if res:
         options["resources"] = res
     if workers.accelerator_type:

@@ -89,7 +89,7 @@ class FrameworkAdapter:
     @property
     def driver_modules(self) -> tuple[str, ...]:
         """Modules the driver imports to build the trainer (warmed while Ray starts)."""
-        return (self.info.trainer_class.partition(":")[0],)
+        return (self.info.trainer_module,)
 
     def trainer_class(self) -> type[Any]:
         """The Ray Train ``DataParallelTrainer`` subclass (e.g. ``TorchTrainer``)."""
