@@ -362,3 +362,64 @@ def test_a_trial_asks_ray_core_whether_its_node_is_drained(monkeypatch: pytest.M
     monkeypatch.setattr(state.state, "get_draining_nodes", broken)
     assert compat.node_drained() is None  # a failed look is no drain
     assert compat.TuneBridge(experiment_name="t").get_preemption_info() is None
+
+
+def test_a_search_reads_its_trainable_from_rays_store_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tune's driver looks the trainable up (contains + get) several times per trial; inside the context only the
+    first lookup reaches the registry, a new registration or a removal is read anew, and the registry is as it
+    was afterwards."""
+    from ray.tune import registry
+    from ray.tune.experiment import trial as trial_module
+
+    from raydt.ray_compat.train import trainables_read_once
+
+    assert isinstance(getattr(registry, "_global_registry", None), registry._Registry), VERSION + "_global_registry"
+    for name, args in (("get", ["category", "key"]), ("contains", ["category", "key"]),
+                       ("register", ["category", "key", "value"]), ("unregister", ["category", "key"])):  # fmt: skip
+        assert list(inspect.signature(getattr(registry._Registry, name)).parameters)[1:] == args, VERSION + name
+    assert "_global_registry.get(" in inspect.getsource(registry.get_trainable_cls), VERSION + "get_trainable_cls"
+    assert "validate_trainable" in inspect.getsource(trial_module.Trial.__init__), VERSION + "Trial.__init__"
+    reads: list[str] = []
+    get = registry._Registry.get
+    monkeypatch.setattr(registry._Registry, "get", lambda self, c, k: reads.append(k) or get(self, c, k))
+    reg = registry._global_registry
+    monkeypatch.setattr(reg, "_to_flush", {})  # no Ray here: the registry keeps values in memory
+    with trainables_read_once():
+        reg.register(registry.TRAINABLE_CLASS, "raydt_t", 1)
+        assert [reg.get(registry.TRAINABLE_CLASS, "raydt_t") for _ in range(3)] == [1, 1, 1]
+        assert reg.contains(registry.TRAINABLE_CLASS, "raydt_t") and reads == ["raydt_t"]
+        reg.register(registry.TRAINABLE_CLASS, "raydt_t", 2)
+        assert reg.get(registry.TRAINABLE_CLASS, "raydt_t") == 2 and len(reads) == 2
+        reg.unregister(registry.TRAINABLE_CLASS, "raydt_t")
+        assert not reg.contains(registry.TRAINABLE_CLASS, "raydt_t")
+    assert not {"get", "contains", "register", "unregister"} & set(vars(reg)), "the registry is left patched"
+
+
+def test_a_trial_whose_actor_is_starting_waits_for_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A trial whose own actor has started does not take a cached one (Tune would, killing the starting actor);
+    a trial still waiting for resources, or one being reset onto a cached actor, goes Tune's way."""
+    from ray.tune.execution.tune_controller import TuneController
+
+    from raydt.ray_compat.train import booting_trial_actors_kept
+
+    assert list(inspect.signature(TuneController._maybe_reuse_cached_actor).parameters) == ["self", "trial"], VERSION
+    init = inspect.getsource(TuneController.__init__)
+    assert "self._trial_to_actor" in init and "self._resetting_trials" in init, VERSION + "TuneController's state"
+    reuse = inspect.getsource(TuneController._maybe_reuse_cached_actor)
+    assert "self._remove_actor(tracked_actor=original_actor)" in reuse, VERSION + "Tune no longer kills the own actor"
+    from ray.air.execution._internal.actor_manager import RayActorManager
+
+    assert list(inspect.signature(RayActorManager.is_actor_started).parameters) == ["self", "tracked_actor"], VERSION
+    taken: list[str] = []
+    monkeypatch.setattr(TuneController, "_maybe_reuse_cached_actor", lambda self, trial: taken.append(trial) or True)
+    started = {"own-b", "cached-a"}
+    manager = SimpleNamespace(is_actor_started=lambda actor: actor in started)
+    ctl = SimpleNamespace(_trial_to_actor={"t2": "own-b", "t3": "own-c", "t4": "cached-a"}, _resetting_trials={"t4"},
+                          _actor_manager=manager)  # fmt: skip
+    with booting_trial_actors_kept():
+        assert TuneController._maybe_reuse_cached_actor(ctl, "t2") is False  # its actor is starting: wait for it
+        assert TuneController._maybe_reuse_cached_actor(ctl, "t3") is True  # no actor started yet: reuse
+        assert TuneController._maybe_reuse_cached_actor(ctl, "t4") is True  # being reset onto a cached actor
+        assert TuneController._maybe_reuse_cached_actor(ctl, "t5") is True  # a new trial
+    assert taken == ["t3", "t4", "t5"]
+    assert TuneController._maybe_reuse_cached_actor(ctl, "t2") is True  # Tune's own again

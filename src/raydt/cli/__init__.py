@@ -72,13 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``raydt`` console script."""
-    if argv is None:  # the console script: a run goes to the lasting cluster's warm runner when one is up
-        from raydt.clusters import warm
-
-        handed = warm.hand_over(sys.argv[1:])
-        if handed is not None:
-            return handed
+    """The ``raydt`` command (``raydt.__main__`` hands a run to a lasting cluster's warm runner first)."""
     try:
         args = build_parser().parse_args(argv)
     except UsageError as err:

@@ -35,8 +35,12 @@ PRELOAD = (
     "raydt.runners.solo",
     "raydt.runners.tune",
     "raydt.runners.serve",
+    "raydt.search.optuna",  # the default searcher (Optuna, Ray's OptunaSearch)
     "ray.train.torch",
     "ray.tune",
+    "ray.air.integrations.mlflow",  # Tune's usage tags import it (and MLflow, ~0.8 s) in every search
+    "ray.autoscaler.v2.utils",  # a run's cluster status
+    "ray.dag",  # ray.shutdown's
     "ray.data",
     "torch",
 )

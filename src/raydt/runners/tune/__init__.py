@@ -145,7 +145,7 @@ TRIAL_LINE_S = 2.0
 def _driver_modules(p: TunePlan, adapter: Any) -> tuple[str, ...]:
     """The driver's heavy imports for this search (Tune, the searcher's and scheduler's modules, the
     trainer class of distributed trials), warmed while Ray starts."""
-    modules = ["ray.tune", "raydt.runners.tune.trials"]
+    modules = ["ray.tune", "raydt.runners.tune.trials", "ray.air.integrations.mlflow"]  # Tune's usage tags import it
     for target in (SEARCHERS[p.searcher].target, SCHEDULERS[p.scheduler].target):
         modules.append(target.partition(":")[0])
     if p.distributed:
@@ -252,9 +252,12 @@ def _loggers(tensorboard: bool) -> list[Any]:
 
 
 def _run(tuner: Any, p: TunePlan) -> tuple[Any, float]:
+    from raydt.ray_compat.train import booting_trial_actors_kept, trainables_read_once
+
     start = time.monotonic()
     try:
-        grid = tuner.fit()
+        with trainables_read_once(), booting_trial_actors_kept():
+            grid = tuner.fit()
     except RaydtError:
         raise
     except Exception as exc:  # Tune raises only for driver-side failures (bad searcher state, ...)
