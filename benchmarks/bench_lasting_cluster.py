@@ -4,7 +4,9 @@ Side by side in one invocation, alternating: time to the first reported metric o
 (the loop stamps its first report, as in bench_first_result) and the whole time of the 200-trivial-trial
 search (as in bench_small_trials), once on a running `raydt cluster up --cpus 2` (no address in the spec:
 raydt finds the cluster) and once with `config.address: local` (a fresh embedded Ray on 2 CPUs, started and
-stopped by every run). `raydt cluster status` on both shows the fixed per-run cost of connecting.
+stopped by every run) in a process of its own, as on a machine without a lasting cluster (`RAYDT_WARM=0`: with
+the cluster up, the warm runner would fork even an embedded run; that is timed too, for reference, as
+`trials-forked`). `raydt cluster status` on both shows the fixed per-run cost of connecting.
 The cluster lives in a throwaway RAYDT_STATE_DIR (never ~/.raydt) and is always stopped (try/finally).
 Targets: both on the running cluster <= 0.5x the embedded figure. `cluster up` itself is timed once and
 is not in the figures: the cluster is meant to be started once and used by many runs.
@@ -38,7 +40,9 @@ TRAIN = {
 N = int(os.environ.get("BENCH_TRIALS", 200))
 TUNE = tune_spec("../objectives.py:trivial", N)
 del TUNE["config"]["rayInit"]  # a running cluster has its CPUs; ray.init refuses num_cpus for an existing one
-SOURCES = {"embedded": "embedded", "cluster": "raydt cluster up"}
+SOURCES = {"embedded": "embedded", "cluster": "raydt cluster up", "forked": "embedded"}
+#: the embedded runs: a `raydt` of their own, never handed to the cluster's warm runner
+COLD = ("env", "RAYDT_WARM=0")
 LIVE = {"connectedS": r"\] ray: \d+ node", "firstEpochS": r"\] epoch 1 ", "doneS": r"\] done: "}
 #: Where the time of a train run goes, step by step, with raydt's own connection (token, node address):
 #: connect, the driver's `import ray.train.torch`, a new actor's process (every job gets new worker processes),
@@ -81,7 +85,7 @@ def with_mode(spec: dict[str, Any], mode: str, work: Path | None = None) -> dict
     """``spec`` for ``mode``; with ``work``, a copy to run in ``work``: the trainer's path made absolute
     and the stamp's folder passed to the workers (a lasting cluster's workers do not inherit the
     driver's environment)."""
-    config = dict(spec["config"], **(LOCAL if mode == "embedded" else {}))
+    config = dict(spec["config"], **(LOCAL if mode != "cluster" else {}))
     if work is None:
         return {**spec, "config": config}
     config["rayInit"] = {**config.get("rayInit", {}), "runtime_env": {"env_vars": {"BENCH_WORKDIR": str(work)}}}
@@ -109,6 +113,7 @@ def after(work: Path, started: float) -> dict[str, Any]:
     if stamp.exists():
         row["firstResultS"] = round(float(stamp.read_text().split()[0]) - started, 3)
     err = (work / "stderr.txt").read_text()
+    row["forked"] = "[raydt warm] forked" in err
     for key, pattern in LIVE.items():
         line = next((ln for ln in err.splitlines() if re.search(pattern, ln)), None)
         if line is not None:
@@ -120,15 +125,18 @@ def cases() -> list[tuple[Case, dict[str, Any] | None, str]]:
     """(case, spec or None for `cluster status`, mode), in the order each repetition runs them."""
     out: list[tuple[Case, dict[str, Any] | None, str]] = []
     for kind, spec in (("first", TRAIN), ("trials", TUNE), ("status", None), ("probe", None)):
-        for mode in ("embedded", "cluster"):
+        for mode in ("embedded", "cluster", "forked") if kind == "trials" else ("embedded", "cluster"):
+            cold = COLD if mode == "embedded" else ()
             if kind == "probe":
                 argv = [PY, "-c", PROBE, mode]
             elif spec is None:
-                argv = [*RAYDT, "cluster", "status", *(["--address", "local"] if mode == "embedded" else [])]
+                argv = [*cold, *RAYDT, "cluster", "status", *(["--address", "local"] if mode == "embedded" else [])]
             else:
-                spec_file(with_mode(spec, mode), f"lasting_{kind}_{mode}")  # for readers: runnable as it is
-                argv = [*RAYDT, "run", "{work}/spec.json"]
-            out.append((Case(f"{kind}-{mode}", argv, parse, after), spec, mode))
+                if mode != "forked":
+                    spec_file(with_mode(spec, mode), f"lasting_{kind}_{mode}")  # for readers: runnable as it is
+                argv = [*cold, *RAYDT, "run", "{work}/spec.json"]
+            name = "trials-embedded-forked" if mode == "forked" else f"{kind}-{mode}"
+            out.append((Case(name, argv, parse, after), spec, mode))
     return out
 
 
@@ -170,8 +178,10 @@ def alternate(table: list[tuple[Case, dict[str, Any] | None, str]], repetitions:
             if spec is not None:
                 (work / "spec.json").write_text(json.dumps(with_mode(spec, mode, work)))
             row = run_once(case, work, timeout=600)
-            if (row.get("status"), row.get("source")) != ("success", SOURCES[mode]):  # out of the medians
-                row["exit"] = f"{row['exit']}: status {row.get('status')!r}, source {row.get('source')!r}"
+            expected = ("success", SOURCES[mode], mode != "embedded" and "run" in case.argv)  # runs are forked
+            if (row.get("status"), row.get("source"), row.get("forked")) != expected:  # out of the medians
+                row["exit"] = (f"{row['exit']}: status {row.get('status')!r}, source {row.get('source')!r}, "
+                               f"forked {row.get('forked')!r}")  # fmt: skip
             case.runs.append(row)
             print(f"  {case.name} #{rep + 1}: {row['wallS']:.2f} s (exit {row['exit']})", file=sys.stderr)
 
@@ -206,11 +216,14 @@ def main() -> None:
     fe, fc = m["first-embedded"]["firstResultS"], m["first-cluster"]["firstResultS"]
     te, tc = m["trials-embedded"]["wallS"], m["trials-cluster"]["wallS"]
     se, sc = m["status-embedded"]["wallS"], m["status-cluster"]["wallS"]
+    tf = m["trials-embedded-forked"]["wallS"]
     rows = [
         {"what": "time to first result, 1-worker train: running `raydt cluster up` vs embedded Ray", "raydt": fc,
          "comparison": fe, "ratio": ratio(fc, fe), "target": "ratio <= 0.5"},
         {"what": f"{N} trivial trials, whole process: running `raydt cluster up` vs embedded Ray", "raydt": tc,
          "comparison": te, "ratio": ratio(tc, te), "target": "ratio <= 0.5"},
+        {"what": f"{N} trivial trials: running cluster vs an embedded run forked by the cluster's warm runner",
+         "raydt": tc, "comparison": tf, "ratio": ratio(tc, tf), "target": "(reference)"},
         {"what": "raydt cluster status, whole process (connect, describe, disconnect): cluster vs embedded",
          "raydt": sc, "comparison": se, "ratio": ratio(sc, se), "target": "(reference)"},
     ]  # fmt: skip

@@ -57,3 +57,10 @@ def test_distributed_trials_with_brackets_stay_capped_and_say_why() -> None:
 def test_an_explicit_cap_with_pbt_shrinks_the_population_and_says_so() -> None:
     conc = _concurrency(tune_plan("pbt", maxConcurrentTrials=2), TWO_CPUS)
     assert conc.cap_creation and any("population of 2" in n for n in conc.notes)
+
+
+def test_a_grid_runs_its_points_at_once() -> None:
+    """numSamples 1 over a grid of 5 values is 5 trials: as many at once as fit, not one."""
+    grid = {"lr": {"type": "grid", "values": [0.1, 0.2, 0.3, 0.4, 0.5]}}
+    assert _concurrency(tune_plan("asha", searchSpace=grid, numSamples=1), TWO_CPUS).running == 2
+    assert _concurrency(tune_plan("asha", numSamples=1), TWO_CPUS).running == 1  # one sample, no grid: one trial

@@ -86,7 +86,7 @@ def _search(p: TunePlan, status: dict[str, Any]) -> Shape:
         conc = plan_concurrency(p, status)
     except InfeasibleResourcesError as err:
         return replace(base, reason="not even one trial fits", fits=False, why=err.message, hint=err.hint)
-    bounds = (("maxConcurrentTrials", p.max_concurrent), ("numSamples", p.num_samples), ("capacity", capacity))
+    bounds = (("maxConcurrentTrials", p.max_concurrent), ("numSamples", trials), ("capacity", capacity))
     limit = next((name for name, value in bounds if value == conc.running), "capacity")
     if status.get("autoscaler"):
         limit = "autoscaler"

@@ -32,6 +32,7 @@ def plan_concurrency(p: TunePlan, status: dict[str, Any]) -> Concurrency:
     runs: there Tune's resource accounting alone gates the running trials and creation is not capped.
     """
     workers = p.train.workers
+    trials = p.num_samples * p.search_space.grid_points()  # a grid of 5 with numSamples 1 is 5 trials
     if p.distributed:
         waiting = preflight.admit(workers, status, p.train.pending_timeout_s)
         # each trial's own process asks for no CPU (runners.trials.TRIAL_DRIVER): the workers are what counts
@@ -43,7 +44,7 @@ def plan_concurrency(p: TunePlan, status: dict[str, Any]) -> Concurrency:
     notes = [waiting] if waiting else []
     population = SCHEDULERS[p.scheduler].pauses_trials
     if status.get("autoscaler"):  # new nodes raise the capacity; Tune starts trials as they fit
-        running = max(1, min(p.max_concurrent or p.num_samples, p.num_samples))
+        running = max(1, min(p.max_concurrent or trials, trials))
         return Concurrency(running, p.max_concurrent is not None or not population, tuple(notes))
     if capacity < 1:
         raise InfeasibleResourcesError(
@@ -55,7 +56,7 @@ def plan_concurrency(p: TunePlan, status: dict[str, Any]) -> Concurrency:
             f"tuneConfig.maxConcurrentTrials is {p.max_concurrent} but only {capacity} trial(s) fit in the cluster "
             f"at once ({workers.num_workers} worker(s) x {workers.resources} each): running {capacity} at a time"
         )
-    running = max(1, min(p.max_concurrent or capacity, capacity, p.num_samples))
+    running = max(1, min(p.max_concurrent or capacity, capacity, trials))
     if not population:
         return Concurrency(running, True, tuple(notes))
     if p.distributed:
