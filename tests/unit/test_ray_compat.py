@@ -371,7 +371,7 @@ def test_a_search_reads_its_trainable_from_rays_store_once(monkeypatch: pytest.M
     from ray.tune import registry
     from ray.tune.experiment import trial as trial_module
 
-    from raydt.ray_compat.train import trainables_read_once
+    from raydt.ray_compat.tune import trainables_read_once
 
     assert isinstance(getattr(registry, "_global_registry", None), registry._Registry), VERSION + "_global_registry"
     for name, args in (("get", ["category", "key"]), ("contains", ["category", "key"]),
@@ -384,7 +384,7 @@ def test_a_search_reads_its_trainable_from_rays_store_once(monkeypatch: pytest.M
     monkeypatch.setattr(registry._Registry, "get", lambda self, c, k: reads.append(k) or get(self, c, k))
     reg = registry._global_registry
     monkeypatch.setattr(reg, "_to_flush", {})  # no Ray here: the registry keeps values in memory
-    with trainables_read_once():
+    with trainables_read_once(), trainables_read_once():  # nested (a search inside a search) unwinds too
         reg.register(registry.TRAINABLE_CLASS, "raydt_t", 1)
         assert [reg.get(registry.TRAINABLE_CLASS, "raydt_t") for _ in range(3)] == [1, 1, 1]
         assert reg.contains(registry.TRAINABLE_CLASS, "raydt_t") and reads == ["raydt_t"]
@@ -400,7 +400,7 @@ def test_a_trial_whose_actor_is_starting_waits_for_it(monkeypatch: pytest.Monkey
     a trial still waiting for resources, or one being reset onto a cached actor, goes Tune's way."""
     from ray.tune.execution.tune_controller import TuneController
 
-    from raydt.ray_compat.train import booting_trial_actors_kept
+    from raydt.ray_compat.tune import booting_trial_actors_kept
 
     assert list(inspect.signature(TuneController._maybe_reuse_cached_actor).parameters) == ["self", "trial"], VERSION
     init = inspect.getsource(TuneController.__init__)

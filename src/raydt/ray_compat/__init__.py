@@ -4,7 +4,8 @@ starts by reading it.
 Each entry says why no public API does the job; ``tests/unit/test_ray_compat.py`` fails loudly, naming the Ray
 version, when Ray changes what an entry relies on. Here: the names and calls that need only ``ray`` (a cluster's
 status, a connection, a trial's recorded error); in ``ray_compat.train``: what patches or extends Ray Train and
-Tune (importing it imports both, so only the runners and the built-in trainers do).
+Tune (importing it imports both, so only the runners and the built-in trainers do); in ``ray_compat.tune``: Ray
+Tune's driver, patched while a search runs; in ``ray_compat.solo``: Ray Train's parts the 1-worker fast path uses.
 """
 
 from __future__ import annotations

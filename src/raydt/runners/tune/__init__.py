@@ -252,7 +252,7 @@ def _loggers(tensorboard: bool) -> list[Any]:
 
 
 def _run(tuner: Any, p: TunePlan) -> tuple[Any, float]:
-    from raydt.ray_compat.train import booting_trial_actors_kept, trainables_read_once
+    from raydt.ray_compat.tune import booting_trial_actors_kept, trainables_read_once
 
     start = time.monotonic()
     try:
