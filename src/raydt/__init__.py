@@ -33,29 +33,6 @@ if TYPE_CHECKING:
 
 __version__ = "0.1.0"
 
-_API = frozenset(
-    {
-        "cluster_down",
-        "cluster_status",
-        "cluster_up",
-        "k8s_manifests",
-        "resume",
-        "run",
-        "run_detached",
-        "serve_shutdown",
-        "serve_status",
-        "serve_update",
-        "validate",
-    }
-)
-
-
-def __getattr__(name: str) -> Any:
-    if name in _API:
-        return getattr(importlib.import_module("raydt.api"), name)
-    raise AttributeError(f"module 'raydt' has no attribute {name!r}")
-
-
 __all__ = [
     "RaydtError",
     "RunError",
@@ -73,3 +50,10 @@ __all__ = [
     "serve_update",
     "validate",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """The API's functions, imported from ``raydt.api`` when first used."""
+    if name in __all__:
+        return getattr(importlib.import_module("raydt.api"), name)
+    raise AttributeError(f"module 'raydt' has no attribute {name!r}")
