@@ -10,12 +10,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-import jsonschema
 import pytest
 from mcp import ClientSession
 
 from raydt.mcp import models
-from tests.conftest import ROOT, assert_seed_output
+from tests.conftest import ROOT, assert_seed_output, validate
 from tests.unit.test_mcp_protocol import document, over_stdio
 
 pytestmark = pytest.mark.slow
@@ -51,7 +50,7 @@ def slow_search(tmp_path: Path) -> dict[str, Any]:
 
 
 def check(doc: dict[str, Any]) -> dict[str, Any]:
-    jsonschema.validate(doc, models.run_document_schema())
+    validate(doc, models.run_document_schema())
     if doc.get("result") is not None:
         assert_seed_output(doc["result"])
     return doc

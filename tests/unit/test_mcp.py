@@ -18,7 +18,7 @@ from raydt.api import schema as schema_document
 from raydt.mcp import live, models
 from raydt.mcp.runs import Registry
 from raydt.mcp.tools import TOOLS, Toolbox
-from tests.conftest import FIXTURES, ROOT, assert_seed_output
+from tests.conftest import FIXTURES, ROOT, assert_seed_output, validate
 
 FAKE = (sys.executable, str(FIXTURES / "fake_raydt.py"))
 TUNE = {"mode": "tune", "config": {}, "tuneConfig": {"numSamples": 2, "searchSpace": {"lr": {"type": "uniform",
@@ -39,7 +39,7 @@ def box(tmp_path: Path) -> Any:
 
 
 def check_run_document(doc: dict[str, Any]) -> None:
-    jsonschema.validate(doc, models.run_document_schema())
+    validate(doc, models.run_document_schema())
     models.RunDocument.model_validate(doc)
     if doc.get("result") is not None:
         assert_seed_output(doc["result"])
