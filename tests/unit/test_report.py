@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from pathlib import Path
 from typing import Any
 
@@ -80,15 +79,13 @@ def test_tune_numbers_are_the_directory_s(search: tuple[Path, Any]) -> None:
     assert "USER_CODE_ERROR: RuntimeError: synthetic failure" in html  # the failed trial's row names its code
 
 
-def test_a_thousand_trials_render_in_seconds_and_stay_small(tmp_path: Path) -> None:
-    exp = synthesize_tune(tmp_path, trials=1000, iterations=20)
-    start = time.perf_counter()
+def test_a_large_search_gets_a_row_per_trial_and_stays_small(tmp_path: Path) -> None:
+    """Every trial is a row of the table; the page stays small. (1,000 trials, timed: benchmarks/bench_report.py.)"""
+    exp = synthesize_tune(tmp_path, trials=150, iterations=20)
     written = write(exp, tmp_path / "out" / "big.html")
-    elapsed = time.perf_counter() - start
     size = written.html.stat().st_size
-    assert elapsed < 30, f"1,000 trials took {elapsed:.1f}s"  # about 3.5 s on the 2-CPU machine of BENCHMARKS.md
-    assert size < 10_000_000, f"the page is {size / 1e6:.1f} MB"  # about 6.5 MB, 4.8 of them plotly.js
-    assert written.html.read_text(encoding="utf-8").count("<tr class=") == 1000
+    assert size < 6_000_000, f"the page is {size / 1e6:.1f} MB"  # about 4.8 MB of it is plotly.js
+    assert written.html.read_text(encoding="utf-8").count("<tr class=") == 150
     assert written.figures[0] == tmp_path / "out" / "big-best-over-time.png"
 
 
