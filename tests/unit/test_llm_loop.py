@@ -3,18 +3,16 @@ Ray Data's iter_torch_batches), the checkpoint a restart resumes from, and batch
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-pytest.importorskip("peft")
-import torch  # noqa: E402
-
-from raydt.frameworks.transformers import trainer  # noqa: E402
-from raydt.frameworks.transformers.lm import model as lm_model  # noqa: E402
-from raydt.frameworks.transformers.lm.text import encode, pad, pad_id_of  # noqa: E402
-from tests.llm_fixture import fact_rows, fact_texts, tiny_pretrained  # noqa: E402
+# torch, Transformers and PEFT (~5 s) are imported by the tests that need them, not at every worker's collection
+pytestmark = [
+    pytest.mark.skipif(importlib.util.find_spec("peft") is None, reason="peft is not installed"),
+]
 
 
 class Shard:
@@ -24,6 +22,8 @@ class Shard:
         self.rows = rows
 
     def iter_torch_batches(self, batch_size: int, dtypes: Any, device: Any) -> Any:
+        import torch
+
         for i in range(0, len(self.rows), batch_size):
             part = self.rows[i : i + batch_size]
             yield {k: torch.tensor([r[j] for r in part], dtype=dtypes) for j, k in enumerate(trainer_columns())}
@@ -35,6 +35,10 @@ def trainer_columns() -> tuple[str, str, str]:
 
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    from raydt.frameworks.transformers.lm import model as lm_model
+    from raydt.frameworks.transformers.lm.text import encode, pad, pad_id_of
+    from tests.llm_fixture import fact_rows, fact_texts, tiny_pretrained
+
     folder = tiny_pretrained(tmp_path_factory.mktemp("llm") / "base", fact_texts())
     refs = {"pretrained": str(folder), "tokenizer": str(folder), "hfCache": "", "mergeAdapter": False}
     refs["lora"] = {"targetModules": "all-linear", "bits": None}
@@ -44,6 +48,10 @@ def tiny(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 
 
 def test_the_schedule_warms_up_then_decays_to_zero() -> None:
+    import torch
+
+    from raydt.frameworks.transformers import trainer
+
     opt = torch.optim.AdamW([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
     sched = trainer.schedule(opt, total_steps=10, warmup_ratio=0.2)
     lrs = []
@@ -59,6 +67,10 @@ def test_epochs_learn_and_a_checkpoint_restores_weights_optimizer_and_schedule(
     tiny: dict[str, Any], tmp_path: Path
 ) -> None:
     import ray.train
+    import torch
+
+    from raydt.frameworks.transformers import trainer
+    from raydt.frameworks.transformers.lm import model as lm_model
 
     hp = {"batchSize": 8, "accumulate": 1, "gradClip": 1.0, "precision": "bf16", "loraR": 8, "loraAlpha": 16.0}
     hp |= {"loraDropout": 0.0, "lr": 3e-3, "weightDecay": 0.0, "epochs": 4}

@@ -3,15 +3,21 @@ against real models and PEFT, the estimation rule, and the refusal of what canno
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import time
 
 import pytest
 
-pytest.importorskip("transformers")
-torch = pytest.importorskip("torch")
+from raydt.frameworks.transformers.lm import budget, counting, memory
 
-from raydt.frameworks.transformers.lm import budget, counting, memory  # noqa: E402
+# Transformers and torch are imported by the tests that need them, not at every worker's collection
+pytestmark = [
+    pytest.mark.skipif(
+        importlib.util.find_spec("transformers") is None or importlib.util.find_spec("torch") is None,
+        reason="transformers and torch are not installed",
+    ),
+]
 
 TINY = {
     "model_type": "llama",
@@ -182,6 +188,8 @@ def test_describe_and_available_per_worker(tiny_count: memory.ModelCount) -> Non
     two, where = budget.available_per_worker(None, 2, use_gpu=False)
     assert one > 0 and two == one // 2 and "shared by 2 workers" in where
     gpu, where = budget.available_per_worker(None, 1, use_gpu=True)
+    import torch
+
     if torch.cuda.is_available():
         assert gpu == min(torch.cuda.get_device_properties(i).total_memory for i in range(torch.cuda.device_count()))
     else:

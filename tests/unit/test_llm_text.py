@@ -4,6 +4,7 @@ tiny tokenizer built offline (tests/llm_fixture.py), without Ray or a model."""
 from __future__ import annotations
 
 import ast
+import importlib.util
 from pathlib import Path
 from typing import Any
 
@@ -11,9 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-pytest.importorskip("transformers")
-
-from raydt.frameworks.transformers.lm.text import (  # noqa: E402
+from raydt.frameworks.transformers.lm.text import (
     DEFAULT_CHAT_TEMPLATE,
     IGNORE_INDEX,
     SHAPES,
@@ -26,7 +25,12 @@ from raydt.frameworks.transformers.lm.text import (  # noqa: E402
     prompt_ids,
     prompt_of,
 )
-from tests.llm_fixture import CHAT_TEMPLATE, FACTS, fact_rows, fact_texts, tiny_tokenizer  # noqa: E402
+from tests.llm_fixture import CHAT_TEMPLATE, FACTS, fact_rows, fact_texts, tiny_tokenizer
+
+# Transformers is imported by the tests that need it, not at every worker's collection
+pytestmark = [
+    pytest.mark.skipif(importlib.util.find_spec("transformers") is None, reason="transformers is not installed"),
+]
 
 CHAT = [
     {"role": "system", "content": "you answer facts about made up places"},
