@@ -354,6 +354,9 @@ def test_out_of_memory_trial_is_classified_the_search_is_partial_and_explained(t
             "metric": "loss",
             "mode": "min",
             "maxFailuresPerTrial": 0,
+            # two trials run at once: with ASHA, lr 0.9's first report could come first and stop lr 0.5 before
+            # it runs out of memory
+            "scheduler": "fifo",
         },
         "runConfig": {"storagePath": str(tmp_path)},
     }
