@@ -77,7 +77,7 @@ def _search(p: TunePlan, status: dict[str, Any]) -> Shape:
     from raydt.runners.tune.concurrency import plan_concurrency
 
     w = p.train.workers
-    trials = p.num_samples * p.search_space.grid_points()
+    trials = p.num_trials
     searched = frozenset(p.train.framework.param_aliases.get(k, k) for k in p.search_space.members)
     capacity = preflight.max_workers(w.resources, status)
     capacity = capacity // w.num_workers if p.distributed else capacity

@@ -71,7 +71,7 @@ def size(plan: TrainPlan | TunePlan) -> Sizing:
 
 def _tune(plan: TunePlan) -> Sizing:
     workers = plan.train.workers
-    trials = plan.num_samples * plan.search_space.grid_points()
+    trials = plan.num_trials
     notes: list[str] = []
     if plan.max_concurrent is not None:
         concurrent = min(plan.max_concurrent, trials)

@@ -121,6 +121,12 @@ class TunePlan:
         return (not self.distributed) if self.reuse_actors is None else self.reuse_actors
 
     @property
+    def num_trials(self) -> int:
+        """Trials a search that runs to its end creates: numSamples x grid points (a grid of 5 with numSamples 1
+        is 5 trials)."""
+        return self.num_samples * self.search_space.grid_points()
+
+    @property
     def distributed(self) -> bool:
         """Trials run a Ray Train worker group (else the loop runs inside the Tune trial itself)."""
         return self.kind == "train" and self.train.workers.num_workers > 1

@@ -32,7 +32,7 @@ def plan_concurrency(p: TunePlan, status: dict[str, Any]) -> Concurrency:
     runs: there Tune's resource accounting alone gates the running trials and creation is not capped.
     """
     workers = p.train.workers
-    trials = p.num_samples * p.search_space.grid_points()  # a grid of 5 with numSamples 1 is 5 trials
+    trials = p.num_trials
     if p.distributed:
         waiting = preflight.admit(workers, status, p.train.pending_timeout_s)
         # each trial's own process asks for no CPU (runners.trials.TRIAL_DRIVER): the workers are what counts

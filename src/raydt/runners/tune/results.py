@@ -66,7 +66,7 @@ def _trial_statuses(grid: Any) -> dict[str, str]:
 
 def expected_trials(p: TunePlan) -> int:
     """Trials a search that runs to its end creates: numSamples x grid points."""
-    return p.num_samples * p.search_space.grid_points()
+    return p.num_trials
 
 
 def ending(p: TunePlan, grid: Any, trial_ids: list[str], elapsed: float, goal_reached: bool) -> Ending:
